@@ -1,0 +1,680 @@
+"""The input contract: every extract a council sends us, column by column.
+
+This module is data, not logic. Each `Contract` says which file a source arrives in, the columns its
+header must carry (matched case-, space- and punctuation-insensitively, so `Date of Birth`,
+`DATE_OF_BIRTH` and `dateofbirth` are the same column), each column's type, whether a value is
+required, the values allowed, and row-level checks. The loader (`loaders/base.py`) enforces it and
+the synthetic generator (`loaders/synthetic.py`) writes to it, so the two cannot drift apart.
+
+The sources deliberately differ, as real council exports do: different column naming styles, date
+formats, encodings and file formats. Every loader accepts every format we support (CSV, XLSX,
+Parquet; UTF-8 with or without BOM, cp1252; dates as DD/MM/YYYY, ISO or Excel serial numbers); the
+`usual_*` fields only record what each system usually sends, for the generator and the docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["text", "int", "decimal", "date", "datetime", "flag"]
+
+CLUSTERS = (
+    "Keighley",
+    "Lister Park",
+    "West Bradford",
+    "Airedale & Wharfedale",
+    "BD5",
+    "East Bradford",
+    "South Bradford",
+)
+
+YES_NO = ("Y", "N")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an extract."""
+
+    header: str  # the header as the system usually writes it
+    field: str  # our snake_case name in the raw table
+    type: ColumnType = "text"
+    required: bool = False  # a blank value rejects the row
+    allowed: tuple[str, ...] | None = None  # exact values allowed (after trimming), blanks aside
+    pattern: str | None = None  # a regular expression a non-blank value must match in full
+    minimum: float | None = None  # for int and decimal columns
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A rule across columns. `sql` is a DuckDB boolean over typed fields; false rejects the row."""
+
+    sql: str
+    column: str  # the field named in the reject (the one most likely wrong)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str  # our name for the source; also the raw table name `raw_<source>`
+    title: str  # plain English, for pages and messages
+    system: str  # the kind of council system it comes from
+    file_stem: str  # the loader looks for <file_stem>.csv, .xlsx or .parquet in the sources folder
+    columns: tuple[Column, ...]
+    unique_key: tuple[str, ...] = ()  # fields that identify a row; a repeat is rejected
+    person_id_field: str | None = None  # the system's own person identifier, if rows are people
+    currency_fields: tuple[str, ...] = ()  # "data current as of" = latest date in these fields
+    row_checks: tuple[RowCheck, ...] = ()
+    usual_format: str = "csv"  # csv | xlsx | parquet (what the generator writes)
+    usual_encoding: str = "utf-8"  # utf-8 | utf-8-sig | cp1252
+    usual_date_format: str = "%d/%m/%Y"  # strftime format, or "excel" for native spreadsheet dates
+    subfolder: str = ""  # "reference" for reference files
+    optional: bool = False  # an optional source may be absent without stopping the build
+    notes: str = ""
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(c.field for c in self.columns)
+
+    @property
+    def required_headers(self) -> tuple[str, ...]:
+        """Every declared column must be present in the header (values may still be blank)."""
+        return tuple(c.header for c in self.columns)
+
+    def column(self, field_name: str) -> Column:
+        return next(c for c in self.columns if c.field == field_name)
+
+
+# --- Early help case management (e.g. an Early Help Module): four files, UTF-8 with BOM ----------
+
+EHM_PEOPLE = Contract(
+    source="ehm_people",
+    title="Early help: people",
+    system="Early help case management",
+    file_stem="ehm_people",
+    usual_encoding="utf-8-sig",
+    columns=(
+        Column("Person ID", "person_id", required=True, pattern=r"P\d{7}"),
+        Column("Case ID", "case_id", required=True, pattern=r"C\d{6}"),
+        Column("Forename", "first_name", required=True),
+        Column("Surname", "last_name", required=True),
+        Column("Date of Birth", "dob", "date"),
+        Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
+        Column("Ethnicity", "ethnicity"),
+        Column("Address Line 1", "address_line_1"),
+        Column("Address Line 2", "address_line_2"),
+        Column("Town", "town"),
+        Column("Postcode", "postcode"),
+        Column("Date Recorded", "recorded_date", "date", required=True),
+    ),
+    unique_key=("person_id",),
+    person_id_field="person_id",
+    currency_fields=("recorded_date",),
+)
+
+RELATIONSHIPS = (
+    "Mother",
+    "Father",
+    "Step-mother",
+    "Step-father",
+    "Parent's partner",
+    "Son",
+    "Daughter",
+    "Stepson",
+    "Stepdaughter",
+    "Brother",
+    "Sister",
+    "Half-brother",
+    "Half-sister",
+    "Grandmother",
+    "Grandfather",
+    "Grandson",
+    "Granddaughter",
+    "Carer",
+    "Other relative",
+)
+
+EHM_RELATIONSHIPS = Contract(
+    source="ehm_relationships",
+    title="Early help: recorded relationships",
+    system="Early help case management",
+    file_stem="ehm_relationships",
+    usual_encoding="utf-8-sig",
+    notes="Read as: <Related Person ID> is the <Relationship> of <Person ID>.",
+    columns=(
+        Column("Person ID", "person_id", required=True, pattern=r"P\d{7}"),
+        Column("Related Person ID", "related_person_id", required=True, pattern=r"P\d{7}"),
+        Column("Relationship", "relationship", required=True, allowed=RELATIONSHIPS),
+        Column("Start Date", "start_date", "date"),
+        Column("End Date", "end_date", "date"),
+    ),
+    unique_key=("person_id", "related_person_id"),
+    row_checks=(
+        RowCheck(
+            "end_date is null or start_date is null or end_date >= start_date",
+            "end_date",
+            "end date is before start date",
+        ),
+    ),
+)
+
+REFERRAL_SOURCES = (
+    "School",
+    "Police",
+    "Health",
+    "Children's Social Care",
+    "Housing",
+    "Jobcentre Plus",
+    "Voluntary sector",
+    "Self-referral",
+    "Family member",
+    "Other",
+)
+
+DECISIONS = (
+    "Accepted",
+    "Signposted to universal services",
+    "No further action",
+    "Stepped up to social care",
+)
+
+EHM_REFERRALS = Contract(
+    source="ehm_referrals",
+    title="Early help: referrals",
+    system="Early help case management",
+    file_stem="ehm_referrals",
+    usual_encoding="utf-8-sig",
+    notes="A blank Decision means the referral is still awaiting a decision.",
+    columns=(
+        Column("Referral ID", "referral_id", required=True, pattern=r"R\d{7}"),
+        Column("Case ID", "case_id", required=True, pattern=r"C\d{6}"),
+        Column("Person ID", "person_id", pattern=r"P\d{7}", description="the child referred"),
+        Column("Date Received", "received_date", "date", required=True),
+        Column("Referral Source", "referral_source", required=True, allowed=REFERRAL_SOURCES),
+        Column(
+            "Referral Reasons",
+            "referral_reasons",
+            description="semicolon-separated reasons as recorded by the gateway",
+        ),
+        Column("Decision", "decision", allowed=DECISIONS),
+        Column("Decision Date", "decision_date", "date"),
+        Column("Cluster", "cluster", required=True, allowed=CLUSTERS),
+    ),
+    unique_key=("referral_id",),
+    currency_fields=("received_date", "decision_date"),
+    row_checks=(
+        RowCheck(
+            "decision_date is null or decision_date >= received_date",
+            "decision_date",
+            "decision date is before the date received",
+        ),
+        RowCheck(
+            "(decision is null) = (decision_date is null)",
+            "decision_date",
+            "a decision needs a decision date, and a decision date needs a decision",
+        ),
+    ),
+)
+
+CLOSURE_REASONS = (
+    "Outcomes achieved",
+    "Family disengaged",
+    "Moved out of area",
+    "Stepped up to social care",
+    "Other",
+)
+
+EHM_EPISODES = Contract(
+    source="ehm_episodes",
+    title="Early help: episodes of work",
+    system="Early help case management",
+    file_stem="ehm_episodes",
+    usual_encoding="utf-8-sig",
+    notes="An episode exists once a referral is allocated to a lead practitioner (key worker).",
+    columns=(
+        Column("Episode ID", "episode_id", required=True, pattern=r"E\d{7}"),
+        Column("Referral ID", "referral_id", required=True, pattern=r"R\d{7}"),
+        Column("Case ID", "case_id", required=True, pattern=r"C\d{6}"),
+        Column("Cluster", "cluster", required=True, allowed=CLUSTERS),
+        Column("Team", "team", required=True),
+        Column(
+            "Key Worker",
+            "key_worker",
+            required=True,
+            pattern=r"KW\d{4}",
+            description="staff code of the lead practitioner",
+        ),
+        Column("Allocated Date", "allocated_date", "date", required=True),
+        Column("First Contact Date", "first_contact_date", "date"),
+        Column("Assessment Date", "assessment_date", "date"),
+        Column("Family Plan Date", "family_plan_date", "date"),
+        Column(
+            "Attached to Programme Date",
+            "attached_date",
+            "date",
+            description="date the family was attached to Families First (attachment fee)",
+        ),
+        Column("Closure Date", "closure_date", "date"),
+        Column("Closure Reason", "closure_reason", allowed=CLOSURE_REASONS),
+    ),
+    unique_key=("episode_id",),
+    currency_fields=(
+        "allocated_date",
+        "first_contact_date",
+        "assessment_date",
+        "family_plan_date",
+        "closure_date",
+    ),
+    row_checks=(
+        RowCheck(
+            "first_contact_date is null or first_contact_date >= allocated_date",
+            "first_contact_date",
+            "first contact is before allocation",
+        ),
+        RowCheck(
+            "closure_date is null or closure_date >= allocated_date",
+            "closure_date",
+            "closure is before allocation",
+        ),
+    ),
+)
+
+# --- School census (termly attendance and exclusions): CSV, ISO dates, DfE-style CamelCase --------
+
+TERMS = ("Autumn", "Spring", "Summer")
+
+SCHOOL_CENSUS = Contract(
+    source="school_census",
+    title="School census: attendance and exclusions",
+    system="School census (termly)",
+    file_stem="school_census",
+    usual_date_format="%Y-%m-%d",
+    columns=(
+        Column(
+            "UPN",
+            "upn",
+            required=True,
+            pattern=r"[A-Z][0-9]{11}[0-9A-Z]",
+            description="Unique Pupil Number",
+        ),
+        Column("Forename", "first_name", required=True),
+        Column("Surname", "last_name", required=True),
+        Column("DOB", "dob", "date", required=True),
+        Column("Gender", "sex", allowed=("M", "F")),
+        Column("AddressLine1", "address_line_1"),
+        Column("AddressLine2", "address_line_2"),
+        Column("Town", "town"),
+        Column("Postcode", "postcode"),
+        Column("SchoolURN", "school_urn", "int", required=True),
+        Column("SchoolName", "school_name", required=True),
+        Column("AcademicYear", "academic_year", required=True, pattern=r"20[0-9]{2}/[0-9]{2}"),
+        Column("Term", "term", required=True, allowed=TERMS),
+        Column("SessionsPossible", "sessions_possible", "int", required=True, minimum=0),
+        Column(
+            "SessionsAuthorisedAbsence",
+            "sessions_authorised_absence",
+            "int",
+            required=True,
+            minimum=0,
+        ),
+        Column(
+            "SessionsUnauthorisedAbsence",
+            "sessions_unauthorised_absence",
+            "int",
+            required=True,
+            minimum=0,
+        ),
+        Column("FixedTermExclusions", "fixed_term_exclusions", "int", minimum=0),
+        Column("PermanentExclusion", "permanent_exclusion", "flag", allowed=YES_NO),
+        Column("CensusDate", "census_date", "date", required=True),
+    ),
+    unique_key=("upn", "academic_year", "term"),
+    person_id_field="upn",
+    currency_fields=("census_date",),
+    row_checks=(
+        RowCheck(
+            "sessions_authorised_absence + sessions_unauthorised_absence <= sessions_possible",
+            "sessions_unauthorised_absence",
+            "absences exceed the sessions possible",
+        ),
+    ),
+)
+
+# --- Police: incidents with nominals. cp1252 CSV, UPPER_SNAKE headers, date-times ----------------
+
+POLICE_INCIDENTS = Contract(
+    source="police_incidents",
+    title="Police: incidents and offences",
+    system="Police records management",
+    file_stem="police_incidents",
+    usual_encoding="cp1252",
+    usual_date_format="%d/%m/%Y %H:%M",
+    columns=(
+        Column("INCIDENT_REF", "incident_ref", required=True),
+        Column("NOMINAL_ID", "nominal_id", required=True, pattern=r"N\d{8}"),
+        Column("SURNAME", "last_name", required=True),
+        Column("FORENAMES", "first_name", required=True),
+        Column("DOB", "dob", "date"),
+        Column("SEX", "sex", allowed=("M", "F", "U")),
+        Column("HOME_ADDRESS", "address", description="whole address on one line, comma-separated"),
+        Column("POSTCODE", "postcode"),
+        Column("INCIDENT_DATETIME", "incident_datetime", "datetime", required=True),
+        Column("OFFENCE_CATEGORY", "offence_category", required=True),
+        Column(
+            "PERSON_ROLE",
+            "person_role",
+            required=True,
+            allowed=("Victim", "Perpetrator", "Offender", "Suspect", "Witness"),
+        ),
+        Column("DV_FLAG", "dv_flag", "flag", allowed=YES_NO),
+        Column("ASB_FLAG", "asb_flag", "flag", allowed=YES_NO),
+        Column("OUTCOME", "outcome"),
+    ),
+    unique_key=("incident_ref", "nominal_id"),
+    person_id_field="nominal_id",
+    currency_fields=("incident_datetime",),
+)
+
+# --- DWP: benefit and employment spells. lower_snake headers, ISO dates, NINO not always there ---
+
+DWP_SPELLS = Contract(
+    source="dwp_spells",
+    title="DWP: benefit and employment spells",
+    system="DWP data share",
+    file_stem="dwp_benefit_spells",
+    usual_date_format="%Y-%m-%d",
+    columns=(
+        Column("spell_id", "spell_id", required=True),
+        Column(
+            "nino",
+            "nino",
+            pattern=r"[A-CEGHJ-PR-TW-Z]{2}[0-9]{6}[A-D]",
+            description="National Insurance number; blank when DWP could not supply it",
+        ),
+        Column(
+            "claimant_ref",
+            "claimant_ref",
+            required=True,
+            pattern=r"D\d{8}",
+            description="DWP's person reference in this data share",
+        ),
+        Column("first_name", "first_name", required=True),
+        Column("surname", "last_name", required=True),
+        Column("date_of_birth", "dob", "date", required=True),
+        Column("postcode", "postcode"),
+        Column(
+            "spell_type", "spell_type", required=True, allowed=("Out-of-work benefit", "Employment")
+        ),
+        Column("benefit_type", "benefit_type", allowed=("JSA", "ESA", "IS", "IB", "UC")),
+        Column("start_date", "start_date", "date", required=True),
+        Column("end_date", "end_date", "date"),
+    ),
+    unique_key=("spell_id",),
+    person_id_field="claimant_ref",
+    currency_fields=("start_date", "end_date"),
+    row_checks=(
+        RowCheck(
+            "end_date is null or end_date >= start_date",
+            "end_date",
+            "end date is before start date",
+        ),
+        RowCheck(
+            "(spell_type = 'Employment') = (benefit_type is null)",
+            "benefit_type",
+            "a benefit spell needs a benefit type; an employment spell has none",
+        ),
+    ),
+)
+
+# --- Housing: tenancies. An Excel workbook, "SURNAME, Forename" in one column -------------------
+
+HOUSING_TENANCIES = Contract(
+    source="housing_tenancies",
+    title="Housing: tenancies, arrears, notices and evictions",
+    system="Housing management",
+    file_stem="housing_tenancies",
+    usual_format="xlsx",
+    usual_date_format="excel",
+    columns=(
+        Column("Tenancy Ref", "tenancy_ref", required=True, pattern=r"T\d{6}"),
+        Column("Tenant No", "tenant_no", "int", required=True, minimum=1),
+        Column("Tenant Name", "tenant_name", required=True, description='"SURNAME, Forename"'),
+        Column("Date of Birth", "dob", "date"),
+        Column("Property Address", "address", required=True),
+        Column("Postcode", "postcode"),
+        Column("Tenancy Start", "tenancy_start", "date", required=True),
+        Column("Tenancy End", "tenancy_end", "date"),
+        Column("Rent Arrears", "rent_arrears", "decimal", description="£ owed at the extract date"),
+        Column(
+            "NOSP Served",
+            "nosp_served_date",
+            "date",
+            description="date a notice seeking possession was served",
+        ),
+        Column("Eviction Date", "eviction_date", "date"),
+        Column("Extract Date", "extract_date", "date", required=True),
+    ),
+    unique_key=("tenancy_ref", "tenant_no"),
+    person_id_field=None,  # tenants have no person id of their own: tenancy_ref + tenant_no
+    currency_fields=("extract_date",),
+    row_checks=(
+        RowCheck(
+            "tenancy_end is null or tenancy_end >= tenancy_start",
+            "tenancy_end",
+            "tenancy ends before it starts",
+        ),
+    ),
+)
+
+# --- Health: events from a health data share. Parquet, NHS gender codes -------------------------
+
+HEALTH_EVENTS = Contract(
+    source="health_events",
+    title="Health: mental health, substance misuse, A&E and GP registration",
+    system="NHS data share",
+    file_stem="health_events",
+    usual_format="parquet",
+    usual_date_format="%Y-%m-%d",
+    columns=(
+        Column("event_id", "event_id", required=True),
+        Column(
+            "patient_id",
+            "patient_id",
+            required=True,
+            pattern=r"H\d{8}",
+            description="the data share's pseudonymous patient key",
+        ),
+        Column("nhs_number", "nhs_number", pattern=r"[0-9]{10}"),
+        Column("patient_forename", "first_name", required=True),
+        Column("patient_surname", "last_name", required=True),
+        Column("birth_date", "dob", "date"),
+        Column(
+            "gender_code",
+            "sex",
+            allowed=("1", "2", "9"),
+            description="NHS Data Dictionary: 1 male, 2 female, 9 not stated",
+        ),
+        Column("postcode", "postcode"),
+        Column(
+            "event_type",
+            "event_type",
+            required=True,
+            allowed=(
+                "GP registration",
+                "A&E attendance",
+                "Mental health referral",
+                "Substance misuse treatment",
+            ),
+        ),
+        Column("event_date", "event_date", "date", required=True),
+        Column("event_end_date", "event_end_date", "date"),
+        Column("gp_practice_code", "gp_practice_code", pattern=r"B\d{5}"),
+    ),
+    unique_key=("event_id",),
+    person_id_field="patient_id",
+    currency_fields=("event_date",),
+)
+
+# --- Children's social care: child in need and child protection episodes ------------------------
+
+CSC_EPISODES = Contract(
+    source="csc_episodes",
+    title="Children's social care: child in need and child protection",
+    system="Children's social care case management",
+    file_stem="csc_episodes",
+    notes="Address is the whole address with line breaks inside one quoted field.",
+    columns=(
+        Column("Episode Id", "episode_id", required=True),
+        Column("Child Id", "child_id", required=True, pattern=r"S\d{7}"),
+        Column("First Name", "first_name", required=True),
+        Column("Last Name", "last_name", required=True),
+        Column("Date Of Birth", "dob", "date"),
+        Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
+        Column("Address", "address"),
+        Column("Postcode", "postcode"),
+        Column(
+            "Episode Type",
+            "episode_type",
+            required=True,
+            allowed=("Child in Need", "Child Protection Plan", "Looked After"),
+        ),
+        Column("Category Of Need", "category_of_need"),
+        Column("Start Date", "start_date", "date", required=True),
+        Column("End Date", "end_date", "date"),
+        Column("Team", "team"),
+    ),
+    unique_key=("episode_id",),
+    person_id_field="child_id",
+    currency_fields=("start_date", "end_date"),
+    row_checks=(
+        RowCheck(
+            "end_date is null or end_date >= start_date",
+            "end_date",
+            "end date is before start date",
+        ),
+    ),
+)
+
+# --- Service involvement for Family Context: one row per person and service --------------------
+
+SERVICES = (
+    "School",
+    "Early Help",
+    "Early Years",
+    "Health Visitor",
+    "GP",
+    "Young Carers",
+    "Youth Offending",
+    "Drug & Alcohol",
+    "Adult Social Care",
+    "Adult Mental Health",
+    "Housing",
+    "Police",
+    "Anti-Social Behaviour",
+)
+
+SERVICE_INVOLVEMENT = Contract(
+    source="service_involvement",
+    title="Service involvement (Family Context)",
+    system="Partner systems, one row per person and service",
+    file_stem="service_involvement",
+    columns=(
+        Column("Record Id", "record_id", required=True),
+        Column("Cms Id", "cms_id", required=True, description="the person's id in that system"),
+        Column("System", "system_name", required=True),
+        Column("Service", "service", required=True, allowed=SERVICES),
+        Column("First Name", "first_name", required=True),
+        Column("Last Name", "last_name", required=True),
+        Column("Date Of Birth", "dob", "date"),
+        Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
+        Column("Address", "address"),
+        Column("Postcode", "postcode"),
+        Column("Team", "team"),
+        Column("Contact Name", "contact_name"),
+        Column("Contact Role", "contact_role"),
+        Column("Contact Phone", "contact_phone"),
+        Column("Contact Email", "contact_email"),
+        Column("Start Date Of Last Involvement", "start_date", "date"),
+        Column("Date Of Most Recent Interaction", "last_interaction_date", "date"),
+        Column("End Date", "end_date", "date"),
+        Column("Date Current As Of", "current_as_of", "date", required=True),
+        Column("Coverage Start Date", "coverage_start", "date", required=True),
+        Column("Coverage End Date", "coverage_end", "date"),
+        Column("Coverage Geographic Area", "coverage_area", required=True),
+    ),
+    unique_key=("record_id",),
+    person_id_field="cms_id",
+    currency_fields=("current_as_of",),
+)
+
+# --- Reference data -----------------------------------------------------------------------------
+
+WARDS = Contract(
+    source="ref_wards",
+    title="Reference: wards",
+    system="Council reference data",
+    file_stem="wards",
+    subfolder="reference",
+    columns=(
+        Column("ward_code", "ward_code", required=True, pattern=r"E0[0-9]{7}"),
+        Column("ward_name", "ward_name", required=True),
+        Column("area_committee", "area_committee", required=True),
+        Column("early_help_cluster", "cluster", required=True, allowed=CLUSTERS),
+        Column("population", "population", "int", required=True, minimum=0),
+        Column("population_0_15", "population_0_15", "int", required=True, minimum=0),
+        Column("lat", "lat", "decimal"),
+        Column("lon", "lon", "decimal"),
+    ),
+    unique_key=("ward_code",),
+)
+
+POSTCODE_WARD = Contract(
+    source="ref_postcode_ward",
+    title="Reference: postcode to ward lookup",
+    system="Council reference data (from ONS NSPL)",
+    file_stem="postcode_ward",
+    subfolder="reference",
+    columns=(
+        Column("postcode", "postcode", required=True),
+        Column("ward_code", "ward_code", required=True, pattern=r"E0[0-9]{7}"),
+        Column("lat", "lat", "decimal"),
+        Column("lon", "lon", "decimal"),
+    ),
+    unique_key=("postcode",),
+)
+
+PROGRAMME = Contract(
+    source="ref_programme",
+    title="Reference: programme target",
+    system="Council reference data",
+    file_stem="programme",
+    subfolder="reference",
+    optional=True,
+    notes="Absent: the target defaults to Bradford's 5,990 families, Sep 2014 to Mar 2020.",
+    columns=(
+        Column("programme_name", "programme_name", required=True),
+        Column("start_date", "start_date", "date", required=True),
+        Column("end_date", "end_date", "date", required=True),
+        Column("target_families", "target_families", "int", required=True, minimum=1),
+    ),
+)
+
+CONTRACTS: tuple[Contract, ...] = (
+    EHM_PEOPLE,
+    EHM_RELATIONSHIPS,
+    EHM_REFERRALS,
+    EHM_EPISODES,
+    SCHOOL_CENSUS,
+    POLICE_INCIDENTS,
+    DWP_SPELLS,
+    HOUSING_TENANCIES,
+    HEALTH_EVENTS,
+    CSC_EPISODES,
+    SERVICE_INVOLVEMENT,
+    WARDS,
+    POSTCODE_WARD,
+    PROGRAMME,
+)
+
+BY_SOURCE: dict[str, Contract] = {c.source: c for c in CONTRACTS}
