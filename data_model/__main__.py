@@ -1,0 +1,117 @@
+"""Command line: `python -m data_model build|bench ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from data_model.build import BuildCheckError, build_model
+from loaders.base import ExtractError
+
+EXIT_BAD_INPUT = 2
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far."""
+    try:
+        import resource
+
+        # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+        scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1)
+    except ImportError:  # Windows
+        import psutil
+
+        return round(psutil.Process().memory_info().peak_wset / 1024 / 1024, 1)
+
+
+def _progress_printer(started: float):
+    def show(fraction: float, message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s {fraction:4.0%}] {message}", flush=True)
+
+    return show
+
+
+def build_command(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        report = build_model(args.sources, args.out, progress=_progress_printer(started))
+    except ExtractError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BuildCheckError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Built {report.out_path} from {report.source_rows:,} source rows "
+        f"({report.rows_rejected:,} rejected, see the Data quality page) "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    from loaders.synthetic import generate
+
+    with tempfile.TemporaryDirectory(prefix="ffi-bench-") as tmp:
+        extracts, model = Path(tmp) / "extracts", Path(tmp) / "model.duckdb"
+        started = time.perf_counter()
+        generate(args.households, args.seed, extracts)
+        generate_s = time.perf_counter() - started
+        print(f"generated {args.households:,} households in {generate_s:.1f}s", flush=True)
+
+        started = time.perf_counter()
+        report = build_model(extracts, model, progress=_progress_printer(started))
+        build_s = time.perf_counter() - started
+        model_mb = model.stat().st_size / 1024 / 1024
+
+        page_s = {}
+        if args.households <= 20_000 and not args.skip_pages:
+            from data_model.page_bench import time_pages
+
+            page_s = time_pages(model)
+
+    result = {
+        "households": args.households,
+        "seed": args.seed,
+        "source_rows": report.source_rows,
+        "rows_rejected": report.rows_rejected,
+        "generate_s": round(generate_s, 2),
+        "build_s": round(build_s, 2),
+        **{f"{stage}_s": round(s, 2) for stage, s in report.stage_seconds.items()},
+        **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
+        **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
+        "model_mb": round(model_mb, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data_model", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build the model from a folder of extracts")
+    build.add_argument("--sources", type=Path, required=True, help="folder of extract files")
+    build.add_argument("--out", type=Path, required=True, help="model file to write (.duckdb)")
+    build.set_defaults(run=build_command)
+
+    bench = commands.add_parser("bench", help="generate a synthetic district, build it, time it")
+    bench.add_argument("--households", type=int, default=10_000)
+    bench.add_argument("--seed", type=int, default=2016)
+    bench.add_argument("--skip-pages", action="store_true", help="do not time the page scripts")
+    bench.set_defaults(run=bench_command)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Builds the analysis model: extracts → raw tables → staging → intermediate → marts.
+
+The model is written to a new file beside the target and moved over it only when every stage has
+succeeded, so the app keeps serving the last good model while a build runs or if it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from data_model.calendar import bank_holiday_rows
+from data_model.runner import run_models
+from data_model.settings import settings
+from loaders.base import LoadResult, create_load_tables, load_all
+from loaders.contracts import CONTRACTS, Contract
+
+Progress = Callable[[float, str], None]
+
+# Share of the progress bar each stage takes (loading dominates).
+_STAGE_SHARE = {"load": 0.70, "models": 0.27, "checks": 0.03}
+
+_DUCKDB_TYPES = {
+    "text": "varchar",
+    "int": "bigint",
+    "decimal": "double",
+    "date": "date",
+    "datetime": "timestamp",
+    "flag": "varchar",
+}
+
+
+@dataclass
+class BuildReport:
+    out_path: Path
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    loads: list[LoadResult] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def source_rows(self) -> int:
+        return sum(load.rows_read for load in self.loads)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(load.rows_rejected for load in self.loads)
+
+
+class BuildCheckError(RuntimeError):
+    """The built model failed a consistency check; the previous model is left in place."""
+
+
+def _create_empty_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """An optional source that was not sent still gets its (empty) raw table."""
+    columns = ", ".join(f'"{c.field}" {_DUCKDB_TYPES[c.type]}' for c in contract.columns)
+    con.execute(f'create table if not exists "raw_{contract.source}" (line bigint, {columns})')
+
+
+def _create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create table ref_bank_holidays (holiday_date date, holiday_name varchar)")
+    con.executemany("insert into ref_bank_holidays values (?, ?)", bank_holiday_rows())
+    programme = settings()["programme"]
+    con.execute(
+        "create table cfg_programme_default as select ? as programme_name, ?::date as start_date,"
+        " ?::date as end_date, ?::bigint as target_families",
+        [
+            programme["name"],
+            programme["start_date"],
+            programme["end_date"],
+            programme["target_families"],
+        ],
+    )
+
+
+def _synthetic_metadata(sources_dir: Path) -> dict:
+    """A folder made by the generator has a _truth/ folder; its metadata says how it was made."""
+    truth = sources_dir / "_truth"
+    if not truth.is_dir():
+        return {"is_synthetic": False}
+    meta_file = truth / "generator.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    return {"is_synthetic": True, "households": meta.get("households"), "seed": meta.get("seed")}
+
+
+def _check_model(con: duckdb.DuckDBPyConnection) -> None:
+    """Consistency checks a council analyst would otherwise find the hard way."""
+    failures = []
+    for source, read, loaded, rejected in con.execute(
+        "select source, rows_read, rows_loaded, rows_rejected from load_manifest"
+    ).fetchall():
+        if loaded + rejected != read:
+            failures.append(f"{source}: loaded {loaded} + rejected {rejected} ≠ read {read}")
+    duplicates = con.execute(
+        "select count(*) - count(distinct referral_id) from mart_referral"
+    ).fetchall()[0][0]
+    if duplicates:
+        failures.append(f"mart_referral has {duplicates} repeated referrals (episodes fan out)")
+    referrals_in, referrals_out = con.execute(
+        "select (select count(*) from raw_ehm_referrals), (select count(*) from mart_referral)"
+    ).fetchall()[0]
+    if referrals_in != referrals_out:
+        failures.append(f"{referrals_in} referrals loaded but {referrals_out} in mart_referral")
+    if failures:
+        raise BuildCheckError("model checks failed: " + "; ".join(failures))
+
+
+def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None:
+    meta = _synthetic_metadata(sources_dir)
+    con.execute(
+        """
+        create table mart_model_info as
+        select
+            ?::timestamp as built_at,
+            ?::boolean as is_synthetic,
+            ?::bigint as households,
+            ?::bigint as seed,
+            -- "As at": the day case management is current to; every waiting time is measured to it.
+            (select max(data_current_as_of) from load_manifest
+             where source in ('ehm_referrals', 'ehm_episodes')) as as_at_date
+        """,
+        [
+            datetime.now(UTC).replace(tzinfo=None),
+            meta["is_synthetic"],
+            meta.get("households"),
+            meta.get("seed"),
+        ],
+    )
+
+
+def build_model(sources_dir: Path, out_path: Path, progress: Progress | None = None) -> BuildReport:
+    """Build the model from the extracts in sources_dir and atomically replace out_path.
+
+    Raises loaders.base.ExtractError for a missing, unreadable or malformed extract, and
+    BuildCheckError when the model is inconsistent; out_path is untouched in both cases.
+    """
+    sources_dir, out_path = Path(sources_dir), Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    building = out_path.with_name(f"{out_path.name}.building-{os.getpid()}")
+    building.unlink(missing_ok=True)
+    report = BuildReport(out_path=out_path)
+    say = progress or (lambda fraction, message: None)
+    done = 0.0
+
+    con = duckdb.connect(str(building), config={"threads": settings()["build"]["threads"]})
+    try:
+        started = time.perf_counter()
+        say(0.0, "Loading extracts")
+        create_load_tables(con)
+        share = _STAGE_SHARE["load"] / len(CONTRACTS)
+
+        def loaded(source: str, result: LoadResult | None) -> None:
+            nonlocal done
+            done += share
+            if result is None:
+                say(done, f"{source}: not supplied (optional)")
+            else:
+                say(
+                    done,
+                    f"{source}: {result.rows_loaded:,} rows loaded, "
+                    f"{result.rows_rejected:,} rejected ({result.file.name})",
+                )
+
+        report.loads = load_all(con, sources_dir, progress=loaded)
+        for contract in CONTRACTS:
+            _create_empty_raw_table(con, contract)
+        report.stage_seconds["load"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        _create_reference_tables(con)
+        share = _STAGE_SHARE["models"] / 25
+
+        def model_started(model) -> None:
+            nonlocal done
+            done = min(done + share, _STAGE_SHARE["load"] + _STAGE_SHARE["models"])
+            say(done, f"model {model.name}")
+
+        report.models = run_models(con, on_model=model_started)
+        report.stage_seconds["models"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        say(0.97, "Checking the model")
+        _check_model(con)
+        _write_model_info(con, sources_dir)
+        con.execute("checkpoint")
+        report.stage_seconds["checks"] = time.perf_counter() - started
+    except BaseException:
+        con.close()
+        building.unlink(missing_ok=True)
+        Path(f"{building}.wal").unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(building, out_path)
+    say(1.0, "Model ready")
+    return report
+
+
+def build_synthetic(
+    out_path: Path,
+    households: int = 10_000,
+    seed: int = 2016,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Generate the synthetic district beside the model, then build the model from it."""
+    from loaders.synthetic import generate  # the generator is only needed for demo builds
+
+    out_path = Path(out_path)
+    extracts = out_path.parent / "synthetic_extracts"
+    if extracts.exists():
+        shutil.rmtree(extracts)
+    say = progress or (lambda fraction, message: None)
+    generate(households, seed, extracts, progress=lambda f, m: say(0.4 * f, m))
+    return build_model(extracts, out_path, progress=lambda f, m: say(0.4 + 0.6 * f, m))

@@ -1,0 +1,44 @@
+-- Termly school census: one row per pupil and term, with attendance as a rate.
+with source as (
+    select * from raw_school_census
+),
+
+renamed as (
+    select
+        'school_census' as source,
+        upn || '|' || academic_year || '|' || term as source_record_id,
+        upn as source_person_id,
+        upn,
+        first_name,
+        last_name,
+        dob,
+        normalise_sex(sex) as sex,
+        one_line_address(concat_ws(', ', address_line_1, address_line_2, town)) as address,
+        normalise_postcode(postcode) as postcode,
+        census_date as record_date,
+        school_urn,
+        school_name,
+        academic_year,
+        term,
+        -- terms in order across years: 2015/16 Autumn = 2015 * 3 + 0
+        cast(left(academic_year, 4) as integer) * 3
+            + case term when 'Autumn' then 0 when 'Spring' then 1 else 2 end as term_index,
+        sessions_possible,
+        sessions_authorised_absence,
+        sessions_unauthorised_absence,
+        sessions_authorised_absence + sessions_unauthorised_absence as sessions_missed,
+        coalesce(fixed_term_exclusions, 0) as fixed_term_exclusions,
+        coalesce(permanent_exclusion = 'Y', false) as is_permanently_excluded
+    from source
+),
+
+with_rates as (
+    select
+        *,
+        case when sessions_possible > 0
+            then 1 - sessions_missed / sessions_possible
+        end as attendance_rate
+    from renamed
+)
+
+select * from with_rates

@@ -1,0 +1,77 @@
+"""Writes loaders/EXTRACTS.md, the extract contracts in plain English, from loaders/contracts.py.
+
+Run `python -m loaders.extract_docs` after changing a contract; a test fails while the two differ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loaders.contracts import CONTRACTS, Column, Contract
+
+DOC_FILE = Path(__file__).with_name("EXTRACTS.md")
+
+_TYPE_WORDS = {
+    "text": "text",
+    "int": "whole number",
+    "decimal": "number",
+    "date": "date",
+    "datetime": "date and time",
+    "flag": "Y/N",
+}
+
+
+def _rule(column: Column) -> str:
+    parts = []
+    if column.allowed:
+        parts.append("one of: " + ", ".join(column.allowed))
+    if column.pattern:
+        parts.append(f"pattern `{column.pattern}`")
+    if column.minimum is not None:
+        parts.append(f"at least {column.minimum:g}")
+    if column.description:
+        parts.append(column.description)
+    return "; ".join(parts).replace("|", "\\|")
+
+
+def _section(contract: Contract) -> str:
+    folder = f"{contract.subfolder}/" if contract.subfolder else ""
+    lines = [
+        f"### {contract.title}",
+        "",
+        f"File `{folder}{contract.file_stem}.csv` (or `.xlsx`, `.parquet`) from {contract.system}."
+        f" Usually sent as {contract.usual_format.upper()}, {contract.usual_encoding}."
+        + (" Optional." if contract.optional else ""),
+    ]
+    if contract.unique_key:
+        lines.append(f"One row per {' + '.join(contract.unique_key)}.")
+    if contract.notes:
+        lines.append(contract.notes)
+    lines += ["", "| column | type | required | rule |", "|---|---|---|---|"]
+    for column in contract.columns:
+        required = "yes" if column.required else ""
+        lines.append(
+            f"| {column.header} | {_TYPE_WORDS[column.type]} | {required} | {_rule(column)} |"
+        )
+    for check in contract.row_checks:
+        lines.append(f"\nRow check: {check.reason} is rejected.")
+    return "\n".join(lines)
+
+
+def render() -> str:
+    intro = (
+        "# Extract contracts\n\n"
+        "Generated from `loaders/contracts.py` by `python -m loaders.extract_docs`;"
+        " do not edit.\n\n"
+        "Every extract may be CSV (UTF-8 with or without BOM, or cp1252), XLSX (first sheet) or\n"
+        "Parquet. Dates may be DD/MM/YYYY, YYYY-MM-DD or Excel serial numbers. Headers match\n"
+        "ignoring case, spaces and punctuation; extra columns are ignored. A file missing a\n"
+        "column stops the build; a row that breaks a rule is kept in `load_rejects` with its\n"
+        "reason.\n"
+    )
+    return intro + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
+
+
+if __name__ == "__main__":
+    DOC_FILE.write_text(render(), encoding="utf-8")
+    print(f"wrote {DOC_FILE}")

@@ -1,0 +1,100 @@
+"""The model build: atomic replacement, clear failures with exit code 2, progress, checks."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from data_model.build import build_model
+from loaders.base import ExtractError
+from tests.extract_files import write_district
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REFERRAL = {
+    "referral_id": "R0000001",
+    "case_id": "C000001",
+    "received_date": "01/10/2015",
+    "referral_source": "School",
+    "decision": "Accepted",
+    "decision_date": "02/10/2015",
+    "cluster": "Keighley",
+}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "data_model", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Path:
+    return write_district(tmp_path / "extracts", {"ehm_referrals": [REFERRAL]})
+
+
+def test_build_replaces_the_model_only_when_it_succeeds(district: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.duckdb"
+    build_model(district, model)
+    first = digest(model)
+    with duckdb.connect(str(model), read_only=True) as con:
+        assert con.execute("select count(*) from mart_referral").fetchall() == [(1,)]
+
+    # Break the extracts: the previous model must survive untouched, with nothing left behind.
+    (district / "ehm_episodes.csv").unlink()
+    with pytest.raises(ExtractError, match="ehm_episodes"):
+        build_model(district, model)
+    assert digest(model) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["extracts", "model.duckdb"]
+
+
+def test_cli_missing_file_exits_2_with_one_line(district: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.duckdb"
+    model.write_bytes(b"previous model")
+    (district / "police_incidents.csv").unlink()
+    result = run_cli("build", "--sources", str(district), "--out", str(model))
+    assert result.returncode == 2
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1
+    assert "police_incidents" in message[0]
+    assert model.read_bytes() == b"previous model"
+
+
+def test_cli_missing_column_names_file_and_columns(district: Path, tmp_path: Path) -> None:
+    path = district / "ehm_referrals.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    drop = {"Decision Date", "Cluster"}
+    keep = [i for i, h in enumerate(header) if h not in drop]
+    path.write_text(
+        "\n".join(",".join(line.split(",")[i] for i in keep) for line in lines) + "\n",
+        encoding="utf-8",
+    )
+    result = run_cli("build", "--sources", str(district), "--out", str(tmp_path / "m.duckdb"))
+    assert result.returncode == 2
+    assert "ehm_referrals.csv" in result.stderr
+    assert "Decision Date" in result.stderr and "Cluster" in result.stderr
+    assert not (tmp_path / "m.duckdb").exists()
+
+
+def test_cli_shows_progress_per_stage(district: Path, tmp_path: Path) -> None:
+    result = run_cli("build", "--sources", str(district), "--out", str(tmp_path / "m.duckdb"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "ehm_referrals: 1 rows loaded, 0 rejected" in out
+    assert "model mart_referral" in out
+    assert "Checking the model" in out
+    assert "Built" in out.splitlines()[-1]

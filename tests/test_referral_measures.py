@@ -1,0 +1,206 @@
+"""Referral measures on a hand-made district whose right answers are known in advance.
+
+Working days are checked against numpy's business-day counter with GOV.UK's bank holidays, an
+implementation independent of the model's calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from data_model import queries
+from data_model.build import build_model
+from tests.extract_files import write_district
+
+HOLIDAYS = ["2015-04-03", "2015-04-06", "2020-01-01", "2020-04-10", "2020-04-13"]
+
+
+def working_days_after(start: str, end: str) -> int:
+    """Working days after start, up to and including end."""
+    one = np.timedelta64(1, "D")
+    return int(
+        np.busday_count(np.datetime64(start) + one, np.datetime64(end) + one, holidays=HOLIDAYS)
+    )
+
+
+def referral(
+    rid: int,
+    received: str,
+    cluster: str = "Keighley",
+    source: str = "School",
+    decision: str = "Accepted",
+    decided: str | None = None,
+) -> dict[str, str]:
+    return {
+        "referral_id": f"R{rid:07d}",
+        "case_id": f"C{rid:06d}",
+        "received_date": received,
+        "referral_source": source,
+        "decision": decision,
+        "decision_date": decided or received,
+        "cluster": cluster,
+    }
+
+
+def episode(
+    rid: int,
+    allocated: str,
+    cluster: str = "Keighley",
+    key_worker: str = "KW0001",
+    attached: str = "",
+    closed: str = "",
+) -> dict[str, str]:
+    return {
+        "episode_id": f"E{rid:07d}",
+        "referral_id": f"R{rid:07d}",
+        "case_id": f"C{rid:06d}",
+        "cluster": cluster,
+        "team": f"{cluster} Team A",
+        "key_worker": key_worker,
+        "allocated_date": allocated,
+        "attached_date": attached,
+        "closure_date": closed,
+    }
+
+
+# Keighley referrals allocated in Jan-Mar 2020, with their receipt and allocation dates.
+KEIGHLEY_Q1 = [
+    (11, "2020-01-02", "2020-01-07"),
+    (12, "2020-01-06", "2020-01-20"),
+    (13, "2020-02-03", "2020-02-04"),
+    (14, "2019-12-16", "2020-02-10"),
+]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("district")
+    referrals = [
+        referral(1, "02/04/2015"),  # across Easter 2015
+        *[referral(rid, received) for rid, received, _ in KEIGHLEY_Q1],
+        referral(21, "2020-02-03", cluster="BD5", source="Police"),
+        referral(31, "2020-03-02"),  # accepted, never allocated: waiting 21 working days at 31 Mar
+        referral(32, "2020-03-10", source="Health"),  # accepted, waiting 15 working days
+        {**referral(33, "2020-01-15"), "decision": "", "decision_date": ""},  # awaiting decision
+        referral(34, "2020-01-15", decision="No further action"),  # not waiting: decided, closed
+        referral(35, "2020-03-31", source="Police"),  # received on the as-at day: waiting 0 days
+    ]
+    episodes = [
+        episode(1, "14/04/2015", attached="2015-05-20", closed="2015-12-01"),
+        *[
+            episode(rid, allocated, key_worker=f"KW000{rid - 9}", attached=allocated)
+            for rid, _, allocated in KEIGHLEY_Q1
+        ],
+        episode(21, "2020-03-20", cluster="BD5", key_worker="KW0009"),
+    ]
+    programme = [
+        {
+            "programme_name": "Test programme",
+            "start_date": "2014-09-01",
+            "end_date": "2020-03-31",
+            "target_families": "67",
+        }
+    ]
+    write_district(
+        folder, {"ehm_referrals": referrals, "ehm_episodes": episodes, "ref_programme": programme}
+    )
+    out = folder / "model.duckdb"
+    build_model(folder, out)
+    con = queries.open_model(out)
+    yield con
+    con.close()
+
+
+def test_lag_across_easter_counts_working_days(model) -> None:
+    row = model.execute(
+        "select allocation_lag_working_days, allocation_lag_days from mart_referral"
+        " where referral_id = 'R0000001'"
+    ).fetchall()[0]
+    # Fri 3 Apr and Mon 6 Apr 2015 were bank holidays: 12 calendar days, 6 working days.
+    assert row == (6, 12)
+    assert row[0] == working_days_after("2015-04-02", "2015-04-14")
+
+
+def test_last_quarter_median_and_p90_lag_by_cluster(model) -> None:
+    info = queries.model_info(model)
+    assert info["as_at_date"] == date(2020, 3, 31)
+    presets = queries.period_presets(info["as_at_date"])
+    label = next(k for k in presets if k.startswith("Last quarter"))
+    assert label == "Last quarter (01 Jan 2020 to 31 Mar 2020)"
+    start, end = presets[label]
+    lag = queries.allocation_lag_by_cluster(model, queries.ReferralFilter(start, end))
+    lags = sorted(working_days_after(r, a) for _, r, a in KEIGHLEY_Q1)
+    keighley = lag.set_index("cluster").loc["Keighley"]
+    assert keighley["allocated"] == 4
+    assert keighley["median_working_days"] == pytest.approx(np.median(lags))
+    assert keighley["p90_working_days"] == pytest.approx(np.percentile(lags, 90))
+    bd5 = lag.set_index("cluster").loc["BD5"]
+    assert bd5["median_working_days"] == working_days_after("2020-02-03", "2020-03-20")
+
+
+def test_backlog_as_at_the_end_of_the_period(model) -> None:
+    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
+    backlog = queries.unallocated_backlog(model, f).set_index("referral_id")
+    assert set(backlog.index) == {"R0000031", "R0000032", "R0000033", "R0000035"}
+    assert backlog.loc["R0000031", "waiting_working_days"] == 21
+    assert backlog.loc["R0000032", "waiting_working_days"] == 15
+    assert backlog.loc["R0000035", "waiting_working_days"] == 0
+    assert backlog.loc["R0000033", "status"] == "Awaiting decision"
+    assert backlog["over_threshold"].sum() == 2  # R31 (21 days) and R33 (awaiting since January)
+
+    # At the end of February, the BD5 referral (allocated 20 Mar) was still waiting.
+    february = queries.unallocated_backlog(
+        model, queries.ReferralFilter(f.start, date(2020, 2, 28))
+    )
+    assert "R0000021" in set(february["referral_id"])
+    assert february.set_index("referral_id").loc["R0000021", "waiting_working_days"] == (
+        working_days_after("2020-02-03", "2020-02-28")
+    )
+
+
+def test_filters_by_cluster_and_source(model) -> None:
+    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), sources=("Police",))
+    assert set(queries.unallocated_backlog(model, f)["referral_id"]) == {"R0000035"}
+    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), clusters=("BD5",))
+    weekly = queries.referrals_by_week(model, f)
+    assert weekly["referrals"].sum() == 1
+    assert weekly["referral_source"].tolist() == ["Police"]
+
+
+def test_backlog_over_time_matches_the_backlog_on_each_friday(model) -> None:
+    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
+    weekly = queries.backlog_over_time(model, f).set_index("week_end")
+    for friday in (date(2020, 1, 10), date(2020, 2, 28), date(2020, 3, 27)):
+        at = queries.unallocated_backlog(model, queries.ReferralFilter(f.start, friday))
+        row = weekly.loc[friday]
+        assert row["awaiting_decision"] + row["awaiting_allocation"] == len(at)
+        assert row["waiting_over_threshold"] == at["over_threshold"].sum()
+
+
+def test_funnel_counts_each_step(model) -> None:
+    f = queries.ReferralFilter(date(2014, 9, 1), date(2020, 3, 31))
+    steps = queries.funnel(model, f).set_index("stage")["referrals"]
+    assert steps["Referred"] == 10
+    assert steps["Decided"] == 9
+    assert steps["Accepted"] == 8
+    assert steps["Allocated"] == 6
+
+
+def test_caseloads_count_open_episodes(model) -> None:
+    loads = queries.caseloads(model, queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31)))
+    assert loads["open_cases"].sum() == 5  # the 2015 episode closed in December 2015
+    assert "KW0001" not in set(loads["key_worker"])
+
+
+def test_attachment_against_target_from_reference_file(model) -> None:
+    summary = queries.programme_summary(model)
+    assert summary["target"] == 67
+    assert summary["families_attached"] == 5
+    assert summary["families_referred"] == 10
+    trajectory = queries.attachment_trajectory(model)
+    assert trajectory["attached_cumulative"].iloc[-1] == 5
+    assert trajectory["target_cumulative"].iloc[-1] == 67
+    assert len(trajectory) == 67  # Sep 2014 to Mar 2020 inclusive
