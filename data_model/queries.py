@@ -415,19 +415,18 @@ def programme_summary(con: duckdb.DuckDBPyConnection, target: int | None = None)
         con,
         """
         select
-            count(distinct case_id) filter (where received_date <= ?) as families_referred,
-            count(distinct case_id) filter (where attached_date <= ?) as families_attached
-        from mart_referral
+            (select count(distinct case_id) from mart_referral where received_date <= ?)
+                as families_referred,
+            (select count(*) from mart_family_attachment where first_attached_date <= ?)
+                as families_attached
         """,
         [as_at, as_at],
     )
     recent = _row(
         con,
         """
-        select count(*) as attached from (
-            select case_id, min(attached_date) as first_attached
-            from mart_referral where attached_date is not null group by case_id
-        ) where first_attached between ? and ?
+        select count(*) as attached from mart_family_attachment
+        where first_attached_date between ? and ?
         """,
         [recent_start, recent_end],
     )["attached"]

@@ -4,11 +4,7 @@ with programme as (
 ),
 
 first_attachment as (
-    -- A family (case) is counted once, at its first attachment.
-    select case_id, min(attached_date) as attached_date
-    from stg_ehm_episodes
-    where attached_date is not null
-    group by case_id
+    select case_id, first_attached_date as attached_date from mart_family_attachment
 ),
 
 months as (

@@ -1,0 +1,572 @@
+"""Referrals & allocation: where referrals are, how long allocation takes, and who is waiting.
+
+The page reads top to bottom as it draws: filters; headline numbers; allocation lag by cluster;
+the waiting list at the end of the period and over time; lag by month and by team; referrals
+received, decisions and the funnel; key-worker caseloads. Every number comes from
+data_model.queries.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data_model import queries
+from pages import common
+from pages.common import Col
+
+info = common.info()
+threshold = queries.default_waiting_threshold()
+
+st.title("Referrals and allocation")
+st.markdown(
+    "How long referrals take to reach a lead practitioner, which clusters have backlogs, and who "
+    "is waiting. Choose a period (one click), and optionally clusters and referral sources."
+)
+
+# --- Filters -------------------------------------------------------------------------------------
+f = common.referral_filter(info)
+period = common.period_label(f)
+end = common.fmt_date(f.end)
+st.caption(f"Showing {common.describe_filter(f)}.")
+
+lag_by_cluster = common.query(queries.allocation_lag_by_cluster, f)
+backlog = common.query(queries.unallocated_backlog, f, threshold)
+steps = common.query(queries.funnel, f)
+waiting = len(backlog)
+waiting_long = int(backlog["over_threshold"].sum())
+
+# --- Headline numbers ----------------------------------------------------------------------------
+with st.container(horizontal=True, gap="small"):  # each box as wide as its label
+    st.metric(
+        "Referrals received",
+        common.fmt_int(steps.loc[steps["stage"] == "Referred", "referrals"].sum()),
+        help=f"Referrals received from {period}.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Referrals allocated",
+        common.fmt_int(lag_by_cluster["allocated"].sum()),
+        help=f"Referrals allocated to a lead practitioner from {period}, whenever received.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        f"Waiting at {end}",
+        common.fmt_int(waiting),
+        help="Received, not allocated, and not decided other than Accepted, at the end of the "
+        "period.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        f"Waiting over {threshold} working days",
+        common.fmt_int(waiting_long),
+        help=f"Of the referrals waiting at {end}, those received more than {threshold} working "
+        "days before (weekends and bank holidays excluded).",
+        border=True,
+        width="content",
+    )
+
+# --- Allocation lag by cluster -------------------------------------------------------------------
+LAG_COLUMNS = {
+    "allocated": Col(
+        "Referrals allocated in the period",
+        "count",
+        help="Referrals allocated to a lead practitioner in the period (the lag is measured for "
+        "these).",
+    ),
+    "median_working_days": Col(
+        "Median working days, referral to allocation",
+        "days",
+        help="Half of the referrals allocated waited this long or less.",
+    ),
+    "p90_working_days": Col(
+        "90th percentile working days",
+        "days",
+        help="Nine in ten of the referrals allocated waited this long or less.",
+    ),
+}
+LAG_NOTES = (
+    "Allocation lag: working days from the day a referral was received to the day it was "
+    "allocated to a lead practitioner (weekends and England and Wales bank holidays excluded; "
+    "allocated the same day = 0).",
+    "Counted for referrals allocated in the period; referrals still waiting are in the waiting "
+    "list instead.",
+    f"Filters: {common.describe_filter(f)}.",
+)
+
+
+def lag_bars(df: pd.DataFrame, category: str, title: str, height: int) -> go.Figure:
+    """Horizontal bars of the median lag with the 90th percentile beside it, per category."""
+    fig = common.figure(title, height=height, barmode="group")
+    labels = df[category]
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=df["median_working_days"],
+            name="Median",
+            orientation="h",
+            marker_color=common.DARK_BLUE,
+            hovertemplate="%{y}: median %{x:.1f} working days<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=df["p90_working_days"],
+            name="90th percentile",
+            orientation="h",
+            marker_color=common.TURQUOISE,
+            hovertemplate="%{y}: 90th percentile %{x:.1f} working days<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        title="Working days from referral to allocation", showgrid=True, gridcolor=common.GRID
+    )
+    fig.update_yaxes(autorange="reversed", title=None)
+    return fig
+
+
+st.header("How long allocation takes, by cluster")
+st.markdown(
+    f"Working days from referral to allocation to a lead practitioner, for the "
+    f"**{common.fmt_int(lag_by_cluster['allocated'].sum())} referrals allocated** from {period}. "
+    "Referrals still waiting are not in these figures: they are in the waiting list below."
+)
+common.table(
+    lag_by_cluster,
+    "Allocation lag by cluster",
+    {"cluster": Col("Cluster"), **LAG_COLUMNS},
+    title="Median and 90th percentile working days from referral to allocation, by cluster",
+    notes=LAG_NOTES,
+)
+if lag_by_cluster.empty:
+    st.info("No referrals were allocated in this period with these filters.")
+else:
+    common.chart(
+        lag_bars(
+            lag_by_cluster,
+            "cluster",
+            "Working days from referral to allocation in each cluster: median and 90th percentile",
+            height=140 + 48 * len(lag_by_cluster),
+        ),
+        alt="Bar chart of the median and 90th percentile working days from referral to "
+        "allocation in each cluster; the table above gives the figures.",
+        key="chart_lag_cluster",
+    )
+
+# --- Waiting at the end of the period ------------------------------------------------------------
+st.header(f"Referrals waiting at {end}")
+st.markdown(
+    f"**{common.fmt_int(waiting)} referrals** were waiting for allocation at the end of "
+    f"{end}, **{common.fmt_int(waiting_long)} of them more than {threshold} working days**. "
+    "Waiting means received, not yet allocated, and not decided other than Accepted; the start "
+    "of the period does not apply."
+)
+common.table(
+    backlog,
+    "Waiting list",
+    {
+        "referral_id": Col("Referral"),
+        "cluster": Col("Cluster"),
+        "referral_source": Col("Referral source"),
+        "received_date": Col("Received", "date"),
+        "status": Col("Status"),
+        "decision_date": Col("Decision date", "date"),
+        "waiting_working_days": Col("Working days waiting", "count"),
+        "over_threshold": Col(f"Over {threshold} working days", "flag"),
+    },
+    title=f"Referrals waiting for allocation at {end}, oldest first",
+    notes=(
+        f"Waiting at {end}: received by then, not allocated by then, and not decided other "
+        "than Accepted by then.",
+        "Working days waiting: after the day received, up to and including the as-at day, "
+        "excluding weekends and bank holidays.",
+        f"Filters: {common.describe_filter(f)}.",
+    ),
+    height=380,
+)
+if backlog.empty:
+    st.info("Nobody was waiting at the end of the period with these filters.")
+else:
+    # A week (five working days) per bar up to twelve weeks, then one bar for longer waits; bars
+    # past the threshold in a second colour, named in the legend.
+    edges = list(range(0, 61, 5))
+    bands = pd.cut(
+        backlog["waiting_working_days"],
+        bins=[-1, *edges[1:], float("inf")],
+        labels=[f"{a + (a > 0)}–{b}" for a, b in zip(edges, edges[1:], strict=False)]
+        + [f"Over {edges[-1]}"],
+    )
+    counts = bands.value_counts(sort=False)
+    within = [int(label.split("–")[-1]) <= threshold if "–" in label else False
+              for label in counts.index.astype(str)]  # fmt: skip
+    ages = common.figure(
+        f"How long the referrals waiting at {end} had waited, in working days", height=380
+    )
+    for is_within, name, colour in (
+        (True, f"Up to {threshold} working days", common.DARK_BLUE),
+        (False, f"More than {threshold} working days", common.DARK_PINK),
+    ):
+        shown = [w == is_within for w in within]
+        ages.add_trace(
+            go.Bar(
+                x=counts.index.astype(str)[shown],
+                y=counts.to_numpy()[shown],
+                name=name,
+                marker_color=colour,
+                hovertemplate="%{x} working days: %{y:,} referrals<extra></extra>",
+            )
+        )
+    ages.update_xaxes(
+        title="Working days waiting", categoryorder="array", categoryarray=list(counts.index)
+    )
+    ages.update_yaxes(title="Referrals", tickformat=",")
+    common.chart(
+        ages,
+        alt=f"Bar chart of the referrals waiting at {end} by how many working days they had "
+        f"waited, in groups of five, with those over {threshold} in a second colour; the waiting "
+        "list above has every referral.",
+        key="chart_waiting_ages",
+    )
+
+# --- The waiting list over time ------------------------------------------------------------------
+st.header("The waiting list over time")
+over_time = common.query(queries.backlog_over_time, f, threshold)
+if over_time.empty:
+    st.info("There is no Friday in this period to count the waiting list on.")
+else:
+    fig = common.figure(
+        "Referrals waiting at the end of each week (Fridays), and those waiting more than "
+        f"{threshold} working days",
+        height=420,
+        barmode="stack",
+        hovermode="x unified",
+    )
+    fig.add_trace(
+        go.Bar(
+            x=over_time["week_end"],
+            y=over_time["awaiting_allocation"],
+            name="Accepted, awaiting allocation",
+            marker_color=common.DARK_BLUE,
+            hovertemplate="%{y:,}<extra>Awaiting allocation</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=over_time["week_end"],
+            y=over_time["awaiting_decision"],
+            name="Awaiting decision",
+            marker_color=common.TURQUOISE,
+            hovertemplate="%{y:,}<extra>Awaiting decision</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=over_time["week_end"],
+            y=over_time["waiting_over_threshold"],
+            name=f"Waiting more than {threshold} working days",
+            mode="lines",
+            line={"color": common.DARK_PINK, "width": 3},
+            hovertemplate="%{y:,}<extra>Over " + str(threshold) + " working days</extra>",
+        )
+    )
+    fig.update_xaxes(title="Week ending", tickformat="%d %b %Y")
+    fig.update_yaxes(title="Referrals waiting", tickformat=",")
+    common.chart(
+        fig,
+        alt="Stacked bar chart of referrals waiting at the end of each week, split into awaiting "
+        f"decision and awaiting allocation, with a line for those waiting more than {threshold} "
+        "working days; the table below gives each week.",
+        key="chart_backlog_over_time",
+    )
+common.table(
+    over_time,
+    "Waiting list by week",
+    {
+        "week_end": Col("Week ending (Friday)", "date"),
+        "awaiting_decision": Col("Awaiting decision", "count"),
+        "awaiting_allocation": Col("Accepted, awaiting allocation", "count"),
+        "waiting_over_threshold": Col(f"Waiting more than {threshold} working days", "count"),
+    },
+    title="Referrals waiting at the end of each week",
+    notes=(f"Filters: {common.describe_filter(f)}.",),
+    height=250,
+)
+
+# --- Allocation lag by month ---------------------------------------------------------------------
+st.header("Allocation lag by month")
+by_month = common.query(queries.allocation_lag_by_month, f)
+if by_month.empty:
+    st.info("No referrals were allocated in this period with these filters.")
+else:
+    fig = common.figure(
+        "Median and 90th percentile working days from referral to allocation, by month allocated",
+        height=400,
+        hovermode="x unified",
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=by_month["month"],
+            y=by_month["median_working_days"],
+            name="Median",
+            mode="lines+markers",
+            line={"color": common.DARK_BLUE, "width": 3},
+            hovertemplate="%{y:.1f} working days<extra>Median</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=by_month["month"],
+            y=by_month["p90_working_days"],
+            name="90th percentile",
+            mode="lines+markers",
+            line={"color": common.TURQUOISE, "width": 3, "dash": "dash"},
+            marker={"symbol": "diamond"},
+            hovertemplate="%{y:.1f} working days<extra>90th percentile</extra>",
+        )
+    )
+    fig.update_xaxes(title="Month allocated", tickformat="%b %Y")
+    fig.update_yaxes(title="Working days")
+    common.chart(
+        fig,
+        alt="Line chart of the median and 90th percentile allocation lag in working days for "
+        "each month; the table below gives each month.",
+        key="chart_lag_month",
+    )
+common.table(
+    by_month,
+    "Allocation lag by month",
+    {"month": Col("Month allocated", "month"), **LAG_COLUMNS},
+    title="Median and 90th percentile working days from referral to allocation, by month",
+    notes=LAG_NOTES,
+    height=250,
+)
+
+# --- Allocation lag by team ----------------------------------------------------------------------
+st.header("Allocation lag by team")
+by_team = common.query(queries.allocation_lag_by_team, f)
+if by_team.empty:
+    st.info("No referrals were allocated in this period with these filters.")
+else:
+    common.chart(
+        lag_bars(
+            by_team,
+            "team",
+            "Working days from referral to allocation in each team: median and 90th percentile",
+            height=140 + 36 * len(by_team),
+        ),
+        alt="Bar chart of the median and 90th percentile working days from referral to "
+        "allocation for each team; the table below gives the figures.",
+        key="chart_lag_team",
+    )
+common.table(
+    by_team,
+    "Allocation lag by team",
+    {"cluster": Col("Cluster"), "team": Col("Team"), **LAG_COLUMNS},
+    title="Median and 90th percentile working days from referral to allocation, by team",
+    notes=LAG_NOTES,
+    height=300,
+)
+
+# --- Referrals received --------------------------------------------------------------------------
+st.header("Referrals received")
+weekly = common.query(queries.referrals_by_week, f)
+if weekly.empty:
+    st.info("No referrals were received in this period with these filters.")
+else:
+    # Six colours at most keep every colour distinguishable: the largest five sources, then the
+    # rest together. The table below has every source.
+    totals = weekly.groupby("referral_source")["referrals"].sum().sort_values(ascending=False)
+    shown = list(totals.index[:5]) if len(totals) > 6 else list(totals.index)
+    grouped = weekly.assign(
+        source=weekly["referral_source"].where(
+            weekly["referral_source"].isin(shown), "All other sources"
+        )
+    )
+    grouped = grouped.groupby(["week_start", "source"], as_index=False)["referrals"].sum()
+    fig = common.figure(
+        "Referrals received each week, by referral source",
+        height=420,
+        barmode="stack",
+        hovermode="x unified",
+    )
+    for i, source in enumerate([*shown, "All other sources"]):
+        rows = grouped[grouped["source"] == source]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=rows["week_start"],
+                y=rows["referrals"],
+                name=source,
+                marker_color=common.PALETTE[i % len(common.PALETTE)],
+                hovertemplate="%{y:,}<extra>" + source + "</extra>",
+            )
+        )
+    fig.update_xaxes(title="Week beginning (Monday)", tickformat="%d %b %Y")
+    fig.update_yaxes(title="Referrals", tickformat=",")
+    common.chart(
+        fig,
+        alt="Stacked bar chart of referrals received each week by referral source (the five "
+        "largest sources, then all others together); the table below has every source.",
+        key="chart_referrals_weekly",
+    )
+common.table(
+    weekly,
+    "Referrals by week and source",
+    {
+        "week_start": Col("Week beginning (Monday)", "date"),
+        "referral_source": Col("Referral source"),
+        "referrals": Col("Referrals received", "count"),
+    },
+    title="Referrals received each week, by referral source",
+    notes=(f"Filters: {common.describe_filter(f)}.",),
+    height=250,
+)
+
+# --- Decisions -----------------------------------------------------------------------------------
+st.header("Decisions on these referrals")
+decided = common.query(queries.decisions, f)
+st.markdown(
+    f"The decision recorded by {common.fmt_date(info['as_at_date'])} on each referral received "
+    f"from {period}."
+)
+if not decided.empty:
+    fig = common.figure(
+        "Referrals received in the period, by decision", height=140 + 45 * len(decided)
+    )
+    fig.add_trace(
+        go.Bar(
+            y=decided["decision"],
+            x=decided["referrals"],
+            orientation="h",
+            marker_color=common.DARK_BLUE,
+            text=[
+                f"{n:,} ({s:.0%})"
+                for n, s in zip(decided["referrals"], decided["share"], strict=True)
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:,} referrals<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="Referrals", tickformat=",", range=[0, decided["referrals"].max() * 1.2])
+    common.chart(
+        fig,
+        alt="Bar chart of the number of referrals with each decision; the table below gives the "
+        "numbers and shares.",
+        key="chart_decisions",
+    )
+common.table(
+    decided,
+    "Decisions",
+    {
+        "decision": Col("Decision"),
+        "referrals": Col("Referrals", "count"),
+        "share": Col("Share of referrals received", "share"),
+    },
+    title="Decisions on the referrals received in the period",
+    notes=(f"Filters: {common.describe_filter(f)}.",),
+)
+
+# --- From referral to family plan ----------------------------------------------------------------
+st.header("From referral to family plan")
+st.markdown(
+    f"How far the referrals received from {period} have got by "
+    f"{common.fmt_date(info['as_at_date'])}, and the median working days each step took."
+)
+fig = common.figure(
+    "Referrals received in the period that reached each step", height=140 + 45 * len(steps)
+)
+fig.add_trace(
+    go.Bar(
+        y=steps["stage"],
+        x=steps["referrals"],
+        orientation="h",
+        marker_color=common.DARK_BLUE,
+        text=[
+            f"{n:,} ({s:.0%})" if pd.notna(s) else f"{n:,}"
+            for n, s in zip(steps["referrals"], steps["share_of_referred"], strict=True)
+        ],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:,} referrals<extra></extra>",
+    )
+)
+fig.update_yaxes(autorange="reversed")
+fig.update_xaxes(
+    title="Referrals", tickformat=",", range=[0, max(steps["referrals"].max(), 1) * 1.2]
+)
+common.chart(
+    fig,
+    alt="Bar chart of how many of the referrals received reached each step from referral to "
+    "family plan; the table below gives the numbers and median times.",
+    key="chart_funnel",
+)
+common.table(
+    steps,
+    "Referral funnel",
+    {
+        "stage": Col("Step"),
+        "referrals": Col("Referrals reaching the step", "count"),
+        "share_of_referred": Col("Share of referrals received", "share"),
+        "median_working_days_from_previous": Col(
+            "Median working days from the previous step",
+            "days",
+            help="Over the referrals that reached the step. Accepted is part of the decision.",
+        ),
+    },
+    title="How far the referrals received in the period have got",
+    notes=(f"Filters: {common.describe_filter(f)}.",),
+)
+
+# --- Key-worker caseloads -----------------------------------------------------------------------
+st.header(f"Key-worker caseloads at {end}")
+loads = common.query(queries.caseloads, f)
+if not loads.empty:
+    st.markdown(
+        f"Open cases held by each of the **{common.fmt_int(len(loads))} key workers** with any, at "
+        f"the end of {end}; the median key worker held "
+        f"**{common.fmt_number(loads['open_cases'].median())}**."
+    )
+    fig = common.figure(f"Key workers by the number of open cases they held at {end}", height=360)
+    fig.add_trace(
+        go.Histogram(
+            x=loads["open_cases"],
+            xbins={"start": 0.5, "size": 1},
+            marker={"color": common.DARK_BLUE, "line": {"color": "#FFFFFF", "width": 1}},
+            hovertemplate="%{x} open cases: %{y} key workers<extra></extra>",
+            name="Key workers",
+        )
+    )
+    fig.update_xaxes(title="Open cases")
+    fig.update_yaxes(title="Key workers")
+    common.chart(
+        fig,
+        alt="Histogram of how many key workers held each number of open cases; the table below "
+        "lists every key worker, largest caseload first.",
+        key="chart_caseloads",
+    )
+else:
+    st.info("No key worker held an open case at the end of the period with these filters.")
+common.table(
+    loads,
+    "Caseloads",
+    {
+        "cluster": Col("Cluster"),
+        "team": Col("Team"),
+        "key_worker": Col("Key worker"),
+        "open_cases": Col("Open cases", "count"),
+    },
+    title=f"Open cases per key worker at {end}, largest first",
+    notes=(
+        "Open: allocated by the date and not closed by it.",
+        f"Filters: {common.describe_filter(f)}.",
+    ),
+    height=300,
+)

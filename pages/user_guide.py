@@ -1,0 +1,84 @@
+"""User guide: what each page answers, how the filters work, the definitions, where data comes from.
+
+The guide's text is the "Users' guide" section of README.md, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from data_model import queries
+from pages import common
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+FALLBACK = """
+## Overview
+Families referred and attached so far; the attachment trajectory against the target, with the
+families a month needed against the recent rate; how current each source is.
+
+## Referrals & allocation
+Choose a period, clusters and referral sources at the top. Allocation lag is the number of
+working days (weekends and bank holidays excluded) from the day a referral was received to the
+day it was allocated to a lead practitioner, for referrals allocated in the period. Referrals
+still waiting are counted in the waiting list at the end of the period.
+"""
+
+
+def readme_guide(path: Path = README) -> str:
+    """The README's "Users' guide" section, without its heading and its pointer to this page."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return FALLBACK
+    match = re.search(r"^## Users' guide\s*$(.*?)(?=^## )", text, flags=re.M | re.S)
+    if not match:
+        return FALLBACK
+    paragraphs = [p for p in match.group(1).strip().split("\n\n") if "in the app" not in p]
+    # The README's ### headings sit under this page's title: make them the page's second level.
+    return re.sub(r"^### ", "## ", "\n\n".join(paragraphs), flags=re.M)
+
+
+info = common.info()
+st.title("User guide")
+st.markdown(
+    "What each page answers and how its figures are counted. Every table on every page can be "
+    "downloaded as CSV (dates as YYYY-MM-DD, which any tool reads) or Excel (real dates shown as "
+    "DD Mon YYYY, with a notes sheet saying what the table counts). Every chart has a table with "
+    "the same figures next to it or below it."
+)
+st.markdown(readme_guide())
+
+st.header("How the filters work")
+st.markdown(
+    "- **Period**: one click on a named period (each shows its dates), or *Custom dates* for any "
+    "range. Referrals *received*, *decided* and *allocated* are counted in the period; the "
+    "waiting list and caseloads are counted on its last day.\n"
+    "- **Clusters** and **Referral sources**: leave empty for all; pick one or more to narrow "
+    "every table and chart on the page at once.\n"
+    "- The line under the filters always says what is shown."
+)
+
+st.header("Where the data comes from")
+st.markdown(
+    f"The model holds the extracts below, current to the dates shown "
+    f"(the model as a whole is current to **{common.fmt_date(info['as_at_date'])}**). "
+    "Rows that break a source's contract are kept aside with the reason, never dropped silently; "
+    "the Overview page shows rows read, loaded and rejected for each."
+)
+sources = common.query(queries.data_currency)
+st.markdown(
+    "\n".join(
+        f"- **{row.title}** — from {row.system}; current as of "
+        f"{common.fmt_date(row.data_current_as_of)}."
+        for row in sources.itertuples()
+    )
+)
+if info.get("is_synthetic"):
+    st.markdown(
+        "This model was built from the **synthetic district**: made-up extracts with the dirt "
+        "of real ones (typos, nicknames, swapped dates, duplicates). No real person is in it."
+    )

@@ -1,0 +1,51 @@
+"""Shared fixtures: one small synthetic model per test session, for the app tests.
+
+The model is the synthetic district at 600 households (seed 7), built once into a temporary folder
+with data_model.build.build_synthetic. To run the app tests against another model (for example a
+10,000-household build), set FFI_TEST_MODEL to its path; it is opened read-only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_HOUSEHOLDS = 600
+TEST_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def synthetic_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to a built model: FFI_TEST_MODEL if set, else a fresh 600-household synthetic build."""
+    given = os.environ.get("FFI_TEST_MODEL")
+    if given:
+        path = Path(given).resolve()
+        if not path.exists():
+            pytest.fail(f"FFI_TEST_MODEL={given} does not exist")
+        return path
+    from data_model.build import build_synthetic
+
+    out = tmp_path_factory.mktemp("model") / "model.duckdb"
+    build_synthetic(out, households=TEST_HOUSEHOLDS, seed=TEST_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def app_model(synthetic_model: Path) -> Iterator[Path]:
+    """The test model, with FFI_MODEL pointing at it for AppTest (which reads the environment)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FFI_MODEL", str(synthetic_model))
+        yield synthetic_model
+
+
+@pytest.fixture(scope="session")
+def model_sql(synthetic_model: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for the tests' own, independent SQL against the model's tables."""
+    con = duckdb.connect(str(synthetic_model), read_only=True)
+    yield con
+    con.close()

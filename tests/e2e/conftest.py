@@ -1,0 +1,172 @@
+"""End-to-end fixtures: a real Streamlit server on a free port, Debian's Chromium, no internet.
+
+Recipe from TESTING.md: launch /usr/bin/chromium (never a downloaded browser), start the app with
+`python -m streamlit run app.py` on 127.0.0.1, wait for /_stcore/health, and fail every test that
+makes a request to any host other than 127.0.0.1 or localhost.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+ARTIFACTS = ROOT / "test-results"
+SERVER_LOG: list[Path | None] = [None]  # the running server's log, for failure messages
+AXE = ROOT / ".pytest_cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium_present() -> None:
+    """Skip browser tests without Chromium, unless FFI_REQUIRE_E2E is set (as .ci/run does)."""
+    if CHROMIUM.exists():
+        return
+    message = f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)"
+    if os.environ.get("FFI_REQUIRE_E2E"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    # Streamlit scrolls inside its main panel: a tall window shows more of each page.
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 1600}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def app_server(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on 127.0.0.1 from the test model; stopped at the end of the session."""
+    port = int(os.environ.get("FFI_E2E_PORT") or _free_port())
+    if _port_taken(port):
+        pytest.fail(f"port {port} is already in use: refusing to test a server we did not start")
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    SERVER_LOG[0] = log_path
+    env = {**os.environ, "FFI_MODEL": str(synthetic_model), "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"the app server exited ({server.returncode}):\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app server did not answer in 60 s:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def app_page(page: Page, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A browser page that may only talk to this machine; a screenshot is kept if the test fails."""
+    outside: list[str] = []
+
+    def guard(req) -> None:
+        host = urlparse(req.url).hostname
+        if (
+            req.url.startswith(("http://", "https://", "ws://", "wss://"))
+            and host not in LOCAL_HOSTS
+        ):
+            outside.append(req.url)
+
+    def block(route) -> None:
+        host = urlparse(route.request.url).hostname
+        if host in LOCAL_HOSTS or not route.request.url.startswith(("http", "ws")):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.on("request", guard)
+    page.context.route("**/*", block)
+    page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    assert not outside, f"requests left this machine: {outside}"
+
+
+def wait_for_app(page: Page) -> None:
+    """Until Streamlit has finished the run the last action started (TESTING.md)."""
+    page.wait_for_timeout(250)
+    page.locator(
+        "[data-testid=stApp][data-test-connection-state=CONNECTED]"
+        "[data-test-script-state=notRunning]"
+    ).wait_for()
+    expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0)
+
+
+def assert_no_exception(page: Page) -> None:
+    errors = page.locator("[data-testid=stException]")
+    if errors.count():
+        # The app hides error details from users (client.showErrorDetails); the log has them.
+        log = SERVER_LOG[0].read_text()[-4000:] if SERVER_LOG[0] else ""
+        pytest.fail(f"exception on the page: {' | '.join(errors.all_inner_texts())}\n{log}")

@@ -1,0 +1,125 @@
+"""The app in a real browser: every page draws, navigation works, nothing leaves the machine."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import AXE, assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+# Sidebar link, page heading, Plotly charts and tables the page draws (at least).
+PAGES = [
+    ("Overview", "Overview", 1, 2),
+    ("Referrals & allocation", "Referrals and allocation", 8, 9),
+    ("User guide", "User guide", 0, 0),
+    ("Accessibility statement", "Accessibility statement for Families First Insight", 0, 0),
+]
+
+
+def test_a_deep_link_opens_the_page_with_banner_and_navigation(app_page: Page, app_server: str):
+    """First request to a fresh server, straight to a page: app.py still wraps the page."""
+    app_page.goto(f"{app_server}/referrals-and-allocation")
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    expect(
+        app_page.get_by_role("heading", name="Referrals and allocation", level=1)
+    ).to_be_visible()
+    expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
+    nav = app_page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link")).to_have_count(4)  # only the four pages: no helper modules
+    expect(app_page.get_by_test_id("stSidebar")).to_contain_text(
+        re.compile(r"Data current to \d\d \w{3} \d{4}")
+    )
+
+
+def test_every_page_draws_via_the_sidebar(app_page: Page, app_server: str):
+    app_page.goto(app_server)
+    wait_for_app(app_page)
+    for link, heading, charts, tables in PAGES:
+        app_page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+        wait_for_app(app_page)
+        expect(app_page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        assert_no_exception(app_page)
+        expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
+        plots = app_page.get_by_test_id("stPlotlyChart")
+        if charts == 0:
+            expect(plots).to_have_count(0)
+        assert plots.count() >= charts, link
+        for i in range(plots.count()):
+            expect(plots.nth(i).locator(".main-svg").first).to_be_visible()
+        frames = app_page.get_by_test_id("stDataFrame")
+        assert frames.count() >= tables, link
+        for i in range(frames.count()):
+            expect(frames.nth(i)).to_be_visible()
+        assert_no_exception(app_page)
+
+
+def test_last_quarter_is_one_click_and_answers_the_question(app_page: Page, app_server: str):
+    app_page.goto(f"{app_server}/referrals-and-allocation")
+    wait_for_app(app_page)
+    app_page.get_by_text(re.compile(r"^Last quarter \(")).click()
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    expect(
+        app_page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+    ).to_contain_text(re.compile(r"Showing \d\d \w{3} \d{4} to \d\d \w{3} \d{4} · all clusters"))
+    long_wait = app_page.get_by_test_id("stMetric").filter(has_text="Waiting over 20")
+    expect(long_wait).to_be_visible()
+    expect(long_wait.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^[\d,]+$"))
+    # The cluster lag table is the first table; its first column lists clusters.
+    first_table = app_page.get_by_test_id("stDataFrame").first
+    expect(first_table.locator("[data-testid^=glide-cell-0-]").first).to_have_text(
+        re.compile(r"\w+")
+    )
+
+
+def test_a_table_downloads_as_csv(app_page: Page, app_server: str):
+    app_page.goto(f"{app_server}/referrals-and-allocation")
+    wait_for_app(app_page)
+    with app_page.expect_download() as download:
+        app_page.get_by_role("button", name="Download CSV").first.click()
+    path = download.value.path()
+    header = next(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert header == [
+        "Cluster",
+        "Referrals allocated in the period",
+        "Median working days, referral to allocation",
+        "90th percentile working days",
+    ]
+    assert download.value.suggested_filename == "allocation-lag-by-cluster.csv"
+
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Streamlit draws the sectioned sidebar navigation as a list holding divs (axe rules "list" and
+# "listitem"); it is the framework's markup, listed as a known issue in the accessibility statement.
+KNOWN_IN_NAVIGATION = {"list", "listitem"}
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (.ci/run installs it)")
+def test_pages_have_no_wcag_aa_violations_found_by_axe(app_page: Page, app_server: str):
+    app_page.goto(app_server)
+    wait_for_app(app_page)
+    app_page.add_script_tag(path=str(AXE))  # navigation in the sidebar keeps the same document
+    options = {"runOnly": {"type": "tag", "values": WCAG_AA}}
+    for link, heading, charts, _ in PAGES:
+        app_page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+        wait_for_app(app_page)
+        expect(app_page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        if charts:
+            expect(app_page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
+        ours = app_page.evaluate(
+            "options => axe.run({exclude: [['[data-testid=stSidebarNav]']]}, options)", options
+        )
+        found = [
+            (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in ours["violations"]
+        ]
+        assert not found, (link, found)
+        navigation = app_page.evaluate(
+            "options => axe.run({include: [['[data-testid=stSidebarNav]']]}, options)", options
+        )
+        assert {v["id"] for v in navigation["violations"]} <= KNOWN_IN_NAVIGATION, link

@@ -1,0 +1,474 @@
+"""The app's pages in AppTest, checked against the model with the tests' own SQL and arithmetic.
+
+Independence: the figures a page shows come from data_model.queries over the marts. These tests
+recompute them from the raw tables the loaders wrote (raw_ehm_referrals, raw_ehm_episodes) with
+their own SQL, and count working days with numpy's business-day counter and GOV.UK's list of
+England and Wales bank holidays typed in below, not with the model's calendar table.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages import common
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = {
+    "pages/overview.py": "Overview",
+    "pages/referrals.py": "Referrals and allocation",
+    "pages/user_guide.py": "User guide",
+    "pages/accessibility.py": "Accessibility statement for Families First Insight",
+}
+THRESHOLD = 20
+
+# England and Wales bank holidays, from GOV.UK (2012 to 2021).
+BANK_HOLIDAYS = [
+    "2012-01-02", "2012-04-06", "2012-04-09", "2012-05-07", "2012-06-04", "2012-06-05",
+    "2012-08-27", "2012-12-25", "2012-12-26",
+    "2013-01-01", "2013-03-29", "2013-04-01", "2013-05-06", "2013-05-27", "2013-08-26",
+    "2013-12-25", "2013-12-26",
+    "2014-01-01", "2014-04-18", "2014-04-21", "2014-05-05", "2014-05-26", "2014-08-25",
+    "2014-12-25", "2014-12-26",
+    "2015-01-01", "2015-04-03", "2015-04-06", "2015-05-04", "2015-05-25", "2015-08-31",
+    "2015-12-25", "2015-12-28",
+    "2016-01-01", "2016-03-25", "2016-03-28", "2016-05-02", "2016-05-30", "2016-08-29",
+    "2016-12-26", "2016-12-27",
+    "2017-01-02", "2017-04-14", "2017-04-17", "2017-05-01", "2017-05-29", "2017-08-28",
+    "2017-12-25", "2017-12-26",
+    "2018-01-01", "2018-03-30", "2018-04-02", "2018-05-07", "2018-05-28", "2018-08-27",
+    "2018-12-25", "2018-12-26",
+    "2019-01-01", "2019-04-19", "2019-04-22", "2019-05-06", "2019-05-27", "2019-08-26",
+    "2019-12-25", "2019-12-26",
+    "2020-01-01", "2020-04-10", "2020-04-13", "2020-05-08", "2020-05-25", "2020-08-31",
+    "2020-12-25", "2020-12-28",
+    "2021-01-01", "2021-04-02", "2021-04-05", "2021-05-03", "2021-05-31", "2021-08-30",
+    "2021-12-27", "2021-12-28",
+]  # fmt: skip
+HOLIDAY_YEARS = range(2012, 2022)
+
+
+def working_days_after(start: pd.Series, end: pd.Series | date) -> np.ndarray:
+    """Working days after `start`, up to and including `end` (same day = 0)."""
+    starts = pd.to_datetime(start).to_numpy().astype("datetime64[D]")
+    ends = np.asarray(pd.to_datetime(end), dtype="datetime64[D]")
+    one = np.timedelta64(1, "D")
+    years = pd.DatetimeIndex(np.concatenate([starts, np.atleast_1d(ends)])).year
+    assert years.min() in HOLIDAY_YEARS and years.max() in HOLIDAY_YEARS, "add bank holidays"
+    return np.busday_count(starts + one, ends + one, holidays=BANK_HOLIDAYS)
+
+
+def as_int(text: str) -> int:
+    return int(str(text).replace(",", ""))
+
+
+def last_complete_quarter(as_at: date) -> tuple[date, date]:
+    """The quarter ending on as_at if it ends a quarter, else the one before it."""
+    quarter_ends = [date(as_at.year, m, 1) - timedelta(days=1) for m in (1, 4, 7, 10)]
+    quarter_ends.append(date(as_at.year, 12, 31))
+    end = max(d for d in quarter_ends if d <= as_at)
+    start_month = end.month - 2
+    return date(end.year, start_month, 1), end
+
+
+# --- Helpers for AppTest -------------------------------------------------------------------------
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def leaves(node) -> Iterator:
+    """Every element under a node of the AppTest tree, in the order drawn."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for key in sorted(children):
+        yield from leaves(children[key])
+
+
+def frame_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The one table on the page with exactly these columns."""
+    found = [d.value for d in at.dataframe if list(d.value.columns) == list(columns)]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    found = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert len(found) == 1, [m.label for m in at.metric]
+    return found[0]
+
+
+def choose_period(at: AppTest, name: str) -> str:
+    radio = at.radio(key="period")
+    label = next(o for o in radio.options if o.startswith(name))
+    radio.set_value(label).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return label
+
+
+def plotly_traces(at: AppTest, key_part: str) -> list[dict]:
+    import json
+
+    charts = [c for c in at.get("plotly_chart") if key_part in c.proto.id]
+    assert len(charts) == 1, [c.proto.id for c in at.get("plotly_chart")]
+    return json.loads(charts[0].proto.spec)["data"]
+
+
+def decode(values) -> np.ndarray:
+    """Plotly ≥ 6 stores arrays as base64 with a dtype."""
+    if isinstance(values, dict) and "bdata" in values:
+        import base64
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
+# --- Independent figures from the raw tables -----------------------------------------------------
+
+
+def as_at_date(con: duckdb.DuckDBPyConnection) -> date:
+    return con.execute("select as_at_date from mart_model_info").fetchall()[0][0]
+
+
+def referrals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Referrals as loaded, with the allocation date of their episode (if any)."""
+    frame = con.execute(
+        """
+        select r.referral_id, r.cluster, r.referral_source, r.received_date, r.decision,
+               r.decision_date, e.allocated_date
+        from raw_ehm_referrals r
+        left join raw_ehm_episodes e on e.referral_id = r.referral_id
+        """
+    ).df()
+    assert frame["referral_id"].is_unique
+    for column in ("received_date", "decision_date", "allocated_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def lag_by_cluster(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    allocated = frame[frame["allocated_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    allocated = allocated.assign(
+        lag=working_days_after(allocated["received_date"], allocated["allocated_date"])
+    )
+    return allocated.groupby("cluster")["lag"].agg(
+        allocated="count",
+        median=lambda s: float(np.median(s)),
+        p90=lambda s: float(np.percentile(s, 90)),
+    )
+
+
+def waiting_at(frame: pd.DataFrame, day: date) -> pd.DataFrame:
+    """Waiting at the end of `day`: received, not allocated, not decided other than Accepted."""
+    at = pd.Timestamp(day)
+    waiting = frame[
+        (frame["received_date"] <= at)
+        & (frame["allocated_date"].isna() | (frame["allocated_date"] > at))
+        & (
+            frame["decision_date"].isna()
+            | (frame["decision_date"] > at)
+            | (frame["decision"] == "Accepted")
+        )
+    ]
+    return waiting.assign(waited=working_days_after(waiting["received_date"], day))
+
+
+# --- Every page ----------------------------------------------------------------------------------
+
+
+def test_every_page_runs_with_banner_and_sidebar(app_model: Path, model_sql) -> None:
+    synthetic, as_at = model_sql.execute(
+        "select is_synthetic, as_at_date from mart_model_info"
+    ).fetchall()[0]
+    programme = model_sql.execute("select programme_name from mart_programme").fetchall()[0][0]
+    at = open_app()
+    for page, title in PAGES.items():
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert at.title[0].value == title
+        banners = [w.value for w in at.warning if "Synthetic data" in w.value]
+        assert len(banners) == (1 if synthetic else 0), page
+        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        assert f"Data current to **{as_at:%d %b %Y}**" in sidebar
+        assert programme in sidebar
+
+
+def test_user_guide_gives_the_definitions(app_model: Path) -> None:
+    at = open_app("pages/user_guide.py")
+    text = " ".join(m.value for m in at.markdown)
+    for term in ("**Working days**", "**Allocation lag**", "**Waiting**", "How the filters work"):
+        assert term in text or term in " ".join(h.value for h in at.header), term
+    assert "## Referrals & allocation" in text
+
+
+def test_every_table_has_csv_and_excel_downloads(app_model: Path) -> None:
+    at = open_app()
+    total = 0
+    for page in PAGES:
+        at.switch_page(page).run()
+        elements = list(leaves(at.main))
+        kinds = [type(e).__name__ for e in elements]
+        tables = kinds.count("Dataframe")
+        total += tables
+        buttons = [e for e in elements if type(e).__name__ == "DownloadButton"]
+        assert len(buttons) == 2 * tables, page
+        for i, kind in enumerate(kinds):
+            if kind != "Dataframe":
+                continue
+            after = [e for e in elements[i + 1 :] if type(e).__name__ == "DownloadButton"][:2]
+            assert [b.label for b in after] == ["Download CSV", "Download Excel"], page
+            csv_key, xlsx_key = (b.key for b in after)
+            assert csv_key.startswith("download_csv_") and xlsx_key.startswith("download_xlsx_")
+            assert csv_key.removeprefix("download_csv_") == xlsx_key.removeprefix("download_xlsx_")
+    assert total >= 11  # 2 on the Overview, 9 on Referrals & allocation
+
+
+def test_downloads_carry_labels_and_real_dates() -> None:
+    frame = pd.DataFrame(
+        {
+            "received_date": [date(2020, 1, 2), date(2020, 3, 31)],
+            "waiting": [3, 21],
+            "over": [False, True],
+        }
+    )
+    spec = {
+        "received_date": common.Col("Received", "date"),
+        "waiting": common.Col("Working days waiting", "count"),
+        "over": common.Col("Over 20 working days", "flag"),
+    }
+    csv = common.to_csv(frame, spec).decode("utf-8-sig")
+    assert csv.splitlines() == [
+        "Received,Working days waiting,Over 20 working days",
+        "2020-01-02,3,No",
+        "2020-03-31,21,Yes",
+    ]
+    workbook = common.to_excel(frame, spec, "Waiting list", notes=("A note.",))
+    table = pd.read_excel(io.BytesIO(workbook), sheet_name="Table", engine="calamine")
+    assert list(table.columns) == ["Received", "Working days waiting", "Over 20 working days"]
+    assert pd.to_datetime(table["Received"]).dt.date.tolist() == frame["received_date"].tolist()
+    notes = pd.read_excel(io.BytesIO(workbook), sheet_name="Notes", engine="calamine")
+    assert notes.iloc[:, 0].tolist() == ["Waiting list", "A note."]
+
+
+def test_dates_are_formatted_dd_mon_yyyy() -> None:
+    assert common.fmt_date(date(2020, 3, 1)) == "01 Mar 2020"
+    assert common.fmt_date(None) == "–"
+    assert common.fmt_int(5990) == "5,990"
+    assert common.fmt_number(12.0) == "12" and common.fmt_number(12.25) == "12.2"
+
+
+# --- Overview ------------------------------------------------------------------------------------
+
+
+def test_overview_numbers_match_independent_sql(app_model: Path, model_sql) -> None:
+    as_at = as_at_date(model_sql)
+    referred, attached = model_sql.execute(
+        """
+        select
+            (select count(distinct case_id) from raw_ehm_referrals where received_date <= $1),
+            (select count(distinct case_id) from raw_ehm_episodes
+             where attached_date is not null and attached_date <= $1)
+        """,
+        [as_at],
+    ).fetchall()[0]
+    at = open_app("pages/overview.py")
+    assert as_int(metric(at, "Families referred")) == referred
+    assert as_int(metric(at, "Families attached")) == attached
+
+    traces = {t["name"]: t for t in plotly_traces(at, "chart_trajectory")}
+    cumulative = decode(traces["Families attached (cumulative)"]["y"])
+    assert cumulative[-1] == attached
+
+    # Data currency: rows loaded per source equal the rows in its raw table.
+    currency = frame_with(
+        at, "source", "title", "system", "file", "rows_read", "rows_loaded", "rows_rejected",
+        "data_current_as_of",
+    )  # fmt: skip
+    for row in currency.itertuples():
+        in_raw = model_sql.execute(f'select count(*) from "raw_{row.source}"').fetchall()[0][0]
+        assert row.rows_loaded == in_raw, row.source
+        assert row.rows_loaded + row.rows_rejected == row.rows_read, row.source
+
+
+def test_overview_target_can_be_changed(app_model: Path, model_sql) -> None:
+    at = open_app("pages/overview.py")
+    target = model_sql.execute("select target_families from mart_programme").fetchall()[0][0]
+    assert at.number_input(key="target").value == target
+    at.number_input(key="target").set_value(1234).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "1,234" in text
+    traces = {t["name"]: t for t in plotly_traces(at, "chart_trajectory")}
+    trajectory = decode(traces["Trajectory to the target of 1,234"]["y"])
+    assert trajectory[-1] == 1234
+
+
+# --- Referrals & allocation ----------------------------------------------------------------------
+
+
+def test_last_quarter_lag_by_cluster_matches_independent_working_days(
+    app_model: Path, model_sql
+) -> None:
+    as_at = as_at_date(model_sql)
+    start, end = last_complete_quarter(as_at)
+    expected = lag_by_cluster(referrals(model_sql), start, end)
+    assert len(expected), "the test model should allocate referrals in its last quarter"
+
+    at = open_app("pages/referrals.py")
+    label = choose_period(at, "Last quarter")
+    assert label == f"Last quarter ({start:%d %b %Y} to {end:%d %b %Y})"
+    shown = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
+    shown = shown.set_index("cluster")
+    assert sorted(shown.index) == sorted(expected.index)
+    for cluster, row in expected.iterrows():
+        assert shown.loc[cluster, "allocated"] == row["allocated"], cluster
+        assert shown.loc[cluster, "median_working_days"] == pytest.approx(row["median"]), cluster
+        assert shown.loc[cluster, "p90_working_days"] == pytest.approx(row["p90"]), cluster
+
+    # One cluster chosen: its own row, the same numbers.
+    busiest = expected["allocated"].idxmax()
+    at.multiselect(key="clusters").set_value([busiest]).run()
+    assert not at.exception
+    one = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
+    assert one["cluster"].tolist() == [busiest]
+    assert one["median_working_days"].iloc[0] == pytest.approx(expected.loc[busiest, "median"])
+    assert as_int(metric(at, "Referrals allocated")) == expected.loc[busiest, "allocated"]
+
+
+def test_waiting_more_than_20_working_days_matches_independent_count(
+    app_model: Path, model_sql
+) -> None:
+    as_at = as_at_date(model_sql)
+    start, end = last_complete_quarter(as_at)
+    waiting = waiting_at(referrals(model_sql), end)
+
+    at = open_app("pages/referrals.py")
+    choose_period(at, "Last quarter")
+    assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting)
+    assert as_int(metric(at, "Waiting over 20 working days")) == int(
+        (waiting["waited"] > THRESHOLD).sum()
+    )
+    listed = frame_with(
+        at, "referral_id", "cluster", "referral_source", "received_date", "decision_date",
+        "status", "waiting_working_days", "over_threshold",
+    ).set_index("referral_id")  # fmt: skip
+    assert sorted(listed.index) == sorted(waiting["referral_id"])
+    ages = waiting.set_index("referral_id")["waited"]
+    assert (listed["waiting_working_days"] == ages.reindex(listed.index)).all()
+
+
+def test_source_filter_changes_the_counts(app_model: Path, model_sql) -> None:
+    as_at = as_at_date(model_sql)
+    start, end = date(as_at.year - 1, as_at.month, as_at.day) + timedelta(days=1), as_at
+    frame = referrals(model_sql)
+    received = frame[frame["received_date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    source = received["referral_source"].value_counts().index[-1]  # the smallest source
+    assert 0 < (received["referral_source"] == source).sum() < len(received)
+
+    at = open_app("pages/referrals.py")
+    choose_period(at, "Last 12 months")
+    assert as_int(metric(at, "Referrals received")) == len(received)
+
+    at.multiselect(key="sources").set_value([source]).run()
+    assert not at.exception
+    assert as_int(metric(at, "Referrals received")) == (received["referral_source"] == source).sum()
+    weekly = frame_with(at, "week_start", "referral_source", "referrals")
+    assert set(weekly["referral_source"]) == {source}
+    waiting = waiting_at(frame[frame["referral_source"] == source], end)
+    assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting)
+    assert as_int(metric(at, "Waiting over 20")) == int((waiting["waited"] > 20).sum())
+    caption = " ".join(c.value for c in at.caption)
+    assert f"· {source}." in caption
+
+
+def test_custom_period(app_model: Path, model_sql) -> None:
+    as_at = as_at_date(model_sql)
+    start, end = as_at - timedelta(days=200), as_at - timedelta(days=100)
+    frame = referrals(model_sql)
+    received = frame["received_date"].between(pd.Timestamp(start), pd.Timestamp(end)).sum()
+
+    at = open_app("pages/referrals.py")
+    choose_period(at, "Custom dates")
+    at.date_input(key="custom_period").set_value((start, end)).run()
+    assert not at.exception
+    caption = " ".join(c.value for c in at.caption)
+    assert f"Showing {start:%d %b %Y} to {end:%d %b %Y}" in caption
+    assert as_int(metric(at, "Referrals received")) == received
+    assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting_at(frame, end))
+
+
+def test_the_key_question_is_answered_near_the_top(app_model: Path) -> None:
+    """The cluster lag table and the over-20 count come before any other table on the page."""
+    at = open_app("pages/referrals.py")
+    first_table = at.dataframe[0].value
+    assert list(first_table.columns)[:2] == ["cluster", "allocated"]
+    headers = [h.value for h in at.header]
+    assert headers[0] == "How long allocation takes, by cluster"
+    assert re.match(r"Waiting over \d+ working days", at.metric[3].label)
+
+
+# --- The model file: built when missing, picked up when rebuilt -----------------------------------
+
+
+def test_a_missing_model_is_built_with_progress_then_shown(
+    synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[Path, int]] = []
+
+    def fake_build_synthetic(out_path: Path, households: int = 10_000, seed: int = 2016,
+                             progress=None) -> None:  # fmt: skip
+        calls.append((Path(out_path), households))
+        progress(0.5, "Halfway")
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(synthetic_model, out_path)
+
+    monkeypatch.setattr("data_model.build.build_synthetic", fake_build_synthetic)
+    target = tmp_path / "data" / "model.duckdb"
+    monkeypatch.setenv("FFI_MODEL", str(target))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert calls == [(target, 10_000)]
+    assert at.title[0].value == "Overview"
+
+
+def test_a_rebuilt_model_is_picked_up(
+    synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = tmp_path / "model.duckdb"
+    shutil.copy(synthetic_model, served)
+    monkeypatch.setenv("FFI_MODEL", str(served))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    before = " ".join(w.value for w in at.warning)
+
+    # A rebuild elsewhere: a new file moved over the served one, as build_model does.
+    rebuilt = tmp_path / "model.duckdb.building"
+    shutil.copy(synthetic_model, rebuilt)
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute("update mart_model_info set is_synthetic = true, households = 123456")
+    os.replace(rebuilt, served)
+    at.run()
+    assert not at.exception
+    after = " ".join(w.value for w in at.warning)
+    assert "123,456 households" in after and "123,456 households" not in before
