@@ -21,8 +21,17 @@ from loaders.contracts import BY_SOURCE
 
 
 def open_model(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """Open a built model read-only: pages can never change it."""
-    return duckdb.connect(str(path), read_only=True)
+    """Open a built model read-only: pages can never change it.
+
+    The file is ATTACHed to a fresh in-memory database rather than opened with duckdb.connect(path):
+    DuckDB reuses an open database for the same path, so after a rebuild replaced the file a new
+    connect() would still see the old one.
+    """
+    con = duckdb.connect()
+    escaped = str(path).replace("'", "''")  # the path is configuration, never user input
+    con.execute(f"attach '{escaped}' as model (read_only)")
+    con.execute("use model")
+    return con
 
 
 def _frame(

@@ -159,16 +159,10 @@ def model_key() -> ModelKey:
 def _database(key: ModelKey) -> duckdb.DuckDBPyConnection:
     """One read-only database per model version, shared by every session.
 
-    The file is ATTACHed to a fresh in-memory database rather than opened with duckdb.connect(path):
-    DuckDB reuses an open database for the same path, so after a rebuild replaced the file a new
-    connect() would still see the old one. A replaced file gives a new cache entry, so a
-    rebuilt model is picked up on the next run while runs in progress finish on the old one.
+    A replaced file gives a new cache entry, so a rebuilt model is picked up on the next run
+    while runs in progress finish on the old one.
     """
-    con = duckdb.connect()
-    escaped = key.path.replace("'", "''")
-    con.execute(f"attach '{escaped}' as model (read_only)")
-    con.execute("use model")
-    return con
+    return queries.open_model(key.path)
 
 
 def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
