@@ -67,7 +67,12 @@ def render() -> str:
         "Parquet. Dates may be DD/MM/YYYY, YYYY-MM-DD or Excel serial numbers. Headers match\n"
         "ignoring case, spaces and punctuation; extra columns are ignored. A file missing a\n"
         "column stops the build; a row that breaks a rule is kept in `load_rejects` with its\n"
-        "reason.\n"
+        "reason.\n\n"
+        "Line numbers in rejects are the line where the row starts in the file (the header is\n"
+        "line 1; an address spanning lines moves later rows down), the worksheet row for XLSX,\n"
+        "and row + 1 for Parquet. Blank lines are not rows. A CSV byte that is neither UTF-8\n"
+        "nor cp1252 stops the build naming the line: save the file as CSV UTF-8. A quote never\n"
+        "closed rejects that row rather than swallowing the rest of the file.\n"
     )
     return intro + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from data_model import queries
@@ -72,8 +73,12 @@ st.markdown(
 sources = common.query(queries.data_currency)
 st.markdown(
     "\n".join(
-        f"- **{row.title}** — from {row.system}; current as of "
-        f"{common.fmt_date(row.data_current_as_of)}."
+        f"- **{row.title}** — from {row.system}; "
+        + (
+            f"current as of {common.fmt_date(row.data_current_as_of)}."
+            if pd.notna(row.data_current_as_of)
+            else "this extract carries no dates to say how current it is."
+        )
         for row in sources.itertuples()
     )
 )
