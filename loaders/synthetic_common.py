@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from data_model.calendar import bank_holiday_rows
+
 D = "datetime64[D]"
 NAT = np.datetime64("NaT", "D")
 
@@ -34,31 +36,9 @@ CURRENT_AS_OF = {
     "csc_episodes": day("2020-03-31"),
 }
 
-# England and Wales bank holidays over the years the extracts cover (GOV.UK), so working days
-# and allocation meetings fall where a council's would.
-BANK_HOLIDAYS = np.array(
-    [
-        "2012-01-02", "2012-04-06", "2012-04-09", "2012-05-07", "2012-06-04", "2012-06-05",
-        "2012-08-27", "2012-12-25", "2012-12-26",
-        "2013-01-01", "2013-03-29", "2013-04-01", "2013-05-06", "2013-05-27", "2013-08-26",
-        "2013-12-25", "2013-12-26",
-        "2014-01-01", "2014-04-18", "2014-04-21", "2014-05-05", "2014-05-26", "2014-08-25",
-        "2014-12-25", "2014-12-26",
-        "2015-01-01", "2015-04-03", "2015-04-06", "2015-05-04", "2015-05-25", "2015-08-31",
-        "2015-12-25", "2015-12-28",
-        "2016-01-01", "2016-03-25", "2016-03-28", "2016-05-02", "2016-05-30", "2016-08-29",
-        "2016-12-26", "2016-12-27",
-        "2017-01-02", "2017-04-14", "2017-04-17", "2017-05-01", "2017-05-29", "2017-08-28",
-        "2017-12-25", "2017-12-26",
-        "2018-01-01", "2018-03-30", "2018-04-02", "2018-05-07", "2018-05-28", "2018-08-27",
-        "2018-12-25", "2018-12-26",
-        "2019-01-01", "2019-04-19", "2019-04-22", "2019-05-06", "2019-05-27", "2019-08-26",
-        "2019-12-25", "2019-12-26",
-        "2020-01-01", "2020-04-10", "2020-04-13", "2020-05-08", "2020-05-25", "2020-08-31",
-        "2020-12-25", "2020-12-28",
-    ],
-    dtype=D,
-)  # fmt: skip
+# England and Wales bank holidays (the model's own calendar, one source of truth), so working
+# days and allocation meetings fall where a council's would.
+BANK_HOLIDAYS = np.array([day for day, _ in bank_holiday_rows()], dtype=D)
 
 
 def to_workday(dates: np.ndarray) -> np.ndarray:
