@@ -297,13 +297,15 @@ def default_waiting_threshold() -> int:
     return int(settings()["referrals"]["waiting_threshold_working_days"])
 
 
+def _threshold_or_default(threshold_working_days: int | None) -> int:
+    return default_waiting_threshold() if threshold_working_days is None else threshold_working_days
+
+
 def unallocated_backlog(
     con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
 ) -> pd.DataFrame:
     """Referrals waiting at the end of the period (period start does not apply), oldest first."""
-    threshold = (
-        default_waiting_threshold() if threshold_working_days is None else threshold_working_days
-    )
+    threshold = _threshold_or_default(threshold_working_days)
     return _frame(
         con,
         f"""
@@ -333,9 +335,7 @@ def backlog_over_time(
     con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
 ) -> pd.DataFrame:
     """Referrals waiting at the end of each Friday in the period."""
-    threshold = (
-        default_waiting_threshold() if threshold_working_days is None else threshold_working_days
-    )
+    threshold = _threshold_or_default(threshold_working_days)
     return _frame(
         con,
         f"""
