@@ -70,14 +70,14 @@ pages = {
         ),
     ],
 }
-# Navigation first, even before a build: until st.navigation has run, Streamlit would list every
-# file in pages/ in the sidebar.
-have_model = common.model_exists()
-page = st.navigation(pages, position="sidebar" if have_model else "hidden")
-if not have_model:
+# Navigation first, even before a build, so Streamlit never falls back to listing pages/ itself.
+# It is hidden: the sidebar links are ours (client.showSidebarNavigation is false in config.toml).
+page = st.navigation(pages, position="hidden")
+if not common.model_exists():
     build_demo_model()  # ends with a rerun
 
 info = common.info()
+common.sidebar_navigation(pages)
 common.sidebar_details(info)
 common.synthetic_banner(info)
 page.run()

@@ -37,9 +37,8 @@ We know some parts are not fully accessible:
 - **Colour**: chart colours come from the Government Analysis Function's accessible palette and
   have at least 3:1 contrast with the background and with each other, but lines and bars are
   also told apart by labels, line styles and the tables, not by colour alone.
-- **Navigation**: the framework draws the sectioned page list in the sidebar as a list whose
-  items are not all list items, so a screen reader may announce the list and its length
-  wrongly (found by the automated axe-core check; every other check on every page passes).
+- **Automated checks** with axe-core find no WCAG 2.2 AA failures on any page; automated
+  checks cannot find every problem, and the dashboard has not yet been tested by disabled users.
 - **Date pickers and multi-select lists** are provided by the Streamlit framework and may not
   announce every change to some screen readers.
 - The dashboard sends nothing to other websites: charts and tables are drawn in your browser

@@ -230,6 +230,15 @@ def sidebar_details(model_info: Mapping[str, Any]) -> None:
             st.caption(f"Model built {fmt_date(model_info['built_at'])}")
 
 
+def sidebar_navigation(sections: Mapping[str, list[Any]]) -> None:
+    """The page links, grouped under their section names, at the top of the sidebar."""
+    with st.sidebar:
+        for section, section_pages in sections.items():
+            st.markdown(f"**{section}**")
+            for page in section_pages:
+                st.page_link(page)
+
+
 # --- Tables and downloads ------------------------------------------------------------------------
 
 
