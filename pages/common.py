@@ -190,8 +190,22 @@ def model_exists() -> bool:
     return model_path().exists()
 
 
+def _hand_over_to_app_if_run_alone() -> None:
+    """A page opened by its file name on a fresh server's first request runs without app.py.
+
+    Because our pages live in a folder called pages/, Streamlit runs such a request in its old
+    pages-folder mode until app.py has called st.navigation once in the process. Send that run
+    to app.py, which wraps every page (banner, navigation, the first-start build).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        st.switch_page("app.py")
+
+
 def info() -> dict:
     """model_info() of the current model; a page without a model stops with a message."""
+    _hand_over_to_app_if_run_alone()
     if not model_exists():
         st.error(
             f"There is no model at {model_path()}. Start the app with `streamlit run app.py` to "

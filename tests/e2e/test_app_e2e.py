@@ -21,6 +21,22 @@ PAGES = [
 ]
 
 
+def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
+    app_page: Page, app_server: str
+):
+    """The first request to a fresh server (this test runs first), to a page's file name.
+
+    Without the hand-over in pages/common.py, Streamlit's old pages-folder mode would run
+    pages/referrals.py alone: no synthetic-data banner, no navigation.
+    """
+    app_page.goto(f"{app_server}/referrals")
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
+    expect(app_page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(4)
+    expect(app_page.get_by_test_id("stSidebarNav")).to_have_count(0)
+
+
 def test_a_deep_link_opens_the_page_with_banner_and_navigation(app_page: Page, app_server: str):
     """First request to a fresh server, straight to a page: app.py still wraps the page."""
     app_page.goto(f"{app_server}/referrals-and-allocation")
