@@ -26,7 +26,7 @@ target = int(
         f"Target: families attached by {common.fmt_date(end)}",
         min_value=1,
         max_value=1_000_000,
-        value=int(info.get("target_families") or 5990),
+        value=int(info["target_families"]),
         step=10,
         key="target",
         help="The programme's target from the council's reference data. Change it to see what "

@@ -3,29 +3,16 @@ files for the rest, so a build sees a complete, exactly known set of extracts.""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from loaders.contracts import BY_SOURCE, CONTRACTS
+from tests.fixtures_extracts import write_csv
 
 WARDS = [
     # ward_code, ward_name, area_committee, cluster, population, population_0_15, lat, lon
     ("E05001341", "Baildon", "Shipley", "Airedale & Wharfedale", "15263", "2648", "53.85", "-1.76"),
     ("E05001351", "Keighley Central", "Keighley", "Keighley", "18000", "5000", "53.86", "-1.91"),
 ]
-
-
-def write_extract(folder: Path, source: str, rows: list[dict[str, str]]) -> Path:
-    """One CSV in the contract's layout; rows are keyed by field name, missing fields blank."""
-    contract = BY_SOURCE[source]
-    path = folder / contract.subfolder / f"{contract.file_stem}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(c.header for c in contract.columns)
-        for row in rows:
-            writer.writerow(row.get(c.field, "") for c in contract.columns)
-    return path
 
 
 def write_district(folder: Path, rows_by_source: dict[str, list[dict[str, str]]]) -> Path:
@@ -36,5 +23,5 @@ def write_district(folder: Path, rows_by_source: dict[str, list[dict[str, str]]]
         if contract.optional and contract.source not in rows_by_source:
             continue
         rows = rows_by_source.get(contract.source, defaults.get(contract.source, []))
-        write_extract(folder, contract.source, rows)
+        write_csv(folder, contract.source, rows)
     return folder

@@ -3,7 +3,7 @@
 Independence: the figures a page shows come from data_model.queries over the marts. These tests
 recompute them from the raw tables the loaders wrote (raw_ehm_referrals, raw_ehm_episodes) with
 their own SQL, and count working days with numpy's business-day counter and GOV.UK's list of
-England and Wales bank holidays typed in below, not with the model's calendar table.
+England and Wales bank holidays typed into tests/gov_uk.py, not with the model's calendar table.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages import common
+from tests.gov_uk import working_days_after
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -33,41 +34,6 @@ PAGES = {
     "pages/accessibility.py": "Accessibility statement for Families First Insight",
 }
 THRESHOLD = 20
-
-# England and Wales bank holidays, from GOV.UK (2012 to 2021).
-BANK_HOLIDAYS = [
-    "2012-01-02", "2012-04-06", "2012-04-09", "2012-05-07", "2012-06-04", "2012-06-05",
-    "2012-08-27", "2012-12-25", "2012-12-26",
-    "2013-01-01", "2013-03-29", "2013-04-01", "2013-05-06", "2013-05-27", "2013-08-26",
-    "2013-12-25", "2013-12-26",
-    "2014-01-01", "2014-04-18", "2014-04-21", "2014-05-05", "2014-05-26", "2014-08-25",
-    "2014-12-25", "2014-12-26",
-    "2015-01-01", "2015-04-03", "2015-04-06", "2015-05-04", "2015-05-25", "2015-08-31",
-    "2015-12-25", "2015-12-28",
-    "2016-01-01", "2016-03-25", "2016-03-28", "2016-05-02", "2016-05-30", "2016-08-29",
-    "2016-12-26", "2016-12-27",
-    "2017-01-02", "2017-04-14", "2017-04-17", "2017-05-01", "2017-05-29", "2017-08-28",
-    "2017-12-25", "2017-12-26",
-    "2018-01-01", "2018-03-30", "2018-04-02", "2018-05-07", "2018-05-28", "2018-08-27",
-    "2018-12-25", "2018-12-26",
-    "2019-01-01", "2019-04-19", "2019-04-22", "2019-05-06", "2019-05-27", "2019-08-26",
-    "2019-12-25", "2019-12-26",
-    "2020-01-01", "2020-04-10", "2020-04-13", "2020-05-08", "2020-05-25", "2020-08-31",
-    "2020-12-25", "2020-12-28",
-    "2021-01-01", "2021-04-02", "2021-04-05", "2021-05-03", "2021-05-31", "2021-08-30",
-    "2021-12-27", "2021-12-28",
-]  # fmt: skip
-HOLIDAY_YEARS = range(2012, 2022)
-
-
-def working_days_after(start: pd.Series, end: pd.Series | date) -> np.ndarray:
-    """Working days after `start`, up to and including `end` (same day = 0)."""
-    starts = pd.to_datetime(start).to_numpy().astype("datetime64[D]")
-    ends = np.asarray(pd.to_datetime(end), dtype="datetime64[D]")
-    one = np.timedelta64(1, "D")
-    years = pd.DatetimeIndex(np.concatenate([starts, np.atleast_1d(ends)])).year
-    assert years.min() in HOLIDAY_YEARS and years.max() in HOLIDAY_YEARS, "add bank holidays"
-    return np.busday_count(starts + one, ends + one, holidays=BANK_HOLIDAYS)
 
 
 def as_int(text: str) -> int:

@@ -15,24 +15,7 @@ import pytest
 from data_model import queries
 from data_model.build import build_model
 from tests.extract_files import write_district
-
-HOLIDAYS = [
-    "2015-04-03",
-    "2015-04-06",
-    "2019-12-25",
-    "2019-12-26",
-    "2020-01-01",
-    "2020-04-10",
-    "2020-04-13",
-]
-
-
-def working_days_after(start: str, end: str) -> int:
-    """Working days after start, up to and including end."""
-    one = np.timedelta64(1, "D")
-    return int(
-        np.busday_count(np.datetime64(start) + one, np.datetime64(end) + one, holidays=HOLIDAYS)
-    )
+from tests.gov_uk import working_days_after
 
 
 def referral(
