@@ -608,6 +608,94 @@ SERVICE_INVOLVEMENT = Contract(
     currency_fields=("current_as_of",),
 )
 
+# --- Family Context "live" extracts: one file per service, one row per person --------------------
+#
+# The format of the public Family Context code's sample extracts (csc.csv and education.csv): each
+# service system sends its own file with its own person id (Cms Id), the address as lines in one
+# quoted field with the postcode on the last line, ISO dates, and the dates describing the extract
+# with a time of day ("2022-10-15 00:00:00").
+
+FAMILY_CONTEXT_GENDERS = ("Male", "Female", "Other", "Not Specified", "Unknown")
+FAMILY_CONTEXT_INVOLVEMENT = ("Current", "Historic", "Not Specified", "None found")
+_FAMILY_CONTEXT_NOTES = (
+    "Address is the whole address with line breaks inside one quoted field, the postcode on its"
+    " last line. Date Current As Of and the coverage dates usually carry a time"
+    " (2022-10-15 00:00:00)."
+)
+_COVERAGE_CHECK = RowCheck(
+    "coverage_end_date is null or coverage_end_date >= coverage_start_date",
+    "coverage_end_date",
+    "coverage ends before it starts",
+)
+
+FAMILY_CONTEXT_CSC = Contract(
+    source="family_context_csc",
+    title="Family Context: children's social care",
+    system="Children's social care case management (Family Context live format)",
+    file_stem="csc",
+    subfolder="family_context",
+    usual_date_format="%Y-%m-%d",
+    optional=True,
+    notes=_FAMILY_CONTEXT_NOTES,
+    columns=(
+        Column("Cms Id", "cms_id", required=True, description="the child's id in that system"),
+        Column("First Name", "first_name", required=True),
+        Column("Last Name", "last_name", required=True),
+        Column("Date Of Birth", "dob", "date"),
+        Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
+        Column("Address", "address", description="lines of the address, the postcode last"),
+        Column("Service Involvement", "service_involvement", allowed=FAMILY_CONTEXT_INVOLVEMENT),
+        Column("Local Authority Organisation", "local_authority_organisation"),
+        Column("Contact Name", "contact_name"),
+        Column("Contact Role", "contact_role"),
+        Column("Contact Phone", "contact_phone"),
+        Column("Contact Email", "contact_email"),
+        Column("Date Current As Of", "date_current_as_of", "datetime", required=True),
+        Column("Coverage Start Date", "coverage_start_date", "datetime", required=True),
+        Column("Coverage End Date", "coverage_end_date", "datetime"),
+        Column("Coverage Geographic Area", "coverage_geographic_area", required=True),
+        Column("Date Of Most Recent Interaction", "date_of_most_recent_interaction", "date"),
+        Column("Start Date Of Last Involvement", "start_date_of_last_involvement", "date"),
+    ),
+    unique_key=("cms_id",),
+    person_id_field="cms_id",
+    currency_fields=("date_current_as_of",),
+    row_checks=(_COVERAGE_CHECK,),
+)
+
+FAMILY_CONTEXT_EDUCATION = Contract(
+    source="family_context_education",
+    title="Family Context: school",
+    system="School information management (Family Context live format)",
+    file_stem="education",
+    subfolder="family_context",
+    usual_date_format="%Y-%m-%d",
+    optional=True,
+    notes=_FAMILY_CONTEXT_NOTES,
+    columns=(
+        Column("Cms Id", "cms_id", required=True, description="the pupil's id in that system"),
+        Column("First Name", "first_name", required=True),
+        Column("Last Name", "last_name", required=True),
+        Column("Date Of Birth", "dob", "date"),
+        Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
+        Column("Address", "address", description="lines of the address, the postcode last"),
+        Column("Service Involvement", "service_involvement", allowed=FAMILY_CONTEXT_INVOLVEMENT),
+        Column("School Name", "school_name"),
+        Column("Contact Number", "contact_number", description="the school's telephone number"),
+        Column("Admission Type", "admission_type"),
+        Column("Date Current As Of", "date_current_as_of", "datetime", required=True),
+        Column("Coverage Start Date", "coverage_start_date", "datetime", required=True),
+        Column("Coverage End Date", "coverage_end_date", "datetime"),
+        Column("Coverage Geographic Area", "coverage_geographic_area", required=True),
+        Column("Date Of Most Recent Interaction", "date_of_most_recent_interaction", "date"),
+        Column("Start Date Of Last Involvement", "start_date_of_last_involvement", "date"),
+    ),
+    unique_key=("cms_id",),
+    person_id_field="cms_id",
+    currency_fields=("date_current_as_of",),
+    row_checks=(_COVERAGE_CHECK,),
+)
+
 # --- Reference data -----------------------------------------------------------------------------
 
 WARDS = Contract(
@@ -672,6 +760,8 @@ CONTRACTS: tuple[Contract, ...] = (
     HEALTH_EVENTS,
     CSC_EPISODES,
     SERVICE_INVOLVEMENT,
+    FAMILY_CONTEXT_CSC,
+    FAMILY_CONTEXT_EDUCATION,
     WARDS,
     POSTCODE_WARD,
     PROGRAMME,

@@ -18,7 +18,7 @@ from python_calamine import CalamineWorkbook
 
 from loaders import synthetic_names as nm
 from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
-from loaders.synthetic import generate
+from loaders.synthetic import GENERATED, NOT_GENERATED, generate
 from loaders.synthetic_common import BANK_HOLIDAYS
 from loaders.synthetic_geography import WARDS
 
@@ -109,7 +109,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path):
     generate(200, 5, b)
     generate(200, 6, c)
     ha, hb, hc = file_hashes(a), file_hashes(b), file_hashes(c)
-    assert len(ha) >= len(CONTRACTS) + 5
+    assert len(ha) >= len(GENERATED) + 5
     assert ha == hb  # every file, the workbook and the Parquet file included
     differing = [name for name in ha if ha[name] != hc.get(name)]
     assert "school_census.csv" in differing and "housing_tenancies.xlsx" in differing
@@ -129,7 +129,7 @@ def test_small_district_is_quick_and_reports_progress(tmp_path):
 
 
 def test_every_contract_has_its_file_with_the_contract_headers(district):
-    for contract in CONTRACTS:
+    for contract in GENERATED:
         path = path_of(district, contract)
         assert path.is_file(), path
         if contract.usual_format == "csv":
@@ -143,6 +143,14 @@ def test_every_contract_has_its_file_with_the_contract_headers(district):
             sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
             header = sheet.to_python()[0]
         assert header == [c.header for c in contract.columns], contract.source
+
+
+def test_only_optional_sources_are_left_out(district):
+    left_out = [c for c in CONTRACTS if c not in GENERATED]
+    assert {c.source for c in left_out} == NOT_GENERATED
+    assert all(c.optional for c in left_out)
+    for contract in left_out:
+        assert not path_of(district, contract).exists(), contract.source
 
 
 def test_encodings_and_native_types(district):
@@ -271,7 +279,7 @@ def key_of(df: pd.DataFrame, contract: Contract) -> pd.Series:
     return df[headers].astype(str).agg("|".join, axis=1)
 
 
-@pytest.mark.parametrize("source", [c.source for c in CONTRACTS])
+@pytest.mark.parametrize("source", [c.source for c in GENERATED])
 def test_rows_meet_the_contract_unless_tagged_as_breaking_it(larger, source):
     contract = BY_SOURCE[source]
     df = read_text_table(larger, contract)
