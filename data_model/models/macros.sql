@@ -24,3 +24,64 @@ create or replace macro normalise_sex(raw_sex) as (
 create or replace macro one_line_address(raw_address) as (
     nullif(trim(regexp_replace(regexp_replace(raw_address, '\s*[\r\n]+\s*', ', ', 'g'), '\s+', ' ', 'g')), '')
 );
+
+-- Person linkage standardisation ----------------------------------------------------------------
+
+-- A name as linkage compares it: capitals, no accents (ł and ø too), no apostrophes or full stops,
+-- hyphens and other marks as single spaces ("O’Brien-Smith" -> "OBRIEN SMITH").
+create or replace macro name_std(raw_name) as (
+    nullif(trim(regexp_replace(
+        regexp_replace(upper(translate(strip_accents(raw_name), 'ŁłØøßĐđ', 'LlOosDd')), '[''’‘`.]', '', 'g'),
+        '[^A-Z]+', ' ', 'g')), '')
+);
+
+-- The consonant skeleton of a name: first letter, then the consonants other than H, W and Y with
+-- doubled letters collapsed. Transliterations share one: Mohammed/Muhammad -> MD,
+-- Choudhry/Chowdhury -> CDR, Nasreen/Nasrin -> NSRN.
+create or replace macro name_skeleton(std_name) as (
+    case when std_name is not null then array_to_string(list_filter(
+        string_split(left(replace(replace(replace(std_name, ' ', ''), 'PH', 'F'), 'CK', 'K'), 1)
+            || regexp_replace(substr(replace(replace(replace(std_name, ' ', ''), 'PH', 'F'), 'CK', 'K'), 2), '[AEIOUHWY]', '', 'g'), ''),
+        lambda letter, i: i = 1 or letter <> string_split(left(replace(replace(replace(std_name, ' ', ''), 'PH', 'F'), 'CK', 'K'), 1)
+            || regexp_replace(substr(replace(replace(replace(std_name, ' ', ''), 'PH', 'F'), 'CK', 'K'), 2), '[AEIOUHWY]', '', 'g'), '')[i - 1]
+    ), '') end
+);
+
+-- The flat of an address: "Flat 2, 14 Oak Road", "14 OAK ROAD FLAT 2" and "2/14 Oak Rd" all give "2".
+create or replace macro address_flat(raw_address) as (
+    nullif(coalesce(
+        nullif(regexp_extract(upper(raw_address), '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+([0-9A-Z]+)', 1), ''),
+        regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*/\s*[0-9]', 1)
+    ), '')
+);
+
+-- The address without its flat, in capitals: the part that names the building and street.
+create or replace macro address_building(raw_address) as (
+    trim(regexp_replace(regexp_replace(upper(raw_address),
+        '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+[0-9A-Z]+\s*,?', '', 'g'),
+        '^\s*[0-9]+[A-Z]?\s*/\s*', ''))
+);
+
+-- Street-type abbreviations written out, so "14 Oak Rd" meets "14 OAK ROAD".
+create or replace macro street_std(street) as (
+    regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    regexp_replace(regexp_replace(trim(regexp_replace(street, '[^A-Z0-9 ]', ' ', 'g')),
+        ' RD$', ' ROAD'), ' ST$', ' STREET'), ' AVE?$', ' AVENUE'), ' LN$', ' LANE'),
+        ' CL$', ' CLOSE'), ' CRES$', ' CRESCENT'), ' DR$', ' DRIVE'), ' GR$', ' GROVE'),
+        ' PL$', ' PLACE'), ' TERR?$', ' TERRACE'), ' GDNS$', ' GARDENS'), ' MT$', ' MOUNT'),
+        ' CT$', ' COURT'), '\s+', ' ', 'g')
+);
+
+-- One key per dwelling: flat, house number and street ("2 14 OAK ROAD"); without a house number,
+-- the first line of the address.
+create or replace macro address_key(raw_address) as (
+    case when nullif(trim(raw_address), '') is not null then
+        concat_ws(' ',
+            address_flat(raw_address),
+            coalesce(
+                nullif(regexp_extract(address_building(raw_address), '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
+                split_part(address_building(raw_address), ',', 1)
+            ).street_std())
+    end
+);

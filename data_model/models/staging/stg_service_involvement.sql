@@ -8,6 +8,7 @@ renamed as (
         'service_involvement' as source,
         record_id as source_record_id,
         system_name || ':' || cms_id as source_person_id,
+        cms_id,
         system_name,
         service,
         first_name,

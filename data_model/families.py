@@ -1,0 +1,285 @@
+"""Families: persons joined by living at one dwelling at overlapping times, by relationships
+recorded in case management and by sharing an early help case. A family is a connected group.
+
+Communal dwellings (hostels, refuges, care homes, blocks recorded without flat numbers: many
+people or many surnames at one address) make no one family, so they cannot chain households into
+mega-families. Every joining piece of evidence is kept, so each member carries the reason they
+are in the family.
+
+Reads int_linkage_record, int_person_link, stg_ehm_relationships and stg_ehm_people; writes
+int_family_link (person_key → family_key), int_family_link_evidence (one row per person and
+piece of evidence) and int_family_link_communal (the dwellings set aside).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from data_model.linkage import linkage_settings
+
+
+def _edges_sql() -> str:
+    """Every pair of persons joined by evidence, with what the evidence is."""
+    return """
+        with dwelling_period as (
+            select
+                link.person_key,
+                record.address_key || ' | ' || record.postcode as dwelling,
+                min(record.first_seen) as period_start,
+                max(record.last_seen) as period_end,
+                string_agg(distinct record.source, ', ' order by record.source) as sources,
+                any_value(record.last_name_skeleton) as surname_skeleton
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where record.address_key is not null and record.postcode is not null
+            group by all
+        ),
+        dwelling_size as (
+            select dwelling, count(distinct person_key) as people,
+                   count(distinct surname_skeleton) as surnames
+            from dwelling_period group by dwelling
+        ),
+        household_dwelling as (
+            select dwelling_period.*
+            from dwelling_period inner join dwelling_size using (dwelling)
+            where dwelling_size.people <= $max_people and dwelling_size.surnames <= $max_surnames
+        ),
+        shared_dwelling as (
+            select
+                a.person_key as person_a,
+                b.person_key as person_b,
+                'shared address' as evidence,
+                a.dwelling as detail,
+                a.sources || ' / ' || b.sources as sources,
+                greatest(a.period_start, b.period_start) as valid_from,
+                least(a.period_end, b.period_end) as valid_to
+            from household_dwelling as a
+            inner join household_dwelling as b
+                on a.dwelling = b.dwelling and a.person_key < b.person_key
+            -- periods overlap, allowing for records that fall between census dates
+            where a.period_start <= b.period_end + to_days($tolerance_days)
+              and b.period_start <= a.period_end + to_days($tolerance_days)
+        ),
+        ehm_person as (
+            select distinct
+                substr(link.registration_id, length('ehm_people:') + 1) as person_id,
+                link.person_key
+            from int_person_link as link
+            where link.registration_id like 'ehm_people:%'
+        ),
+        recorded_relationship as (
+            select
+                person.person_key as person_a,
+                related.person_key as person_b,
+                'recorded relationship' as evidence,
+                relationship.relationship as detail,
+                'ehm_relationships' as sources,
+                relationship.start_date as valid_from,
+                relationship.end_date as valid_to
+            from stg_ehm_relationships as relationship
+            inner join ehm_person as person on person.person_id = relationship.person_id
+            inner join ehm_person as related on related.person_id = relationship.related_person_id
+            where person.person_key <> related.person_key
+              and not list_contains($ignore_relationships, relationship.relationship)
+        ),
+        case_member as (
+            select distinct people.case_id, ehm_person.person_key, people.record_date
+            from stg_ehm_people as people
+            inner join ehm_person on ehm_person.person_id = people.source_person_id
+        ),
+        shared_case as (
+            select
+                a.person_key as person_a,
+                b.person_key as person_b,
+                'same early help case' as evidence,
+                a.case_id as detail,
+                'ehm_people' as sources,
+                least(a.record_date, b.record_date) as valid_from,
+                cast(null as date) as valid_to
+            from case_member as a
+            inner join case_member as b
+                on a.case_id = b.case_id and a.person_key < b.person_key
+        )
+        select * from shared_dwelling
+        union all select * from recorded_relationship
+        union all select * from shared_case
+    """
+
+
+def _postcode_surname_edges_sql() -> str:
+    return """
+        with address_known as (
+            select distinct link.person_key
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where record.address_key is not null
+        ),
+        -- GP records: the practice a person is registered with at a postcode, and when
+        gp_registration as (
+            select
+                link.person_key,
+                health.postcode,
+                health.gp_practice_code,
+                name_skeleton(name_std(health.last_name)) as last_name_skeleton,
+                min(health.event_date) as period_start,
+                max(health.event_date) as period_end
+            from stg_health_events as health
+            inner join int_person_link as link
+                on link.registration_id = 'health_events:' || health.source_person_id
+            where health.postcode is not null and health.gp_practice_code is not null
+            group by all
+        ),
+        postcode_only as (
+            select * from gp_registration
+            where person_key not in (select person_key from address_known)
+        ),
+        household_member as (
+            select gp_registration.*, household_groups.group_root
+            from gp_registration
+            inner join household_groups using (person_key)
+            where person_key in (select person_key from address_known)
+        ),
+        candidates as (
+            select
+                postcode_only.person_key as person_a,
+                household_member.person_key as person_b,
+                household_member.group_root,
+                postcode_only.postcode,
+                postcode_only.period_start,
+                postcode_only.period_end,
+                household_member.period_start as member_start,
+                household_member.period_end as member_end
+            from postcode_only
+            inner join household_member
+                on household_member.postcode = postcode_only.postcode
+                and household_member.gp_practice_code = postcode_only.gp_practice_code
+                and household_member.last_name_skeleton = postcode_only.last_name_skeleton
+            where postcode_only.period_start
+                    <= household_member.period_end + to_days($tolerance_days)
+              and household_member.period_start
+                    <= postcode_only.period_end + to_days($tolerance_days)
+        ),
+        unambiguous as (
+            select person_a from candidates group by person_a
+            having count(distinct group_root) = 1
+        )
+        select
+            least(candidates.person_a, candidates.person_b) as person_a,
+            greatest(candidates.person_a, candidates.person_b) as person_b,
+            'same surname, postcode and GP practice' as evidence,
+            candidates.postcode as detail,
+            'health_events' as sources,
+            greatest(candidates.period_start, candidates.member_start) as valid_from,
+            least(candidates.period_end, candidates.member_end) as valid_to
+        from candidates
+        inner join unambiguous using (person_a)
+        qualify row_number() over (
+            partition by candidates.person_a order by candidates.person_b
+        ) = 1
+    """
+
+
+def build_families(con: duckdb.DuckDBPyConnection) -> None:
+    family = linkage_settings()["family"]
+    params = {
+        "max_people": family["communal_max_people"],
+        "max_surnames": family["communal_max_surnames"],
+        "tolerance_days": family["overlap_tolerance_days"],
+        "ignore_relationships": family["ignore_relationships"],
+    }
+    con.execute(f"create or replace temp table family_edge as {_edges_sql()}", params)
+
+    persons = [
+        key
+        for (key,) in con.execute(
+            "select distinct person_key from int_person_link order by person_key"
+        ).fetchall()
+    ]
+    position = {key: i for i, key in enumerate(persons)}
+    parent = np.arange(len(persons))
+
+    def find(node: int) -> int:
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    def join_edges() -> None:
+        for person_a, person_b in con.execute(
+            "select distinct person_a, person_b from family_edge"
+        ).fetchall():
+            root_a, root_b = find(position[person_a]), find(position[person_b])
+            if root_a != root_b:
+                parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    join_edges()
+    # Second pass: people known only from GP records (which carry no address) join the one
+    # household at their postcode registered with the same practice under the same surname at
+    # the same time, when exactly one does.
+    con.register(
+        "household_groups",
+        pa.table(
+            {
+                "person_key": persons,
+                "group_root": pa.array([find(i) for i in range(len(persons))], pa.int64()),
+            }
+        ),
+    )
+    if family["join_by_gp_practice_postcode_and_surname"]:
+        con.execute(
+            f"insert into family_edge {_postcode_surname_edges_sql()}",
+            {"tolerance_days": params["tolerance_days"]},
+        )
+    con.unregister("household_groups")
+    join_edges()
+    roots = [find(i) for i in range(len(persons))]
+    con.register(
+        "family_groups",
+        pa.table({"person_key": persons, "group_root": pa.array(roots, pa.int64())}),
+    )
+    con.execute(
+        """
+        create or replace table int_family_link as
+        with keyed as (
+            select group_root, 'FK-' || left(md5(min(person_key)), 12) as family_key
+            from family_groups group by group_root
+        )
+        select family_groups.person_key, keyed.family_key
+        from family_groups inner join keyed using (group_root)
+        """
+    )
+    con.unregister("family_groups")
+    con.execute(
+        """
+        create or replace table int_family_link_evidence as
+        select link.family_key, edge.person_a as person_key, edge.person_b as other_person_key,
+               edge.evidence, edge.detail, edge.sources, edge.valid_from, edge.valid_to
+        from family_edge as edge
+        inner join int_family_link as link on link.person_key = edge.person_a
+        union all
+        select link.family_key, edge.person_b, edge.person_a,
+               edge.evidence, edge.detail, edge.sources, edge.valid_from, edge.valid_to
+        from family_edge as edge
+        inner join int_family_link as link on link.person_key = edge.person_b
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table int_family_link_communal as
+        with dwelling_people as (
+            select record.address_key || ' | ' || record.postcode as dwelling,
+                   count(distinct link.person_key) as people,
+                   count(distinct record.last_name_skeleton) as surnames
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where record.address_key is not null and record.postcode is not null
+            group by 1
+        )
+        select * from dwelling_people
+        where people > {int(params["max_people"])} or surnames > {int(params["max_surnames"])}
+        """
+    )

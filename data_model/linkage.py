@@ -1,0 +1,642 @@
+"""Person linkage: records of every source → persons, with Splink on the model's DuckDB connection.
+
+The steps, each explainable to an analyst:
+1. Deterministic links: the rows of one registration (a system's own person id), and rows sharing
+   an identifier (NHS number, NINO, a service fed from a system we load) are one person.
+2. Splink scores candidate pairs (blocking rules and comparisons from linkage.yaml), trained by
+   expectation maximisation without labels.
+3. Clustering, strongest pair first: a pair at or above the link threshold joins two groups unless
+   that would put a known pair of different people in one person (twins and siblings caught by the
+   twin guard, pairs an analyst rejected). Pairs an analyst accepted join first.
+4. Pairs in the review band whose records ended in different persons form the review queue.
+
+Inputs: table int_linkage_record (see its SQL). Outputs: int_person_link (unique_id → person_key),
+int_person_link_pair (scored pairs in the review band, with the evidence for each comparison),
+int_person_link_parameter (what each comparison level is worth) and int_person_link_run (counts
+and timings).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import yaml
+
+SETTINGS_FILE = Path(__file__).with_name("linkage.yaml")
+NAME_VARIANTS_FILE = Path(__file__).with_name("name_variants.yaml")
+
+# The clerical decisions file lives beside the model, outside it, so rebuilding never loses it.
+DECISIONS_FILE_NAME = "linkage_decisions.csv"
+DECISION_COLUMNS = ("registration_l", "registration_r", "decision", "decided_at", "decided_by")
+ACCEPT, REJECT = "same person", "different people"
+
+
+@cache
+def linkage_settings(path: Path = SETTINGS_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def name_variant_rows(path: Path = NAME_VARIANTS_FILE) -> list[tuple[str, str]]:
+    """(name, group) pairs in linkage's standard form (capitals, no marks)."""
+    groups = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = set()
+    for canonical, variants in groups.items():
+        for name in [canonical, *variants]:
+            rows.add((str(name).upper(), str(canonical).upper()))
+    return sorted(rows)
+
+
+def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Configuration the SQL models read: name groups and systems that share another's ids."""
+    con.execute("create or replace table cfg_name_variant (name_std varchar, name_group varchar)")
+    con.executemany("insert into cfg_name_variant values (?, ?)", name_variant_rows())
+    con.execute("create or replace table cfg_system_source (system_name varchar, source varchar)")
+    systems = linkage_settings()["person"]["same_identifier_systems"]
+    con.executemany("insert into cfg_system_source values (?, ?)", list(systems.items()))
+
+
+# --- Clerical decisions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    registration_l: str
+    registration_r: str
+    decision: str  # ACCEPT or REJECT
+    decided_at: str = ""
+    decided_by: str = ""
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return tuple(sorted((self.registration_l, self.registration_r)))
+
+
+def read_decisions(path: Path | None) -> list[Decision]:
+    """Decisions in file order; a later decision on the same pair replaces an earlier one."""
+    if path is None or not Path(path).exists():
+        return []
+    latest: dict[tuple[str, str], Decision] = {}
+    with open(path, newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            if row.get("decision") not in (ACCEPT, REJECT):
+                continue
+            decision = Decision(
+                row["registration_l"],
+                row["registration_r"],
+                row["decision"],
+                row.get("decided_at", ""),
+                row.get("decided_by", ""),
+            )
+            latest[decision.pair] = decision
+    return list(latest.values())
+
+
+def record_decision(
+    path: Path, registration_l: str, registration_r: str, decision: str, decided_by: str = ""
+) -> Decision:
+    """Append an analyst's decision; the next build honours it (and every build after)."""
+    if decision not in (ACCEPT, REJECT):
+        raise ValueError(f"decision must be {ACCEPT!r} or {REJECT!r}, not {decision!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new_file = not path.exists()
+    made = Decision(
+        registration_l,
+        registration_r,
+        decision,
+        datetime.now().isoformat(timespec="seconds"),
+        decided_by,
+    )
+    with open(path, "a", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        if new_file:
+            writer.writerow(DECISION_COLUMNS)
+        writer.writerow([getattr(made, column) for column in DECISION_COLUMNS])
+    return made
+
+
+# --- Splink --------------------------------------------------------------------------------------
+
+
+def splink_settings(person: dict) -> dict:
+    """The Splink settings dictionary made from linkage.yaml's person section."""
+    from splink import block_on
+
+    comparisons = []
+    for comparison in person["comparisons"]:
+        levels = []
+        for level in comparison["levels"]:
+            spec = {"sql_condition": level["sql"].strip(), "label_for_charts": level["label"]}
+            if level.get("is_null"):
+                spec["is_null_level"] = True
+            if level.get("term_frequency"):
+                spec["tf_adjustment_column"] = level["term_frequency"]
+                spec["tf_adjustment_weight"] = 1.0
+            levels.append(spec)
+        comparisons.append({"output_column_name": comparison["name"], "comparison_levels": levels})
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "blocking_rules_to_generate_predictions": [
+            block_on(*rule) for rule in person["blocking_rules"]
+        ],
+        "comparisons": comparisons,
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": True,
+    }
+
+
+@dataclass
+class LinkageRun:
+    records: int = 0
+    registrations: int = 0
+    persons: int = 0
+    pairs_compared: int = 0
+    pairs_scored_above_predict: int = 0
+    links_used: int = 0
+    twin_guard_pairs: int = 0
+    twin_guard_blocked: int = 0
+    decisions_accepted: int = 0
+    decisions_rejected: int = 0
+    review_pairs: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _train_and_predict(
+    con: duckdb.DuckDBPyConnection, person: dict, run: LinkageRun
+) -> tuple[str, object]:
+    """Train by EM without labels and score candidate pairs; returns the predictions table."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    db_api = DuckDBAPI(connection=con)
+    linker = Linker(db_api.register("int_linkage_record"), splink_settings(person))
+    training = person["training"]
+
+    started = time.perf_counter()
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*training["prior_rule"])], recall=training["prior_recall"]
+    )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=training["u_max_pairs"], seed=training["seed"]
+    )
+    for rule in training["em_rules"]:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*rule), max_pairs=training["em_max_pairs"]
+        )
+    run.seconds["train"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    predictions = linker.inference.predict(threshold_match_probability=person["predict_threshold"])
+    run.seconds["predict"] = time.perf_counter() - started
+    return predictions.physical_name, linker
+
+
+def _parameter_rows(linker) -> list[tuple]:
+    """What each comparison level is worth, for the Data quality page's explanations."""
+    rows = []
+    for comparison in linker._settings_obj.comparisons:
+        for order, level in enumerate(comparison.comparison_levels):
+            if level.is_null_level:
+                continue
+            rows.append(
+                (
+                    comparison.output_column_name,
+                    level.comparison_vector_value,
+                    order,
+                    level.label_for_charts,
+                    level.m_probability,
+                    level.u_probability,
+                    math.log2(level.m_probability / level.u_probability)
+                    if level.m_probability and level.u_probability
+                    else None,
+                )
+            )
+    return rows
+
+
+# --- Clustering ----------------------------------------------------------------------------------
+
+
+class _Groups:
+    """Union-find over records, with pairs that must never end in one group and a limit on how
+    far apart the dates of birth in one group may be (a father and son of one name, one record
+    without a date of birth, must not chain into one person)."""
+
+    def __init__(self, dob_days: np.ndarray, max_dob_span_days: float) -> None:
+        size = len(dob_days)
+        self.parent = np.arange(size)
+        self.cannot: dict[int, set[int]] = {}
+        known = ~np.isnan(dob_days)
+        self.dob_min = np.where(known, dob_days, np.inf)
+        self.dob_max = np.where(known, dob_days, -np.inf)
+        self.max_dob_span = max_dob_span_days
+
+    def find(self, node: int) -> int:
+        parent = self.parent
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    def forbid(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.cannot.setdefault(ra, set()).add(rb)
+            self.cannot.setdefault(rb, set()).add(ra)
+
+    def join(self, a: int, b: int, force: bool = False) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        cannot_a = {self.find(x) for x in self.cannot.get(ra, ())}
+        dob_min = min(self.dob_min[ra], self.dob_min[rb])
+        dob_max = max(self.dob_max[ra], self.dob_max[rb])
+        if not force and (rb in cannot_a or dob_max - dob_min > self.max_dob_span):
+            return False
+        self.dob_min[ra], self.dob_max[ra] = dob_min, dob_max
+        # keep the root with more constraints, move the other's onto it
+        cannot_b = {self.find(x) for x in self.cannot.pop(rb, ())}
+        self.parent[rb] = ra
+        merged = (cannot_a | cannot_b) - {ra, rb}
+        if merged:
+            self.cannot[ra] = merged
+            for other in merged:
+                partners = self.cannot.setdefault(other, set())
+                partners.discard(rb)
+                partners.add(ra)
+        else:
+            self.cannot.pop(ra, None)
+        return True
+
+
+def _cluster(
+    dob_days: np.ndarray,
+    max_dob_span_days: float,
+    must_link: Iterable[tuple[int, int]],
+    accepted: Iterable[tuple[int, int]],
+    scored: Iterable[tuple[int, int, float]],
+    cannot_link: Iterable[tuple[int, int]],
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Group records: certain links, then accepted pairs, then scored pairs strongest first.
+
+    Returns each record's group root and, per record, the probability of the strongest pair that
+    joined it to another record.
+    """
+    n_records = len(dob_days)
+    groups = _Groups(dob_days, max_dob_span_days)
+    joined_by: dict[int, float] = {}
+    for a, b in must_link:
+        if groups.join(a, b, force=True):
+            joined_by[a] = joined_by[b] = 1.0
+    for a, b in cannot_link:
+        groups.forbid(a, b)
+    for a, b in accepted:
+        if groups.join(a, b, force=True):
+            joined_by[a] = joined_by[b] = 1.0
+    for a, b, probability in scored:
+        if groups.join(a, b):
+            joined_by[a] = max(joined_by.get(a, 0.0), probability)
+            joined_by[b] = max(joined_by.get(b, 0.0), probability)
+    roots = np.fromiter((groups.find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
+    return roots, joined_by
+
+
+# --- The whole step ------------------------------------------------------------------------------
+
+
+def _index_pairs(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def link_persons(
+    con: duckdb.DuckDBPyConnection,
+    decisions_path: Path | None = None,
+    person: dict | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LinkageRun:
+    """Link int_linkage_record into persons; writes the int_person_link family of tables."""
+    person = person or linkage_settings()["person"]
+    say = progress or (lambda message: None)
+    run = LinkageRun()
+    run.records, run.registrations = con.execute(
+        "select count(*), count(distinct registration_id) from int_linkage_record"
+    ).fetchall()[0]
+
+    say("scoring candidate pairs")
+    predictions, linker = _train_and_predict(con, person, run)
+    run.pairs_compared = _count_blocked_pairs(con, person)
+
+    started = time.perf_counter()
+    link_threshold, review_from = person["link_threshold"], person["review_from"]
+    guard = person["twin_guard"]["first_name_similarity_below"]
+    # unique_id is 1..n; the clustering works on 0-based positions
+    con.execute(
+        f"""
+        create or replace temp table linkage_scored as
+        select
+            unique_id_l - 1 as node_l,
+            unique_id_r - 1 as node_r,
+            match_probability,
+            match_weight
+        from {predictions}
+        """
+    )
+    must_link = _index_pairs(
+        con,
+        """
+        with keys as (
+            select unique_id - 1 as node, 'ID:' || registration_id as identity
+            from int_linkage_record
+            union all
+            select unique_id - 1, shared_id from int_linkage_record where shared_id is not null
+        ),
+        firsts as (select identity, min(node) as first_node from keys group by identity)
+        select firsts.first_node, keys.node
+        from keys inner join firsts using (identity)
+        where keys.node <> firsts.first_node
+        """,
+    )
+    twins = _index_pairs(
+        con,
+        """
+        select l.unique_id - 1, r.unique_id - 1
+        from int_linkage_record as l
+        inner join int_linkage_record as r
+            on l.dob = r.dob
+            and l.last_name_skeleton = r.last_name_skeleton
+            and l.unique_id < r.unique_id
+            and l.registration_id <> r.registration_id
+        where jaro_winkler_similarity(l.first_name_std, r.first_name_std) < ?
+            and not list_has_any(l.first_name_groups, r.first_name_groups)
+            and l.first_name_skeleton <> r.first_name_skeleton
+            and (l.address_key = r.address_key or l.postcode = r.postcode)
+        """,
+        [guard],
+    )
+    run.twin_guard_pairs = len(twins)
+
+    decisions = read_decisions(decisions_path)
+    registration_nodes = dict(
+        con.execute(
+            "select registration_id, min(unique_id) - 1 from int_linkage_record group by 1"
+        ).fetchall()
+    )
+    accepted, rejected = [], []
+    for decision in decisions:
+        a = registration_nodes.get(decision.registration_l)
+        b = registration_nodes.get(decision.registration_r)
+        if a is None or b is None:
+            continue  # a registration no longer in the extracts
+        (accepted if decision.decision == ACCEPT else rejected).append((a, b))
+    run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
+
+    scored = con.execute(
+        "select node_l, node_r, match_probability from linkage_scored"
+        " where match_probability >= ? order by match_probability desc, node_l, node_r",
+        [link_threshold],
+    ).fetchall()
+    dob_days = np.array(
+        [
+            day
+            for (day,) in con.execute(
+                "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double)"
+                " from int_linkage_record order by unique_id"
+            ).fetchall()
+        ],
+        dtype=np.float64,
+    )
+    roots, joined_by = _cluster(
+        dob_days,
+        person["max_dob_span_days"],
+        must_link,
+        accepted,
+        scored,
+        [*twins, *rejected],
+    )
+    twin_set = {tuple(sorted(pair)) for pair in twins}
+    run.twin_guard_blocked = sum(
+        1 for a, b, _ in scored if (min(a, b), max(a, b)) in twin_set and roots[a] != roots[b]
+    )
+    run.links_used = len(joined_by)
+    run.seconds["cluster"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _write_person_link(con, roots, joined_by)
+    _write_review_pairs(con, predictions, review_from, link_threshold, twin_set, decisions)
+    con.execute(
+        "create or replace table int_person_link_parameter (comparison varchar, level integer,"
+        " level_order integer, label varchar, m_probability double, u_probability double,"
+        " match_weight double)"
+    )
+    con.executemany(
+        "insert into int_person_link_parameter values (?, ?, ?, ?, ?, ?, ?)",
+        _parameter_rows(linker),
+    )
+    run.pairs_scored_above_predict = con.execute("select count(*) from linkage_scored").fetchall()[
+        0
+    ][0]
+    run.persons = con.execute("select count(distinct person_key) from int_person_link").fetchall()[
+        0
+    ][0]
+    run.review_pairs = con.execute(
+        "select count(*) from int_person_link_pair where decision is null"
+    ).fetchall()[0][0]
+    _drop_splink_tables(con)
+    run.seconds["write"] = time.perf_counter() - started
+    _write_run(con, run, person)
+    return run
+
+
+def _count_blocked_pairs(con: duckdb.DuckDBPyConnection, person: dict) -> int:
+    """Candidate pairs the blocking rules generate, each counted once (as Splink scores them)."""
+
+    def agree(rule: list[str]) -> str:
+        return " and ".join(f"l.{column} = r.{column}" for column in rule)
+
+    total = 0
+    earlier: list[str] = []
+    for rule in person["blocking_rules"]:
+        not_earlier = "".join(f" and not coalesce({condition}, false)" for condition in earlier)
+        total += con.execute(
+            f"select count(*) from int_linkage_record as l inner join int_linkage_record as r"
+            f" on {agree(rule)} and l.unique_id < r.unique_id{not_earlier}"
+        ).fetchall()[0][0]
+        earlier.append(agree(rule))
+    return total
+
+
+def _write_person_link(
+    con: duckdb.DuckDBPyConnection, roots: np.ndarray, joined_by: dict[int, float]
+) -> None:
+    import pyarrow as pa
+
+    nodes = np.arange(len(roots))
+    probability = np.full(len(roots), np.nan)
+    if joined_by:
+        keys = np.fromiter(joined_by.keys(), dtype=np.int64)
+        probability[keys] = np.fromiter(joined_by.values(), dtype=np.float64)
+    links = pa.table(
+        {
+            "unique_id": nodes + 1,
+            "group_root": roots,
+            "match_probability": pa.array(probability, from_pandas=True),
+        }
+    )
+    con.register("linkage_groups", links)
+    # A person key that does not change between builds while the person's first registration
+    # stays: the smallest registration id in the group.
+    con.execute(
+        """
+        create or replace table int_person_link as
+        with grouped as (
+            select record.unique_id, record.registration_id, groups.group_root,
+                   groups.match_probability
+            from int_linkage_record as record
+            inner join linkage_groups as groups using (unique_id)
+        ),
+        keyed as (
+            select group_root, 'PK-' || left(md5(min(registration_id)), 12) as person_key
+            from grouped group by group_root
+        )
+        select grouped.unique_id, grouped.registration_id, keyed.person_key,
+               grouped.match_probability
+        from grouped inner join keyed using (group_root)
+        """
+    )
+    con.unregister("linkage_groups")
+
+
+def _write_review_pairs(
+    con: duckdb.DuckDBPyConnection,
+    predictions: str,
+    review_from: float,
+    link_threshold: float,
+    twin_set: set[tuple[int, int]],
+    decisions: list[Decision],
+) -> None:
+    """Scored pairs an analyst should see: the review band, and twin-guard pairs scoring high."""
+    columns = [
+        column[0] for column in con.execute(f"select * from {predictions} limit 0").description
+    ]
+    evidence = ", ".join(f"p.{column}" for column in columns if column.startswith("mw_"))
+    con.execute("create or replace temp table linkage_twin_pair (node_l bigint, node_r bigint)")
+    if twin_set:
+        con.executemany("insert into linkage_twin_pair values (?, ?)", sorted(twin_set))
+    con.execute(
+        "create or replace temp table linkage_decision (pair_l varchar, pair_r varchar,"
+        " decision varchar, decided_at varchar, decided_by varchar)"
+    )
+    if decisions:
+        con.executemany(
+            "insert into linkage_decision values (?, ?, ?, ?, ?)",
+            [(*d.pair, d.decision, d.decided_at, d.decided_by) for d in decisions],
+        )
+    con.execute(
+        f"""
+        create or replace table int_person_link_pair as
+        with pairs as (
+            select
+                p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, {evidence},
+                twin.node_l is not null as twin_guard
+            from {predictions} as p
+            left join linkage_twin_pair as twin
+                on twin.node_l = p.unique_id_l - 1 and twin.node_r = p.unique_id_r - 1
+            where p.match_probability >= ?
+        ),
+        with_people as (
+            select
+                pairs.*,
+                link_l.registration_id as registration_l,
+                link_r.registration_id as registration_r,
+                link_l.person_key as person_key_l,
+                link_r.person_key as person_key_r
+            from pairs
+            inner join int_person_link as link_l on link_l.unique_id = pairs.unique_id_l
+            inner join int_person_link as link_r on link_r.unique_id = pairs.unique_id_r
+        ),
+        undecided_or_decided as (
+            select
+                with_people.*,
+                least(registration_l, registration_r) as pair_l,
+                greatest(registration_l, registration_r) as pair_r
+            from with_people
+            where registration_l <> registration_r
+                and (match_probability < ? or twin_guard)
+        ),
+        -- one row per pair of registrations: the strongest of their records' pairs
+        best as (
+            select * from undecided_or_decided
+            qualify row_number() over (
+                partition by pair_l, pair_r
+                order by match_probability desc, unique_id_l, unique_id_r
+            ) = 1
+        )
+        select
+            pair_l || ' ~ ' || pair_r as pair_id,
+            best.*,
+            decision.decision,
+            decision.decided_at,
+            decision.decided_by
+        from best
+        left join linkage_decision as decision using (pair_l, pair_r)
+        where decision.decision is not null or best.person_key_l <> best.person_key_r
+        """,
+        [review_from, link_threshold],
+    )
+
+
+def _drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Splink's working tables must not be saved into the model file."""
+    for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_name like '__splink__%'"
+    ).fetchall():
+        con.execute(f'drop table if exists "{name}"')
+    for (name,) in con.execute(
+        "select view_name from duckdb_views() where view_name like '__splink__%'"
+    ).fetchall():
+        con.execute(f'drop view if exists "{name}"')
+
+
+def _write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) -> None:
+    con.execute(
+        """
+        create or replace table int_person_link_run as select
+            ?::bigint as records, ?::bigint as registrations, ?::bigint as persons,
+            ?::bigint as pairs_compared, ?::bigint as pairs_scored, ?::bigint as links_used,
+            ?::bigint as twin_guard_pairs, ?::bigint as twin_guard_blocked,
+            ?::bigint as decisions_accepted, ?::bigint as decisions_rejected,
+            ?::bigint as review_pairs, ?::double as link_threshold, ?::double as review_from,
+            ?::double as train_seconds, ?::double as predict_seconds, ?::double as cluster_seconds
+        """,
+        [
+            run.records,
+            run.registrations,
+            run.persons,
+            run.pairs_compared,
+            run.pairs_scored_above_predict,
+            run.links_used,
+            run.twin_guard_pairs,
+            run.twin_guard_blocked,
+            run.decisions_accepted,
+            run.decisions_rejected,
+            run.review_pairs,
+            person["link_threshold"],
+            person["review_from"],
+            run.seconds.get("train"),
+            run.seconds.get("predict"),
+            run.seconds.get("cluster"),
+        ],
+    )

@@ -1,0 +1,87 @@
+-- Every row of every person-bearing source, with the columns person linkage compares. One row per
+-- source row; `registration_id` is the person as that system knows them (its own stable id).
+with ehm_people as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_ehm_people
+),
+
+school_census as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_school_census
+),
+
+police_incidents as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_police_incidents
+),
+
+dwp_spells as (
+    -- a National Insurance number names one person across claimant records
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, 'NINO:' || nino as shared_id
+    from stg_dwp_spells
+),
+
+housing_tenancies as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_housing_tenancies
+),
+
+health_events as (
+    -- an NHS number names one person across GP registrations
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, 'NHS:' || nhs_number as shared_id
+    from stg_health_events
+),
+
+csc_episodes as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_csc_episodes
+),
+
+service_involvement as (
+    -- a service fed from a system we also load (SIMS, EMIS Web…) uses that system's person id
+    select involvement.source, involvement.source_record_id, involvement.source_person_id,
+           involvement.first_name, involvement.last_name, involvement.dob, involvement.sex,
+           involvement.address, involvement.postcode, involvement.record_date,
+           'ID:' || system_source.source || ':' || involvement.cms_id as shared_id
+    from stg_service_involvement as involvement
+    left join cfg_system_source as system_source
+        on involvement.system_name = system_source.system_name
+),
+
+family_context_csc as (
+    -- the public Family Context extract format (optional; empty when not supplied)
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_family_context_csc
+),
+
+family_context_education as (
+    select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
+           postcode, record_date, cast(null as varchar) as shared_id
+    from stg_family_context_education
+),
+
+unioned as (
+    select * from ehm_people
+    union all select * from school_census
+    union all select * from police_incidents
+    union all select * from dwp_spells
+    union all select * from housing_tenancies
+    union all select * from health_events
+    union all select * from csc_episodes
+    union all select * from service_involvement
+    union all select * from family_context_csc
+    union all select * from family_context_education
+)
+
+select
+    *,
+    source || ':' || source_person_id as registration_id
+from unioned
