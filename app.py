@@ -60,6 +60,7 @@ pages = {
             title="Referrals & allocation",
             url_path="referrals-and-allocation",
         ),
+        st.Page("pages/data_quality.py", title="Data quality", url_path="data-quality"),
     ],
     "Help": [
         st.Page("pages/user_guide.py", title="User guide", url_path="user-guide"),

@@ -148,7 +148,7 @@ def splink_settings(person: dict) -> dict:
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "blocking_rules_to_generate_predictions": [
-            block_on(*rule) for rule in person["blocking_rules"]
+            rule if isinstance(rule, str) else block_on(*rule) for rule in person["blocking_rules"]
         ],
         "comparisons": comparisons,
         "retain_matching_columns": False,
@@ -178,9 +178,11 @@ def _train_and_predict(
     """Train by EM without labels and score candidate pairs; returns the predictions table."""
     from splink import DuckDBAPI, Linker, block_on
 
-    logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("int_linkage_record"), splink_settings(person))
+    # Splink's progress notes go nowhere: build output is ours, and logs carry no personal data.
+    linker = Linker(
+        db_api.register("int_linkage_record"), splink_settings(person), log_level=logging.ERROR
+    )
     training = person["training"]
 
     started = time.perf_counter()
@@ -202,8 +204,24 @@ def _train_and_predict(
     return predictions.physical_name, linker
 
 
+def _no_predictions(con: duckdb.DuckDBPyConnection, person: dict) -> str:
+    """An empty predictions table shaped like Splink's."""
+    weights = ", ".join(
+        f"null::double as mw_{c['name']}, null::double as mw_tf_adj_{c['name']}"
+        for c in person["comparisons"]
+    )
+    con.execute(
+        "create or replace temp table linkage_no_predictions as select null::double as"
+        " match_weight, null::double as match_probability, null::bigint as unique_id_l,"
+        f" null::bigint as unique_id_r, {weights} limit 0"
+    )
+    return "linkage_no_predictions"
+
+
 def _parameter_rows(linker) -> list[tuple]:
     """What each comparison level is worth, for the Data quality page's explanations."""
+    if linker is None:
+        return []
     rows = []
     for comparison in linker._settings_obj.comparisons:
         for order, level in enumerate(comparison.comparison_levels):
@@ -336,7 +354,10 @@ def link_persons(
     ).fetchall()[0]
 
     say("scoring candidate pairs")
-    predictions, linker = _train_and_predict(con, person, run)
+    if run.records >= person["min_records_to_score"]:
+        predictions, linker = _train_and_predict(con, person, run)
+    else:  # too few records to learn from: identifiers and decisions only
+        predictions, linker = _no_predictions(con, person), None
     run.pairs_compared = _count_blocked_pairs(con, person)
 
     started = time.perf_counter()
@@ -376,13 +397,15 @@ def link_persons(
         from int_linkage_record as l
         inner join int_linkage_record as r
             on l.dob = r.dob
-            and l.last_name_skeleton = r.last_name_skeleton
+            and l.postcode = r.postcode
             and l.unique_id < r.unique_id
             and l.registration_id <> r.registration_id
         where jaro_winkler_similarity(l.first_name_std, r.first_name_std) < ?
             and not list_has_any(l.first_name_groups, r.first_name_groups)
             and l.first_name_skeleton <> r.first_name_skeleton
-            and (l.address_key = r.address_key or l.postcode = r.postcode)
+            -- one surname, or one part of a double-barrelled one
+            and (l.last_name_skeleton = r.last_name_skeleton
+                 or list_has_any(l.last_name_parts, r.last_name_parts))
         """,
         [guard],
     )
@@ -441,10 +464,11 @@ def link_persons(
         " level_order integer, label varchar, m_probability double, u_probability double,"
         " match_weight double)"
     )
-    con.executemany(
-        "insert into int_person_link_parameter values (?, ?, ?, ?, ?, ?, ?)",
-        _parameter_rows(linker),
-    )
+    parameter_rows = _parameter_rows(linker)
+    if parameter_rows:
+        con.executemany(
+            "insert into int_person_link_parameter values (?, ?, ?, ?, ?, ?, ?)", parameter_rows
+        )
     run.pairs_scored_above_predict = con.execute("select count(*) from linkage_scored").fetchall()[
         0
     ][0]
@@ -463,7 +487,9 @@ def link_persons(
 def _count_blocked_pairs(con: duckdb.DuckDBPyConnection, person: dict) -> int:
     """Candidate pairs the blocking rules generate, each counted once (as Splink scores them)."""
 
-    def agree(rule: list[str]) -> str:
+    def agree(rule: list[str] | str) -> str:
+        if isinstance(rule, str):  # a rule written as SQL
+            return f"({rule})"
         return " and ".join(f"l.{column} = r.{column}" for column in rule)
 
     total = 0

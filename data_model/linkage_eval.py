@@ -235,9 +235,7 @@ def evaluate_febrl4() -> dict:
     )
     sql = (MODELS_DIR / "intermediate" / "int_linkage_record.sql").read_text(encoding="utf-8")
     con.execute(f"create table int_linkage_record as {sql}")
-    person = dict(linkage_settings()["person"])
-    person["duplicate_free_sources"] = ["febrl4_a", "febrl4_b"]
-    run = link_persons(con, person=person)
+    run = link_persons(con, person=linkage_settings()["person"])
     score = pairwise_score(
         con,
         """

@@ -33,7 +33,7 @@ def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
     wait_for_app(app_page)
     assert_no_exception(app_page)
     expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
-    expect(app_page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(4)
+    expect(app_page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(5)
     expect(app_page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
@@ -47,7 +47,7 @@ def test_a_deep_link_opens_the_page_with_banner_and_navigation(app_page: Page, a
     ).to_be_visible()
     expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
     nav = app_page.get_by_test_id("stSidebar")
-    expect(nav.get_by_role("link")).to_have_count(4)  # only the four pages: no helper modules
+    expect(nav.get_by_role("link")).to_have_count(5)  # only the five pages: no helper modules
     expect(app_page.get_by_test_id("stSidebarNav")).to_have_count(0)  # no automatic page list
     expect(app_page.get_by_test_id("stSidebar")).to_contain_text(
         re.compile(r"Data current to \d\d \w{3} \d{4}")
@@ -74,6 +74,57 @@ def test_every_page_draws_via_the_sidebar(app_page: Page, app_server: str):
         for i in range(frames.count()):
             expect(frames.nth(i)).to_be_visible()
         assert_no_exception(app_page)
+
+
+# The Data quality page's sections (h2). Its match-weights table sits in a closed expander, so the
+# page has its own tests rather than a row in PAGES (whose tables must all be visible at once).
+DATA_QUALITY_SECTIONS = [
+    "Rows loaded and rejected",
+    "Linkage across sources",
+    "Linkage quality from the last build",
+    "Clerical review",
+]
+
+
+def open_data_quality(page: Page, app_server: str) -> None:
+    """The Data quality page, reached by its sidebar link, drawn, with its expander open."""
+    page.goto(app_server)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Data quality").click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"/data-quality$"))
+    expect(page.get_by_role("heading", name="Data quality", level=1)).to_be_visible()
+    expect(page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
+    page.get_by_text("How the match weights work").click()
+    wait_for_app(page)
+
+
+def test_the_data_quality_page_draws_every_section(app_page: Page, app_server: str):
+    open_data_quality(app_page, app_server)
+    assert_no_exception(app_page)
+    expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
+    for section in DATA_QUALITY_SECTIONS:
+        expect(app_page.get_by_role("heading", name=section, level=2)).to_be_visible()
+    plots = app_page.get_by_test_id("stPlotlyChart")
+    assert plots.count() >= 1
+    for i in range(plots.count()):
+        expect(plots.nth(i).locator(".main-svg").first).to_be_visible()
+    frames = app_page.get_by_test_id("stDataFrame")
+    assert frames.count() >= 6  # loads, rejects, linkage, weights, pairs awaiting, decisions
+    for i in range(frames.count()):
+        expect(frames.nth(i)).to_be_visible()
+    awaiting = app_page.get_by_test_id("stMetric").filter(has_text="Pairs awaiting a decision")
+    expect(awaiting.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^[\d,]+$"))
+    # One pair in detail with both decisions offered, or nothing left to review. Nothing is
+    # clicked: a decision would write beside the session's model.
+    pair = app_page.get_by_role("heading", name=re.compile(r"^Pair \d+: match probability"))
+    if pair.count():
+        expect(app_page.get_by_role("button", name="Same person")).to_be_visible()
+        expect(app_page.get_by_role("button", name="Different people")).to_be_visible()
+        expect(app_page.get_by_test_id("stTable").first).to_contain_text("Date of birth")
+    else:
+        expect(app_page.get_by_text("No pair is waiting for a decision.")).to_be_visible()
+    assert_no_exception(app_page)
 
 
 def test_last_quarter_is_one_click_and_answers_the_question(app_page: Page, app_server: str):
@@ -131,3 +182,17 @@ def test_pages_have_no_wcag_aa_violations_found_by_axe(app_page: Page, app_serve
             (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in ours["violations"]
         ]
         assert not found, (link, found)
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (.ci/run installs it)")
+def test_the_data_quality_page_has_no_wcag_aa_violations_found_by_axe(
+    app_page: Page, app_server: str
+):
+    open_data_quality(app_page, app_server)
+    app_page.add_script_tag(path=str(AXE))
+    options = {"runOnly": {"type": "tag", "values": WCAG_AA}}
+    ours = app_page.evaluate("options => axe.run(document, options)", options)
+    found = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in ours["violations"]
+    ]
+    assert not found, found

@@ -56,15 +56,18 @@ service_involvement as (
 ),
 
 family_context_csc as (
-    -- the public Family Context extract format (optional; empty when not supplied)
+    -- The public Family Context extract format (optional; empty when not supplied). Its address
+    -- is the one current on the extract date, so that is the date it is known for.
     select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
-           postcode, record_date, cast(null as varchar) as shared_id
+           postcode, coalesce(current_as_of, record_date) as record_date,
+           cast(null as varchar) as shared_id
     from stg_family_context_csc
 ),
 
 family_context_education as (
     select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
-           postcode, record_date, cast(null as varchar) as shared_id
+           postcode, coalesce(current_as_of, record_date) as record_date,
+           cast(null as varchar) as shared_id
     from stg_family_context_education
 ),
 

@@ -1,0 +1,629 @@
+"""Data quality: what each source lost to its contract, how the sources link into persons, what the
+last build's linkage did, and the pairs of records an analyst should decide on.
+
+Every number comes from data_model.queries. The one thing this page writes is an analyst's
+clerical decision, appended with data_model.linkage.record_decision to the decisions file beside
+the model; the model itself is read-only here, so a decision takes effect at the next build.
+Personal data stays on screen: nothing here logs a name, a date of birth or a record id.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data_model import linkage, queries
+from pages import common
+from pages.common import Col
+
+log = logging.getLogger(__name__)
+
+ALL_SOURCES = "All sources"
+SEX = {"M": "Male", "F": "Female", "U": "Not known"}
+NOT_RECORDED = "Not recorded"
+DECIDED_LATER = "Decided — takes effect at the next build"
+CHOICES = {"same": (linkage.ACCEPT, "the same person"), "different": (linkage.REJECT, "two people")}
+
+
+def decisions_path() -> Path:
+    """The clerical decisions file: beside the model file, where the build reads it."""
+    return common.model_path().with_name(linkage.DECISIONS_FILE_NAME)
+
+
+def percent(share: float | None, decimals: int = 0) -> str:
+    return "–" if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+
+
+def signed(weight: float | None) -> str:
+    return "–" if weight is None or pd.isna(weight) else f"{weight:+.1f}"
+
+
+def shown(value: Any) -> str:
+    return NOT_RECORDED if value is None or pd.isna(value) or value == "" else str(value)
+
+
+info = common.info()
+st.title("Data quality")
+st.markdown(
+    "How complete and how well joined up the data behind every other page is: the rows each "
+    "source lost because they broke its contract, how well people in one source are found in "
+    "the others, and the pairs of records the matching could not decide on its own, for an "
+    "analyst to decide."
+)
+
+tables = common.query(queries.model_tables)
+needed = {"mart_linkage_summary", "mart_linkage_by_source", "mart_linkage_review_queue"}
+linkage_built = needed <= set(tables)
+
+# --- Rows loaded and rejected --------------------------------------------------------------------
+st.header("Rows loaded and rejected")
+st.markdown(
+    "Every row of every extract is checked against its source's contract (the columns, types and "
+    "allowed values in `loaders/EXTRACTS.md`). A row that breaks it is kept aside with the reason, "
+    "never dropped silently, and is left out of every figure. A source with many rejected rows "
+    "undercounts what it describes: ask the system's owner to correct the extract."
+)
+counts = common.query(queries.load_counts)
+read, rejected = int(counts["rows_read"].sum()), int(counts["rows_rejected"].sum())
+with st.container(horizontal=True, gap="small"):
+    st.metric("Rows read", common.fmt_int(read), border=True, width="content")
+    st.metric(
+        "Rows loaded",
+        common.fmt_int(counts["rows_loaded"].sum()),
+        help="Rows that met their source's contract: the rows every page counts.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Rows rejected",
+        common.fmt_int(rejected),
+        help="Rows that broke their source's contract, kept aside with the reason.",
+        border=True,
+        width="content",
+    )
+st.markdown(
+    f"**{common.fmt_int(rejected)} of {common.fmt_int(read)} rows** "
+    f"({percent(rejected / read if read else None, 1)}) were rejected, from "
+    f"{common.fmt_int((counts['rows_rejected'] > 0).sum())} of "
+    f"{common.fmt_int(len(counts))} sources."
+)
+common.table(
+    counts,
+    "Rows loaded and rejected by source",
+    {
+        "title": Col("Source"),
+        "file": Col("File"),
+        "rows_read": Col("Rows read", "count"),
+        "rows_loaded": Col("Rows loaded", "count"),
+        "rows_rejected": Col("Rows rejected", "count"),
+        "rejected_share": Col("Share rejected", "share"),
+    },
+    title="Rows read, loaded and rejected for each source, most rejected first",
+    notes=("Loaded + rejected = read for every source (the build checks it).",),
+)
+
+st.subheader("Rejected rows and why")
+st.markdown(
+    "One line for each problem found: the file, its line number (the header is line 1), the "
+    "column, the value as the file had it, and why it was rejected. A row with two problems "
+    "has two lines."
+)
+with_rejects = counts[counts["rows_rejected"] > 0]
+titles = dict(zip(with_rejects["source"], with_rejects["title"], strict=True))
+source_labels = {None: ALL_SOURCES, **titles}  # a dict's lookup, unlike a lambda, can be pickled
+source = st.selectbox(
+    "Source",
+    list(source_labels),
+    format_func=source_labels.__getitem__,
+    key="reject_source",
+    help="Show the rejected rows of one source, or of all of them.",
+)
+rejects = common.query(queries.load_rejects, source)
+st.caption(
+    f"{common.fmt_int(len(rejects))} problems in "
+    f"{common.fmt_int(rejects[['source', 'line']].drop_duplicates().shape[0])} rejected rows "
+    f"from {ALL_SOURCES.lower() if source is None else titles.get(source, source)}."
+)
+common.table(
+    rejects,
+    "Rejected rows",
+    {
+        "title": Col("Source"),
+        "file": Col("File"),
+        "line": Col("Line", "count", help="The line in the file; the header is line 1."),
+        "column_name": Col("Column"),
+        "value": Col("Value"),
+        "reason": Col("Reason"),
+    },
+    title="Rows rejected by their source's contract, with the reason",
+    notes=(f"Source: {ALL_SOURCES if source is None else titles.get(source, source)}.",),
+    height=300,
+)
+
+if not linkage_built:
+    st.info(
+        "This model was built before person linkage was added, so there is nothing more to show "
+        "here. Rebuild the model (see the README) to see linkage and the review queue."
+    )
+    st.stop()
+
+# --- Linkage across sources ----------------------------------------------------------------------
+st.header("Linkage across sources")
+st.markdown(
+    "No two systems share one person number, so the model matches people across sources by "
+    "name, date of birth, sex and address. A **registration** is a person as one system knows "
+    "them (their id in that system); registrations that match make one **person**. The share "
+    "below is how many of a source's registrations belong to a person some other source also "
+    "knows. A low share means that source's people are rarely found elsewhere: either only that "
+    "service knows them, or their details are recorded too differently to match, and families "
+    "the programme should see may be missed."
+)
+by_source = common.query(queries.linkage_by_source)
+if by_source.empty:
+    st.info("The last build linked no records.")
+else:
+    shares = common.figure(
+        "Share of each source's registrations that belong to a person another source also knows",
+        height=140 + 40 * len(by_source),
+    )
+    shares.add_trace(
+        go.Bar(
+            y=by_source["title"],
+            x=by_source["linked_elsewhere_share"],
+            orientation="h",
+            marker_color=common.DARK_BLUE,
+            text=[percent(s) for s in by_source["linked_elsewhere_share"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1%} linked to another source<extra></extra>",
+        )
+    )
+    shares.update_yaxes(autorange="reversed")
+    shares.update_xaxes(title="Registrations linked to another source", tickformat=".0%",
+                        range=[0, 1.15])  # fmt: skip
+    lowest = by_source.loc[by_source["linked_elsewhere_share"].idxmin()]
+    common.chart(
+        shares,
+        alt="Bar chart of the share of each source's registrations linked to a person another "
+        f"source also knows; the lowest is {lowest['title']} at "
+        f"{percent(lowest['linked_elsewhere_share'])}. The table below gives the figures.",
+        key="chart_linked_share",
+    )
+common.table(
+    by_source,
+    "Linkage by source",
+    {
+        "title": Col("Source"),
+        "source_rows": Col("Rows", "count", help="Rows of the source that describe a person."),
+        "registrations": Col(
+            "Registrations", "count", help="Distinct people as the source's own system knows them."
+        ),
+        "persons": Col("Persons", "count", help="The persons those registrations make."),
+        "registrations_linked_elsewhere": Col("Registrations linked to another source", "count"),
+        "linked_elsewhere_share": Col("Share linked to another source", "share"),
+    },
+    title="Registrations, persons and the share linked to another source, by source",
+    notes=(
+        "A registration is a person as one system knows them; matching registrations make one "
+        "person.",
+        "Services fed from a system the model also loads use that system's id, so they link to "
+        "it without matching.",
+    ),
+)
+
+# --- Linkage quality -----------------------------------------------------------------------------
+summary = common.query(queries.linkage_summary)
+review_from = summary.get("review_from")
+link_threshold = summary.get("link_threshold")
+st.header("Linkage quality from the last build")
+st.markdown(
+    "What the matching did when the model was last built "
+    f"({common.fmt_date(info.get('built_at'))}). Every pair of records that share something "
+    "simple (a postcode and first initial, a date of birth, ...) is compared on each detail; "
+    f"pairs scoring a match probability of **{percent(link_threshold)}** or more are linked "
+    f"automatically, and pairs from **{percent(review_from)}** up to that go to an analyst."
+)
+with st.container(horizontal=True, gap="small"):
+    st.metric(
+        "Records compared",
+        common.fmt_int(summary.get("records")),
+        help="Person records from every source (a registration seen at several addresses or "
+        "with several names has a record for each).",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Persons found",
+        common.fmt_int(summary.get("persons")),
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Families found",
+        common.fmt_int(summary.get("families")),
+        help="People who live together or are recorded as related, grouped.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Pairs for review",
+        common.fmt_int(summary.get("review_pairs")),
+        help="Pairs the last build left for an analyst to decide; see the review queue below.",
+        border=True,
+        width="content",
+    )
+accepted = summary.get("decisions_accepted") or 0
+rejected_pairs = summary.get("decisions_rejected") or 0
+seconds = [summary.get(f"{stage}_seconds") for stage in ("train", "predict", "cluster")]
+lines = [
+    f"**{common.fmt_int(summary.get('records'))} records** from "
+    f"{common.fmt_int(len(by_source))} sources, "
+    f"{common.fmt_int(summary.get('registrations'))} registrations, became "
+    f"**{common.fmt_int(summary.get('persons'))} persons**.",
+    f"**{common.fmt_int(summary.get('pairs_compared'))} candidate pairs** of records were "
+    f"compared; {common.fmt_int(summary.get('pairs_scored'))} of them scored as possible matches.",
+    f"{common.fmt_int(summary.get('links_used'))} records were joined to at least one other "
+    f"record: by a shared id, by an analyst's decision, or by scoring "
+    f"{percent(link_threshold)} or more.",
+    f"**{common.fmt_int(summary.get('review_pairs'))} pairs** scored from {percent(review_from)} "
+    f"up to {percent(link_threshold)}, or were stopped by the twin guard, and wait for an "
+    "analyst below.",
+    f"The **twin guard** found {common.fmt_int(summary.get('twin_guard_pairs'))} pairs that "
+    "look like twins or siblings (same surname, date of birth and address, clearly different "
+    f"first names) and kept apart **{common.fmt_int(summary.get('twin_guard_blocked'))}** of them "
+    "that scored high enough to be linked.",
+    f"**{common.fmt_int(summary.get('families'))} families** were found, "
+    f"{common.fmt_int(summary.get('families_of_two_or_more'))} of them of two or more people; "
+    f"the largest has {common.fmt_int(summary.get('largest_family'))} people.",
+    f"**{common.fmt_int(summary.get('communal_dwellings'))} communal addresses** (hostels, "
+    "refuges, care homes, large blocks) were set aside: living at one does not make people a "
+    "family.",
+    f"**{common.fmt_int(accepted + rejected_pairs)} analysts' decisions** were honoured: "
+    f"{common.fmt_int(accepted)} same person, {common.fmt_int(rejected_pairs)} different people.",
+]
+if all(s is not None and not pd.isna(s) for s in seconds):
+    lines.append(
+        f"Matching took {common.fmt_number(sum(seconds))} seconds (learning the weights "
+        f"{common.fmt_number(seconds[0])}, scoring {common.fmt_number(seconds[1])}, grouping "
+        f"{common.fmt_number(seconds[2])})."
+    )
+st.markdown("\n".join(f"- {line}" for line in lines))
+
+with st.expander("How the match weights work"):
+    st.markdown(
+        "Each detail of a pair (first name, last name, date of birth, address and postcode, sex) "
+        "is compared and falls into one level, from exact to different. Each level has a **match "
+        "weight**, learnt from the data: a **positive** weight is evidence that the two records "
+        "are the **same person**, a **negative** weight is evidence that they are **different "
+        "people**, and the bigger the number the stronger the evidence. A pair's weights are "
+        "added to a starting weight (how rare a true match is among all pairs); each point "
+        "doubles the odds, and the total gives the match probability. A common name that agrees "
+        "counts a little less than the table says, a rare one a little more."
+    )
+    parameters = common.query(queries.linkage_parameters)
+    common.table(
+        parameters,
+        "Match weights",
+        {
+            "comparison_label": Col("Comparison"),
+            "label": Col("Level"),
+            "match_weight": Col(
+                "Match weight", "days", help="Positive: evidence for the same person."
+            ),
+            "m_probability": Col(
+                "Share of true matches at this level", "share", help="Splink's m probability."
+            ),
+            "u_probability": Col(
+                "Share of other pairs at this level", "share", help="Splink's u probability."
+            ),
+        },
+        title="What each level of each comparison is worth (match weight)",
+        notes=(
+            "Match weight = log2(m / u): positive is evidence for the same person, negative "
+            "against.",
+        ),
+        height=400,
+    )
+
+# --- Clerical review -----------------------------------------------------------------------------
+st.header("Clerical review")
+path = decisions_path()
+st.markdown(
+    "Pairs the matching could not decide on its own: they scored in the review band, or look "
+    "like twins or siblings. Look at both records and decide whether they are the same person. "
+    "Your decision is saved at once to the decisions file beside the model "
+    f"(`{path.name}`) and **takes effect at the next build**, which links or separates the two "
+    "records and never asks about the pair again. Strongest pairs first."
+)
+queue = common.query(queries.linkage_review_queue)
+recorded = linkage.read_decisions(path)  # read on every run: it changes without a rebuild
+queue = queries.with_recorded_decisions(queue, recorded)
+undecided = queue[queue["decision"].isna()]
+awaiting = undecided[undecided["recorded_decision"].isna()]
+decided_since = undecided[undecided["recorded_decision"].notna()]
+
+with st.container(horizontal=True, gap="small"):
+    st.metric(
+        "Pairs awaiting a decision",
+        common.fmt_int(len(awaiting)),
+        help="Pairs in the queue with no decision in the model or in the decisions file.",
+        border=True,
+        width="content",
+    )
+    st.metric(
+        "Decided since the last build",
+        common.fmt_int(len(decided_since)),
+        help="Decisions saved after the model was built: they take effect at the next build.",
+        border=True,
+        width="content",
+    )
+
+flash = st.session_state.pop("review_message", None)
+if flash:
+    kind, text = flash
+    (st.success if kind == "success" else st.error)(text)
+
+show_decided = st.toggle(
+    "Include pairs decided since the last build",
+    key="review_show_decided",
+    help="To look at a decision again or change it; the latest decision on a pair counts.",
+)
+choices = undecided if show_decided else awaiting
+pair_ids = choices["pair_id"].tolist()
+by_id = choices.set_index("pair_id")
+rank = {pair_id: i + 1 for i, pair_id in enumerate(undecided["pair_id"])}
+
+
+def pair_label(pair_id: str) -> str:
+    row = by_id.loc[pair_id]
+    names = [
+        f"{shown(row[f'first_name_{s}'])} {shown(row[f'last_name_{s}'])} ({row[f'title_{s}']})"
+        for s in ("l", "r")
+    ]
+    label = f"{rank[pair_id]}. {percent(row['match_probability'], 2)} · {names[0]} and {names[1]}"
+    if pd.notna(row["recorded_decision"]):
+        label += f" · decided: {row['recorded_decision']}"
+    return label
+
+
+pair_labels = {pair_id: pair_label(pair_id) for pair_id in pair_ids}
+
+
+def go_to(pair_id: str | None) -> None:
+    if pair_id is not None:
+        st.session_state["review_pair"] = pair_id
+
+
+def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
+    """Save the decision, say so, and move on to the next pair."""
+    decision, words = CHOICES[choice]
+    target = decisions_path()
+    try:
+        linkage.record_decision(
+            target,
+            row["registration_l"],
+            row["registration_r"],
+            decision,
+            decided_by=st.session_state.get("reviewer", "").strip(),
+        )
+    except OSError as error:
+        # The file and the reason only: no record ids or names in the log.
+        log.error("could not save a clerical decision to %s: %s", target, error.strerror)
+        st.session_state["review_message"] = (
+            "error",
+            f"The decision could not be saved to {target}: {error.strerror or error}. Ask "
+            "whoever runs the dashboard to let it write to the model's folder.",
+        )
+        return
+    log.info("clerical decision saved to %s", target)
+    st.session_state["review_message"] = (
+        "success",
+        f"Saved: the records of pair {rank.get(row['pair_id'], '')} are **{words}** "
+        f"({decision}). {DECIDED_LATER}.",
+    )
+    go_to(next_pair)
+
+
+if not pair_ids:
+    st.success(
+        "No pair is waiting for a decision."
+        + (
+            " Turn on *Include pairs decided since the last build* to look at those again."
+            if len(decided_since)
+            else ""
+        )
+    )
+else:
+    if st.session_state.get("review_pair") not in by_id.index:
+        st.session_state["review_pair"] = pair_ids[0]
+    picked = st.selectbox(
+        "Pair to review (strongest first; type a name or a source to find a pair)",
+        pair_ids,
+        format_func=pair_labels.__getitem__,
+        key="review_pair",
+    )
+    position = pair_ids.index(picked)
+    previous_pair = pair_ids[position - 1] if position > 0 else None
+    next_pair = pair_ids[position + 1] if position + 1 < len(pair_ids) else None
+    with st.container(horizontal=True, gap="small"):
+        st.button(
+            "Previous pair",
+            key="review_previous",
+            on_click=go_to,
+            args=(previous_pair,),
+            disabled=previous_pair is None,
+        )
+        st.button(
+            "Next pair",
+            key="review_next",
+            on_click=go_to,
+            args=(next_pair,),
+            disabled=next_pair is None,
+        )
+
+    pair = by_id.loc[picked]
+    st.subheader(f"Pair {rank[picked]}: match probability {percent(pair['match_probability'], 2)}")
+    if pd.notna(pair["recorded_decision"]):
+        st.info(
+            f"**Decided: {pair['recorded_decision']}** "
+            f"({common.fmt_date(pd.Timestamp(pair['recorded_at']))}). "
+            f"{DECIDED_LATER}. Choose again below to change it."
+        )
+    else:
+        st.markdown("**Awaiting a decision.**")
+
+    location = signed(pair["weight_location"])
+    comparison = pd.DataFrame(
+        [
+            ("Source", pair["title_l"], pair["title_r"], ""),
+            ("Record id", pair["registration_l"], pair["registration_r"], ""),
+            ("First name", shown(pair["first_name_l"]), shown(pair["first_name_r"]),
+             signed(pair["weight_first_name"])),
+            ("Last name", shown(pair["last_name_l"]), shown(pair["last_name_r"]),
+             signed(pair["weight_last_name"])),
+            ("Date of birth", common.fmt_date(pair["dob_l"]), common.fmt_date(pair["dob_r"]),
+             signed(pair["weight_dob"])),
+            ("Sex", SEX.get(pair["sex_l"], shown(pair["sex_l"])),
+             SEX.get(pair["sex_r"], shown(pair["sex_r"])), signed(pair["weight_sex"])),
+            ("Address", shown(pair["address_l"]), shown(pair["address_r"]),
+             f"{location} (with postcode)"),
+            ("Postcode", shown(pair["postcode_l"]), shown(pair["postcode_r"]),
+             f"{location} (with address)"),
+        ],
+        columns=["Detail", "Record 1", "Record 2", "Match weight"],
+    ).set_index("Detail")  # fmt: skip
+    # Full width: in a column the long record ids would make the table scroll sideways.
+    st.table(comparison)
+    st.caption(
+        f"Starting weight {signed(pair['prior_weight'])} plus the weight of each comparison "
+        f"gives a match weight of {signed(pair['match_weight'])}: a match probability of "
+        f"{percent(pair['match_probability'], 2)}. Positive weights are evidence for the "
+        "same person, negative against."
+    )
+    steps = [
+        ("Starting weight", pair["prior_weight"]),
+        ("First name", pair["weight_first_name"]),
+        ("Last name", pair["weight_last_name"]),
+        ("Date of birth", pair["weight_dob"]),
+        ("Address and postcode", pair["weight_location"]),
+        ("Sex", pair["weight_sex"]),
+    ]
+    weights = common.figure("How this pair's match weight adds up", height=360)
+    weights.add_trace(
+        go.Waterfall(
+            orientation="h",
+            y=[name for name, _ in steps] + ["Match weight"],
+            x=[0 if pd.isna(w) else float(w) for _, w in steps] + [0],
+            measure=["relative"] * len(steps) + ["total"],
+            increasing={"marker": {"color": common.TURQUOISE}},
+            decreasing={"marker": {"color": common.DARK_PINK}},
+            totals={"marker": {"color": common.DARK_BLUE}},
+            connector={"line": {"color": common.DARK_GREY, "dash": "dot"}},
+            text=[signed(w) for _, w in steps] + [signed(pair["match_weight"])],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    running = np.cumsum([0.0] + [0 if pd.isna(w) else float(w) for _, w in steps])
+    span = max(running.max() - running.min(), 1.0)
+    weights.update_yaxes(autorange="reversed", showgrid=False)
+    weights.update_xaxes(range=[running.min() - 0.25 * span, running.max() + 0.3 * span])
+    weights.update_xaxes(
+        title="Match weight",
+        showgrid=True,
+        gridcolor=common.GRID,
+        zeroline=True,
+        zerolinecolor=common.TEXT,
+    )
+    common.chart(
+        weights,
+        alt=f"Waterfall chart: the starting weight {signed(pair['prior_weight'])} and the "
+        "weight of each comparison add up to the pair's match weight "
+        f"{signed(pair['match_weight'])}; the table above gives each weight.",
+        key="chart_pair_weights",
+    )
+
+    st.text_input(
+        "Your initials (optional)",
+        key="reviewer",
+        max_chars=20,
+        help="Saved with each decision, so a later reviewer can ask who made it.",
+    )
+    row = {
+        "pair_id": picked,
+        "registration_l": pair["registration_l"],
+        "registration_r": pair["registration_r"],
+    }
+    with st.container(horizontal=True, gap="small"):
+        st.button(
+            "Same person",
+            key="decide_same",
+            type="primary",
+            on_click=decide,
+            args=(row, "same", next_pair),
+            help="Save: these two records are one person. Takes effect at the next build.",
+        )
+        st.button(
+            "Different people",
+            key="decide_different",
+            on_click=decide,
+            args=(row, "different", next_pair),
+            help="Save: these two records are two people. Takes effect at the next build.",
+        )
+
+st.subheader("Pairs awaiting a decision")
+LISTED = ["pair_id", "match_probability", "title_l", "first_name_l", "last_name_l", "dob_l",
+          "title_r", "first_name_r", "last_name_r", "dob_r"]  # fmt: skip
+common.table(
+    awaiting[LISTED].assign(rank=awaiting["pair_id"].map(rank)),  # only what is shown
+    "Pairs awaiting review",
+    {
+        "rank": Col("Pair", "count"),
+        "match_probability": Col("Match probability", "share"),
+        "title_l": Col("Source 1"),
+        "first_name_l": Col("First name 1"),
+        "last_name_l": Col("Last name 1"),
+        "dob_l": Col("Date of birth 1", "date"),
+        "title_r": Col("Source 2"),
+        "first_name_r": Col("First name 2"),
+        "last_name_r": Col("Last name 2"),
+        "dob_r": Col("Date of birth 2", "date"),
+    },
+    title="Pairs of records awaiting a clerical decision, strongest first",
+    notes=(f"From the model built {common.fmt_date(info.get('built_at'))}.",),
+    height=300,
+)
+
+st.subheader("Decisions made")
+st.markdown(
+    f"Every decision in `{path.name}`, newest first (the latest decision on a pair counts). "
+    "Those saved since the model was built take effect at the next build."
+)
+made = queries.recorded_decisions(queue, recorded, info.get("built_at"))
+made["status"] = made["in_model"].map({True: "In the model", False: DECIDED_LATER})
+common.table(
+    made,
+    "Clerical decisions",
+    {
+        "decided_at": Col("Decided", "date"),
+        "decision": Col("Decision"),
+        "status": Col("Status"),
+        "name_l": Col("Record 1"),
+        "title_l": Col("Source 1"),
+        "name_r": Col("Record 2"),
+        "title_r": Col("Source 2"),
+        "registration_l": Col("Record id 1"),
+        "registration_r": Col("Record id 2"),
+        "decided_by": Col("Decided by"),
+    },
+    title="Clerical linkage decisions, newest first",
+    notes=(f"Read from {path.name} beside the model.",),
+)

@@ -1,0 +1,397 @@
+"""The Data quality page in AppTest, checked against the model with the tests' own SQL.
+
+Independence: the page reads the marts through data_model.queries. These tests recount from the
+tables beneath them (load_rejects and the raw_ tables the loaders wrote; int_linkage_record and
+int_person_link, the linkage's own output) with their own SQL. Recording a decision writes to a
+copy of the model in a temporary folder, so the session's model folder never gets a decisions
+file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data_model import linkage, queries
+from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
+
+PAGE = "pages/data_quality.py"
+HEADERS = [
+    "Rows loaded and rejected",
+    "Linkage across sources",
+    "Linkage quality from the last build",
+    "Clerical review",
+]
+
+
+@pytest.fixture
+def own_model(synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the test model in a folder of this test's own, served as FFI_MODEL.
+
+    The page writes decisions beside the model it serves: here, into tmp_path.
+    """
+    served = tmp_path / "model.duckdb"
+    shutil.copy(synthetic_model, served)
+    monkeypatch.setenv("FFI_MODEL", str(served))
+    return served
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def awaiting_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        """
+        select pair_id, registration_l, registration_r, first_name_l, last_name_l,
+               first_name_r, last_name_r, match_probability
+        from mart_linkage_review_queue
+        where decision is null
+        order by match_probability desc, pair_id
+        """
+    ).df()
+
+
+# --- The page as a whole -------------------------------------------------------------------------
+
+
+def test_the_page_draws_its_sections_with_downloads_and_a_sidebar_link(
+    app_model: Path, model_sql
+) -> None:
+    at = open_app(PAGE)
+    assert at.title[0].value == "Data quality"
+    assert [h.value for h in at.header] == HEADERS
+    synthetic = model_sql.execute("select is_synthetic from mart_model_info").fetchall()[0][0]
+    assert len([w for w in at.warning if "Synthetic data" in w.value]) == (1 if synthetic else 0)
+    links = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert links.index("Data quality") == links.index("Referrals & allocation") + 1
+
+    # Every table is followed by its CSV and Excel downloads (as on the other pages).
+    elements = list(leaves(at.main))
+    kinds = [type(e).__name__ for e in elements]
+    assert kinds.count("Dataframe") >= 6
+    for i, kind in enumerate(kinds):
+        if kind != "Dataframe":
+            continue
+        after = [e for e in elements[i + 1 :] if type(e).__name__ == "DownloadButton"][:2]
+        assert [b.label for b in after] == ["Download CSV", "Download Excel"]
+    assert kinds.count("DownloadButton") == 2 * kinds.count("Dataframe")
+
+    # The match-weight explanation is there, with positive for and negative against.
+    expander = next(e for e in at.expander if e.label == "How the match weights work")
+    text = " ".join(m.value for m in expander.markdown)
+    assert "**positive** weight" in text and "**negative** weight" in text
+
+
+# --- Rows loaded and rejected --------------------------------------------------------------------
+
+
+def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) -> None:
+    rejected = dict(
+        model_sql.execute(
+            "select source, count(distinct line) from load_rejects group by source"
+        ).fetchall()
+    )
+    problems = dict(
+        model_sql.execute("select source, count(*) from load_rejects group by source").fetchall()
+    )
+    assert rejected, "the synthetic district plants dirt: some rows should be rejected"
+    at = open_app(PAGE)
+
+    counts = frame_with(
+        at, "source", "title", "file", "rows_read", "rows_loaded", "rows_rejected",
+        "rejected_share",
+    ).set_index("source")  # fmt: skip
+    for source, row in counts.iterrows():
+        assert row["rows_rejected"] == rejected.get(source, 0), source
+        in_raw = model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
+        assert row["rows_loaded"] == in_raw, source
+        assert row["rows_read"] == in_raw + rejected.get(source, 0), source
+        assert row["rejected_share"] == pytest.approx(row["rows_rejected"] / row["rows_read"])
+    assert as_int(metric(at, "Rows rejected")) == sum(rejected.values())
+
+    def shown_rejects() -> pd.DataFrame:
+        return frame_with(at, "source", "title", "file", "line", "column_name", "value", "reason")
+
+    assert len(shown_rejects()) == sum(problems.values())
+    # The filter: one source's rejects only, every one of them.
+    source = max(problems, key=problems.get)
+    at.selectbox(key="reject_source").set_value(source).run()
+    assert not at.exception
+    one = shown_rejects()
+    assert set(one["source"]) == {source}
+    assert len(one) == problems[source]
+    assert one["line"].nunique() == rejected[source]
+    assert one["reason"].notna().all()
+
+
+# --- Linkage across sources ----------------------------------------------------------------------
+
+
+def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> None:
+    # A registration is linked elsewhere when its person holds a record from another source.
+    expected = model_sql.execute(
+        """
+        with registration as (
+            select distinct r.source, r.registration_id, p.person_key
+            from int_linkage_record r join int_person_link p on p.unique_id = r.unique_id
+        ),
+        elsewhere as (
+            select distinct a.source, a.registration_id
+            from registration a join registration b
+              on a.person_key = b.person_key and a.source <> b.source
+        )
+        select registration.source,
+               count(*) as registrations,
+               count(distinct person_key) as persons,
+               count(elsewhere.registration_id) as linked
+        from registration
+        left join elsewhere using (source, registration_id)
+        group by registration.source
+        """
+    ).df()
+    expected = expected.set_index("source")
+    at = open_app(PAGE)
+    shown = frame_with(
+        at, "source", "title", "source_rows", "registrations", "persons",
+        "registrations_linked_elsewhere", "linked_elsewhere_share",
+    ).set_index("source")  # fmt: skip
+    assert sorted(shown.index) == sorted(expected.index)
+    for source, row in expected.iterrows():
+        assert shown.loc[source, "registrations"] == row["registrations"], source
+        assert shown.loc[source, "persons"] == row["persons"], source
+        assert shown.loc[source, "registrations_linked_elsewhere"] == row["linked"], source
+        assert shown.loc[source, "linked_elsewhere_share"] == pytest.approx(
+            row["linked"] / row["registrations"]
+        ), source
+
+    # The chart draws the same shares, one bar per source.
+    charts = [c for c in at.get("plotly_chart") if "chart_linked_share" in c.proto.id]
+    assert len(charts) == 1
+    bars = json.loads(charts[0].proto.spec)["data"][0]
+    drawn = dict(zip(decode(bars["y"]), decode(bars["x"]), strict=True))
+    for source, row in shown.iterrows():
+        assert drawn[row["title"]] == pytest.approx(row["linked_elsewhere_share"]), source
+
+
+# --- Linkage quality -----------------------------------------------------------------------------
+
+
+def test_linkage_figures_match_independent_sql(app_model: Path, model_sql) -> None:
+    records, registrations = model_sql.execute(
+        "select count(*), count(distinct registration_id) from int_linkage_record"
+    ).fetchall()[0]
+    persons = model_sql.execute(
+        "select count(distinct person_key) from int_person_link"
+    ).fetchall()[0][0]
+    families = model_sql.execute("select count(distinct family_key) from mart_family").fetchall()[
+        0
+    ][0]
+    at = open_app(PAGE)
+    assert as_int(metric(at, "Records compared")) == records
+    assert as_int(metric(at, "Persons found")) == persons
+    assert as_int(metric(at, "Families found")) == families
+    words = " ".join(m.value for m in at.markdown)
+    assert f"**{records:,} records**" in words
+    assert f"{registrations:,} registrations, became **{persons:,} persons**" in words
+
+    # The weights table: each level's weight is log2(m / u), as Fellegi–Sunter defines it.
+    weights = frame_with(
+        at, "comparison", "comparison_label", "level_order", "label", "m_probability",
+        "u_probability", "match_weight",
+    )  # fmt: skip
+    levels = model_sql.execute("select count(*) from int_person_link_parameter").fetchall()[0][0]
+    assert len(weights) == levels
+    for row in weights.itertuples():
+        if row.m_probability and row.u_probability:
+            assert row.match_weight == pytest.approx(
+                math.log2(row.m_probability / row.u_probability)
+            )
+    assert (weights["match_weight"] > 0).any() and (weights["match_weight"] < 0).any()
+
+
+# --- Clerical review -----------------------------------------------------------------------------
+
+
+def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> None:
+    with duckdb.connect(str(own_model), read_only=True) as con:
+        pairs = awaiting_pairs(con)
+        evidence = con.execute(
+            """
+            select match_weight, weight_first_name, weight_last_name, weight_dob,
+                   weight_location, weight_sex
+            from mart_linkage_review_queue where pair_id = ?
+            """,
+            [pairs["pair_id"].iloc[0]] if len(pairs) else [""],
+        ).fetchall()
+    at = open_page()
+    assert as_int(metric(at, "Pairs awaiting a decision")) == len(pairs)
+    assert as_int(metric(at, "Decided since the last build")) == 0
+    if pairs.empty:
+        assert any("No pair is waiting" in s.value for s in at.success)
+        return
+    picker = at.selectbox(key="review_pair")
+    assert len(picker.options) == len(pairs)
+    assert picker.value == pairs["pair_id"].iloc[0]  # strongest first
+    first = pairs.iloc[0]
+    assert picker.options[0].startswith(f"1. {first['match_probability']:.2%} · ")
+    assert first["first_name_l"] in picker.options[0]
+
+    # The pair in detail: both records side by side, with the weight of each comparison.
+    detail = at.table[0].value
+    assert list(detail.columns) == ["Record 1", "Record 2", "Match weight"]
+    assert detail.loc["Record id"].tolist()[:2] == [
+        first["registration_l"],
+        first["registration_r"],
+    ]
+    total, *weights = evidence[0]
+    assert detail.loc["Date of birth", "Match weight"] == f"{weights[2]:+.1f}"
+    dob = detail.loc["Date of birth", "Record 1"]
+    assert dob == "–" or datetime.strptime(dob, "%d %b %Y")
+    chart = next(c for c in at.get("plotly_chart") if "chart_pair_weights" in c.proto.id)
+    steps = decode(json.loads(chart.proto.spec)["data"][0]["x"])
+    assert float(np.sum(steps)) == pytest.approx(total)  # starting weight + comparisons
+
+    # Next and previous move through the queue in order.
+    at.button(key="review_next").click().run()
+    assert at.selectbox(key="review_pair").value == pairs["pair_id"].iloc[min(1, len(pairs) - 1)]
+    at.button(key="review_previous").click().run()
+    assert at.selectbox(key="review_pair").value == pairs["pair_id"].iloc[0]
+
+    # The list of pairs awaiting review has every one of them.
+    listed = frame_with(
+        at, "pair_id", "match_probability", "title_l", "first_name_l", "last_name_l", "dob_l",
+        "title_r", "first_name_r", "last_name_r", "dob_r", "rank",
+    )  # fmt: skip
+    assert listed["pair_id"].tolist() == pairs["pair_id"].tolist()
+
+
+def test_a_decision_is_saved_beside_the_model_and_read_back(
+    own_model: Path, synthetic_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with duckdb.connect(str(own_model), read_only=True) as con:
+        pairs = awaiting_pairs(con)
+    if len(pairs) < 2:
+        pytest.skip("the test model has fewer than two pairs for review")
+    decisions_file = own_model.with_name(linkage.DECISIONS_FILE_NAME)
+    assert not decisions_file.exists()
+
+    at = open_page()
+    chosen = pairs.iloc[1]
+    at.selectbox(key="review_pair").set_value(chosen["pair_id"]).run()
+    at.text_input(key="reviewer").input("AB").run()
+    with caplog.at_level(logging.DEBUG):
+        at.button(key="decide_different").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    # The CSV row: both registrations, the decision, when and by whom.
+    with decisions_file.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1
+    assert {rows[0]["registration_l"], rows[0]["registration_r"]} == {
+        chosen["registration_l"],
+        chosen["registration_r"],
+    }
+    assert rows[0]["decision"] == linkage.REJECT == "different people"
+    assert rows[0]["decided_by"] == "AB"
+    assert datetime.fromisoformat(rows[0]["decided_at"])
+    assert not synthetic_model.with_name(linkage.DECISIONS_FILE_NAME).exists()
+
+    # Said on screen; the queue moves on to the next pair; no names or ids in the log.
+    assert any("different people" in s.value and "next build" in s.value for s in at.success)
+    assert as_int(metric(at, "Pairs awaiting a decision")) == len(pairs) - 1
+    assert as_int(metric(at, "Decided since the last build")) == 1
+    assert at.selectbox(key="review_pair").value == pairs["pair_id"].iloc[2 % len(pairs)]
+    assert chosen["pair_id"] not in at.selectbox(key="review_pair").options
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    for value in chosen[["registration_l", "registration_r", "last_name_l", "last_name_r"]]:
+        if value:
+            assert value not in logged
+
+    # A reload (a new session) reads the decision back from the file.
+    at = open_page()
+    assert as_int(metric(at, "Pairs awaiting a decision")) == len(pairs) - 1
+    made = frame_with(
+        at, "registration_l", "registration_r", "title_l", "title_r", "name_l", "name_r",
+        "decision", "decided_at", "decided_by", "in_model", "status",
+    )  # fmt: skip
+    assert len(made) == 1
+    assert made["decision"].iloc[0] == "different people"
+    assert made["status"].iloc[0] == "Decided — takes effect at the next build"
+    assert {made["registration_l"].iloc[0], made["registration_r"].iloc[0]} == {
+        chosen["registration_l"],
+        chosen["registration_r"],
+    }
+    at.toggle(key="review_show_decided").set_value(True).run()
+    at.selectbox(key="review_pair").set_value(chosen["pair_id"]).run()
+    assert any(
+        "Decided: different people" in i.value and "takes effect at the next build" in i.value
+        for i in at.info
+    )
+
+    # Changing one's mind: the latest decision on the pair counts.
+    at.button(key="decide_same").click().run()
+    assert not at.exception
+    latest = linkage.read_decisions(decisions_file)
+    assert [d.decision for d in latest] == [linkage.ACCEPT]
+
+
+def test_a_decision_that_cannot_be_saved_says_so(
+    own_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with duckdb.connect(str(own_model), read_only=True) as con:
+        if awaiting_pairs(con).empty:
+            pytest.skip("the test model has no pair for review")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("data_model.linkage.record_decision", refuse)
+    at = open_page()
+    at.button(key="decide_same").click().run()
+    assert not at.exception
+    assert any("could not be saved" in e.value for e in at.error)
+    assert as_int(metric(at, "Decided since the last build")) == 0
+
+
+def test_decisions_made_before_the_build_count_as_in_the_model() -> None:
+    built_at = datetime(2026, 6, 1, 12, 0)  # UTC, as the build writes it
+    before = (built_at - timedelta(hours=2)).replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+    after = (built_at + timedelta(hours=2)).replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+    decisions = [
+        linkage.Decision("b", "a", linkage.ACCEPT, before.isoformat(timespec="seconds")),
+        linkage.Decision("c", "d", linkage.REJECT, after.isoformat(timespec="seconds"), "AB"),
+    ]
+    queue = pd.DataFrame(
+        {
+            "registration_l": ["a"],
+            "registration_r": ["b"],
+            "title_l": ["Early help: people"],
+            "title_r": ["School census"],
+            "first_name_l": ["Ann"],
+            "last_name_l": ["Lee"],
+            "first_name_r": [None],
+            "last_name_r": ["Lee"],
+        }
+    )
+    made = queries.recorded_decisions(queue, decisions, built_at).set_index("registration_l")
+    assert made.loc["a", "registration_r"] == "b"  # a pair in one order, whichever way given
+    assert made.loc["a", "in_model"] and not made.loc["c", "in_model"]
+    assert made.loc["a", "name_l"] == "Ann Lee" and made.loc["a", "name_r"] == "Lee"
+    assert made.index.tolist() == ["c", "a"]  # newest first
+    assert queries.recorded_decisions(queue, [], built_at).empty

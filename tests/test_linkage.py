@@ -1,0 +1,351 @@
+"""Person and family linkage: the clustering rules, standardisation, quality against the
+generator's truth, the tables other pages rely on, clerical decisions across rebuilds and the
+Family Context sample extracts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from data_model.build import CONTRACT_VIEWS, build_model
+from data_model.linkage import ACCEPT, REJECT, _cluster, read_decisions, record_decision
+from data_model.linkage_eval import pairwise_score, score_district
+from data_model.runner import MODELS_DIR
+from loaders.synthetic import generate
+
+FAMILY_CONTEXT_SAMPLES = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "family_context_live"
+)
+NO_DOB = np.nan
+
+
+# --- Clustering rules ----------------------------------------------------------------------------
+
+
+def test_strongest_pairs_join_first_and_a_forbidden_pair_never_shares_a_person():
+    dobs = np.array([0.0, 0.0, 0.0])
+    # 0–1 and 1–2 both score high, but 0 and 2 are known to be different people (twins)
+    roots, joined_by = _cluster(
+        dobs,
+        366,
+        must_link=[],
+        accepted=[],
+        scored=[(0, 1, 0.999), (1, 2, 0.995)],
+        cannot_link=[(0, 2)],
+    )
+    assert roots[0] == roots[1] != roots[2]
+    assert joined_by == {0: 0.999, 1: 0.999}
+
+
+def test_dates_of_birth_far_apart_never_chain_through_a_record_without_one():
+    # father 1976 and son 2003 of one name, each scoring high against a record with no DOB
+    dobs = np.array([27650.0, NO_DOB, 37850.0])
+    roots, _ = _cluster(
+        dobs,
+        366,
+        must_link=[],
+        accepted=[],
+        scored=[(0, 1, 0.999), (1, 2, 0.998)],
+        cannot_link=[],
+    )
+    assert roots[0] == roots[1] != roots[2]
+
+
+def test_identifiers_and_accepted_decisions_join_whatever_the_guards_say():
+    dobs = np.array([0.0, 5000.0, 0.0, 0.0])
+    roots, joined_by = _cluster(
+        dobs, 366, must_link=[(0, 1)], accepted=[(2, 3)], scored=[], cannot_link=[(2, 3)]
+    )
+    assert roots[0] == roots[1] and roots[2] == roots[3] and roots[0] != roots[2]
+    assert joined_by[3] == 1.0
+
+
+def test_pairwise_score_counts_pairs_not_items():
+    con = duckdb.connect()
+    score = pairwise_score(
+        con,
+        "select * from (values (1, 'a', 'x'), (2, 'a', 'x'), (3, 'a', 'y'), (4, 'b', 'y'))"
+        " as t(item, predicted, truth)",
+    )
+    # predicted pairs 1-2, 1-3, 2-3; true pairs 1-2, 3-4; one in common
+    assert (score.predicted_pairs, score.true_pairs, score.true_positives) == (3, 2, 1)
+    assert score.precision == pytest.approx(1 / 3) and score.recall == pytest.approx(1 / 2)
+
+
+# --- Standardisation -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def macros() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute((MODELS_DIR / "macros.sql").read_text(encoding="utf-8"))
+    return con
+
+
+@pytest.mark.parametrize(
+    ("raw", "standard", "skeleton"),
+    [
+        ("O’Brien-Smith", "OBRIEN SMITH", "OBRNSMT"),
+        ("Małgorzata", "MALGORZATA", "MLGRZT"),
+        ("Zoë", "ZOE", "Z"),
+        ("Mohammed", "MOHAMMED", "MD"),
+        ("Muhammad", "MUHAMMAD", "MD"),
+        ("Choudhry", "CHOUDHRY", "CDR"),
+        ("Chowdhury", "CHOWDHURY", "CDR"),
+    ],
+)
+def test_names_are_standardised_and_transliterations_share_a_skeleton(
+    macros, raw, standard, skeleton
+):
+    assert macros.execute("select name_std(?), name_skeleton(name_std(?))", [raw, raw]).fetchall()[
+        0
+    ] == (standard, skeleton)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Flat 2, 14 Oak Road, Heaton, Bradford",
+        "14 OAK ROAD FLAT 2",
+        "2/14 Oak Rd, Heaton, Bradford",
+    ],
+)
+def test_the_three_ways_systems_write_a_flat_give_one_dwelling(macros, address):
+    assert macros.execute("select address_key(?)", [address]).fetchall()[0][0] == "2 14 OAK ROAD"
+
+
+# --- Quality on the synthetic district -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def truth_dir(synthetic_model: Path) -> Path:
+    truth = synthetic_model.parent / "synthetic_extracts" / "_truth"
+    if not truth.exists():
+        pytest.skip("the test model has no generator truth beside it (FFI_TEST_MODEL)")
+    return truth
+
+
+def test_persons_and_families_match_the_truth_and_no_twins_are_merged(synthetic_model, truth_dir):
+    con = duckdb.connect(str(synthetic_model), read_only=True)
+    try:
+        scores = score_district(con, truth_dir)
+    finally:
+        con.close()
+    assert scores["registrations_without_truth"] == 0
+    assert scores["person"]["precision"] >= 0.99
+    assert scores["person"]["recall"] >= 0.98
+    assert scores["family"]["precision"] >= 0.97
+    assert scores["persons_holding_two_twins"] == 0
+
+
+def test_contract_tables_have_the_columns_other_pages_rely_on(model_sql):
+    expected = {
+        "person": {
+            "person_key",
+            "first_name",
+            "last_name",
+            "dob",
+            "sex",
+            "address",
+            "postcode",
+            "ward_code",
+        },
+        "person_source_record": {"source", "source_record_id", "person_key", "match_probability"},
+        "family": {
+            "family_key",
+            "index_person_key",
+            "ward_code",
+            "size",
+            "first_seen",
+            "last_seen",
+        },
+        "family_member": {
+            "family_key",
+            "person_key",
+            "role",
+            "relationship_to_index_child",
+            "valid_from",
+            "valid_to",
+            "reason",
+        },
+        "linkage_review_queue": {
+            "pair_id",
+            "match_probability",
+            "weight_first_name",
+            "weight_dob",
+            "weight_location",
+            "decision",
+        },
+    }
+    assert set(expected) == set(CONTRACT_VIEWS)
+    for table, columns in expected.items():
+        have = {row[0] for row in model_sql.execute(f"describe {table}").fetchall()}
+        assert columns <= have, f"{table} lacks {columns - have}"
+
+
+def test_every_source_row_belongs_to_exactly_one_person(model_sql):
+    rows, records, persons = model_sql.execute(
+        "select (select count(*) from int_person_record),"
+        " (select count(*) from person_source_record),"
+        " (select count(distinct person_key) from person_source_record"
+        "  where person_key not in (select person_key from person))"
+    ).fetchall()[0]
+    assert rows == records and persons == 0
+    assert (
+        model_sql.execute(
+            "select count(*) from (select source, source_record_id from person_source_record"
+            " group by all having count(distinct person_key) > 1)"
+        ).fetchall()[0][0]
+        == 0
+    )
+
+
+def test_every_family_member_says_why_and_each_family_has_its_index_child(model_sql):
+    blank_reasons, families_without_index = model_sql.execute(
+        "select (select count(*) from family_member where coalesce(reason, '') = ''),"
+        " (select count(*) from family f where not exists (select 1 from family_member m"
+        "  where m.family_key = f.family_key and m.person_key = f.index_person_key"
+        "  and m.relationship_to_index_child = 'index child'))"
+    ).fetchall()[0]
+    assert blank_reasons == 0 and families_without_index == 0
+    # a family of two or more is joined by evidence naming a dwelling, relationship or case
+    reasons = {
+        row[0]
+        for row in model_sql.execute(
+            "select split_part(reason, ' ', 1) from family_member m join family f using"
+            " (family_key) where f.size > 1"
+        ).fetchall()
+    }
+    assert reasons <= {"lived", "recorded", "in", "same"}
+
+
+# --- Clerical decisions survive rebuilds ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_district(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("linkage")
+    generate(300, 11, folder / "extracts")
+    if FAMILY_CONTEXT_SAMPLES.exists():
+        target = folder / "extracts" / "family_context"
+        target.mkdir()
+        for name in ("csc.csv", "education.csv"):
+            shutil.copy(FAMILY_CONTEXT_SAMPLES / name, target / name)
+    return folder
+
+
+def _person_of(model: Path, registration: str) -> str:
+    con = duckdb.connect(str(model), read_only=True)
+    try:
+        return con.execute(
+            "select any_value(person_key) from int_person_link where registration_id = ?",
+            [registration],
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_decisions_are_honoured_by_every_later_build_and_never_written_by_it(small_district):
+    model = small_district / "model.duckdb"
+    decisions = small_district / "linkage_decisions.csv"
+    build_model(small_district / "extracts", model)
+    con = duckdb.connect(str(model), read_only=True)
+    try:
+        awaiting = con.execute(
+            "select registration_l, registration_r from linkage_review_queue"
+            " where decision is null order by match_probability desc limit 1"
+        ).fetchall()
+        linked = con.execute(
+            # two registrations in different sources joined only by a scored pair
+            "select a.registration_id, b.registration_id from int_person_link a"
+            " join int_person_link b on a.person_key = b.person_key"
+            " and a.registration_id < b.registration_id"
+            " join int_linkage_record ra on ra.unique_id = a.unique_id"
+            " join int_linkage_record rb on rb.unique_id = b.unique_id"
+            " where ra.source <> rb.source and ra.shared_id is null and rb.shared_id is null"
+            " and a.match_probability < 1 and b.match_probability < 1"
+            " order by a.registration_id limit 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert awaiting and linked, "the small district should have a review pair and a scored link"
+    (accept_l, accept_r), (reject_l, reject_r) = awaiting[0], linked[0]
+    assert _person_of(model, accept_l) != _person_of(model, accept_r)
+    assert _person_of(model, reject_l) == _person_of(model, reject_r)
+
+    record_decision(decisions, accept_l, accept_r, ACCEPT, decided_by="test")
+    record_decision(decisions, reject_l, reject_r, REJECT, decided_by="test")
+    before = decisions.read_bytes()
+    for _ in range(2):  # the first rebuild and every one after
+        build_model(small_district / "extracts", model)
+        assert _person_of(model, accept_l) == _person_of(model, accept_r)
+        assert _person_of(model, reject_l) != _person_of(model, reject_r)
+    assert decisions.read_bytes() == before
+    assert {d.decision for d in read_decisions(decisions)} == {ACCEPT, REJECT}
+    con = duckdb.connect(str(model), read_only=True)
+    try:
+        run = con.execute(
+            "select decisions_accepted, decisions_rejected from mart_linkage_summary"
+        ).fetchall()[0]
+        shown = con.execute(
+            "select count(*) from linkage_review_queue where decision is not null"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert run == (1, 1)
+    assert shown >= 1  # the accepted pair stays visible with its decision
+
+
+def test_a_later_decision_on_the_same_pair_replaces_the_earlier_one(tmp_path):
+    path = tmp_path / "decisions.csv"
+    record_decision(path, "a:1", "b:2", ACCEPT)
+    record_decision(path, "b:2", "a:1", REJECT)
+    assert [d.decision for d in read_decisions(path)] == [REJECT]
+    with pytest.raises(ValueError):
+        record_decision(path, "a:1", "b:2", "maybe")
+
+
+# --- Family Context samples ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not FAMILY_CONTEXT_SAMPLES.exists(), reason="shared reference files absent")
+def test_family_context_samples_link_as_the_readme_decides(small_district):
+    """Same child in both files: one day out on DOB → one person; another address → one person;
+    another first name with the same surname, DOB and address → two people (possible twins), in
+    one family through the shared address."""
+    import pandas as pd
+
+    model = small_district / "fc_model.duckdb"
+    build_model(small_district / "extracts", model, decisions_path=small_district / "none.csv")
+    csc = pd.read_csv(FAMILY_CONTEXT_SAMPLES / "csc.csv", dtype=str)
+    education = pd.read_csv(FAMILY_CONTEXT_SAMPLES / "education.csv", dtype=str)
+    con = duckdb.connect(str(model), read_only=True)
+    try:
+        person = dict(
+            con.execute(
+                "select registration_id, any_value(person_key) from int_person_link"
+                " where registration_id like 'family_context_%' group by 1"
+            ).fetchall()
+        )
+        family = dict(con.execute("select person_key, family_key from int_family_link").fetchall())
+    finally:
+        con.close()
+    outcomes: dict[str, list[bool]] = {"same": [], "dob": [], "address": [], "first_name": []}
+    for (_, a), (_, b) in zip(csc.iterrows(), education.iterrows(), strict=True):
+        pa = person[f"family_context_csc:{a['Cms Id']}"]
+        pb = person[f"family_context_education:{b['Cms Id']}"]
+        if a["First Name"] != b["First Name"]:
+            outcomes["first_name"].append(pa != pb and family[pa] == family[pb])
+        elif a["Date Of Birth"] != b["Date Of Birth"]:
+            outcomes["dob"].append(pa == pb)
+        elif a["Address"] != b["Address"]:
+            outcomes["address"].append(pa == pb)
+        else:
+            outcomes["same"].append(pa == pb)
+    assert [len(outcomes[k]) for k in ("first_name", "dob", "address", "same")] == [10, 9, 7, 474]
+    assert all(outcomes["same"]) and all(outcomes["dob"]) and all(outcomes["address"])
+    assert all(outcomes["first_name"])
