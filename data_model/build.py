@@ -211,7 +211,8 @@ def build_model(
         context = {"decisions_path": decisions_path or out_path.with_name(DECISIONS_FILE_NAME)}
         report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started
-        for run in context.get("linkage_runs", []):
+        run = context.get("linkage_run")
+        if run is not None:
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}
             report.stage_seconds["linkage"] = sum(run.seconds.values())
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from data_model.linkage import linkage_settings
+from data_model.linkage import find_root, linkage_settings
 
 
 def _edges_sql() -> str:
@@ -201,12 +201,7 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
     parent = np.arange(len(persons))
 
     def find(node: int) -> int:
-        root = node
-        while parent[root] != root:
-            root = parent[root]
-        while parent[node] != root:
-            parent[node], node = root, parent[node]
-        return root
+        return find_root(parent, node)
 
     def join_edges() -> None:
         for person_a, person_b in con.execute(

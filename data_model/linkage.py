@@ -68,6 +68,11 @@ def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
 # --- Clerical decisions --------------------------------------------------------------------------
 
 
+def pair_key(registration_a: str, registration_b: str) -> tuple[str, str]:
+    """A pair of registrations in one order, whichever way round it was given."""
+    return (min(registration_a, registration_b), max(registration_a, registration_b))
+
+
 @dataclass(frozen=True)
 class Decision:
     registration_l: str
@@ -78,7 +83,7 @@ class Decision:
 
     @property
     def pair(self) -> tuple[str, str]:
-        return tuple(sorted((self.registration_l, self.registration_r)))
+        return pair_key(self.registration_l, self.registration_r)
 
 
 def read_decisions(path: Path | None) -> list[Decision]:
@@ -163,7 +168,7 @@ class LinkageRun:
     persons: int = 0
     pairs_compared: int = 0
     pairs_scored_above_predict: int = 0
-    links_used: int = 0
+    records_joined: int = 0  # records joined to at least one other record
     twin_guard_pairs: int = 0
     twin_guard_blocked: int = 0
     decisions_accepted: int = 0
@@ -246,6 +251,16 @@ def _parameter_rows(linker) -> list[tuple]:
 # --- Clustering ----------------------------------------------------------------------------------
 
 
+def find_root(parent: np.ndarray, node: int) -> int:
+    """The root of node's group in a union-find parent array, shortening the path on the way."""
+    root = node
+    while parent[root] != root:
+        root = parent[root]
+    while parent[node] != root:
+        parent[node], node = root, parent[node]
+    return root
+
+
 class _Groups:
     """Union-find over records, with pairs that must never end in one group and a limit on how
     far apart the dates of birth in one group may be (a father and son of one name, one record
@@ -261,13 +276,7 @@ class _Groups:
         self.max_dob_span = max_dob_span_days
 
     def find(self, node: int) -> int:
-        parent = self.parent
-        root = node
-        while parent[root] != root:
-            root = parent[root]
-        while parent[node] != root:
-            parent[node], node = root, parent[node]
-        return root
+        return find_root(self.parent, node)
 
     def forbid(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -335,10 +344,6 @@ def _cluster(
 # --- The whole step ------------------------------------------------------------------------------
 
 
-def _index_pairs(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
-
-
 def link_persons(
     con: duckdb.DuckDBPyConnection,
     decisions_path: Path | None = None,
@@ -375,8 +380,7 @@ def link_persons(
         from {predictions}
         """
     )
-    must_link = _index_pairs(
-        con,
+    must_link = con.execute(
         """
         with keys as (
             select unique_id - 1 as node, 'ID:' || registration_id as identity
@@ -388,10 +392,9 @@ def link_persons(
         select firsts.first_node, keys.node
         from keys inner join firsts using (identity)
         where keys.node <> firsts.first_node
-        """,
-    )
-    twins = _index_pairs(
-        con,
+        """
+    ).fetchall()
+    twins = con.execute(
         """
         select l.unique_id - 1, r.unique_id - 1
         from int_linkage_record as l
@@ -408,7 +411,7 @@ def link_persons(
                  or list_has_any(l.last_name_parts, r.last_name_parts))
         """,
         [guard],
-    )
+    ).fetchall()
     run.twin_guard_pairs = len(twins)
 
     decisions = read_decisions(decisions_path)
@@ -431,16 +434,11 @@ def link_persons(
         " where match_probability >= ? order by match_probability desc, node_l, node_r",
         [link_threshold],
     ).fetchall()
-    dob_days = np.array(
-        [
-            day
-            for (day,) in con.execute(
-                "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double)"
-                " from int_linkage_record order by unique_id"
-            ).fetchall()
-        ],
-        dtype=np.float64,
-    )
+    # days since 1900, NaN where unknown (nulls would come back masked, not as NaN)
+    dob_days = con.execute(
+        "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double) as days"
+        " from int_linkage_record order by unique_id"
+    ).fetchnumpy()["days"]
     roots, joined_by = _cluster(
         dob_days,
         person["max_dob_span_days"],
@@ -453,7 +451,7 @@ def link_persons(
     run.twin_guard_blocked = sum(
         1 for a, b, _ in scored if (min(a, b), max(a, b)) in twin_set and roots[a] != roots[b]
     )
-    run.links_used = len(joined_by)
+    run.records_joined = len(joined_by)
     run.seconds["cluster"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -641,7 +639,7 @@ def _write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) ->
         """
         create or replace table int_person_link_run as select
             ?::bigint as records, ?::bigint as registrations, ?::bigint as persons,
-            ?::bigint as pairs_compared, ?::bigint as pairs_scored, ?::bigint as links_used,
+            ?::bigint as pairs_compared, ?::bigint as pairs_scored, ?::bigint as records_joined,
             ?::bigint as twin_guard_pairs, ?::bigint as twin_guard_blocked,
             ?::bigint as decisions_accepted, ?::bigint as decisions_rejected,
             ?::bigint as review_pairs, ?::double as link_threshold, ?::double as review_from,
@@ -653,7 +651,7 @@ def _write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) ->
             run.persons,
             run.pairs_compared,
             run.pairs_scored_above_predict,
-            run.links_used,
+            run.records_joined,
             run.twin_guard_pairs,
             run.twin_guard_blocked,
             run.decisions_accepted,

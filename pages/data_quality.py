@@ -268,7 +268,7 @@ lines = [
     f"**{common.fmt_int(summary.get('persons'))} persons**.",
     f"**{common.fmt_int(summary.get('pairs_compared'))} candidate pairs** of records were "
     f"compared; {common.fmt_int(summary.get('pairs_scored'))} of them scored as possible matches.",
-    f"{common.fmt_int(summary.get('links_used'))} records were joined to at least one other "
+    f"{common.fmt_int(summary.get('records_joined'))} records were joined to at least one other "
     f"record: by a shared id, by an analyst's decision, or by scoring "
     f"{percent(link_threshold)} or more.",
     f"**{common.fmt_int(summary.get('review_pairs'))} pairs** scored from {percent(review_from)} "
@@ -314,7 +314,7 @@ with st.expander("How the match weights work"):
             "comparison_label": Col("Comparison"),
             "label": Col("Level"),
             "match_weight": Col(
-                "Match weight", "days", help="Positive: evidence for the same person."
+                "Match weight", "decimal", help="Positive: evidence for the same person."
             ),
             "m_probability": Col(
                 "Share of true matches at this level", "share", help="Splink's m probability."

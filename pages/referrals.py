@@ -80,12 +80,12 @@ LAG_COLUMNS = {
     ),
     "median_working_days": Col(
         "Median working days, referral to allocation",
-        "days",
+        "decimal",
         help="Half of the referrals allocated waited this long or less.",
     ),
     "p90_working_days": Col(
         "90th percentile working days",
-        "days",
+        "decimal",
         help="Nine in ten of the referrals allocated waited this long or less.",
     ),
 }
@@ -517,7 +517,7 @@ common.table(
         "share_of_referred": Col("Share of referrals received", "share"),
         "median_working_days_from_previous": Col(
             "Median working days from the previous step",
-            "days",
+            "decimal",
             help="Over the referrals that reached the step. Accepted is part of the decision.",
         ),
     },

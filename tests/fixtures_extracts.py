@@ -1,5 +1,6 @@
 """Small extract files for loader tests: valid rows per source, and writers for CSV (any encoding
-and line ending, or raw bytes), XLSX and Parquet, so each test states exactly what is broken."""
+and line ending, or raw bytes), XLSX and Parquet, so each test states exactly what is broken; and
+a loader call that checks no row went missing."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
+from loaders.base import LoadResult, load_source
 from loaders.contracts import BY_SOURCE
 
 # One valid row per source, keyed by field: tests copy it and change what they test.
@@ -225,3 +228,21 @@ def write_parquet(folder: Path, source: str, columns: dict[str, pa.Array | list]
     path = path_for(folder, source, "parquet")
     pq.write_table(pa.table(columns), path)
     return path
+
+
+def load_checked(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> LoadResult:
+    """Load one source and check that no row went missing, from the tables themselves."""
+    result = load_source(con, BY_SOURCE[source], folder)
+    assert result is not None
+    loaded = con.execute(f"select count(*) from raw_{source}").fetchone()[0]
+    rejected = con.execute(
+        "select count(distinct line) from load_rejects where source = ?", [source]
+    ).fetchone()[0]
+    manifest = con.execute(
+        "select rows_read, rows_loaded, rows_rejected from load_manifest where source = ?",
+        [source],
+    ).fetchall()
+    assert manifest == [(result.rows_read, loaded, rejected)]
+    assert (result.rows_loaded, result.rows_rejected) == (loaded, rejected)
+    assert loaded + rejected == result.rows_read
+    return result

@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from data_model.runner import MODELS_DIR, discover_models
-from loaders.base import LoadResult, create_load_tables, load_source
+from loaders.base import create_load_tables, load_source
 from loaders.contracts import BY_SOURCE
-from tests.fixtures_extracts import csv_text, headers, write_csv
+from tests.fixtures_extracts import csv_text, headers, load_checked, write_csv
 
 CSC, EDUCATION = "family_context_csc", "family_context_education"
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "family_context_live"
@@ -92,23 +92,6 @@ def con():
     connection.close()
 
 
-def load(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> LoadResult:
-    """Load one source; check loaded + rejected = read from the tables themselves."""
-    result = load_source(con, BY_SOURCE[source], folder)
-    assert result is not None
-    loaded = con.execute(f"select count(*) from raw_{source}").fetchone()[0]
-    rejected = con.execute(
-        "select count(distinct line) from load_rejects where source = ?", [source]
-    ).fetchone()[0]
-    manifest = con.execute(
-        "select rows_read, rows_loaded, rows_rejected from load_manifest where source = ?",
-        [source],
-    ).fetchall()
-    assert manifest == [(result.rows_read, loaded, rejected)]
-    assert loaded + rejected == result.rows_read
-    return result
-
-
 def stage(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Run the source's staging model over its raw table, as the build does."""
     model = discover_models()[f"stg_{source}"]
@@ -174,7 +157,7 @@ def test_csc_fixture_loads_and_stages_address_postcode_and_dates(con, tmp_path: 
     path = tmp_path / "family_context" / "csc.csv"
     assert path.read_text(encoding="utf-8").count("\n") == 10  # header + 4 + 3 + 2 lines
 
-    result = load(con, tmp_path, CSC)
+    result = load_checked(con, tmp_path, CSC)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 3, 0)
     assert result.data_current_as_of == dt.date(2022, 10, 15)
     assert con.execute(
@@ -243,7 +226,7 @@ def test_education_fixture_stages_school_and_contact_number(con, tmp_path: Path)
             ),
         ],
     )
-    result = load(con, tmp_path, EDUCATION)
+    result = load_checked(con, tmp_path, EDUCATION)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
     stage(con, EDUCATION)
     described = con.execute("describe stg_family_context_education").fetchall()
@@ -293,7 +276,7 @@ def test_broken_rows_are_rejected_with_file_line_column_and_reason(con, tmp_path
             csc_row(cms_id="1000007"),  # lines 30-33, good
         ],
     )
-    result = load(con, tmp_path, CSC)
+    result = load_checked(con, tmp_path, CSC)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 3, 6)
     loaded = con.execute("select line, cms_id from raw_family_context_csc order by line")
     assert loaded.fetchall() == [(2, "1000001"), (10, "1000003"), (30, "1000007")]
@@ -357,7 +340,7 @@ def test_the_public_sample_files_load_with_no_rejects(con, tmp_path: Path, sampl
         (folder / name).write_bytes(raw)
 
     for source in (CSC, EDUCATION):
-        result = load(con, tmp_path, source)
+        result = load_checked(con, tmp_path, source)
         assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (500, 500, 0)
         assert result.data_current_as_of == dt.date(2022, 10, 15)
         stage(con, source)

@@ -27,6 +27,7 @@ from tests.fixtures_extracts import (
     as_cells,
     csv_text,
     headers,
+    load_checked,
     valid,
     write_bytes,
     write_csv,
@@ -43,24 +44,6 @@ def con():
     create_load_tables(connection)
     yield connection
     connection.close()
-
-
-def load(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> LoadResult:
-    """Load one source and check that no row went missing, from the tables themselves."""
-    result = load_source(con, BY_SOURCE[source], folder)
-    assert result is not None
-    loaded = con.execute(f"select count(*) from raw_{source}").fetchone()[0]
-    rejected = con.execute(
-        "select count(distinct line) from load_rejects where source = ?", [source]
-    ).fetchone()[0]
-    manifest = con.execute(
-        "select rows_read, rows_loaded, rows_rejected from load_manifest where source = ?",
-        [source],
-    ).fetchall()
-    assert manifest == [(result.rows_read, loaded, rejected)]
-    assert (result.rows_loaded, result.rows_rejected) == (loaded, rejected)
-    assert loaded + rejected == result.rows_read
-    return result
 
 
 def rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
@@ -94,7 +77,7 @@ def test_valid_rows_load_typed_and_canonical(con, tmp_path: Path) -> None:
         ),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
-    result = load(con, tmp_path, "ehm_referrals")
+    result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
     assert (result.file_format, result.encoding) == ("csv", "utf-8")
     assert result.data_current_as_of == dt.date(2015, 10, 7)  # latest received or decision date
@@ -132,7 +115,7 @@ def test_valid_rows_load_typed_and_canonical(con, tmp_path: Path) -> None:
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.source)
 def test_header_only_gives_an_empty_typed_table(con, tmp_path: Path, contract) -> None:
     write_csv(tmp_path, contract.source, [])
-    result = load(con, tmp_path, contract.source)
+    result = load_checked(con, tmp_path, contract.source)
     assert (result.rows_read, result.rows_loaded, result.data_current_as_of) == (0, 0, None)
     types = {
         "text": "VARCHAR",
@@ -168,7 +151,7 @@ def test_dates_in_every_accepted_form(con, tmp_path: Path) -> None:
         valid("ehm_people", person_id=f"P{i:07d}", recorded_date=v) for i, v in enumerate(accepted)
     ]
     write_csv(tmp_path, "ehm_people", rows)
-    load(con, tmp_path, "ehm_people")
+    load_checked(con, tmp_path, "ehm_people")
     assert raw(con, "ehm_people", "recorded_date") == [(d,) for d in accepted.values()]
     assert rejects(con, "ehm_people") == []
 
@@ -189,7 +172,7 @@ def test_bad_dates_are_rejected_with_the_value(con, tmp_path: Path) -> None:
     ]
     rows = [valid("ehm_people", person_id=f"P{i:07d}", dob=v) for i, v in enumerate(bad)]
     write_csv(tmp_path, "ehm_people", rows)
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert result.rows_rejected == len(bad)
     assert rejects(con, "ehm_people") == [
         (line, "Date of Birth", value, f"'{value}' {DATE_REASON}")
@@ -210,7 +193,7 @@ def test_datetimes(con, tmp_path: Path) -> None:
         for i, v in enumerate(values)
     ]
     write_csv(tmp_path, "police_incidents", rows)
-    load(con, tmp_path, "police_incidents")
+    load_checked(con, tmp_path, "police_incidents")
     assert raw(con, "police_incidents", "line, incident_datetime") == [
         (2, dt.datetime(2015, 10, 1, 22, 15)),
         (3, dt.datetime(2015, 10, 1, 22, 15, 30)),
@@ -239,7 +222,7 @@ def test_whole_numbers_and_minimums(con, tmp_path: Path) -> None:
         valid("school_census", upn="A00000000004B", fixed_term_exclusions="-1"),
     ]
     write_csv(tmp_path, "school_census", rows)
-    load(con, tmp_path, "school_census")
+    load_checked(con, tmp_path, "school_census")
     assert raw(con, "school_census", "line, school_urn, sessions_possible") == [(2, 1234, 140)]
     assert rejects(con, "school_census") == [
         (3, "SessionsPossible", "abc", "'abc' is not a whole number"),
@@ -255,7 +238,7 @@ def test_whole_numbers_that_a_plain_cast_would_misread(con, tmp_path: Path) -> N
         for i, v in enumerate(values)
     ]
     write_csv(tmp_path, "housing_tenancies", rows)
-    load(con, tmp_path, "housing_tenancies")
+    load_checked(con, tmp_path, "housing_tenancies")
     assert raw(con, "housing_tenancies", "tenant_no") == [(5,), (7,), (12,)]
     assert [(line, value) for line, _, value, _ in rejects(con, "housing_tenancies")] == [
         (5, "1e3"),
@@ -273,7 +256,7 @@ def test_decimals_accept_pounds_and_thousands(con, tmp_path: Path) -> None:
         for i, v in enumerate(values)
     ]
     write_csv(tmp_path, "housing_tenancies", rows)
-    load(con, tmp_path, "housing_tenancies")
+    load_checked(con, tmp_path, "housing_tenancies")
     assert raw(con, "housing_tenancies", "rent_arrears") == [
         (1234.5,),
         (1234.5,),
@@ -295,7 +278,7 @@ def test_allowed_values_match_any_case_and_are_stored_canonically(con, tmp_path:
         valid("ehm_people", person_id="P0000003", sex="Femle"),
     ]
     write_csv(tmp_path, "ehm_people", rows)
-    load(con, tmp_path, "ehm_people")
+    load_checked(con, tmp_path, "ehm_people")
     assert raw(con, "ehm_people", "sex") == [("Male",), ("Female",)]
     assert rejects(con, "ehm_people") == [
         (4, "Gender", "Femle", "'Femle' is not one of: Male, Female, Unknown")
@@ -310,7 +293,7 @@ def test_patterns_and_required_values(con, tmp_path: Path) -> None:
         valid("ehm_referrals", referral_id="R0000004", received_date="   "),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
-    load(con, tmp_path, "ehm_referrals")
+    load_checked(con, tmp_path, "ehm_referrals")
     assert rejects(con, "ehm_referrals") == [
         (2, "Referral ID", "R12", "does not match the expected pattern"),
         (3, "Referral ID", "r0000002", "does not match the expected pattern"),
@@ -325,7 +308,7 @@ def test_row_failing_two_columns_is_one_rejected_row_with_two_reasons(con, tmp_p
         valid("ehm_referrals", referral_id="R0000002"),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
-    result = load(con, tmp_path, "ehm_referrals")
+    result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
     assert rejects(con, "ehm_referrals") == [
         (
@@ -348,7 +331,7 @@ def test_row_checks(con, tmp_path: Path) -> None:
         valid("ehm_referrals", referral_id="R0000004"),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
-    load(con, tmp_path, "ehm_referrals")
+    load_checked(con, tmp_path, "ehm_referrals")
     assert rejects(con, "ehm_referrals") == [
         (2, "Decision Date", "30/09/2015", "decision date is before the date received"),
         (
@@ -370,7 +353,7 @@ def test_row_check_on_a_blank_optional_value(con, tmp_path: Path) -> None:
         valid("dwp_spells", spell_id="S4", end_date=""),
     ]
     write_csv(tmp_path, "dwp_spells", rows)
-    load(con, tmp_path, "dwp_spells")
+    load_checked(con, tmp_path, "dwp_spells")
     reason = "a benefit spell needs a benefit type; an employment spell has none"
     assert rejects(con, "dwp_spells") == [
         (3, "benefit_type", "JSA", reason),
@@ -396,7 +379,7 @@ def test_duplicate_rows_and_keys_keep_the_first(con, tmp_path: Path) -> None:
         valid("ehm_referrals", referral_id=" R0000123", cluster="bd5"),  # line 7: same once cleaned
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
-    result = load(con, tmp_path, "ehm_referrals")
+    result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_loaded, result.rows_rejected) == (2, 4)
     assert rejects(con, "ehm_referrals") == [
         (2, "Date Received", "bad", f"'bad' {DATE_REASON}"),
@@ -410,7 +393,7 @@ def test_duplicate_rows_and_keys_keep_the_first(con, tmp_path: Path) -> None:
 def test_duplicate_key_over_several_columns(con, tmp_path: Path) -> None:
     rows = [valid("school_census"), valid("school_census", sessions_possible="150")]
     write_csv(tmp_path, "school_census", rows)
-    load(con, tmp_path, "school_census")
+    load_checked(con, tmp_path, "school_census")
     assert rejects(con, "school_census") == [
         (
             3,
@@ -423,7 +406,7 @@ def test_duplicate_key_over_several_columns(con, tmp_path: Path) -> None:
 
 def test_duplicate_rows_without_a_unique_key(con, tmp_path: Path) -> None:
     write_csv(tmp_path, "ref_programme", [valid("ref_programme")] * 3)
-    load(con, tmp_path, "ref_programme")
+    load_checked(con, tmp_path, "ref_programme")
     assert rejects(con, "ref_programme") == [
         (3, None, None, "duplicate row: same as line 2"),
         (4, None, None, "duplicate row: same as line 2"),
@@ -434,7 +417,7 @@ def test_record_json_keeps_the_whole_original_row(con, tmp_path: Path) -> None:
     header = [*headers("ehm_people"), "Notes"]
     row = as_cells("ehm_people", [valid("ehm_people", sex=" Femle ")])[0] + ["see file, p.2"]
     write_csv(tmp_path, "ehm_people", [row], header=header)
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert result.ignored_columns == ("Notes",)
     (record,) = con.execute("select record_json from load_rejects").fetchone()
     assert json.loads(record) == dict(zip(header, row, strict=True))
@@ -475,7 +458,7 @@ def test_headers_match_ignoring_case_spaces_and_punctuation(con, tmp_path: Path)
     ]
     row = as_cells("ehm_referrals", [valid("ehm_referrals")])[0] + ["KW0001"]
     write_csv(tmp_path, "ehm_referrals", [row], header=header)
-    result = load(con, tmp_path, "ehm_referrals")
+    result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_loaded, result.ignored_columns) == (1, ("Worker",))
 
 
@@ -483,7 +466,7 @@ def test_columns_in_another_order(con, tmp_path: Path) -> None:
     header = list(reversed(headers("ehm_people")))
     row = list(reversed(as_cells("ehm_people", [valid("ehm_people")])[0]))
     write_csv(tmp_path, "ehm_people", [row], header=header)
-    load(con, tmp_path, "ehm_people")
+    load_checked(con, tmp_path, "ehm_people")
     assert raw(con, "ehm_people", "person_id, dob") == [("P0000001", dt.date(2010, 4, 3))]
 
 
@@ -501,7 +484,7 @@ def test_file_extension_is_matched_in_any_case(con, tmp_path: Path) -> None:
     path = write_csv(tmp_path, "ehm_people", [valid("ehm_people")])
     path.rename(path.with_name("ehm_people.CSV"))
     assert find_extract(tmp_path, BY_SOURCE["ehm_people"]) == tmp_path / "ehm_people.CSV"
-    assert load(con, tmp_path, "ehm_people").rows_loaded == 1
+    assert load_checked(con, tmp_path, "ehm_people").rows_loaded == 1
 
 
 def test_two_files_for_one_source_stop(con, tmp_path: Path) -> None:
@@ -549,7 +532,7 @@ def test_cp1252_file_loads_with_curly_quotes_and_accents(con, tmp_path: Path) ->
         valid("police_incidents", last_name="O’BRIEN", first_name="Zoé", outcome="Fine – £50 €"),
     ]
     write_csv(tmp_path, "police_incidents", rows, encoding="cp1252")
-    result = load(con, tmp_path, "police_incidents")
+    result = load_checked(con, tmp_path, "police_incidents")
     assert result.encoding == "cp1252"
     assert raw(con, "police_incidents", "last_name, first_name, outcome") == [
         ("O’BRIEN", "Zoé", "Fine – £50 €")
@@ -558,7 +541,7 @@ def test_cp1252_file_loads_with_curly_quotes_and_accents(con, tmp_path: Path) ->
 
 def test_utf8_with_bom(con, tmp_path: Path) -> None:
     write_csv(tmp_path, "ehm_people", [valid("ehm_people", first_name="Zoë")], encoding="utf-8-sig")
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert (result.encoding, result.rows_loaded) == ("utf-8-sig", 1)
     assert raw(con, "ehm_people", "first_name") == [("Zoë",)]
     assert con.execute("select encoding from load_manifest").fetchall() == [("utf-8-sig",)]
@@ -581,7 +564,7 @@ def test_a_byte_that_is_neither_utf8_nor_cp1252_stops_with_its_line(con, tmp_pat
 
 def test_utf16_with_bom(con, tmp_path: Path) -> None:
     write_csv(tmp_path, "ehm_people", [valid("ehm_people", first_name="Zoë")], encoding="utf-16")
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert (result.encoding, raw(con, "ehm_people", "first_name")) == ("utf-16", [("Zoë",)])
 
 
@@ -593,7 +576,7 @@ def test_a_quote_never_closed_does_not_hide_the_lines_after_it(con, tmp_path: Pa
     lines = csv_text(headers("ehm_people"), rows).splitlines()
     lines[2] = lines[2].replace("Aisha", '"Aisha')  # line 3 opens a quote; line 4 is inside it
     write_bytes(tmp_path, "ehm_people", "\n".join(lines) + "\n")
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert (result.rows_read, result.rows_loaded) == (2, 1)
     assert rejects(con, "ehm_people") == [
         (
@@ -625,7 +608,7 @@ def test_malformed_lines_are_rejected_and_later_lines_stay_right(con, tmp_path: 
         + "\n"
     )
     write_bytes(tmp_path, "ehm_people", text)
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (5, 2, 3)
     assert rejects(con, "ehm_people") == [
         (3, None, None, "has 4 fields, but the header has 12"),
@@ -662,7 +645,7 @@ def test_multiline_quoted_addresses_keep_line_numbers(con, tmp_path: Path, newli
     path = write_csv(tmp_path, "csc_episodes", rows, newline=newline)
     if newline == "\r\n":  # csv writes embedded newlines as given: make them CRLF too
         path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
-    load(con, tmp_path, "csc_episodes")
+    load_checked(con, tmp_path, "csc_episodes")
     assert rejects(con, "csc_episodes") == [
         (6, "Gender", "Boy", "'Boy' is not one of: Male, Female, Unknown"),
         (9, "Start Date", "x", f"'x' {DATE_REASON}"),
@@ -681,7 +664,7 @@ def test_malformed_line_after_multiline_fields_many_rows(con, tmp_path: Path) ->
     bad_line = 2 + 3 * 4000
     lines.insert(bad_line - 1, "oops,not,enough")
     write_bytes(tmp_path, "csc_episodes", "\n".join(lines))
-    result = load(con, tmp_path, "csc_episodes")
+    result = load_checked(con, tmp_path, "csc_episodes")
     assert (result.rows_read, result.rows_rejected) == (5001, 1)
     assert rejects(con, "csc_episodes") == [
         (bad_line, None, None, "has 3 fields, but the header has 13")
@@ -710,7 +693,7 @@ def test_quotes_inside_words_are_kept_as_characters(con, tmp_path: Path, monkeyp
         ]
     )
     write_bytes(tmp_path, "police_incidents", text)
-    load(con, tmp_path, "police_incidents")
+    load_checked(con, tmp_path, "police_incidents")
     assert raw(con, "police_incidents", "line, incident_ref, last_name, first_name") == [
         (2, "INC/2015/0001", 'O"BRIEN', "Sean"),
         (3, "INC2", "O'BRIEN", "Se\nan"),
@@ -816,7 +799,7 @@ def test_csv_xlsx_and_parquet_give_the_same_raw_table(con, tmp_path: Path) -> No
     )
     results = {}
     for kind in ("csv", "xlsx", "parquet"):
-        results[kind] = load(con, tmp_path / kind, "housing_tenancies")
+        results[kind] = load_checked(con, tmp_path / kind, "housing_tenancies")
         assert raw(con, "housing_tenancies") == HOUSING_TYPED, kind
         assert rejects(con, "housing_tenancies") == [], kind
     assert [r.file_format for r in results.values()] == ["csv", "xlsx", "parquet"]
@@ -838,7 +821,7 @@ def test_xlsx_rows_are_worksheet_rows_and_the_named_sheet_is_read(con, tmp_path:
         before=["Read me"],
         blank_rows_after=[0],
     )
-    result = load(con, tmp_path, "ehm_people")
+    result = load_checked(con, tmp_path, "ehm_people")
     assert (result.file_format, result.rows_read) == ("xlsx", 3)
     assert raw(con, "ehm_people", "line, person_id, dob") == [
         (2, "P0000001", dt.date(2010, 4, 3)),
@@ -853,7 +836,7 @@ def test_xlsx_first_sheet_when_no_sheet_is_named_for_the_source(con, tmp_path: P
     write_xlsx(
         tmp_path, "ehm_people", as_cells("ehm_people", [valid("ehm_people")]), sheet="Export"
     )
-    assert load(con, tmp_path, "ehm_people").rows_loaded == 1
+    assert load_checked(con, tmp_path, "ehm_people").rows_loaded == 1
 
 
 def test_an_empty_worksheet_stops(con, tmp_path: Path) -> None:
@@ -873,7 +856,7 @@ def test_parquet_lines_are_row_index_plus_two(con, tmp_path: Path) -> None:
     columns["nhs_number"] = pa.array([9434765919.0, 9434765919.0, None])  # numbers, not text
     columns["gender_code"] = pa.array([1, 2, 9])
     write_parquet(tmp_path, "health_events", columns)
-    result = load(con, tmp_path, "health_events")
+    result = load_checked(con, tmp_path, "health_events")
     assert (result.file_format, result.data_current_as_of) == ("parquet", dt.date(2015, 11, 12))
     assert raw(con, "health_events", "line, event_id, event_date, nhs_number, sex") == [
         (2, "EV0", dt.date(2015, 11, 11), "9434765919", "1"),
@@ -902,8 +885,8 @@ def test_load_all_reports_progress_and_skips_an_absent_optional_source(con, tmp_
 
 def test_loading_a_source_again_replaces_its_rows(con, tmp_path: Path) -> None:
     write_csv(tmp_path, "ehm_people", [valid("ehm_people", sex="x")])
-    load(con, tmp_path, "ehm_people")
-    load(con, tmp_path, "ehm_people")
+    load_checked(con, tmp_path, "ehm_people")
+    load_checked(con, tmp_path, "ehm_people")
     assert len(rejects(con, "ehm_people")) == 1
 
 
@@ -919,7 +902,7 @@ def test_xlsx_date_and_time_cells(con, tmp_path: Path) -> None:
     row[8] = dt.datetime(2015, 10, 1, 22, 15)  # INCIDENT_DATETIME as a date-time cell
     row[4] = dt.date(1980, 12, 12)  # DOB as a date cell
     write_xlsx(tmp_path, "police_incidents", [row])
-    load(con, tmp_path, "police_incidents")
+    load_checked(con, tmp_path, "police_incidents")
     assert raw(con, "police_incidents", "dob, incident_datetime") == [
         (dt.date(1980, 12, 12), dt.datetime(2015, 10, 1, 22, 15))
     ]

@@ -85,3 +85,30 @@ create or replace macro address_key(raw_address) as (
             ).street_std())
     end
 );
+
+-- Multi-line addresses whose last line is the postcode (the Family Context extracts) -----------
+
+-- The lines of an address, trimmed, blank lines dropped.
+create or replace macro address_lines(raw_address) as (
+    list_filter(
+        list_transform(string_split_regex(raw_address, '\r\n|\r|\n'),
+                       lambda text: regexp_replace(text, '^\s+|\s+$', '', 'g')),
+        lambda text: text <> ''
+    )
+);
+
+-- Whether the last line looks like a UK postcode.
+create or replace macro ends_with_postcode(lines) as (
+    coalesce(regexp_full_match(upper(lines[-1]), '[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}'), false)
+);
+
+-- The address on one line without its postcode line; and that postcode, normalised.
+create or replace macro address_before_postcode(lines) as (
+    one_line_address(array_to_string(
+        case when ends_with_postcode(lines) then list_slice(lines, 1, len(lines) - 1) else lines end,
+        chr(10)))
+);
+
+create or replace macro postcode_line(lines) as (
+    case when ends_with_postcode(lines) then normalise_postcode(lines[-1]) end
+);

@@ -6,5 +6,4 @@ from data_model.linkage import link_persons
 
 
 def build(con, context: dict) -> None:
-    run = link_persons(con, decisions_path=context.get("decisions_path"))
-    context.setdefault("linkage_runs", []).append(run)
+    context["linkage_run"] = link_persons(con, decisions_path=context.get("decisions_path"))
