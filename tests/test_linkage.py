@@ -349,3 +349,17 @@ def test_family_context_samples_link_as_the_readme_decides(small_district):
     assert [len(outcomes[k]) for k in ("first_name", "dob", "address", "same")] == [10, 9, 7, 474]
     assert all(outcomes["same"]) and all(outcomes["dob"]) and all(outcomes["address"])
     assert all(outcomes["first_name"])
+
+
+# --- FEBRL4 --------------------------------------------------------------------------------------
+
+
+def test_febrl4_evaluation_runs_offline_and_keeps_its_precision():
+    """The same engine on FEBRL4 (no soc_sec_id): measured 1.000 precision, 0.847 recall."""
+    from data_model.linkage_eval import evaluate_febrl4
+
+    result = evaluate_febrl4()
+    assert result["person"]["true_pairs"] == 5000
+    assert result["person"]["precision"] >= 0.999
+    assert result["person"]["recall"] >= 0.8
+    assert result["pairs_compared"] > 5000
