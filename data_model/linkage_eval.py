@@ -227,6 +227,8 @@ def evaluate_febrl4() -> dict:
             nullif(trim(concat_ws(' ', street_number, address_1)), '') as address,
             postcode,
             cast(null as date) as record_date,
+            cast(null as date) as known_from,
+            cast(null as date) as known_to,
             cast(null as varchar) as shared_id,
             source || ':' || rec_id as registration_id
         from febrl4_frame

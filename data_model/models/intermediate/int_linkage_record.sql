@@ -19,8 +19,8 @@ registration_variants as (
         any_value(first_name) as first_name,
         any_value(last_name) as last_name,
         any_value(address) as address,
-        min(record_date) as first_seen,
-        max(record_date) as last_seen,
+        min(known_from) as first_seen,
+        max(known_to) as last_seen,
         count(*) as source_rows
     from person_rows
     group by all
