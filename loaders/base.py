@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +32,7 @@ import pyarrow.compute as pa_compute
 from loaders.contracts import CONTRACTS, Column, Contract, RowCheck
 from loaders.reading import (
     FORMATS,
+    Extract,
     ExtractError,
     Malformed,
     normalise_header,
@@ -163,7 +164,9 @@ def _match_columns(headers: Sequence[str], contract: Contract, name: str) -> lis
         positions.setdefault(normalise_header(header), []).append(index)
     keys = [normalise_header(c.header) for c in contract.columns]
     missing = [
-        c.header for c, key in zip(contract.columns, keys, strict=True) if key not in positions
+        c.header
+        for c, key in zip(contract.columns, keys, strict=True)
+        if key not in positions and not c.may_be_absent
     ]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
@@ -174,6 +177,21 @@ def _match_columns(headers: Sequence[str], contract: Contract, name: str) -> lis
     if repeated:
         raise ExtractError(f"{name}: more than one column for: {', '.join(repeated)}")
     return [positions[key][0] for key in keys]
+
+
+def _with_absent_columns(extract: Extract, contract: Contract) -> Extract:
+    """A column the contract lets a file leave out is added, blank, where the file has none."""
+    present = {normalise_header(header) for header in extract.headers}
+    absent = [
+        c for c in contract.columns if c.may_be_absent and normalise_header(c.header) not in present
+    ]
+    table, headers = extract.table, list(extract.headers)
+    for column in absent:
+        table = table.append_column(
+            stage_column(len(headers)), pa.nulls(table.num_rows, type=pa.string())
+        )
+        headers.append(column.header)
+    return replace(extract, table=table, headers=headers)
 
 
 def _json_keys(headers: Sequence[str]) -> list[str]:
@@ -546,6 +564,7 @@ def load_source(
     extract = read_extract(
         path, name, sheet_names=(contract.title, contract.source, contract.file_stem)
     )
+    extract = _with_absent_columns(extract, contract)
     positions = _match_columns(extract.headers, contract, name)
     headers = [h.strip() for h in extract.headers]
     used = set(positions)

@@ -44,6 +44,7 @@ class Column:
     pattern: str | None = None  # a regular expression a non-blank value must match in full
     minimum: float | None = None  # for int and decimal columns
     description: str = ""
+    may_be_absent: bool = False  # a file may leave the column out; its values are then blank
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class Contract:
 
     @property
     def required_headers(self) -> tuple[str, ...]:
-        """Every declared column must be present in the header (values may still be blank)."""
-        return tuple(c.header for c in self.columns)
+        """Columns that must be present in the header (values may still be blank)."""
+        return tuple(c.header for c in self.columns if not c.may_be_absent)
 
     def column(self, field_name: str) -> Column:
         return next(c for c in self.columns if c.field == field_name)
@@ -494,6 +495,13 @@ HEALTH_EVENTS = Contract(
             "sex",
             allowed=("1", "2", "9"),
             description="NHS Data Dictionary: 1 male, 2 female, 9 not stated",
+        ),
+        Column(
+            "patient_address",
+            "address",
+            description="the patient's registered address on one line; a data share that sends"
+            " postcodes only may leave the column out",
+            may_be_absent=True,
         ),
         Column("postcode", "postcode"),
         Column(

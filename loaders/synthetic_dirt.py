@@ -169,8 +169,8 @@ SOURCE_RATES: dict[str, dict[str, float]] = {
         "dob_missing": 0.005,
         "dob_swapped": 0.003,
         "sex_unknown": 0.003,
-        "address_format": 0.0,
-        "address_missing": 0.0,
+        "address_format": 0.15,
+        "address_missing": 0.05,  # no address on the share for some patients: postcode only
         "postcode_missing": 0.01,
         "postcode_no_space": 0.02,
         "duplicate_registration": 0.01,

@@ -938,7 +938,7 @@ def health_events(rng: np.random.Generator, pop: Population, mem: Members) -> So
     ev = ev.sort_values(["date", "pid"], kind="stable").reset_index(drop=True)
 
     pids = ev["pid"].to_numpy()
-    registry = register(rng, "health_events", np.unique(pids), pop, _ids("H", 8), has_address=False)
+    registry = register(rng, "health_events", np.unique(pids), pop, _ids("H", 8))
     regs = registry.regs
     is_primary = regs["primary"].to_numpy() == np.arange(len(regs))
     nhs = np.empty(len(regs), dtype=object)
@@ -949,9 +949,16 @@ def health_events(rng: np.random.Generator, pop: Population, mem: Members) -> So
     nhs[no_nhs] = None
     row_reg = assign_rows(rng, registry, pids, ev["date"].to_numpy().astype("datetime64[D]"))
     records: list = []
-    addr = render_addresses(
-        rng, registry, pop, row_reg, ev["date"].to_numpy().astype("datetime64[D]"), records
+    # A GP holds the patient's latest address: a registration shows the address on the day it
+    # ended, or on the extract date while it runs; other events the address on the day.
+    event_day = ev["date"].to_numpy().astype("datetime64[D]")
+    registration_end = ev["end"].to_numpy().astype("datetime64[D]")
+    address_day = np.where(
+        ev["type"].to_numpy() == "GP registration",
+        np.where(np.isnat(registration_end), current, registration_end - 1),
+        event_day,
     )
+    addr = render_addresses(rng, registry, pop, row_reg, address_day, records)
     cols = person_cols(registry, row_reg, {"M": "1", "F": "2", "U": "9"})
     codes = np.r_[practices["code"].to_numpy(dtype=object), np.array([None], dtype=object)]
     start0 = int(rng.integers(100_000_000, 200_000_000))
@@ -960,6 +967,7 @@ def health_events(rng: np.random.Generator, pop: Population, mem: Members) -> So
             "event_id": Col(np.array([f"EV{start0 + i}" for i in range(len(ev))], dtype=object)),
             "patient_id": Col(regs["spid"].to_numpy(dtype=object), row_reg),
             "nhs_number": Col(nhs, row_reg),
+            "address": Col(addr.one_line, addr.codes),
             "postcode": Col(addr.postcode, addr.codes),
             "event_type": Col(ev["type"].to_numpy(dtype=object)),
             "event_date": Col(ev["date"].to_numpy(dtype="datetime64[D]")),

@@ -434,6 +434,37 @@ def test_missing_columns_name_the_file_and_every_column(tmp_path: Path, con) -> 
     assert str(error.value) == "ehm_referrals.csv: missing required columns: Decision Date, Cluster"
 
 
+def test_a_column_the_contract_lets_a_file_leave_out_loads_blank(tmp_path: Path, con) -> None:
+    """NHS shares that send postcodes only leave patient_address out: the rows still load."""
+    contract = BY_SOURCE["health_events"]
+    assert [c.header for c in contract.columns if c.may_be_absent] == ["patient_address"]
+    header = [h for h in headers("health_events") if h != "patient_address"]
+    cells = [
+        [
+            valid("health_events", event_id=f"EV{i}", address="1 Oak Road").get(c.field, "")
+            for c in contract.columns
+            if c.header != "patient_address"
+        ]
+        for i in (1, 2)
+    ]
+    write_csv(tmp_path, "health_events", cells, header=header)
+    result = load_checked(con, tmp_path, "health_events")
+    assert (result.rows_loaded, result.rows_rejected) == (2, 0)
+    assert con.execute("select count(address) from raw_health_events").fetchall() == [(0,)]
+
+    # Sent with the column, the address is kept.
+    write_csv(
+        tmp_path,
+        "health_events",
+        as_cells("health_events", [valid("health_events", address="1 Oak Road, Bradford")]),
+        header=headers("health_events"),
+    )
+    load_checked(con, tmp_path, "health_events")
+    assert con.execute("select address from raw_health_events").fetchall() == [
+        ("1 Oak Road, Bradford",)
+    ]
+
+
 def test_missing_column_in_a_reference_file(tmp_path: Path, con) -> None:
     header = [h for h in headers("ref_wards") if h != "population"]
     write_csv(tmp_path, "ref_wards", [], header=header)

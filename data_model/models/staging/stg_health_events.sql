@@ -13,7 +13,7 @@ renamed as (
         last_name,
         dob,
         normalise_sex(sex) as sex,
-        cast(null as varchar) as address,
+        one_line_address(address) as address,
         normalise_postcode(postcode) as postcode,
         event_date as record_date,
         event_type,
