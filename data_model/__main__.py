@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from data_model.build import BuildCheckError, build_model
+from data_model.plan import DEFAULT_PLAN, PlanError
 from loaders.base import ExtractError
 
 EXIT_BAD_INPUT = 2
@@ -40,8 +41,10 @@ def _progress_printer(started: float):
 def build_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
-        report = build_model(args.sources, args.out, progress=_progress_printer(started))
-    except ExtractError as error:
+        report = build_model(
+            args.sources, args.out, progress=_progress_printer(started), plan=args.plan
+        )
+    except (ExtractError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BuildCheckError as error:
@@ -50,7 +53,8 @@ def build_command(args: argparse.Namespace) -> int:
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, see the Data quality page) "
-        f"in {time.perf_counter() - started:.1f}s"
+        f"in {time.perf_counter() - started:.1f}s "
+        f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
     )
     return 0
 
@@ -124,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="build the model from a folder of extracts")
     build.add_argument("--sources", type=Path, required=True, help="folder of extract files")
     build.add_argument("--out", type=Path, required=True, help="model file to write (.duckdb)")
+    build.add_argument(
+        "--plan",
+        default=DEFAULT_PLAN,
+        help=f"outcomes plan: a shipped plan's name or a plan file (default {DEFAULT_PLAN})",
+    )
     build.set_defaults(run=build_command)
 
     bench = commands.add_parser("bench", help="generate a synthetic district, build it, time it")

@@ -19,6 +19,7 @@ import duckdb
 
 from data_model.calendar import bank_holiday_rows
 from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
+from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
@@ -46,6 +47,7 @@ class BuildReport:
     loads: list[LoadResult] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     linkage: dict = field(default_factory=dict)  # person linkage counts and timings
+    plan: str = ""  # the outcomes plan evaluated (its id)
 
     @property
     def source_rows(self) -> int:
@@ -122,10 +124,15 @@ CONTRACT_VIEWS = {
     "family_member": "mart_family_member",
     "linkage_review_queue": "mart_linkage_review_queue",
 }
+# Tables of the outcomes plan engine other pages rely on (issue: outcomes plan engine).
+PLAN_CONTRACT_VIEWS = {"claim": "mart_claim"}
+
+# Models of the outcomes plan evaluation, timed together as the build's "plan" stage.
+PLAN_MODEL_PREFIXES = ("int_plan_", "mart_plan", "mart_claim")
 
 
 def _create_contract_views(con: duckdb.DuckDBPyConnection) -> None:
-    for view, mart in CONTRACT_VIEWS.items():
+    for view, mart in {**CONTRACT_VIEWS, **PLAN_CONTRACT_VIEWS}.items():
         con.execute(f"create or replace view {view} as select * from {mart}")
 
 
@@ -157,20 +164,24 @@ def build_model(
     out_path: Path,
     progress: Progress | None = None,
     decisions_path: Path | None = None,
+    plan: str | Path | Plan | None = None,
 ) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
 
     Analysts' clerical linkage decisions are read from decisions_path (by default
-    linkage_decisions.csv beside the model), which the build never writes.
+    linkage_decisions.csv beside the model), which the build never writes. `plan` is the outcomes
+    plan: a shipped plan's name, a plan file, or a loaded Plan (default bradford_2015).
 
-    Raises loaders.base.ExtractError for a missing, unreadable or malformed extract, and
-    BuildCheckError when the model is inconsistent; out_path is untouched in both cases.
+    Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
+    loaders.base.ExtractError for a missing, unreadable or malformed extract, and
+    BuildCheckError when the model is inconsistent; out_path is untouched in all cases.
     """
+    active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
     sources_dir, out_path = Path(sources_dir), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     building = out_path.with_name(f"{out_path.name}.building-{os.getpid()}")
     building.unlink(missing_ok=True)
-    report = BuildReport(out_path=out_path)
+    report = BuildReport(out_path=out_path, plan=active_plan.id)
     say = progress or (lambda fraction, message: None)
     done = 0.0
 
@@ -201,16 +212,28 @@ def build_model(
         started = time.perf_counter()
         _create_reference_tables(con)
         create_linkage_reference_tables(con)
-        share = _STAGE_SHARE["models"] / 30
+        create_plan_tables(con, active_plan)
+        share = _STAGE_SHARE["models"] / 60
+        model_starts: list[tuple[str, float]] = []
 
         def model_started(model) -> None:
             nonlocal done
+            model_starts.append((model.name, time.perf_counter()))
             done = min(done + share, _STAGE_SHARE["load"] + _STAGE_SHARE["models"])
             say(done, f"model {model.name}")
 
-        context = {"decisions_path": decisions_path or out_path.with_name(DECISIONS_FILE_NAME)}
+        context = {
+            "decisions_path": decisions_path or out_path.with_name(DECISIONS_FILE_NAME),
+            "plan": active_plan,
+        }
         report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started
+        ends = [at for _, at in model_starts[1:]] + [time.perf_counter()]
+        report.stage_seconds["plan"] = sum(
+            end - begun
+            for (name, begun), end in zip(model_starts, ends, strict=True)
+            if name.startswith(PLAN_MODEL_PREFIXES)
+        )
         run = context.get("linkage_run")
         if run is not None:
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}

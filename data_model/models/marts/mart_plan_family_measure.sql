@@ -1,0 +1,37 @@
+-- Every outcome measure for every attached family: status (met, near, not met, not applicable),
+-- measured value, threshold and the distance between them in the measure's unit, what the family
+-- needs in plain words, and where the family is. is_current marks the as-at date; the other rows
+-- are quarter ends, for trends. measured_value, threshold_value and near_margin are kept so a page
+-- can re-apply another margin: near = not met, can_still_be_met and distance <= margin.
+with measures as (
+    select * from int_plan_family_measure
+),
+
+attached as (
+    select family_key, case_id, cluster, team, key_worker from int_plan_attachment
+),
+
+families as (
+    select family.family_key, family.ward_code, family.ward_name, wards.area_committee
+    from mart_family as family
+    left join stg_wards as wards using (ward_code)
+),
+
+problems as (
+    select problem_id, title as problem_title from cfg_plan_problem
+)
+
+select
+    measures.*,
+    problems.problem_title,
+    attached.case_id,
+    attached.cluster,
+    attached.team,
+    attached.key_worker,
+    families.ward_code,
+    families.ward_name,
+    families.area_committee
+from measures
+inner join problems using (problem_id)
+inner join attached using (family_key)
+left join families using (family_key)
