@@ -310,7 +310,8 @@ class _Doc:
             node = loader.get_single_node()
             self.data = self._value(loader, node, ()) if node is not None else None
         except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
+            # where the unclosed bracket or quote began, else where the parser gave up
+            mark = error.context_mark or error.problem_mark
             line = mark.line + 1 if mark else 1
             raise PlanError(f"{file}, line {line}: not valid YAML: {error.problem}") from None
         finally:
@@ -331,7 +332,13 @@ class _Doc:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._value(loader, item, (*path, i)) for i, item in enumerate(node.value)]
-        return loader.construct_object(node)
+        try:
+            return loader.construct_object(node)
+        except (ValueError, yaml.YAMLError) as error:  # 2014-13-01 looks like a date but is not
+            raise PlanError(
+                f"{self.file}, line {node.start_mark.line + 1}: '{node.value}' cannot be read"
+                f" ({error})"
+            ) from None
 
     def line(self, path: Path_) -> int:
         while path and path not in self.lines:
@@ -560,8 +567,7 @@ def _measure(node: _Node, problem_id: str, near: Near) -> Measure:
             "id", "title", "kind", "after", "source", "figure", "over", "terms",
             "children", "near_within", *COMPARISONS,
         )  # fmt: skip
-        if _source(node, (TERM_SOURCE,)) != TERM_SOURCE:  # pragma: no cover - _source checks
-            raise node.error("source", "terms measures read the school census")
+        _source(node, (TERM_SOURCE,))  # terms are the school census's
         rule = _term_rule(node)
         if rule.over == "any_term":
             raise node.error("over", "a measure must hold in all_terms or each_term")
@@ -582,9 +588,9 @@ def _measure(node: _Node, problem_id: str, near: Near) -> Measure:
             "id", "title", "kind", "after", "source", "where", "who", "weeks",
             "weeks_after_benefit", "near_within",
         )  # fmt: skip
-        selector = _selector(node, "adult")
-        if selector.source != "dwp_spells" or SOURCES[selector.source].end_date is None:
+        if node.raw("source") != "dwp_spells":
             raise node.error("source", "a continuous spell is read from dwp_spells")
+        selector = _selector(node, "adult")
         weeks = node.number("weeks", minimum=1, maximum=260, whole=True)
         shorter = {}
         if node.has("weeks_after_benefit"):

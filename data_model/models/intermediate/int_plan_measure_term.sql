@@ -183,7 +183,9 @@ distances as (
                 else window_value - threshold + 1
             end)
             when over = 'each_term' and term_meets then 0
-            else greatest(0, direction * (threshold_value - measured_value))
+            -- the sessions the judged period was short, as a share of it (so a strict threshold
+            -- met exactly is still a session away)
+            else 100 * greatest(0, sessions_short) / period_possible
         end as distance_to_threshold,
         case when over = 'each_term' then least(terms_in_a_row, window_terms)
             else terms_present end as terms_done
@@ -212,10 +214,10 @@ plain_words as (
             when distance_to_threshold > 0 and figure_kind = 'rate' then
                 'needs ' || sessions_short::bigint || case when direction > 0 then ' more '
                     else ' fewer ' end || figure_words
-                || case when over = 'each_term' then ' this term (' || term_label
+                || case when over = 'each_term' then ' this term (' || term_label || ': '
                     else ' over the ' || terms_present || ' terms to ' || term_label || ' ('
                 end
-                || ': ' || value_words || ', ' || threshold_words || ' needed)'
+                || value_words || ', ' || threshold_words || ' needed)'
             when distance_to_threshold > 0 then
                 'needs ' || distance_to_threshold::bigint || case when direction > 0 then ' more '
                     else ' fewer ' end || figure_words || ' over ' || window_terms
