@@ -6,8 +6,9 @@ The steps, each explainable to an analyst:
 2. Splink scores candidate pairs (blocking rules and comparisons from linkage.yaml), trained by
    expectation maximisation without labels.
 3. Clustering, strongest pair first: a pair at or above the link threshold joins two groups unless
-   that would put a known pair of different people in one person (twins and siblings caught by the
-   twin guard, pairs an analyst rejected). Pairs an analyst accepted join first.
+   an analyst rejected it, or the two groups are people some system holds apart (each has its
+   own registration there) and joining them would merge twins or siblings caught by the twin
+   guard, or dates of birth years apart. Pairs an analyst accepted join first.
 4. Pairs in the review band whose records ended in different persons form the review queue.
 
 Inputs: table int_linkage_record (see its SQL). Outputs: int_person_link (unique_id → person_key),
@@ -133,8 +134,28 @@ def record_decision(
 # --- Splink --------------------------------------------------------------------------------------
 
 
-def splink_settings(person: dict) -> dict:
-    """The Splink settings dictionary made from linkage.yaml's person section."""
+def blocking_rules(con: duckdb.DuckDBPyConnection, person: dict) -> list[list[str] | str]:
+    """The selective rules, and each broad rule that is affordable on these records: one giving
+    at most `max_pairs_per_record` candidate pairs a record (a small extract, a benchmark like
+    FEBRL; at district scale they give far more and are left out)."""
+    broad = person.get("broad_blocking_rules") or {}
+    (records,) = con.execute("select count(*) from int_linkage_record").fetchall()[0]
+    rules = list(person["blocking_rules"])
+    for rule in broad.get("rules", []):
+        columns = ", ".join(rule)
+        known = " and ".join(f"{column} is not null" for column in rule)
+        (pairs,) = con.execute(
+            f"select coalesce(sum(n * (n - 1) // 2), 0) from"
+            f" (select count(*) as n from int_linkage_record where {known} group by {columns})"
+        ).fetchall()[0]
+        if records and pairs / records <= broad["max_pairs_per_record"]:
+            rules.append(rule)
+    return rules
+
+
+def splink_settings(person: dict, rules: list[list[str] | str] | None = None) -> dict:
+    """The Splink settings dictionary made from linkage.yaml's person section (and the blocking
+    rules to use, by default the selective ones)."""
     from splink import block_on
 
     comparisons = []
@@ -153,7 +174,8 @@ def splink_settings(person: dict) -> dict:
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "blocking_rules_to_generate_predictions": [
-            rule if isinstance(rule, str) else block_on(*rule) for rule in person["blocking_rules"]
+            rule if isinstance(rule, str) else block_on(*rule)
+            for rule in (person["blocking_rules"] if rules is None else rules)
         ],
         "comparisons": comparisons,
         "retain_matching_columns": False,
@@ -174,11 +196,12 @@ class LinkageRun:
     decisions_accepted: int = 0
     decisions_rejected: int = 0
     review_pairs: int = 0
+    broad_rules_used: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _train_and_predict(
-    con: duckdb.DuckDBPyConnection, person: dict, run: LinkageRun
+    con: duckdb.DuckDBPyConnection, person: dict, rules: list[list[str] | str], run: LinkageRun
 ) -> tuple[str, object]:
     """Train by EM without labels and score candidate pairs; returns the predictions table."""
     from splink import DuckDBAPI, Linker, block_on
@@ -186,7 +209,9 @@ def _train_and_predict(
     db_api = DuckDBAPI(connection=con)
     # Splink's progress notes go nowhere: build output is ours, and logs carry no personal data.
     linker = Linker(
-        db_api.register("int_linkage_record"), splink_settings(person), log_level=logging.ERROR
+        db_api.register("int_linkage_record"),
+        splink_settings(person, rules),
+        log_level=logging.ERROR,
     )
     training = person["training"]
 
@@ -204,6 +229,11 @@ def _train_and_predict(
     run.seconds["train"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    # The candidate pairs are made first (and kept for predict) so that they can be counted.
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    run.pairs_compared = con.execute(f"select count(*) from {blocked.physical_name}").fetchall()[0][
+        0
+    ]
     predictions = linker.inference.predict(threshold_match_probability=person["predict_threshold"])
     run.seconds["predict"] = time.perf_counter() - started
     return predictions.physical_name, linker
@@ -262,78 +292,148 @@ def find_root(parent: np.ndarray, node: int) -> int:
 
 
 class _Groups:
-    """Union-find over records, with pairs that must never end in one group and a limit on how
-    far apart the dates of birth in one group may be (a father and son of one name, one record
-    without a date of birth, must not chain into one person)."""
+    """Union-find over records, with the rules that keep two people apart.
 
-    def __init__(self, dob_days: np.ndarray, max_dob_span_days: float) -> None:
-        size = len(dob_days)
-        self.parent = np.arange(size)
-        self.cannot: dict[int, set[int]] = {}
+    - Pairs an analyst rejected never end in one group.
+    - Guarded pairs (twins and siblings the twin guard marks) and dates of birth more than
+      `max_dob_span_days` apart (a father and son of one name, chaining through a record without
+      a date of birth) keep two groups apart when some system holds them as two people, that is
+      when both groups already hold a registration of one source. Two records that no system
+      tells apart are one person's, however their names or dates of birth were keyed: the
+      corruption of a benchmark like FEBRL, or one child recorded as Martin in one system and
+      Damian in another, where the school that would list both twins lists one child.
+    """
+
+    def __init__(
+        self,
+        dob_days: np.ndarray,
+        source_codes: np.ndarray,
+        max_dob_span_days: float,
+        component: np.ndarray,
+    ) -> None:
+        """`component`: each record's group to start from (its smallest record), e.g. the records
+        that certain links join."""
         known = ~np.isnan(dob_days)
-        self.dob_min = np.where(known, dob_days, np.inf)
-        self.dob_max = np.where(known, dob_days, -np.inf)
+        self.parent = component.copy()
+        # per group root: the earliest and latest date of birth, and a bit for each source
+        # holding a registration in the group
+        self.dob_min = np.full(len(dob_days), np.inf)
+        self.dob_max = np.full(len(dob_days), -np.inf)
+        np.minimum.at(self.dob_min, component[known], dob_days[known])
+        np.maximum.at(self.dob_max, component[known], dob_days[known])
+        self.sources = np.zeros(len(dob_days), dtype=np.int64)
+        np.bitwise_or.at(
+            self.sources, component, np.left_shift(1, np.asarray(source_codes, dtype=np.int64))
+        )
         self.max_dob_span = max_dob_span_days
+        self.guarded: dict[int, set[int]] = {}
+        self.rejected: dict[int, set[int]] = {}
 
     def find(self, node: int) -> int:
         return find_root(self.parent, node)
 
-    def forbid(self, a: int, b: int) -> None:
+    def _partners(self, table: dict[int, set[int]], root: int) -> set[int]:
+        return {self.find(other) for other in table.get(root, ())}
+
+    def keep_apart(self, a: int, b: int, rejected: bool = False) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
-            self.cannot.setdefault(ra, set()).add(rb)
-            self.cannot.setdefault(rb, set()).add(ra)
+            table = self.rejected if rejected else self.guarded
+            table.setdefault(ra, set()).add(rb)
+            table.setdefault(rb, set()).add(ra)
 
     def join(self, a: int, b: int, force: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return False
-        cannot_a = {self.find(x) for x in self.cannot.get(ra, ())}
         dob_min = min(self.dob_min[ra], self.dob_min[rb])
         dob_max = max(self.dob_max[ra], self.dob_max[rb])
-        if not force and (rb in cannot_a or dob_max - dob_min > self.max_dob_span):
-            return False
-        self.dob_min[ra], self.dob_max[ra] = dob_min, dob_max
-        # keep the root with more constraints, move the other's onto it
-        cannot_b = {self.find(x) for x in self.cannot.pop(rb, ())}
+        if not force:
+            if ra in self.rejected and rb in self._partners(self.rejected, ra):
+                return False
+            held_apart = bool(self.sources[ra] & self.sources[rb])
+            if held_apart and (
+                dob_max - dob_min > self.max_dob_span
+                or (ra in self.guarded and rb in self._partners(self.guarded, ra))
+            ):
+                return False
         self.parent[rb] = ra
-        merged = (cannot_a | cannot_b) - {ra, rb}
-        if merged:
-            self.cannot[ra] = merged
-            for other in merged:
-                partners = self.cannot.setdefault(other, set())
-                partners.discard(rb)
-                partners.add(ra)
-        else:
-            self.cannot.pop(ra, None)
+        self.dob_min[ra], self.dob_max[ra] = dob_min, dob_max
+        self.sources[ra] |= self.sources[rb]
+        for table in (self.guarded, self.rejected):
+            self._move_partners(table, ra, rb)
         return True
+
+    def _move_partners(self, table: dict[int, set[int]], ra: int, rb: int) -> None:
+        """After rb joined ra: ra holds both groups' partners, and they point at ra."""
+        if ra not in table and rb not in table:
+            return
+        merged = (self._partners(table, ra) | self._partners(table, rb)) - {ra, rb}
+        table.pop(rb, None)
+        if not merged:
+            table.pop(ra, None)
+            return
+        table[ra] = merged
+        for other in merged:
+            partners = table.setdefault(other, set())
+            partners.discard(rb)
+            partners.add(ra)
+
+
+def _components(n_records: int, pairs: np.ndarray) -> np.ndarray:
+    """Each record's connected group under `pairs` (n × 2), named by its smallest record."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+        shape=(n_records, n_records),
+    )
+    _, label = connected_components(graph, directed=False)
+    smallest = np.full(label.max() + 1 if n_records else 0, n_records, dtype=np.int64)
+    np.minimum.at(smallest, label, np.arange(n_records))
+    return smallest[label]
+
+
+def _pairs(pairs: Iterable) -> np.ndarray:
+    return np.asarray(list(pairs) if not isinstance(pairs, np.ndarray) else pairs).reshape(-1, 2)
 
 
 def _cluster(
     dob_days: np.ndarray,
+    source_codes: np.ndarray,
     max_dob_span_days: float,
-    must_link: Iterable[tuple[int, int]],
+    must_link: Iterable[tuple[int, int]] | np.ndarray,
     accepted: Iterable[tuple[int, int]],
     scored: Iterable[tuple[int, int, float]],
-    cannot_link: Iterable[tuple[int, int]],
+    guarded: Iterable[tuple[int, int]] | np.ndarray,
+    rejected: Iterable[tuple[int, int]],
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Group records: certain links, then accepted pairs, then scored pairs strongest first.
 
-    Returns each record's group root and, per record, the probability of the strongest pair that
-    joined it to another record.
+    `source_codes` numbers each record's source (0, 1, …). Returns each record's group root and,
+    per record, the probability of the strongest pair that joined it to another record.
     """
     n_records = len(dob_days)
-    groups = _Groups(dob_days, max_dob_span_days)
-    joined_by: dict[int, float] = {}
-    for a, b in must_link:
-        if groups.join(a, b, force=True):
-            joined_by[a] = joined_by[b] = 1.0
-    for a, b in cannot_link:
-        groups.forbid(a, b)
+    # Certain links join whatever the guards say, so they are connected groups from the start.
+    component = _components(n_records, _pairs(must_link).astype(np.int64))
+    groups = _Groups(np.asarray(dob_days, dtype=float), source_codes, max_dob_span_days, component)
+    in_certain_group = np.bincount(component, minlength=n_records)[component] > 1
+    joined_by: dict[int, float] = dict.fromkeys(np.flatnonzero(in_certain_group).tolist(), 1.0)
+    for a, b in _pairs(guarded).tolist():
+        groups.keep_apart(a, b)
+    for a, b in rejected:
+        groups.keep_apart(a, b, rejected=True)
     for a, b in accepted:
         if groups.join(a, b, force=True):
             joined_by[a] = joined_by[b] = 1.0
-    for a, b, probability in scored:
+    scored = np.asarray(list(scored) if not isinstance(scored, np.ndarray) else scored)
+    scored = scored.reshape(-1, 3)
+    node_a, node_b = scored[:, 0].astype(np.int64), scored[:, 1].astype(np.int64)
+    apart = component[node_a] != component[node_b]  # else already one person by an identifier
+    for a, b, probability in zip(
+        node_a[apart].tolist(), node_b[apart].tolist(), scored[apart, 2].tolist(), strict=True
+    ):
         if groups.join(a, b):
             joined_by[a] = max(joined_by.get(a, 0.0), probability)
             joined_by[b] = max(joined_by.get(b, 0.0), probability)
@@ -359,11 +459,12 @@ def link_persons(
     ).fetchall()[0]
 
     say("scoring candidate pairs")
+    rules = blocking_rules(con, person)
+    run.broad_rules_used = [" + ".join(rule) for rule in rules[len(person["blocking_rules"]) :]]
     if run.records >= person["min_records_to_score"]:
-        predictions, linker = _train_and_predict(con, person, run)
+        predictions, linker = _train_and_predict(con, person, rules, run)
     else:  # too few records to learn from: identifiers and decisions only
         predictions, linker = _no_predictions(con, person), None
-    run.pairs_compared = _count_blocked_pairs(con, person)
 
     started = time.perf_counter()
     link_threshold, review_from = person["link_threshold"], person["review_from"]
@@ -380,7 +481,7 @@ def link_persons(
         from {predictions}
         """
     )
-    must_link = con.execute(
+    must_link_pairs = con.execute(
         """
         with keys as (
             select unique_id - 1 as node, 'ID:' || registration_id as identity
@@ -393,10 +494,12 @@ def link_persons(
         from keys inner join firsts using (identity)
         where keys.node <> firsts.first_node
         """
-    ).fetchall()
-    twins = con.execute(
+    ).fetchnumpy()
+    must_link = np.column_stack([must_link_pairs["first_node"], must_link_pairs["node"]])
+    con.execute(
         """
-        select l.unique_id - 1, r.unique_id - 1
+        create or replace temp table linkage_twin_pair as
+        select l.unique_id - 1 as node_l, r.unique_id - 1 as node_r
         from int_linkage_record as l
         inner join int_linkage_record as r
             on l.dob = r.dob
@@ -411,52 +514,57 @@ def link_persons(
                  or list_has_any(l.last_name_parts, r.last_name_parts))
         """,
         [guard],
-    ).fetchall()
+    )
+    twin_pairs = con.execute("select node_l, node_r from linkage_twin_pair").fetchnumpy()
+    twins = np.column_stack([twin_pairs["node_l"], twin_pairs["node_r"]])
     run.twin_guard_pairs = len(twins)
 
     decisions = read_decisions(decisions_path)
-    registration_nodes = dict(
-        con.execute(
-            "select registration_id, min(unique_id) - 1 from int_linkage_record group by 1"
-        ).fetchall()
-    )
-    accepted, rejected = [], []
-    for decision in decisions:
-        a = registration_nodes.get(decision.registration_l)
-        b = registration_nodes.get(decision.registration_r)
-        if a is None or b is None:
-            continue  # a registration no longer in the extracts
-        (accepted if decision.decision == ACCEPT else rejected).append((a, b))
+    accepted, rejected = _decided_pairs(con, decisions)
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
 
-    scored = con.execute(
+    # Strongest first by match weight: probabilities round to 1.0 at the top, weights do not.
+    strongest_first = con.execute(
         "select node_l, node_r, match_probability from linkage_scored"
-        " where match_probability >= ? order by match_probability desc, node_l, node_r",
+        " where match_probability >= ? order by match_weight desc, node_l, node_r",
         [link_threshold],
-    ).fetchall()
+    ).fetchnumpy()
+    scored = np.column_stack(
+        [strongest_first[column] for column in ("node_l", "node_r", "match_probability")]
+    )
     # days since 1900, NaN where unknown (nulls would come back masked, not as NaN)
-    dob_days = con.execute(
-        "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double) as days"
+    records = con.execute(
+        "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double) as days,"
+        " dense_rank() over (order by source) - 1 as source_code"
         " from int_linkage_record order by unique_id"
-    ).fetchnumpy()["days"]
+    ).fetchnumpy()
     roots, joined_by = _cluster(
-        dob_days,
+        records["days"],
+        records["source_code"],
         person["max_dob_span_days"],
         must_link,
         accepted,
         scored,
-        [*twins, *rejected],
-    )
-    twin_set = {tuple(sorted(pair)) for pair in twins}
-    run.twin_guard_blocked = sum(
-        1 for a, b, _ in scored if (min(a, b), max(a, b)) in twin_set and roots[a] != roots[b]
+        guarded=twins,
+        rejected=rejected,
     )
     run.records_joined = len(joined_by)
     run.seconds["cluster"] = time.perf_counter() - started
 
     started = time.perf_counter()
     _write_person_link(con, roots, joined_by)
-    _write_review_pairs(con, predictions, review_from, link_threshold, twin_set, decisions)
+    run.twin_guard_blocked = con.execute(
+        """
+        select count(*)
+        from linkage_scored as scored
+        inner join linkage_twin_pair as twin using (node_l, node_r)
+        inner join int_person_link as link_l on link_l.unique_id = scored.node_l + 1
+        inner join int_person_link as link_r on link_r.unique_id = scored.node_r + 1
+        where scored.match_probability >= ? and link_l.person_key <> link_r.person_key
+        """,
+        [link_threshold],
+    ).fetchall()[0][0]
+    _write_review_pairs(con, predictions, review_from, link_threshold, decisions)
     con.execute(
         "create or replace table int_person_link_parameter (comparison varchar, level integer,"
         " level_order integer, label varchar, m_probability double, u_probability double,"
@@ -482,24 +590,41 @@ def link_persons(
     return run
 
 
-def _count_blocked_pairs(con: duckdb.DuckDBPyConnection, person: dict) -> int:
-    """Candidate pairs the blocking rules generate, each counted once (as Splink scores them)."""
-
-    def agree(rule: list[str] | str) -> str:
-        if isinstance(rule, str):  # a rule written as SQL
-            return f"({rule})"
-        return " and ".join(f"l.{column} = r.{column}" for column in rule)
-
-    total = 0
-    earlier: list[str] = []
-    for rule in person["blocking_rules"]:
-        not_earlier = "".join(f" and not coalesce({condition}, false)" for condition in earlier)
-        total += con.execute(
-            f"select count(*) from int_linkage_record as l inner join int_linkage_record as r"
-            f" on {agree(rule)} and l.unique_id < r.unique_id{not_earlier}"
-        ).fetchall()[0][0]
-        earlier.append(agree(rule))
-    return total
+def _decided_pairs(
+    con: duckdb.DuckDBPyConnection, decisions: list[Decision]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Analysts' decisions as (accepted, rejected) pairs of records, one record of each
+    registration; decisions on registrations no longer in the extracts are left out."""
+    if not decisions:
+        return [], []
+    con.execute(
+        "create or replace temp table linkage_decided (registration_l varchar,"
+        " registration_r varchar, decision varchar)"
+    )
+    con.executemany(
+        "insert into linkage_decided values (?, ?, ?)",
+        [(d.registration_l, d.registration_r, d.decision) for d in decisions],
+    )
+    rows = con.execute(
+        """
+        with first_record as (
+            select registration_id, min(unique_id) - 1 as node
+            from int_linkage_record
+            where registration_id in (
+                select registration_l from linkage_decided
+                union select registration_r from linkage_decided
+            )
+            group by registration_id
+        )
+        select record_l.node, record_r.node, decided.decision
+        from linkage_decided as decided
+        inner join first_record as record_l on record_l.registration_id = decided.registration_l
+        inner join first_record as record_r on record_r.registration_id = decided.registration_r
+        """
+    ).fetchall()
+    accepted = [(a, b) for a, b, decision in rows if decision == ACCEPT]
+    rejected = [(a, b) for a, b, decision in rows if decision == REJECT]
+    return accepted, rejected
 
 
 def _write_person_link(
@@ -548,17 +673,14 @@ def _write_review_pairs(
     predictions: str,
     review_from: float,
     link_threshold: float,
-    twin_set: set[tuple[int, int]],
     decisions: list[Decision],
 ) -> None:
-    """Scored pairs an analyst should see: the review band, and twin-guard pairs scoring high."""
+    """Scored pairs an analyst should see: the review band kept apart, and twin-guard pairs
+    scoring high, whether the clustering kept them apart or linked them."""
     columns = [
         column[0] for column in con.execute(f"select * from {predictions} limit 0").description
     ]
     evidence = ", ".join(f"p.{column}" for column in columns if column.startswith("mw_"))
-    con.execute("create or replace temp table linkage_twin_pair (node_l bigint, node_r bigint)")
-    if twin_set:
-        con.executemany("insert into linkage_twin_pair values (?, ?)", sorted(twin_set))
     con.execute(
         "create or replace temp table linkage_decision (pair_l varchar, pair_r varchar,"
         " decision varchar, decided_at varchar, decided_by varchar)"
@@ -616,7 +738,9 @@ def _write_review_pairs(
             decision.decided_by
         from best
         left join linkage_decision as decision using (pair_l, pair_r)
+        -- kept apart, or decided; twin-guard pairs either way (linked ones want a second look)
         where decision.decision is not null or best.person_key_l <> best.person_key_r
+            or best.twin_guard
         """,
         [review_from, link_threshold],
     )
@@ -643,7 +767,8 @@ def _write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) ->
             ?::bigint as twin_guard_pairs, ?::bigint as twin_guard_blocked,
             ?::bigint as decisions_accepted, ?::bigint as decisions_rejected,
             ?::bigint as review_pairs, ?::double as link_threshold, ?::double as review_from,
-            ?::double as train_seconds, ?::double as predict_seconds, ?::double as cluster_seconds
+            ?::double as train_seconds, ?::double as predict_seconds, ?::double as cluster_seconds,
+            ?::varchar as broad_rules_used
         """,
         [
             run.records,
@@ -662,5 +787,6 @@ def _write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) ->
             run.seconds.get("train"),
             run.seconds.get("predict"),
             run.seconds.get("cluster"),
+            "; ".join(run.broad_rules_used),
         ],
     )
