@@ -226,6 +226,13 @@ def _train_and_predict(
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*rule), max_pairs=training["em_max_pairs"]
         )
+    # A level the training data never shows for a true pair (a sex keyed wrongly, say) would
+    # otherwise learn m ≈ 0: a weight so negative that one such slip could never link.
+    floor = training["min_m_probability"]
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if not level.is_null_level and (level.m_probability or 0.0) < floor:
+                level.m_probability = floor
     run.seconds["train"] = time.perf_counter() - started
 
     started = time.perf_counter()
