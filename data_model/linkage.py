@@ -588,8 +588,9 @@ def link_persons(
     run.persons = con.execute("select count(distinct person_key) from int_person_link").fetchall()[
         0
     ][0]
-    run.review_pairs = con.execute(
-        "select count(*) from int_person_link_pair where decision is null"
+    run.review_pairs = con.execute(  # pairs of people awaiting a decision
+        "select count(distinct (least(person_key_l, person_key_r),"
+        " greatest(person_key_l, person_key_r))) from int_person_link_pair where decision is null"
     ).fetchall()[0][0]
     _drop_splink_tables(con)
     run.seconds["write"] = time.perf_counter() - started

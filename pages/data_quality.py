@@ -477,6 +477,19 @@ else:
         )
     else:
         st.markdown("**Awaiting a decision.**")
+    if pair["person_key_l"] == pair["person_key_r"]:
+        standing = (
+            "The last build **linked** these records: their first names differ as twins' do, "
+            "but no system holds them as two people. Check they are one person."
+        )
+    else:
+        standing = "The last build **kept these records apart**."
+    if pair["registration_pairs"] > 1:
+        standing += (
+            f" This is the strongest of {common.fmt_int(pair['registration_pairs'])} pairs of "
+            "records between these two people: one decision settles them all."
+        )
+    st.markdown(standing)
 
     location = signed(pair["weight_location"])
     comparison = pd.DataFrame(

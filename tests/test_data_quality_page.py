@@ -59,7 +59,8 @@ def awaiting_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         """
         select pair_id, registration_l, registration_r, first_name_l, last_name_l,
-               first_name_r, last_name_r, match_probability
+               first_name_r, last_name_r, match_probability,
+               person_key_l = person_key_r as linked, registration_pairs
         from mart_linkage_review_queue
         where decision is null
         order by match_probability desc, pair_id
@@ -261,6 +262,9 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     ]
     total, *weights = evidence[0]
     assert detail.loc["Date of birth", "Match weight"] == f"{weights[2]:+.1f}"
+    standing = next(m.value for m in at.markdown if "The last build" in m.value)
+    assert ("**linked**" in standing) == bool(first["linked"])
+    assert ("strongest of" in standing) == (first["registration_pairs"] > 1)
     dob = detail.loc["Date of birth", "Record 1"]
     assert dob == "–" or datetime.strptime(dob, "%d %b %Y")
     chart = next(c for c in at.get("plotly_chart") if "chart_pair_weights" in c.proto.id)

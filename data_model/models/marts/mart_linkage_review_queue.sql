@@ -1,7 +1,24 @@
 -- Pairs of records an analyst should decide on: scored in the review band, or decided before.
 -- Each side shows what was compared; the weights say how much each comparison counted.
-with pairs as (
-    select * from int_person_link_pair
+-- One pair awaits a decision for each pair of people (their registrations' strongest pair):
+-- deciding it joins or parts the two people, so their other pairs would ask the same question.
+with scored_pairs as (
+    select
+        *,
+        least(person_key_l, person_key_r) as person_pair_l,
+        greatest(person_key_l, person_key_r) as person_pair_r
+    from int_person_link_pair
+),
+
+pairs as (
+    select
+        *,
+        count(*) over (partition by person_pair_l, person_pair_r) as registration_pairs
+    from scored_pairs
+    qualify decision is not null or row_number() over (
+        partition by person_pair_l, person_pair_r, decision is null
+        order by match_probability desc, pair_id
+    ) = 1
 ),
 
 records as (
@@ -35,6 +52,7 @@ select
     pairs.mw_sex as weight_sex,
     pairs.person_key_l,
     pairs.person_key_r,
+    pairs.registration_pairs,
     pairs.decision,
     pairs.decided_at,
     pairs.decided_by
