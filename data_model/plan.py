@@ -170,6 +170,16 @@ ANCHORS = ("attachment", "closure")
 COMPARISONS = {"at_least": ">=", "at_most": "<=", "above": ">", "below": "<"}
 
 
+def direction_and_slack(comparison: str | None) -> tuple[int | None, float | None]:
+    """A comparison as the models apply it: value meets threshold when
+    direction * (value - threshold) >= slack. Direction is 1 when more is better; the slack lets
+    a rate that is exactly the threshold (117 of 130 is 90%) meet a non-strict comparison."""
+    if comparison not in COMPARISONS:
+        return None, None
+    direction = 1 if comparison in ("at_least", "above") else -1
+    return direction, 1e-9 if comparison in ("above", "below") else -1e-9
+
+
 # --- The plan ----------------------------------------------------------------------------------
 
 
@@ -849,7 +859,8 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             indicator_id varchar, problem_id varchar, title varchar, kind varchar,
             source varchar, who varchar, look_back_months integer, at_least integer,
             figure varchar, figure_column varchar, figure_kind varchar, over varchar,
-            terms integer, comparison varchar, threshold double)
+            terms integer, comparison varchar, threshold double, direction integer,
+            slack double)
         """
     )
     rows = []
@@ -862,11 +873,11 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
                 i.look_back_months, i.at_least, rule and rule.figure,
                 rule and TERM_FIGURES[rule.figure][0], rule and TERM_FIGURES[rule.figure][1],
                 rule and rule.over, rule and rule.terms, rule and rule.comparison,
-                rule and rule.threshold,
+                rule and rule.threshold, *direction_and_slack(rule and rule.comparison),
             )
         )  # fmt: skip
     if rows:
-        con.executemany(f"insert into cfg_plan_indicator values ({', '.join('?' * 15)})", rows)
+        con.executemany(f"insert into cfg_plan_indicator values ({', '.join('?' * 17)})", rows)
     con.execute(
         """
         create or replace table cfg_plan_measure (
@@ -876,7 +887,7 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             count_mode varchar, comparison varchar, threshold double,
             figure varchar, figure_column varchar, figure_kind varchar, figure_words varchar,
             over varchar, terms integer, children varchar,
-            weeks integer, weeks_after_benefit varchar)
+            weeks integer, weeks_after_benefit varchar, direction integer, slack double)
         """
     )
     rows = []
@@ -895,10 +906,11 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
                 rule and rule.figure, figure[0], figure[1], figure[2],
                 rule and rule.over, rule and rule.terms, m.children,
                 m.weeks, json.dumps(m.weeks_after_benefit) if m.weeks else None,
+                *direction_and_slack(rule and rule.comparison),
             )
         )  # fmt: skip
     if rows:
-        con.executemany(f"insert into cfg_plan_measure values ({', '.join('?' * 25)})", rows)
+        con.executemany(f"insert into cfg_plan_measure values ({', '.join('?' * 27)})", rows)
     con.execute(
         "create or replace table cfg_plan_route (route_id varchar, route_order integer,"
         " title varchar, requires varchar)"
