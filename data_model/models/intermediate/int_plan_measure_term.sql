@@ -27,6 +27,7 @@ pupil_terms as (
         applicable.measure_id,
         applicable.figure_kind,
         applicable.figure_words,
+        applicable.figure_words_one,
         applicable.over,
         applicable.terms as window_terms,
         applicable.comparison,
@@ -196,14 +197,17 @@ plain_words as (
         case
             when distance_to_threshold > 0 and figure_kind = 'rate' then
                 'needs ' || sessions_short::bigint || case when direction > 0 then ' more '
-                    else ' fewer ' end || figure_words
+                    else ' fewer ' end
+                || case when sessions_short = 1 then figure_words_one else figure_words end
                 || case when over = 'each_term' then ' this term (' || term_label || ': '
                     else ' over the ' || terms_present || ' terms to ' || term_label || ' ('
                 end
                 || value_words || ', ' || threshold_words || ' needed)'
             when distance_to_threshold > 0 then
                 'needs ' || distance_to_threshold::bigint || case when direction > 0 then ' more '
-                    else ' fewer ' end || figure_words || ' over ' || window_terms
+                    else ' fewer ' end
+                || case when distance_to_threshold = 1 then figure_words_one else figure_words end
+                || ' over ' || window_terms
                 || ' terms (' || value_words || ' to ' || term_label || '; '
                 || threshold_words || ' allowed)'
             else
