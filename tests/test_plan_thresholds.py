@@ -90,6 +90,16 @@ def _term(family, child, year_term, figure: str, value: int) -> None:
         family.term(child, year_term, SESSIONS, 0, permanent=value > 0)
 
 
+def _measured_family(district: District, m: Measure, case: str, anchor: dt.date) -> Family:
+    """A family whose measure is counted from `anchor`: attached that day, or (for a measure
+    after closure) attached over a year before and closed that day."""
+    if m.after == "closure":
+        return district.family(
+            f"{m.id} {case}", attached=anchor - dt.timedelta(days=400), closed=anchor
+        )
+    return district.family(f"{m.id} {case}", attached=anchor)
+
+
 def _window_values(rule, step: int) -> list[int] | None:
     """A figure per term of the rule's window that puts the judged value at the threshold, moved
     by `step` sessions (or exclusions) in the last term; None when that would be negative.
@@ -120,12 +130,7 @@ def _record_cases(district: District, plan: Plan, m: Measure) -> list[Expected]:
     for case, count in counts.items():
         if count < 0:
             continue
-        if m.after == "closure":
-            family = district.family(
-                f"{m.id} {case}", attached=anchor - dt.timedelta(days=300), closed=anchor
-            )
-        else:
-            family = district.family(f"{m.id} {case}", attached=anchor)
+        family = _measured_family(district, m, case, anchor)
         member = member_for(family, m.selector.who)
         # before the months a reduction compares with, so only the test's records are counted
         _establish(
@@ -168,12 +173,7 @@ def _term_cases(district: District, plan: Plan, m: Measure) -> list[Expected]:
         values = _window_values(rule, step)
         if values is None:
             continue
-        if m.after == "closure":
-            family = district.family(
-                f"{m.id} {case}", attached=anchor - dt.timedelta(days=400), closed=anchor
-            )
-        else:
-            family = district.family(f"{m.id} {case}", attached=anchor)
+        family = _measured_family(district, m, case, anchor)
         _establish(family, m, plan, family.referred)
         child = member_for(family, "child")
         for year_term, value in zip(window, values, strict=True):
