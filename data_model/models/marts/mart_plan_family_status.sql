@@ -24,12 +24,13 @@ terms as (
 ),
 
 best_route as (
-    -- achieved first (earliest), then near, then the fewest blockers, then the plan's order
+    -- achieved first (earliest), then near, then the plan's order: a route of one measure far
+    -- off (no job yet) is not "closer" than progress on every problem for having one blocker
     select *
     from routes
     qualify row_number() over (
         partition by family_key, evaluation_date
-        order by achieved_date is null, achieved_date, is_near desc, blocking, route_order
+        order by achieved_date is null, achieved_date, is_near desc, route_order
     ) = 1
 ),
 
