@@ -155,19 +155,35 @@ SOURCES: dict[str, EvidenceSource] = {
 
 # The school census is read term by term; a plan names one of these figures per pupil and term.
 # Rates are a share of the sessions possible; counts are summed over the terms.
-TERM_FIGURES: dict[str, tuple[str, Literal["rate", "count"], str]] = {
-    # figure: (column of int_plan_term, kind, plain words)
-    "attendance": ("sessions_attended", "rate", "sessions attended"),
-    "absence": ("sessions_missed", "rate", "sessions missed"),
-    "unauthorised_absence": ("sessions_unauthorised", "rate", "unauthorised absences"),
-    "fixed_term_exclusions": ("fixed_term_exclusions", "count", "fixed-term exclusions"),
-    "permanent_exclusions": ("permanent_exclusions", "count", "permanent exclusions"),
-}
+TERM_FIGURES: dict[str, tuple[str, Literal["rate", "count"], str, str]] = {
+    # figure: (column of int_plan_term, kind, plain words for many, for one)
+    "attendance": ("sessions_attended", "rate", "sessions attended", "session attended"),
+    "absence": ("sessions_missed", "rate", "sessions missed", "session missed"),
+    "unauthorised_absence": (
+        "sessions_unauthorised", "rate", "unauthorised absences", "unauthorised absence",
+    ),
+    "fixed_term_exclusions": (
+        "fixed_term_exclusions", "count", "fixed-term exclusions", "fixed-term exclusion",
+    ),
+    "permanent_exclusions": (
+        "permanent_exclusions", "count", "permanent exclusions", "permanent exclusion",
+    ),
+}  # fmt: skip
 TERM_SOURCE = "school_census"
 
 WHO = ("anyone", "child", "adult")
 ANCHORS = ("attachment", "closure")
 COMPARISONS = {"at_least": ">=", "at_most": "<=", "above": ">", "below": "<"}
+
+
+def direction_and_slack(comparison: str | None) -> tuple[int | None, float | None]:
+    """A comparison as the models apply it: value meets threshold when
+    direction * (value - threshold) >= slack. Direction is 1 when more is better; the slack lets
+    a rate that is exactly the threshold (117 of 130 is 90%) meet a non-strict comparison."""
+    if comparison not in COMPARISONS:
+        return None, None
+    direction = 1 if comparison in ("at_least", "above") else -1
+    return direction, 1e-9 if comparison in ("above", "below") else -1e-9
 
 
 # --- The plan ----------------------------------------------------------------------------------
@@ -296,7 +312,7 @@ class Plan:
 
 # --- Reading YAML with line numbers --------------------------------------------------------------
 
-Path_ = tuple[Any, ...]
+KeyPath = tuple[Any, ...]  # keys and list positions from the top of the plan
 
 
 class _Doc:
@@ -304,7 +320,7 @@ class _Doc:
 
     def __init__(self, file: Path, text: str) -> None:
         self.file = file
-        self.lines: dict[Path_, int] = {}
+        self.lines: dict[KeyPath, int] = {}
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -317,7 +333,7 @@ class _Doc:
         finally:
             loader.dispose()
 
-    def _value(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+    def _value(self, loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out = {}
@@ -340,19 +356,19 @@ class _Doc:
                 f" ({error})"
             ) from None
 
-    def line(self, path: Path_) -> int:
+    def line(self, path: KeyPath) -> int:
         while path and path not in self.lines:
             path = path[:-1]
         return self.lines.get(path, 1)
 
-    def error(self, path: Path_, message: str) -> PlanError:
+    def error(self, path: KeyPath, message: str) -> PlanError:
         return PlanError(f"{self.file}, line {self.line(path)}: {message}")
 
 
 class _Node:
     """A mapping in the plan, read key by key with checks; every mistake names its line."""
 
-    def __init__(self, doc: _Doc, path: Path_, value: Any, what: str) -> None:
+    def __init__(self, doc: _Doc, path: KeyPath, value: Any, what: str) -> None:
         self.doc, self.path, self.what = doc, path, what
         if not isinstance(value, dict):
             raise doc.error(path, f"{what} must be a mapping of settings")
@@ -672,7 +688,7 @@ def _check_plan(doc: _Doc, plan_id: str, text: str) -> Plan:
     near = _near(top.child("near", "near"))
 
     problems: list[Problem] = []
-    seen: dict[str, Path_] = {}
+    seen: dict[str, KeyPath] = {}
 
     def unique(item_id: str, node: _Node, kind: str) -> None:
         if item_id in seen:
@@ -849,7 +865,8 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             indicator_id varchar, problem_id varchar, title varchar, kind varchar,
             source varchar, who varchar, look_back_months integer, at_least integer,
             figure varchar, figure_column varchar, figure_kind varchar, over varchar,
-            terms integer, comparison varchar, threshold double)
+            terms integer, comparison varchar, threshold double, direction integer,
+            slack double)
         """
     )
     rows = []
@@ -862,11 +879,11 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
                 i.look_back_months, i.at_least, rule and rule.figure,
                 rule and TERM_FIGURES[rule.figure][0], rule and TERM_FIGURES[rule.figure][1],
                 rule and rule.over, rule and rule.terms, rule and rule.comparison,
-                rule and rule.threshold,
+                rule and rule.threshold, *direction_and_slack(rule and rule.comparison),
             )
         )  # fmt: skip
     if rows:
-        con.executemany(f"insert into cfg_plan_indicator values ({', '.join('?' * 15)})", rows)
+        con.executemany(f"insert into cfg_plan_indicator values ({', '.join('?' * 17)})", rows)
     con.execute(
         """
         create or replace table cfg_plan_measure (
@@ -875,15 +892,16 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             source varchar, who varchar, window_months integer, window_mode varchar,
             count_mode varchar, comparison varchar, threshold double,
             figure varchar, figure_column varchar, figure_kind varchar, figure_words varchar,
+            figure_words_one varchar,
             over varchar, terms integer, children varchar,
-            weeks integer, weeks_after_benefit varchar)
+            weeks integer, weeks_after_benefit varchar, direction integer, slack double)
         """
     )
     rows = []
     for order, m in enumerate(plan.measures, 1):
         source, who = _selector_columns(m.selector)
         rule = m.term_rule
-        figure = TERM_FIGURES[rule.figure] if rule else (None, None, None)
+        figure = TERM_FIGURES[rule.figure] if rule else (None, None, None, None)
         rows.append(
             (
                 m.id, m.problem_id, order, m.title, m.kind, m.after, m.unit,
@@ -892,13 +910,14 @@ def create_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
                 m.window_months, m.window, m.count,
                 rule.comparison if rule else m.comparison,
                 rule.threshold if rule else (m.weeks if m.weeks else m.threshold),
-                rule and rule.figure, figure[0], figure[1], figure[2],
+                rule and rule.figure, *figure,
                 rule and rule.over, rule and rule.terms, m.children,
                 m.weeks, json.dumps(m.weeks_after_benefit) if m.weeks else None,
+                *direction_and_slack(rule and rule.comparison),
             )
         )  # fmt: skip
     if rows:
-        con.executemany(f"insert into cfg_plan_measure values ({', '.join('?' * 25)})", rows)
+        con.executemany(f"insert into cfg_plan_measure values ({', '.join('?' * 28)})", rows)
     con.execute(
         "create or replace table cfg_plan_route (route_id varchar, route_order integer,"
         " title varchar, requires varchar)"

@@ -62,6 +62,13 @@ def district() -> District:
         _school_problem(family, child)
         _attended(family, child, {day: a for day, a in zip(post, attended, strict=True) if a})
 
+    # A child who left school (no term in the last 12 months) no longer holds the family back.
+    family = d.family("terms: a child left school", attached=anchor5)
+    stays, leaves = family.child("Stay"), family.child("Gone", dt.date(2002, 9, 1))
+    _school_problem(family, stays)
+    _attended(family, stays, dict(zip(post, [GOOD] * 5, strict=True)))
+    _attended(family, leaves, {post[0]: SHORT})
+
     # 26 continuous weeks: a job started the day after the last ended continues it.
     for name, second_start in (
         ("spell: next-day start", dt.date(2018, 10, 1)),
@@ -177,6 +184,23 @@ def test_three_consecutive_terms_restart_after_a_short_or_missed_term(model, dis
     assert no_gap["status"] == "met"
     post = [census_day(*t) for t in terms_before(AS_AT, 5)]
     assert no_gap["achieved_date"].date() == post[3]  # the third good term in a row
+
+
+def test_a_child_no_longer_at_school_drops_out_of_each_child(model, district):
+    row = _measure(model, district, "terms: a child left school", "attendance_sustained")
+    assert row["status"] == "met" and row["members_measured"] == 1
+    history = queries._frame(
+        model,
+        "select evaluation_date, members_measured from int_plan_family_measure"
+        " where family_key = ? and measure_id = 'attendance_sustained' order by 1",
+        [_key(model, district, "terms: a child left school")],
+    )
+    post = [census_day(*t) for t in terms_before(AS_AT, 5)]
+    # both children count in the year after the one who left had a term, one after that
+    days = history["evaluation_date"].dt.date
+    while_both = history[(days >= post[0]) & (days < months_after(post[0], 12))]
+    assert len(while_both) >= 3 and (while_both["members_measured"] == 2).all()
+    assert history["members_measured"].iloc[-1] == 1
 
 
 def test_a_result_once_met_stays_met_and_shows_the_terms_that_met_it(model, district):

@@ -90,6 +90,31 @@ def _term(family, child, year_term, figure: str, value: int) -> None:
         family.term(child, year_term, SESSIONS, 0, permanent=value > 0)
 
 
+def _measured_family(district: District, m: Measure, case: str, anchor: dt.date) -> Family:
+    """A family whose measure is counted from `anchor`: attached that day, or (for a measure
+    after closure) attached over a year before and closed that day."""
+    if m.after == "closure":
+        return district.family(
+            f"{m.id} {case}", attached=anchor - dt.timedelta(days=400), closed=anchor
+        )
+    return district.family(f"{m.id} {case}", attached=anchor)
+
+
+def _window_values(rule, step: int) -> list[int] | None:
+    """A figure per term of the rule's window that puts the judged value at the threshold, moved
+    by `step` sessions (or exclusions) in the last term; None when that would be negative.
+    A rate's threshold is in every term (so each term and the terms together are at it); a count
+    is all in the last term."""
+    if TERM_FIGURES[rule.figure][1] == "rate":
+        per_term = rule.threshold * SESSIONS
+        assert per_term == int(per_term), "pick SESSIONS so thresholds are whole sessions"
+        values = [int(per_term)] * rule.terms
+    else:
+        values = [0] * (rule.terms - 1) + [int(rule.threshold)]
+    values[-1] += step
+    return values if values[-1] >= 0 else None
+
+
 def _record_cases(district: District, plan: Plan, m: Measure) -> list[Expected]:
     # one complete window before the as-at date (and the next one still running)
     anchor = months_before(AS_AT, m.window_months) - dt.timedelta(days=15)
@@ -105,12 +130,7 @@ def _record_cases(district: District, plan: Plan, m: Measure) -> list[Expected]:
     for case, count in counts.items():
         if count < 0:
             continue
-        if m.after == "closure":
-            family = district.family(
-                f"{m.id} {case}", attached=anchor - dt.timedelta(days=300), closed=anchor
-            )
-        else:
-            family = district.family(f"{m.id} {case}", attached=anchor)
+        family = _measured_family(district, m, case, anchor)
         member = member_for(family, m.selector.who)
         # before the months a reduction compares with, so only the test's records are counted
         _establish(
@@ -148,25 +168,14 @@ def _term_cases(district: District, plan: Plan, m: Measure) -> list[Expected]:
     # exactly `terms` census days fall after the anchor, up to the as-at date
     anchor = census_day(*terms_before(AS_AT, rule.terms + 1)[0])
     window = terms_before(AS_AT, rule.terms)
-    per_term = rule.threshold * SESSIONS
-    assert kind == "count" or per_term == int(per_term), "pick SESSIONS so thresholds are whole"
     expected = []
     for case, step in (("at", 0), ("above", 1), ("below", -1)):
-        if m.after == "closure":
-            family = district.family(
-                f"{m.id} {case}", attached=anchor - dt.timedelta(days=400), closed=anchor
-            )
-        else:
-            family = district.family(f"{m.id} {case}", attached=anchor)
+        values = _window_values(rule, step)
+        if values is None:
+            continue
+        family = _measured_family(district, m, case, anchor)
         _establish(family, m, plan, family.referred)
         child = member_for(family, "child")
-        base = int(per_term) if kind == "rate" else 0
-        values = [base] * rule.terms
-        if kind == "count":
-            values[-1] = int(rule.threshold)
-        values[-1] += step
-        if values[-1] < 0:
-            continue
         for year_term, value in zip(window, values, strict=True):
             _term(family, child, year_term, rule.figure, value)
         met = _meets(rule.comparison, case)
@@ -293,18 +302,13 @@ def _indicator_cases(district: District, indicator: Indicator) -> list[tuple[Fam
             cases.append((family, holds, label))
         return cases
     rule = indicator.term_rule
-    kind = TERM_FIGURES[rule.figure][1]
-    threshold = rule.threshold * SESSIONS if kind == "rate" else rule.threshold
     for case, step in (("at", 0), ("above", 1), ("below", -1)):
+        values = _window_values(rule, step)
+        if values is None:
+            continue
         family = district.family(f"{indicator.id} {case}")
         child = family.child()
         window = terms_before(AS_AT, rule.terms)
-        values = [int(threshold)] * rule.terms if kind == "rate" else [0] * rule.terms
-        if kind == "count":
-            values[-1] = int(threshold)
-        values[-1] += step
-        if values[-1] < 0:
-            continue
         for year_term, value in zip(window, values, strict=True):
             _term(family, child, year_term, rule.figure, value)
         holds = _meets(rule.comparison, case)

@@ -5,21 +5,18 @@ chosen with --plan and stored in the model; the benchmark reports the plan stage
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from data_model.plan import PLANS_DIR, PlanError, available_plans, load_plan
 from tests.extract_files import write_district
+from tests.test_build import run_cli
 
-ROOT = Path(__file__).resolve().parents[1]
 BRADFORD = (PLANS_DIR / "bradford_2015.yaml").read_text(encoding="utf-8")
 
 
-def broken_plan(tmp_path: Path, old: str, new: str, occurrence: int = 1) -> tuple[Path, int]:
+def broken_plan(tmp_path, old: str, new: str, occurrence: int = 1) -> tuple:
     """Bradford's plan with the `occurrence`th `old` replaced by `new`; returns the file and the
     line (1-based) the replacement starts on."""
     at = -1
@@ -99,16 +96,6 @@ def test_unknown_plan_names_the_shipped_ones(tmp_path) -> None:
         load_plan("leeds_2015")
     with pytest.raises(PlanError, match="no such plan file"):
         load_plan(tmp_path / "missing.yaml")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "data_model", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def test_cli_stops_on_a_broken_plan_with_exit_2_and_one_line(tmp_path) -> None:

@@ -36,6 +36,8 @@ family_measures as (
     from dates
     inner join attached using (family_key)
     cross join measures
+    -- the measures that do not apply are listed on the as-at date only
+    where dates.is_current or list_contains(attached.problems_at_attachment, measures.problem_id)
 ),
 
 ranked as (
@@ -108,7 +110,8 @@ combined as (
                 and (family_measures.closure_date is null
                      or family_measures.closure_date > family_measures.evaluation_date)
                 then 'measured after the case closes; still open'
-            when family_measures.kind = 'terms' then 'no school term recorded since attachment yet'
+            when family_measures.kind = 'terms'
+                then 'no child with a school term since attachment in the last 12 months'
             when family_measures.kind = 'continuous_spell'
                 then 'no spell recorded since attachment: needs ' || family_measures.weeks
                     || ' weeks in a row'

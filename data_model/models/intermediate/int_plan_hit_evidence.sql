@@ -1,6 +1,8 @@
--- The evidence behind each hit: the source records, or the school terms, that make it hold.
+-- The evidence behind each hit on a family's dates that matter: the source records, or the
+-- school terms, that make it hold.
 with hits as (
     select * from int_plan_hit
+    semi join (select distinct hit_id from int_plan_family_date_hit) as used using (hit_id)
 ),
 
 record_evidence as (

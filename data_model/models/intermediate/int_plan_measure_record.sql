@@ -6,19 +6,12 @@ with measures as (
     select * from cfg_plan_measure where kind = 'records'
 ),
 
-as_at as (
-    select as_at_date from int_plan_as_at
+applicable as (
+    select * from int_plan_measure_anchor where kind = 'records'
 ),
 
-applicable as (
-    select
-        attached.family_key,
-        attached.attached_date,
-        measures.*,
-        case measures.after when 'closure' then attached.closure_date
-            else attached.attached_date end as anchor_date
-    from int_plan_attachment as attached
-    inner join measures on list_contains(attached.problems_at_attachment, measures.problem_id)
+as_at as (
+    select as_at_date from int_plan_as_at
 ),
 
 records as (

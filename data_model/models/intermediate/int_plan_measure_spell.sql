@@ -1,22 +1,12 @@
 -- Continuous-spell measures of attached families (an adult in work for 26 consecutive weeks), per
 -- adult and evaluation date: spells starting on or after attachment, joined where one follows the
 -- next without a gap, and the weeks each has lasted.
-with measures as (
-    select * from cfg_plan_measure where kind = 'continuous_spell'
+with applicable as (
+    select * from int_plan_measure_anchor where kind = 'continuous_spell'
 ),
 
 as_at as (
     select as_at_date from int_plan_as_at
-),
-
-applicable as (
-    select
-        attached.family_key,
-        measures.*,
-        case measures.after when 'closure' then attached.closure_date
-            else attached.attached_date end as anchor_date
-    from int_plan_attachment as attached
-    inner join measures on list_contains(attached.problems_at_attachment, measures.problem_id)
 ),
 
 spells as (

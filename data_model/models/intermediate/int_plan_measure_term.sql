@@ -1,8 +1,8 @@
 -- School-census measures of attached families, per pupil and evaluation date: the pupil's terms
 -- after the family's attachment (or case closure), the window of the measure's consecutive terms
 -- ending at the latest one, how far it is from the threshold, and when the pupil first met it.
-with measures as (
-    select * from cfg_plan_measure where kind = 'terms'
+with applicable as (
+    select * from int_plan_measure_anchor where kind = 'terms'
 ),
 
 as_at as (
@@ -11,17 +11,6 @@ as_at as (
 
 attached as (
     select * from int_plan_attachment
-),
-
-applicable as (
-    select
-        attached.family_key,
-        attached.attached_date,
-        measures.*,
-        case measures.after when 'closure' then attached.closure_date
-            else attached.attached_date end as anchor_date
-    from attached
-    inner join measures on list_contains(attached.problems_at_attachment, measures.problem_id)
 ),
 
 had_problem as (
@@ -38,13 +27,14 @@ pupil_terms as (
         applicable.measure_id,
         applicable.figure_kind,
         applicable.figure_words,
+        applicable.figure_words_one,
         applicable.over,
         applicable.terms as window_terms,
         applicable.comparison,
         applicable.threshold,
         terms.person_key,
         terms.term_index,
-        terms.term_label,
+        calendar.term_label,
         terms.census_date,
         terms.sessions_possible,
         case applicable.figure_column
@@ -54,12 +44,14 @@ pupil_terms as (
             when 'fixed_term_exclusions' then terms.fixed_term_exclusions
             when 'permanent_exclusions' then terms.permanent_exclusions
         end as figure,
-        -- +1 when more is better (at_least, above), -1 when less is
-        case when applicable.comparison in ('at_least', 'above') then 1 else -1 end as direction
+        applicable.direction,
+        applicable.slack
     from applicable
+    inner join mart_family_member as members on members.family_key = applicable.family_key
     inner join int_plan_term as terms
-        on terms.family_key = applicable.family_key
+        on terms.person_key = members.person_key
         and terms.census_date > applicable.anchor_date
+    inner join int_plan_term_calendar as calendar using (term_index)
     cross join as_at
     where terms.census_date <= as_at.as_at_date
       and (
@@ -77,12 +69,7 @@ per_term as (
     select
         *,
         figure / sessions_possible as term_rate,
-        case comparison
-            when 'at_least' then figure / sessions_possible >= threshold - 1e-9
-            when 'at_most' then figure / sessions_possible <= threshold + 1e-9
-            when 'above' then figure / sessions_possible > threshold + 1e-9
-            else figure / sessions_possible < threshold - 1e-9
-        end as term_meets,
+        direction * (figure / sessions_possible - threshold) >= slack as term_meets,
         coalesce(
             term_index = 1 + lag(term_index) over (
                 partition by family_key, measure_id, person_key order by term_index
@@ -141,10 +128,7 @@ met as (
         case
             when terms_present < window_terms then false
             when over = 'each_term' then terms_in_a_row >= window_terms
-            when comparison = 'at_least' then window_value >= threshold - 1e-9
-            when comparison = 'at_most' then window_value <= threshold + 1e-9
-            when comparison = 'above' then window_value > threshold + 1e-9
-            else window_value < threshold - 1e-9
+            else direction * (window_value - threshold) >= slack
         end as window_meets
     from judged
 ),
@@ -213,14 +197,17 @@ plain_words as (
         case
             when distance_to_threshold > 0 and figure_kind = 'rate' then
                 'needs ' || sessions_short::bigint || case when direction > 0 then ' more '
-                    else ' fewer ' end || figure_words
+                    else ' fewer ' end
+                || case when sessions_short = 1 then figure_words_one else figure_words end
                 || case when over = 'each_term' then ' this term (' || term_label || ': '
                     else ' over the ' || terms_present || ' terms to ' || term_label || ' ('
                 end
                 || value_words || ', ' || threshold_words || ' needed)'
             when distance_to_threshold > 0 then
                 'needs ' || distance_to_threshold::bigint || case when direction > 0 then ' more '
-                    else ' fewer ' end || figure_words || ' over ' || window_terms
+                    else ' fewer ' end
+                || case when distance_to_threshold = 1 then figure_words_one else figure_words end
+                || ' over ' || window_terms
                 || ' terms (' || value_words || ' to ' || term_label || '; '
                 || threshold_words || ' allowed)'
             else
@@ -258,8 +245,10 @@ achieving as (
 ),
 
 reported as (
+    -- a pupil not yet there counts while still on a school roll: a term in the last 12 months
     select * from latest
-    where achieved_date is null or achieved_date > evaluation_date
+    where (achieved_date is null or achieved_date > evaluation_date)
+      and census_date > evaluation_date - interval 1 year
     union all by name
     select achieving.*, latest.evaluation_date
     from latest

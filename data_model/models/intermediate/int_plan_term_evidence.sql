@@ -1,8 +1,9 @@
--- The school terms that are evidence somewhere (behind an indicator's hit, or a measure judged on
--- the as-at date), each in plain words for the evidence trail.
+-- The school terms that are evidence somewhere (behind an indicator's hit on a family's date that
+-- matters, or a measure judged on the as-at date), each in plain words for the evidence trail.
 with term_hits as (
     select person_key, first_term_index, last_term_index
     from int_plan_hit
+    semi join (select distinct hit_id from int_plan_family_date_hit) as used using (hit_id)
     where first_term_index is not null
 ),
 
@@ -31,14 +32,15 @@ needed as (
 )
 
 select
-    person_key,
-    term_index,
-    source_record_id,
-    census_date,
-    term_label || ': ' || sessions_attended || ' of ' || sessions_possible
+    needed.person_key,
+    needed.term_index,
+    needed.source_record_id,
+    needed.census_date,
+    calendar.term_label || ': ' || sessions_attended || ' of ' || sessions_possible
         || ' sessions attended (' || round(100 * sessions_attended / sessions_possible, 1)
         || '%), ' || sessions_unauthorised || ' unauthorised absences, '
         || fixed_term_exclusions || ' fixed-term exclusions'
         || case when permanent_exclusions > 0 then ', permanently excluded' else '' end
         as term_summary
 from needed
+inner join int_plan_term_calendar as calendar using (term_index)

@@ -1,10 +1,11 @@
--- Every outcome measure for every attached family: status (met, near, not met, not applicable),
--- measured value, threshold and the distance between them in the measure's unit, what the family
--- needs in plain words, and where the family is. is_current marks the as-at date; the other rows
--- are quarter ends, for trends. measured_value, threshold_value and near_margin are kept so a page
--- can re-apply another margin: near = not met, can_still_be_met and distance <= margin.
+-- Every outcome measure for every attached family on the as-at date: status (met, near, not met,
+-- not applicable), measured value, threshold and the distance between them in the measure's unit,
+-- what the family needs in plain words, and where the family is. (Quarter-end history is in
+-- mart_plan_blocker and mart_plan_family_status.) measured_value, threshold_value and near_margin
+-- are kept so a page can re-apply another margin: near = not met, can_still_be_met and
+-- distance <= margin.
 with measures as (
-    select * from int_plan_family_measure
+    select * from int_plan_family_measure where is_current
 ),
 
 attached as (

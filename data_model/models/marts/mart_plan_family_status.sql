@@ -46,6 +46,8 @@ blocked_by as (
     from int_plan_family_blocker as blockers
     left join cfg_plan_measure as measures using (measure_id)
     left join problem_titles on problem_titles.problem_id = blockers.problem_id
+    -- in words on the as-at date; mart_plan_blocker has every date's blockers
+    where blockers.evaluation_date = (select as_at_date from int_plan_as_at)
     group by all
 ),
 
