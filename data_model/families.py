@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from data_model.linkage import find_root, linkage_settings
+from data_model.linkage import connected_groups, linkage_settings
 
 
 def _edges_sql() -> str:
@@ -191,51 +191,42 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
     }
     con.execute(f"create or replace temp table family_edge as {_edges_sql()}", params)
 
-    persons = [
-        key
-        for (key,) in con.execute(
-            "select distinct person_key from int_person_link order by person_key"
-        ).fetchall()
-    ]
-    position = {key: i for i, key in enumerate(persons)}
-    parent = np.arange(len(persons))
-
-    def find(node: int) -> int:
-        return find_root(parent, node)
-
-    def join_edges() -> None:
-        for person_a, person_b in con.execute(
-            "select distinct person_a, person_b from family_edge"
-        ).fetchall():
-            root_a, root_b = find(position[person_a]), find(position[person_b])
-            if root_a != root_b:
-                parent[max(root_a, root_b)] = min(root_a, root_b)
-
-    join_edges()
-    # Second pass: people known only from GP records (which carry no address) join the one
-    # household at their postcode registered with the same practice under the same surname at
-    # the same time, when exactly one does.
-    con.register(
-        "household_groups",
-        pa.table(
-            {
-                "person_key": persons,
-                "group_root": pa.array([find(i) for i in range(len(persons))], pa.int64()),
-            }
-        ),
+    # Persons numbered 0..n-1, so that families are connected components of the edges.
+    con.execute(
+        "create or replace temp table family_person as"
+        " select person_key, row_number() over (order by person_key) - 1 as node"
+        " from (select distinct person_key from int_person_link)"
     )
+    persons = con.execute("select person_key from family_person order by node").fetchnumpy()[
+        "person_key"
+    ]
+
+    def groups() -> np.ndarray:
+        edges = con.execute(
+            """
+            select person_a.node as node_a, person_b.node as node_b
+            from (select distinct person_a, person_b from family_edge) as edge
+            inner join family_person as person_a on person_a.person_key = edge.person_a
+            inner join family_person as person_b on person_b.person_key = edge.person_b
+            """
+        ).fetchnumpy()
+        return connected_groups(len(persons), np.column_stack([edges["node_a"], edges["node_b"]]))
+
+    group_root = groups()
     if family["join_by_gp_practice_postcode_and_surname"]:
+        # Second pass: people known only from GP records without an address join the one
+        # household at their postcode registered with the same practice under the same surname
+        # at the same time, when exactly one does.
+        con.register(
+            "household_groups", pa.table({"person_key": persons, "group_root": group_root})
+        )
         con.execute(
             f"insert into family_edge {_postcode_surname_edges_sql()}",
             {"tolerance_days": params["tolerance_days"]},
         )
-    con.unregister("household_groups")
-    join_edges()
-    roots = [find(i) for i in range(len(persons))]
-    con.register(
-        "family_groups",
-        pa.table({"person_key": persons, "group_root": pa.array(roots, pa.int64())}),
-    )
+        con.unregister("household_groups")
+        group_root = groups()
+    con.register("family_groups", pa.table({"person_key": persons, "group_root": group_root}))
     con.execute(
         """
         create or replace table int_family_link as

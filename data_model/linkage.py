@@ -387,7 +387,7 @@ class _Groups:
             partners.add(ra)
 
 
-def _components(n_records: int, pairs: np.ndarray) -> np.ndarray:
+def connected_groups(n_records: int, pairs: np.ndarray) -> np.ndarray:
     """Each record's connected group under `pairs` (n × 2), named by its smallest record."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -423,7 +423,7 @@ def _cluster(
     """
     n_records = len(dob_days)
     # Certain links join whatever the guards say, so they are connected groups from the start.
-    component = _components(n_records, _pairs(must_link).astype(np.int64))
+    component = connected_groups(n_records, _pairs(must_link).astype(np.int64))
     groups = _Groups(np.asarray(dob_days, dtype=float), source_codes, max_dob_span_days, component)
     in_certain_group = np.bincount(component, minlength=n_records)[component] > 1
     joined_by: dict[int, float] = dict.fromkeys(np.flatnonzero(in_certain_group).tolist(), 1.0)

@@ -271,13 +271,13 @@ lines = [
     f"{common.fmt_int(summary.get('records_joined'))} records were joined to at least one other "
     f"record: by a shared id, by an analyst's decision, or by scoring "
     f"{percent(link_threshold)} or more.",
-    f"**{common.fmt_int(summary.get('review_pairs'))} pairs** scored from {percent(review_from)} "
-    f"up to {percent(link_threshold)}, or were stopped by the twin guard, and wait for an "
-    "analyst below.",
+    f"**{common.fmt_int(summary.get('review_pairs'))} pairs of people** scored from "
+    f"{percent(review_from)} up to {percent(link_threshold)}, or look like twins, and wait for "
+    "an analyst below.",
     f"The **twin guard** found {common.fmt_int(summary.get('twin_guard_pairs'))} pairs that "
     "look like twins or siblings (same surname, date of birth and address, clearly different "
     f"first names) and kept apart **{common.fmt_int(summary.get('twin_guard_blocked'))}** of them "
-    "that scored high enough to be linked.",
+    "that scored high enough to be linked, because a system holds them as two people.",
     f"**{common.fmt_int(summary.get('families'))} families** were found, "
     f"{common.fmt_int(summary.get('families_of_two_or_more'))} of them of two or more people; "
     f"the largest has {common.fmt_int(summary.get('largest_family'))} people.",

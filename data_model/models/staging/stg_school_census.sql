@@ -3,6 +3,16 @@ with source as (
     select * from raw_school_census
 ),
 
+-- The census repeats each pupil's address every term: each distinct address is cleaned once.
+clean_addresses as (
+    select
+        address_line_1,
+        address_line_2,
+        town,
+        one_line_address(concat_ws(', ', address_line_1, address_line_2, town)) as address
+    from (select distinct address_line_1, address_line_2, town from source)
+),
+
 renamed as (
     select
         'school_census' as source,
@@ -13,7 +23,7 @@ renamed as (
         last_name,
         dob,
         normalise_sex(sex) as sex,
-        one_line_address(concat_ws(', ', address_line_1, address_line_2, town)) as address,
+        clean_addresses.address,
         normalise_postcode(postcode) as postcode,
         census_date as record_date,
         school_urn,
@@ -30,6 +40,10 @@ renamed as (
         coalesce(fixed_term_exclusions, 0) as fixed_term_exclusions,
         coalesce(permanent_exclusion = 'Y', false) as is_permanently_excluded
     from source
+    left join clean_addresses
+        on source.address_line_1 is not distinct from clean_addresses.address_line_1
+        and source.address_line_2 is not distinct from clean_addresses.address_line_2
+        and source.town is not distinct from clean_addresses.town
 ),
 
 with_rates as (
