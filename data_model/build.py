@@ -68,18 +68,19 @@ def _create_empty_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract) 
     con.execute(f'create table if not exists "raw_{contract.source}" (line bigint, {columns})')
 
 
-def _create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+def _create_reference_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
     con.execute("create table ref_bank_holidays (holiday_date date, holiday_name varchar)")
     con.executemany("insert into ref_bank_holidays values (?, ?)", bank_holiday_rows())
-    programme = settings()["programme"]
+    # The programme's dates and target: the outcomes plan's, unless the council's
+    # reference/programme.csv gives them (stg_programme).
     con.execute(
         "create table cfg_programme_default as select ? as programme_name, ?::date as start_date,"
         " ?::date as end_date, ?::bigint as target_families",
         [
-            programme["name"],
-            programme["start_date"],
-            programme["end_date"],
-            programme["target_families"],
+            settings()["programme"]["name"],
+            plan.programme_start,
+            plan.programme_end,
+            plan.target_families,
         ],
     )
 
@@ -116,23 +117,23 @@ def _check_model(con: duckdb.DuckDBPyConnection) -> None:
         raise BuildCheckError("model checks failed: " + "; ".join(failures))
 
 
-# The tables other pages and issues rely on, under their contract names (issue: person linkage).
+# The tables other pages and issues rely on, under their contract names: linkage's and the
+# outcomes plan engine's.
 CONTRACT_VIEWS = {
     "person": "mart_person",
     "person_source_record": "mart_person_source_record",
     "family": "mart_family",
     "family_member": "mart_family_member",
     "linkage_review_queue": "mart_linkage_review_queue",
+    "claim": "mart_claim",
 }
-# Tables of the outcomes plan engine other pages rely on (issue: outcomes plan engine).
-PLAN_CONTRACT_VIEWS = {"claim": "mart_claim"}
 
 # Models of the outcomes plan evaluation, timed together as the build's "plan" stage.
 PLAN_MODEL_PREFIXES = ("int_plan_", "mart_plan", "mart_claim")
 
 
 def _create_contract_views(con: duckdb.DuckDBPyConnection) -> None:
-    for view, mart in {**CONTRACT_VIEWS, **PLAN_CONTRACT_VIEWS}.items():
+    for view, mart in CONTRACT_VIEWS.items():
         con.execute(f"create or replace view {view} as select * from {mart}")
 
 
@@ -210,7 +211,7 @@ def build_model(
         report.stage_seconds["load"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        _create_reference_tables(con)
+        _create_reference_tables(con, active_plan)
         create_linkage_reference_tables(con)
         create_plan_tables(con, active_plan)
         share = _STAGE_SHARE["models"] / 60

@@ -125,9 +125,7 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def period_presets(
-    as_at: date, programme_start: date | None = None
-) -> dict[str, tuple[date, date]]:
+def period_presets(as_at: date, programme_start: date) -> dict[str, tuple[date, date]]:
     """Named periods ending at the data's as-at date, labelled with their dates (DD Mon YYYY)."""
     # The last complete quarter: ending on as_at if that is a quarter end, else the one before.
     next_day = as_at + timedelta(days=1)
@@ -139,7 +137,6 @@ def period_presets(
         as_at if (as_at + timedelta(days=1)).day == 1 else as_at.replace(day=1) - timedelta(1)
     )
     year_start = date(as_at.year - 1, as_at.month, as_at.day) + timedelta(days=1)
-    programme_start = programme_start or settings()["programme"]["start_date"]
 
     def label(name: str, start: date, end: date) -> str:
         return f"{name} ({start:%d %b %Y} to {end:%d %b %Y})"

@@ -98,3 +98,45 @@ def test_cli_shows_progress_per_stage(district: Path, tmp_path: Path) -> None:
     assert "model mart_referral" in out
     assert "Checking the model" in out
     assert "Built" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("plan", ["bradford_2015", "warwickshire_2015"])
+def test_the_programme_target_is_the_plans_unless_the_council_sends_one(
+    district: Path, tmp_path: Path, plan: str
+) -> None:
+    """Overview and plan pages read one target: the plan's, or reference/programme.csv's."""
+    from data_model.plan import load_plan
+
+    expected = load_plan(plan)
+    model = tmp_path / "model.duckdb"
+    build_model(district, model, plan=plan)
+    with duckdb.connect(str(model), read_only=True) as con:
+        programme = con.execute(
+            "select start_date, end_date, target_families, origin from mart_programme"
+        ).fetchall()
+        in_plan = con.execute("select target_families, programme_origin from mart_plan").fetchall()
+    assert programme == [
+        (expected.programme_start, expected.programme_end, expected.target_families, "plan")
+    ]
+    assert in_plan == [(expected.target_families, "plan")]
+
+    sent = write_district(
+        tmp_path / "with_programme",
+        {
+            "ehm_referrals": [REFERRAL],
+            "ref_programme": [
+                {
+                    "programme_name": "Families First",
+                    "start_date": "01/04/2015",
+                    "end_date": "31/03/2020",
+                    "target_families": "4321",
+                }
+            ],
+        },
+    )
+    build_model(sent, model, plan=plan)
+    with duckdb.connect(str(model), read_only=True) as con:
+        assert con.execute("select target_families, origin from mart_programme").fetchall() == [
+            (4321, "reference/programme")
+        ]
+        assert con.execute("select target_families from mart_plan").fetchall() == [(4321,)]

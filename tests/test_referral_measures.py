@@ -119,7 +119,7 @@ def test_lag_across_easter_counts_working_days(model) -> None:
 def test_last_quarter_median_and_p90_lag_by_cluster(model) -> None:
     info = queries.model_info(model)
     assert info["as_at_date"] == date(2020, 3, 31)
-    presets = queries.period_presets(info["as_at_date"])
+    presets = queries.period_presets(info["as_at_date"], info["programme_start"])
     label = next(k for k in presets if k.startswith("Last quarter"))
     assert label == "Last quarter (01 Jan 2020 to 31 Mar 2020)"
     start, end = presets[label]

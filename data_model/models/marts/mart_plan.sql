@@ -1,12 +1,17 @@
 -- The outcomes plan this model was built with: which plan, its file and text (so the app can show
--- it), its rules in brief, and the programme it is measured against. A council's
--- reference/programme.csv, when sent, gives the target and dates; else the plan does.
+-- it), its rules in brief, and the programme it is measured against (stg_programme: a council's
+-- reference/programme.csv when sent, else the plan's dates and target).
 with plan as (
     select * from cfg_plan
 ),
 
 programme as (
-    select * from stg_programme where origin = 'reference/programme'
+    select
+        min(start_date) as programme_start,
+        max(end_date) as programme_end,
+        max(target_families) as target_families,
+        any_value(origin) as programme_origin
+    from stg_programme
 ),
 
 routes as (
@@ -24,12 +29,10 @@ select
     plan.plan_text,
     plan.council,
     plan.notes,
-    coalesce((select min(start_date) from programme), plan.programme_start) as programme_start,
-    coalesce((select max(end_date) from programme), plan.programme_end) as programme_end,
-    coalesce((select max(target_families) from programme), plan.target_families)
-        as target_families,
-    case when exists (select 1 from programme) then 'reference/programme'
-        else 'plan' end as programme_origin,
+    programme.programme_start,
+    programme.programme_end,
+    programme.target_families,
+    programme.programme_origin,
     plan.attachment_fee,
     plan.results_payment,
     plan.eligibility_at_least,
@@ -43,4 +46,4 @@ select
      from cfg_plan_problem where another_member_invalidates) as invalid_if_another_member_develops,
     plan.assume_claimed_through,
     (select as_at_date from int_plan_as_at) as as_at_date
-from plan, routes, problems
+from plan, programme, routes, problems
