@@ -66,12 +66,39 @@ def plan_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return _frame(con, "select * from mart_plan_measure order by measure_order")
 
 
+def plan_routes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The plan's claim routes in order: id, title and what each requires ('every_problem' or
+    one measure's id)."""
+    return _frame(
+        con,
+        "select route_id, title as route_title, requires from cfg_plan_route order by route_order",
+    )
+
+
 def near_margins(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """The plan's near margin per unit (the what-if control's starting values)."""
     frame = _frame(
         con, "select unit, max(near_margin) as margin from mart_plan_measure group by unit"
     )
     return dict(zip(frame["unit"], frame["margin"].astype(float), strict=True))
+
+
+def plan_filter_options(con: duckdb.DuckDBPyConnection) -> dict:
+    """The clusters and wards (code: name) of the families attached by the as-at date, for the
+    filters of the plan pages."""
+    places = _frame(
+        con,
+        """
+        select distinct cluster, ward_code, ward_name
+        from mart_plan_family_status
+        where is_current
+        """,
+    )
+    clusters = sorted(places["cluster"].dropna().unique())
+    wards = places.dropna(subset=["ward_code"]).drop_duplicates("ward_code")
+    wards = wards.sort_values(["ward_name", "ward_code"])
+    names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
+    return {"clusters": clusters, "wards": names}
 
 
 # --- Near threshold -----------------------------------------------------------------------------
@@ -212,11 +239,14 @@ def barriers(
     group_by: str = "cluster",
     margins: Mapping[str, float] | None = None,
     current_only: bool = False,
+    clusters: Sequence[str] = (),
+    wards: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Which measures block most claims, per evaluation date (quarter ends and the as-at date) and
     group (BARRIER_GROUPS: cluster, ward, area committee, or the district): families whose closest
     route a measure blocks, and how many of those are within the margin (plan's, or `margins`).
-    `quarter_label` and `term_label` name each date for a chart."""
+    `quarter_label` and `term_label` name each date for a chart. `clusters` and `wards` (ward
+    codes) narrow it to families there; empty means all."""
     if group_by not in BARRIER_GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(BARRIER_GROUPS)}")
     group_column = BARRIER_GROUPS[group_by]
@@ -242,10 +272,11 @@ def barriers(
         left join margins using (unit)
         where blocker.is_best_route and blocker.family_state <> 'claimable'
           and (not ? or blocker.is_current)
+          and {_WHERE_PLACE}
         group by all
         order by blocker.evaluation_date, group_name, families_blocked desc, blocker.measure_id
         """,
-        [*_margin_params(margins), current_only],
+        [*_margin_params(margins), current_only, *_place_params(clusters, wards)],
     )
 
 

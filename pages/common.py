@@ -1,7 +1,8 @@
 """Shared UI for the pages: the model connection, formats, colours, tables with downloads, filters.
 
-No business rules live here: every number comes from `data_model.queries`; this module only opens
-the model, calls those functions (with a cache keyed on the model file) and draws what they return.
+No business rules live here: every number comes from `data_model.queries` (or, for the outcomes
+plan, `data_model.plan_queries`); this module only opens the model, calls those functions (with a
+cache keyed on the model file) and draws what they return.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from data_model import queries
+from data_model import plan_queries, queries
 
 DEFAULT_MODEL = Path("data/model.duckdb")
 DEFAULT_HOUSEHOLDS = 10_000
@@ -56,6 +57,20 @@ def fmt_number(value: float | int | None, decimals: int = 1) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.{decimals}f}"
+
+
+def fmt_quantity(value: float | int, unit: str) -> str:
+    """An amount of a plural unit, singular for one: '1 incident', '5.2 weeks', '5 percentage
+    points'."""
+    amount = fmt_number(value)
+    return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
+
+
+def fmt_money(value: float | int | None) -> str:
+    """An amount in whole pounds with thousands separators (£649,800)."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"£{round(value):,}"
 
 
 # --- Colours and the chart template --------------------------------------------------------------
@@ -172,18 +187,32 @@ def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
     return cursor
 
 
+# The modules whose functions a page may call through query(): looked up by name, never imported
+# from what a cache key says.
+_QUERY_MODULES = {module.__name__: module for module in (queries, plan_queries)}
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def _query(key: ModelKey, name: str, args: tuple) -> Any:
+def _query(key: ModelKey, module: str, name: str, args: tuple) -> Any:
     cursor = _cursor(key)
     try:
-        return getattr(queries, name)(cursor, *args)
+        return getattr(_QUERY_MODULES[module], name)(cursor, *args)
     finally:
         cursor.close()
 
 
 def query(function: Callable[..., Any], *args: Any) -> Any:
-    """Call a `data_model.queries` function on the current model; results are cached per model."""
-    return _query(model_key(), function.__name__, args)
+    """Call a `data_model.queries` or `data_model.plan_queries` function on the current model;
+    results are cached per model."""
+    return _query(model_key(), function.__module__, function.__name__, args)
+
+
+def active_plan_name() -> str | None:
+    """The name of the outcomes plan the model was built with (none for a model built before
+    plans existed)."""
+    if "mart_plan" not in query(queries.model_tables):
+        return None
+    return query(plan_queries.active_plan).get("plan_name")
 
 
 def model_exists() -> bool:
@@ -240,6 +269,9 @@ def sidebar_details(model_info: Mapping[str, Any]) -> None:
         st.markdown(f"Data current to **{fmt_date(model_info.get('as_at_date'))}**")
         if model_info.get("is_synthetic"):
             st.markdown("Synthetic district (demo)")
+        plan_name = active_plan_name()
+        if plan_name:
+            st.markdown(f"Outcomes plan: **{plan_name}**")
         if model_info.get("built_at") is not None:
             st.caption(f"Model built {fmt_date(model_info['built_at'])}")
 
