@@ -61,9 +61,12 @@ pages = {
             url_path="referrals-and-allocation",
         ),
         st.Page("pages/data_quality.py", title="Data quality", url_path="data-quality"),
+        st.Page("pages/near_threshold.py", title="Near threshold", url_path="near-threshold"),
+        st.Page("pages/claims.py", title="Claims & returns", url_path="claims-and-returns"),
     ],
     "Help": [
         st.Page("pages/user_guide.py", title="User guide", url_path="user-guide"),
+        st.Page("pages/outcomes_plan.py", title="Outcomes plan", url_path="outcomes-plan"),
         st.Page(
             "pages/accessibility.py",
             title="Accessibility statement",

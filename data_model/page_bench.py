@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
     "overview": "pages/overview.py",
     "referrals": "pages/referrals.py",
+    "near_threshold": "pages/near_threshold.py",
+    "claims": "pages/claims.py",
+    "outcomes_plan": "pages/outcomes_plan.py",
 }
 
 
