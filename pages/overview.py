@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import queries
+from data_model import plan_queries, queries
 from pages import common
 from pages.common import Col
 
@@ -157,6 +157,65 @@ common.table(
     ),
     height=280,
 )
+
+# --- Eligibility, claims and income under the outcomes plan --------------------------------------
+plan_name = common.active_plan_name()  # none for a model built before plans existed
+if plan_name:
+    st.header("Eligibility, claims and income")
+    plan_figures = common.query(plan_queries.plan_summary)
+    st.markdown(
+        f"Under the outcomes plan *{plan_name}* (**Help → Outcomes plan**), on "
+        f"{common.fmt_date(as_at)}."
+    )
+    with st.container(horizontal=True, gap="small"):
+        st.metric(
+            "Families eligible now",
+            common.fmt_int(plan_figures["families_eligible"]),
+            help="Families meeting the plan's eligibility rule on the as-at date, from their "
+            f"records; {common.fmt_int(plan_figures['eligible_not_attached'])} of them are not "
+            f"attached. {common.fmt_int(plan_figures['families_ever_eligible'])} families have "
+            "met it at some time.",
+            border=True,
+            width="content",
+        )
+        st.metric(
+            "Families near a claim",
+            common.fmt_int(plan_figures["families_near"]),
+            help="Attached families whose claim is blocked by one or two measures, each close "
+            "to its threshold (see Near threshold).",
+            border=True,
+            width="content",
+        )
+        st.metric(
+            "Results claims",
+            common.fmt_int(plan_figures["results_claims"]),
+            help="Families that met a claim route: "
+            f"{common.fmt_int(plan_figures['results_claims_ready'])} ready to claim, "
+            f"{common.fmt_int(plan_figures['results_claims_claimed'])} claimed.",
+            border=True,
+            width="content",
+        )
+        st.metric(
+            "Income so far",
+            common.fmt_money(plan_figures["income"]),
+            help=f"Attachment fees {common.fmt_money(plan_figures['attachment_income'])} and "
+            f"results payments {common.fmt_money(plan_figures['results_income'])}, claimed and "
+            "ready.",
+            border=True,
+            width="content",
+        )
+    target_income = plan_figures["target_income"]
+    if target_income:
+        st.markdown(
+            f"**{common.fmt_money(plan_figures['income'])}** so far: "
+            f"**{plan_figures['income'] / target_income:.0%}** of the "
+            f"{common.fmt_money(target_income)} the plan's target of "
+            f"{common.fmt_int(plan_figures['target_families'])} families would earn (an "
+            "attachment fee and a results payment each)."
+        )
+    with st.container(horizontal=True, gap="small"):
+        st.page_link("pages/near_threshold.py", label="Near threshold: what each family needs")
+        st.page_link("pages/claims.py", label="Claims & returns: each claim and its evidence")
 
 # --- How current each source is ------------------------------------------------------------------
 st.header("How current the data is")

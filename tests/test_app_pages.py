@@ -277,6 +277,53 @@ def test_overview_numbers_match_independent_sql(app_model: Path, model_sql) -> N
         assert row.rows_loaded + row.rows_rejected == row.rows_read, row.source
 
 
+def test_overview_shows_eligibility_claims_and_income_under_the_plan(
+    app_model: Path, model_sql
+) -> None:
+    # Eligible: at least the plan's number of problems on the as-at date, counted from the
+    # problem mart (not the eligibility mart the page reads); claims and income from the claims.
+    eligible = model_sql.execute(
+        """
+        with held as (
+            select family_key, count(distinct problem_id) as problems_held
+            from mart_plan_family_problem
+            where date_kind = 'as at'
+            group by family_key
+        )
+        select count(*) from held, mart_plan where problems_held >= eligibility_at_least
+        """
+    ).fetchall()[0][0]
+    near, results, income, target_income, name = model_sql.execute(
+        """
+        select
+            (select count(*) from mart_plan_family_status where is_current and state = 'near'),
+            (select count(*) from mart_claim where claim_type = 'results'),
+            (select sum(amount) from mart_claim),
+            (select target_families * (attachment_fee + results_payment) from mart_plan),
+            (select plan_name from mart_plan)
+        """
+    ).fetchall()[0]
+    at = open_app("pages/overview.py")
+    assert "Eligibility, claims and income" in [h.value for h in at.header]
+    assert as_int(metric(at, "Families eligible now")) == eligible
+    assert as_int(metric(at, "Families near a claim")) == near
+    assert as_int(metric(at, "Results claims")) == results
+    assert metric(at, "Income so far") == f"£{round(income):,}"
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**{income / target_income:.0%}** of the £{round(target_income):,}" in text
+    assert f"*{name}*" in text
+    links = [link.proto.label for link in at.main.get("page_link")]
+    assert any(label.startswith("Claims & returns") for label in links)
+    assert any(label.startswith("Near threshold") for label in links)
+    # Nothing the Overview showed before is lost.
+    assert [h.value for h in at.header] == [
+        "Families attached against the target",
+        "Eligibility, claims and income",
+        "How current the data is",
+    ]
+    assert len(at.metric) == 8 and len(at.dataframe) == 2
+
+
 def test_overview_target_can_be_changed(app_model: Path, model_sql) -> None:
     at = open_app("pages/overview.py")
     target = model_sql.execute("select target_families from mart_programme").fetchall()[0][0]
