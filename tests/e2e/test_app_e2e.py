@@ -16,9 +16,13 @@ pytestmark = pytest.mark.e2e
 PAGES = [
     ("Overview", "Overview", 1, 2),
     ("Referrals & allocation", "Referrals and allocation", 8, 9),
+    ("Near threshold", "Near threshold", 3, 7),
+    ("Claims & returns", "Claims and returns", 2, 4),
     ("User guide", "User guide", 0, 0),
+    ("Outcomes plan", "Outcomes plan", 0, 1),
     ("Accessibility statement", "Accessibility statement for Families First Insight", 0, 0),
 ]
+LINKS = 8  # every page in the sidebar, and nothing else
 
 
 def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
@@ -33,7 +37,7 @@ def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
     wait_for_app(app_page)
     assert_no_exception(app_page)
     expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
-    expect(app_page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(5)
+    expect(app_page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(LINKS)
     expect(app_page.get_by_test_id("stSidebarNav")).to_have_count(0)
 
 
@@ -47,7 +51,7 @@ def test_a_deep_link_opens_the_page_with_banner_and_navigation(app_page: Page, a
     ).to_be_visible()
     expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
     nav = app_page.get_by_test_id("stSidebar")
-    expect(nav.get_by_role("link")).to_have_count(5)  # only the five pages: no helper modules
+    expect(nav.get_by_role("link")).to_have_count(LINKS)  # only the pages: no helper modules
     expect(app_page.get_by_test_id("stSidebarNav")).to_have_count(0)  # no automatic page list
     expect(app_page.get_by_test_id("stSidebar")).to_contain_text(
         re.compile(r"Data current to \d\d \w{3} \d{4}")
@@ -196,3 +200,111 @@ def test_the_data_quality_page_has_no_wcag_aa_violations_found_by_axe(
         (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in ours["violations"]
     ]
     assert not found, found
+
+
+# --- The outcomes plan pages ---------------------------------------------------------------------
+
+
+def open_page(page: Page, app_server: str, link: str, url_path: str) -> None:
+    """A page reached by its sidebar link (a deep link as a fresh server's first request shows
+    Streamlit's "Page not found" notice over the page), drawn."""
+    page.goto(app_server)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(f"/{url_path}$"))
+    assert_no_exception(page)
+
+
+def metric_value(page: Page, label: str) -> int:
+    box = page.get_by_test_id("stMetric").filter(has_text=label)
+    value = box.get_by_test_id("stMetricValue")
+    expect(value).to_have_text(re.compile(r"^[\d,]+$"))
+    return int(value.inner_text().replace(",", ""))
+
+
+def test_near_threshold_what_if_margins_and_the_analysts_list(app_page: Page, app_server: str):
+    open_page(app_page, app_server, "Near threshold", "near-threshold")
+    expect(app_page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
+    under_plan = metric_value(app_page, "Families near a claim")
+    caption = app_page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+    expect(caption).to_contain_text("the plan’s margins")
+
+    # The analysts' list downloads with labelled columns.
+    with app_page.expect_download() as download:
+        app_page.get_by_role("button", name="Download CSV").first.click()
+    rows = list(csv.reader(download.value.path().read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][:3] == ["Family", "Case", "Cluster"] and "What the family needs" in rows[0]
+    assert len(rows) == under_plan + 1
+    assert download.value.suggested_filename == "near-threshold-families.csv"
+
+    # Wider margins, typed into the what-if inputs: more families (or as many), said so.
+    app_page.get_by_text("Change the margins").click()
+    for unit in ("Percentage points", "Weeks", "Incidents"):
+        field = app_page.get_by_label(unit, exact=True)
+        field.fill("30")
+        field.press("Enter")
+        wait_for_app(app_page)
+    assert_no_exception(app_page)
+    expect(caption).to_contain_text("what-if margins")
+    assert metric_value(app_page, "Families near a claim") >= under_plan
+    if AXE.exists():  # the open inputs too
+        app_page.add_script_tag(path=str(AXE))
+        options = {"runOnly": {"type": "tag", "values": WCAG_AA}}
+        ours = app_page.evaluate("options => axe.run(document, options)", options)
+        assert not [v["id"] for v in ours["violations"]], ours["violations"][:2]
+    app_page.get_by_role("button", name="Back to the plan's margins").click()
+    wait_for_app(app_page)
+    expect(caption).to_contain_text("the plan’s margins")
+
+    # The drill-down: a family's measures and their evidence.
+    expect(app_page.get_by_role("heading", name="A family in detail", level=2)).to_be_visible()
+    if under_plan:
+        expect(app_page.get_by_text(re.compile(r"^Case C?\w+, attached"))).to_be_visible()
+        expect(
+            app_page.get_by_text(re.compile(r"records the measures were judged on"))
+        ).to_be_visible()
+    assert_no_exception(app_page)
+
+
+def test_claims_page_shows_an_evidence_trail_and_the_prediction_method(
+    app_page: Page, app_server: str
+):
+    open_page(app_page, app_server, "Claims & returns", "claims-and-returns")
+    expect(app_page.get_by_role("heading", name="Claims and returns", level=1)).to_be_visible()
+    expect(
+        app_page.get_by_role("heading", name="A claim's evidence trail", level=2)
+    ).to_be_visible()
+    expect(app_page.get_by_text(re.compile(r"records\s+of evidence"))).to_be_visible()
+    expect(app_page.get_by_text("How the prediction is made.")).to_be_visible()
+    expect(app_page.get_by_text(re.compile(r"share of families in that state"))).to_be_visible()
+    predicted = app_page.get_by_test_id("stMetric").filter(has_text="predicted next quarter")
+    expect(predicted.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^[\d,]+$"))
+
+    # Only results claims: the trail follows the first of them.
+    app_page.get_by_role("combobox", name="Type", exact=True).click()
+    app_page.get_by_role("option", name="results", exact=True).click()
+    app_page.keyboard.press("Escape")
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    shown = app_page.get_by_test_id("stCaptionContainer").filter(has_text="Showing")
+    expect(shown).to_contain_text(
+        re.compile(r"Showing [\d,]+ claims worth £[\d,]+ · every status · results")
+    )
+    claim = app_page.get_by_role("combobox", name="Claim (type a case to find one)")
+    expect(claim).to_have_value(re.compile(r"· results ·"))
+    expect(app_page.get_by_test_id("stMarkdown").filter(has_text="for case")).to_contain_text(
+        re.compile(r"Results claim for case \w+")
+    )
+
+
+def test_the_outcomes_plan_page_shows_the_plan_file(app_page: Page, app_server: str):
+    open_page(app_page, app_server, "Outcomes plan", "outcomes-plan")
+    expect(app_page.get_by_role("heading", name="Outcomes plan", level=1)).to_be_visible()
+    expect(app_page.get_by_test_id("stSidebar")).to_contain_text("Outcomes plan:")
+    app_page.get_by_text("The plan file in full (YAML)").click()
+    wait_for_app(app_page)
+    code = app_page.get_by_test_id("stCode")
+    expect(code).to_be_visible()
+    expect(code).to_contain_text("eligibility:")
+    expect(code).to_contain_text("problems:")
