@@ -312,16 +312,17 @@ class _Groups:
     """
 
     def __init__(
-        self,
-        dob_days: np.ndarray,
-        source_codes: np.ndarray,
-        max_dob_span_days: float,
-        component: np.ndarray,
+        self, records: ClusterRecords, max_dob_span_days: float, component: np.ndarray
     ) -> None:
         """`component`: each record's group to start from (its smallest record), e.g. the records
         that certain links join."""
+        dob_days, source_codes = records.dob_days, records.source_codes
         known = ~np.isnan(dob_days)
         self.parent = component.copy()
+        # per group root and kind of identifier (NHS number, NINO): the one the group holds, or -1
+        self.identifier = np.full_like(records.identifier_codes, -1)
+        for kind in range(records.identifier_codes.shape[1]):
+            np.maximum.at(self.identifier[:, kind], component, records.identifier_codes[:, kind])
         # per group root: the earliest and latest date of birth, and a bit for each source
         # holding a registration in the group
         self.dob_min = np.full(len(dob_days), np.inf)
@@ -358,6 +359,9 @@ class _Groups:
         if not force:
             if ra in self.rejected and rb in self._partners(self.rejected, ra):
                 return False
+            held_a, held_b = self.identifier[ra], self.identifier[rb]
+            if np.any((held_a >= 0) & (held_b >= 0) & (held_a != held_b)):
+                return False  # two NHS numbers (or NINOs): two people
             held_apart = bool(self.sources[ra] & self.sources[rb])
             if held_apart and (
                 dob_max - dob_min > self.max_dob_span
@@ -367,6 +371,7 @@ class _Groups:
         self.parent[rb] = ra
         self.dob_min[ra], self.dob_max[ra] = dob_min, dob_max
         self.sources[ra] |= self.sources[rb]
+        self.identifier[ra] = np.maximum(self.identifier[ra], self.identifier[rb])
         for table in (self.guarded, self.rejected):
             self._move_partners(table, ra, rb)
         return True
@@ -406,9 +411,28 @@ def _pairs(pairs: Iterable) -> np.ndarray:
     return np.asarray(list(pairs) if not isinstance(pairs, np.ndarray) else pairs).reshape(-1, 2)
 
 
+@dataclass
+class ClusterRecords:
+    """What clustering knows of each record (arrays in unique_id order)."""
+
+    dob_days: np.ndarray  # days since 1900, NaN where unknown
+    source_codes: np.ndarray  # the record's source numbered 0, 1, …
+    identifier_codes: np.ndarray  # n × kinds: the record's NHS number, NINO… numbered, or -1
+
+    @classmethod
+    def of(cls, dob_days, source_codes, identifier_codes=None) -> ClusterRecords:
+        dob_days = np.asarray(dob_days, dtype=float)
+        if identifier_codes is None:
+            identifier_codes = np.full((len(dob_days), 0), -1, dtype=np.int64)
+        return cls(
+            dob_days,
+            np.asarray(source_codes, dtype=np.int64),
+            np.asarray(identifier_codes, dtype=np.int64).reshape(len(dob_days), -1),
+        )
+
+
 def _cluster(
-    dob_days: np.ndarray,
-    source_codes: np.ndarray,
+    records: ClusterRecords,
     max_dob_span_days: float,
     must_link: Iterable[tuple[int, int]] | np.ndarray,
     accepted: Iterable[tuple[int, int]],
@@ -418,13 +442,13 @@ def _cluster(
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Group records: certain links, then accepted pairs, then scored pairs strongest first.
 
-    `source_codes` numbers each record's source (0, 1, …). Returns each record's group root and,
-    per record, the probability of the strongest pair that joined it to another record.
+    Returns each record's group root and, per record, the probability of the strongest pair that
+    joined it to another record.
     """
-    n_records = len(dob_days)
+    n_records = len(records.dob_days)
     # Certain links join whatever the guards say, so they are connected groups from the start.
     component = connected_groups(n_records, _pairs(must_link).astype(np.int64))
-    groups = _Groups(np.asarray(dob_days, dtype=float), source_codes, max_dob_span_days, component)
+    groups = _Groups(records, max_dob_span_days, component)
     in_certain_group = np.bincount(component, minlength=n_records)[component] > 1
     joined_by: dict[int, float] = dict.fromkeys(np.flatnonzero(in_certain_group).tolist(), 1.0)
     for a, b in _pairs(guarded).tolist():
@@ -540,14 +564,8 @@ def link_persons(
         [strongest_first[column] for column in ("node_l", "node_r", "match_probability")]
     )
     # days since 1900, NaN where unknown (nulls would come back masked, not as NaN)
-    records = con.execute(
-        "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double) as days,"
-        " dense_rank() over (order by source) - 1 as source_code"
-        " from int_linkage_record order by unique_id"
-    ).fetchnumpy()
     roots, joined_by = _cluster(
-        records["days"],
-        records["source_code"],
+        _cluster_records(con, person["one_person_identifiers"]),
         person["max_dob_span_days"],
         must_link,
         accepted,
@@ -596,6 +614,30 @@ def link_persons(
     run.seconds["write"] = time.perf_counter() - started
     _write_run(con, run, person)
     return run
+
+
+def _cluster_records(con: duckdb.DuckDBPyConnection, identifier_kinds: list[str]) -> ClusterRecords:
+    """Each record's date of birth, source and identifiers (NHS number, NINO) for clustering."""
+    identifier_columns = "".join(
+        f", case when starts_with(shared_id, ${i + 1}) then dense_rank() over"
+        f" (order by case when starts_with(shared_id, ${i + 1}) then shared_id end) else -1 end"
+        f" as identifier_{i}"
+        for i in range(len(identifier_kinds))
+    )
+    facts = con.execute(
+        # days since 1900, NaN where unknown (nulls would come back masked, not as NaN)
+        "select coalesce(date_diff('day', date '1900-01-01', dob)::double, 'nan'::double) as days,"
+        f" dense_rank() over (order by source) - 1 as source_code{identifier_columns}"
+        " from int_linkage_record order by unique_id",
+        [f"{kind}:" for kind in identifier_kinds],
+    ).fetchnumpy()
+    return ClusterRecords.of(
+        facts["days"],
+        facts["source_code"],
+        np.column_stack([facts[f"identifier_{i}"] for i in range(len(identifier_kinds))])
+        if identifier_kinds
+        else None,
+    )
 
 
 def _decided_pairs(

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from data_model.build import CONTRACT_VIEWS, build_model
-from data_model.linkage import ACCEPT, REJECT, _cluster, read_decisions, record_decision
+from data_model.linkage import (
+    ACCEPT,
+    REJECT,
+    ClusterRecords,
+    _cluster,
+    read_decisions,
+    record_decision,
+)
 from data_model.linkage_eval import pairwise_score, score_district
 from data_model.runner import MODELS_DIR
 from loaders.synthetic import generate
@@ -29,10 +36,9 @@ NO_DOB = np.nan
 SCHOOL, POLICE, HEALTH = 0, 1, 2  # source codes for the clustering tests
 
 
-def cluster(dobs, sources, scored=(), must_link=(), accepted=(), guarded=(), rejected=()):
+def cluster(dobs, sources, scored=(), must_link=(), accepted=(), guarded=(), rejected=(), nhs=None):
     return _cluster(
-        np.array(dobs, dtype=float),
-        np.array(sources),
+        ClusterRecords.of(dobs, sources, None if nhs is None else np.array(nhs)[:, None]),
         366,
         must_link=must_link,
         accepted=accepted,
@@ -59,6 +65,18 @@ def test_a_guarded_pair_no_system_holds_apart_is_one_person():
     # One child as Martin in social care and Damian at school: the school would list twins.
     roots, _ = cluster([0, 0], [SCHOOL, POLICE], scored=[(0, 1, 0.999)], guarded=[(0, 1)])
     assert roots[0] == roots[1]
+
+
+def test_two_nhs_numbers_are_two_people_whatever_else_agrees():
+    # Twins Aisha and Ayesha (one name group), same date of birth and address, each with a GP
+    # registration under its own NHS number; a third record without one scores high with both.
+    roots, _ = cluster(
+        [0, 0, 0],
+        [HEALTH, HEALTH, SCHOOL],
+        scored=[(0, 2, 0.9999), (0, 1, 0.999), (1, 2, 0.999)],
+        nhs=[7, 8, -1],
+    )
+    assert roots[0] == roots[2] != roots[1]
 
 
 def test_dates_of_birth_far_apart_never_chain_through_a_record_without_one():
