@@ -242,15 +242,7 @@ else:
         f"{common.fmt_date(row.claimable_date)} · {claim_id}"
         for claim_id, row in by_claim.iterrows()
     }
-    claim_ids = list(by_claim.index)
-    if st.session_state.get("claim_pick") not in claim_ids:
-        st.session_state["claim_pick"] = claim_ids[0]
-    claim_id = st.selectbox(
-        "Claim (type a case to find one)",
-        claim_ids,
-        format_func=claim_labels.__getitem__,
-        key="claim_pick",
-    )
+    claim_id = common.pick("Claim (type a case to find one)", claim_labels, key="claim_pick")
     claim = by_claim.loc[claim_id]
     evidence = common.query(plan_queries.claim_evidence, claim_id)
     st.markdown(
@@ -267,12 +259,16 @@ else:
         "Claim evidence",
         {
             "criterion": Col("What it shows"),
+            "role": Col(
+                "How it counts",
+                help="Counted: in the window the criterion was judged on. Before attachment: "
+                "the months a reduction is compared with.",
+            ),
             "evidence_date": Col("Date", "date"),
             "value": Col("What the record says"),
             "source_title": Col("Source"),
             "source_record_id": Col("Source record"),
             "person_key": Col("Person"),
-            "role": Col("How it counts"),
         },
         title=f"Evidence trail of claim {claim_id}",
         notes=(
@@ -281,7 +277,6 @@ else:
             "Person: the linked person's key in the model. Source record: the record's id in its "
             "source extract, to find it there.",
         ),
-        height=320,
     )
     if claim["claim_type"] == "results":
         # A measure such as "no incident for 6 months" is met by records that are not there:

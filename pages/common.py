@@ -285,6 +285,16 @@ def sidebar_navigation(sections: Mapping[str, list[Any]]) -> None:
                 st.page_link(page)
 
 
+def pick(label: str, labels: Mapping[str, str], key: str, help: str | None = None) -> Any:
+    """A select box over the keys of `labels`, each shown by its label (type to find one). A
+    choice no longer listed (a filter changed) falls back to the first. `labels` must be a dict,
+    so the widget's state pickles."""
+    options = list(labels)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    return st.selectbox(label, options, format_func=labels.__getitem__, key=key, help=help)
+
+
 # --- Tables and downloads ------------------------------------------------------------------------
 
 

@@ -101,7 +101,7 @@ with st.expander("What if “near” meant something else? Change the margins"):
                 step=1.0,
                 format="%.1f",
                 key=MARGIN_KEYS[unit],
-                width=170,
+                width=150,
                 help=f"The plan's margin: {common.fmt_quantity(margin, unit)}. Used by: "
                 + "; ".join(used_by),
             )
@@ -202,7 +202,6 @@ common.table(
         f"Margins: {in_use}.",
         f"Filters: {places}.",
     ),
-    height=320,
 )
 
 st.subheader("Each measure blocking them")
@@ -232,7 +231,6 @@ common.table(
     },
     title=f"Measures blocking the near families' claims on {as_at}",
     notes=(f"Margins: {in_use}.", f"Filters: {places}."),
-    height=320,
 )
 
 # --- One family in detail ------------------------------------------------------------------------
@@ -248,14 +246,8 @@ else:
         f"{common.fmt_quantity(row.blocking_measures, 'measures')} blocking · {family_key}"
         for family_key, row in by_family.iterrows()
     }
-    family_keys = list(by_family.index)
-    if st.session_state.get("near_family") not in family_keys:
-        st.session_state["near_family"] = family_keys[0]
-    family = st.selectbox(
-        "Family (type a case, cluster or ward to find one)",
-        family_keys,
-        format_func=family_labels.__getitem__,
-        key="near_family",
+    family = common.pick(
+        "Family (type a case, cluster or ward to find one)", family_labels, key="near_family"
     )
     chosen_family = by_family.loc[family]
     st.markdown(
@@ -313,7 +305,6 @@ else:
         },
         title=f"The evidence behind family {family}'s measures on {as_at}",
         notes=("Person: the linked person's key in the model.",),
-        height=300,
     )
 
 # --- Which measures block most claims ------------------------------------------------------------
@@ -394,12 +385,9 @@ by_place = by_place.assign(group_name=by_place["group_name"].fillna(NOT_KNOWN))
 if by_place.empty:
     st.info("No attached family's claim is blocked with these filters.")
 else:
-    barrier_titles = list(now["measure_title"])
-    if st.session_state.get("near_barrier_measure") not in barrier_titles:
-        st.session_state["near_barrier_measure"] = barrier_titles[0]
-    barrier = st.selectbox(
+    barrier = common.pick(
         "Measure",
-        barrier_titles,
+        {title: title for title in now["measure_title"]},
         key="near_barrier_measure",
         help="Measures in order of how many claims they block across the places shown.",
     )
