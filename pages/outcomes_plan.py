@@ -54,7 +54,7 @@ route_needs = [
 route_titles = routes.set_index("route_id")["route_title"].to_dict()
 invalidated = [problem_titles.get(p, p) for p in plan["invalid_if_another_member_develops"]]
 near_rule = (
-    f"its closest claim route is blocked by at most {plan['near_max_blocking_measures']} "
+    f"one of its claim routes is blocked by at most {plan['near_max_blocking_measures']} "
     "measures, each near"
     + (", or by one measure however far" if plan["near_all_met_but_one"] else "")
 )
