@@ -20,7 +20,7 @@ from pages.common import Col
 
 CLAIM_TYPES = {"attachment fee": "Attachment fee", "results": "Results claim"}
 
-info = common.info()
+common.info()  # stops with a message when there is no model
 plan = common.query(plan_queries.active_plan)
 summary = common.query(plan_queries.claims_summary)
 as_at = common.fmt_date(plan["as_at_date"])

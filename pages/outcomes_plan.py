@@ -13,7 +13,7 @@ from data_model import plan_queries
 from pages import common
 from pages.common import Col
 
-info = common.info()
+common.info()  # stops with a message when there is no model
 plan = common.query(plan_queries.active_plan)
 problems = common.query(plan_queries.plan_problems)
 measures = common.query(plan_queries.plan_measures)
