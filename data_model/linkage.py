@@ -424,10 +424,11 @@ class ClusterRecords:
         dob_days = np.asarray(dob_days, dtype=float)
         if identifier_codes is None:
             identifier_codes = np.full((len(dob_days), 0), -1, dtype=np.int64)
+        codes = np.asarray(identifier_codes, dtype=np.int64)
         return cls(
             dob_days,
             np.asarray(source_codes, dtype=np.int64),
-            np.asarray(identifier_codes, dtype=np.int64).reshape(len(dob_days), -1),
+            codes[:, None] if codes.ndim == 1 else codes,
         )
 
 
