@@ -245,8 +245,12 @@ select
                 else '' end
             || ')'
         else
-            'on track: ' || (window_months - months_done) || ' more months with at most '
-            || threshold_value::bigint || ' '
+            'on track: '
+            || case
+                when window_months - months_done < 1 then 'less than a month more'
+                when window_months - months_done = 1 then '1 more month'
+                else (window_months - months_done) || ' more months' end
+            || ' with at most ' || threshold_value::bigint || ' '
             || case when threshold_value = 1 then unit_one else unit end
             || ' (window ends ' || strftime(window_to, '%d %b %Y') || ')'
     end as needs,
