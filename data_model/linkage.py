@@ -301,7 +301,7 @@ def find_root(parent: np.ndarray, node: int) -> int:
 class _Groups:
     """Union-find over records, with the rules that keep two people apart.
 
-    - Pairs an analyst rejected never end in one group.
+    - Pairs an analyst rejected never end in one group, nor do two NHS numbers (or NINOs).
     - Guarded pairs (twins and siblings the twin guard marks) and dates of birth more than
       `max_dob_span_days` apart (a father and son of one name, chaining through a record without
       a date of birth) keep two groups apart when some system holds them as two people, that is
