@@ -408,7 +408,8 @@ def connected_groups(n_records: int, pairs: np.ndarray) -> np.ndarray:
 
 
 def _pairs(pairs: Iterable) -> np.ndarray:
-    return np.asarray(list(pairs) if not isinstance(pairs, np.ndarray) else pairs).reshape(-1, 2)
+    """Pairs of records (a list of tuples or an n × 2 array) as an n × 2 integer array."""
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 @dataclass
@@ -448,7 +449,7 @@ def _cluster(
     """
     n_records = len(records.dob_days)
     # Certain links join whatever the guards say, so they are connected groups from the start.
-    component = connected_groups(n_records, _pairs(must_link).astype(np.int64))
+    component = connected_groups(n_records, _pairs(must_link))
     groups = _Groups(records, max_dob_span_days, component)
     in_certain_group = np.bincount(component, minlength=n_records)[component] > 1
     joined_by: dict[int, float] = dict.fromkeys(np.flatnonzero(in_certain_group).tolist(), 1.0)
@@ -459,8 +460,7 @@ def _cluster(
     for a, b in accepted:
         if groups.join(a, b, force=True):
             joined_by[a] = joined_by[b] = 1.0
-    scored = np.asarray(list(scored) if not isinstance(scored, np.ndarray) else scored)
-    scored = scored.reshape(-1, 3)
+    scored = np.asarray(scored, dtype=float).reshape(-1, 3)
     node_a, node_b = scored[:, 0].astype(np.int64), scored[:, 1].astype(np.int64)
     apart = component[node_a] != component[node_b]  # else already one person by an identifier
     for a, b, probability in zip(

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data_model.queries import _frame, _row
+from data_model.queries import query_frame, query_row
 
 # How a page may group barrier counts: a fixed list, never text from the user.
 BARRIER_GROUPS = {
@@ -53,23 +53,23 @@ def active_plan(con: duckdb.DuckDBPyConnection) -> dict:
     """The plan the model was built with: id, name, file, full text, council, programme dates and
     target (and where they came from), payments, the eligibility rule, claim routes, near
     settings and the as-at date. Empty for a model built before plans existed."""
-    return _row(con, "select * from mart_plan")
+    return query_row(con, "select * from mart_plan")
 
 
 def plan_problems(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The plan's problems in order, each with its indicators and progress measures in words."""
-    return _frame(con, "select * from mart_plan_problem order by problem_order")
+    return query_frame(con, "select * from mart_plan_problem order by problem_order")
 
 
 def plan_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The plan's outcome measures: threshold, unit, sustain window, near margin, routes."""
-    return _frame(con, "select * from mart_plan_measure order by measure_order")
+    return query_frame(con, "select * from mart_plan_measure order by measure_order")
 
 
 def plan_routes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The plan's claim routes in order: id, title and what each requires ('every_problem' or
     one measure's id)."""
-    return _frame(
+    return query_frame(
         con,
         "select route_id, title as route_title, requires from cfg_plan_route order by route_order",
     )
@@ -77,7 +77,7 @@ def plan_routes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def near_margins(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """The plan's near margin per unit (the what-if control's starting values)."""
-    frame = _frame(
+    frame = query_frame(
         con, "select unit, max(near_margin) as margin from mart_plan_measure group by unit"
     )
     return dict(zip(frame["unit"], frame["margin"].astype(float), strict=True))
@@ -86,7 +86,7 @@ def near_margins(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
 def plan_filter_options(con: duckdb.DuckDBPyConnection) -> dict:
     """The clusters and wards (code: name) of the families attached by the as-at date, for the
     filters of the plan pages."""
-    places = _frame(
+    places = query_frame(
         con,
         """
         select distinct cluster, ward_code, ward_name
@@ -173,7 +173,7 @@ def near_family_blockers(
     given keep the plan's. A family with more than one near route shows the one with the fewest
     blocking measures. The analysts' downloadable list.
     """
-    return _frame(
+    return query_frame(
         con,
         f"""
         {_NEAR_BLOCKERS}
@@ -199,7 +199,7 @@ def near_families(
 ) -> pd.DataFrame:
     """The same families, one row each: where they are, who works with them, the route they are
     near, how many measures block it and what each needs (joined with '; ')."""
-    return _frame(
+    return query_frame(
         con,
         f"""
         with near as ({_NEAR_BLOCKERS}),
@@ -250,7 +250,7 @@ def barriers(
     if group_by not in BARRIER_GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(BARRIER_GROUPS)}")
     group_column = BARRIER_GROUPS[group_by]
-    return _frame(
+    return query_frame(
         con,
         f"""
         with {_MARGINS}
@@ -282,7 +282,7 @@ def barriers(
 
 def family_measures(con: duckdb.DuckDBPyConnection, family_key: str) -> pd.DataFrame:
     """Every measure of one attached family on the as-at date, applicable ones first."""
-    return _frame(
+    return query_frame(
         con,
         """
         select * from mart_plan_family_measure
@@ -295,7 +295,7 @@ def family_measures(con: duckdb.DuckDBPyConnection, family_key: str) -> pd.DataF
 
 def family_measure_evidence(con: duckdb.DuckDBPyConnection, family_key: str) -> pd.DataFrame:
     """The terms, records and spells each of a family's measures was judged on (as-at date)."""
-    return _frame(
+    return query_frame(
         con,
         """
         select * from mart_plan_measure_evidence
@@ -311,7 +311,7 @@ def family_problem_evidence(
 ) -> pd.DataFrame:
     """The evidence trail of a family's problems on one of its dates that matter ('first
     eligible', 'first referral', 'attachment' or 'as at')."""
-    return _frame(
+    return query_frame(
         con,
         """
         select * from mart_plan_problem_evidence
@@ -333,7 +333,7 @@ def claims(
 ) -> pd.DataFrame:
     """Claims (attachment fees and results), newest first. Status is ready, claimed (assumed: see
     status_basis) or not evidenced; empty filters mean all."""
-    return _frame(
+    return query_frame(
         con,
         """
         select * from mart_claim
@@ -352,7 +352,7 @@ def claims(
 def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str) -> pd.DataFrame:
     """The evidence trail of one claim: the criterion each row supports, the source, the record,
     the person, the date and what the record says."""
-    return _frame(
+    return query_frame(
         con,
         """
         select * from mart_claim_evidence
@@ -365,32 +365,36 @@ def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str) -> pd.DataFram
 
 def claims_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """Claims and income to the as-at date against what the plan's target would earn: counts by
-    status and type, income, and the target income (target families × (fee + results payment))."""
-    return _row(
+    status and type, income, and the target income (target families × (fee + results payment))
+    with the share of it earned so far (null without a target)."""
+    return query_row(
         con,
         """
-        with plan as (select * from mart_plan)
-        select
-            plan.as_at_date,
-            plan.target_families,
-            count(*) filter (where claim_type = 'attachment fee' and status <> 'not evidenced')
-                as attachment_claims,
-            count(*) filter (where claim_type = 'attachment fee' and status = 'not evidenced')
-                as attachments_not_evidenced,
-            count(*) filter (where claim_type = 'results') as results_claims,
-            count(*) filter (where claim_type = 'results' and status = 'ready')
-                as results_claims_ready,
-            count(*) filter (where claim_type = 'results' and status = 'claimed')
-                as results_claims_claimed,
-            coalesce(sum(amount) filter (where claim_type = 'attachment fee'), 0)
-                as attachment_income,
-            coalesce(sum(amount) filter (where claim_type = 'results'), 0) as results_income,
-            coalesce(sum(amount), 0) as income,
-            coalesce(sum(amount) filter (where status = 'ready'), 0) as income_ready,
-            plan.target_families * (plan.attachment_fee + plan.results_payment) as target_income
-        from plan
-        left join mart_claim on true
-        group by all
+        with plan as (select * from mart_plan),
+        totals as (
+            select
+                plan.as_at_date,
+                plan.target_families,
+                count(*) filter (where claim_type = 'attachment fee' and status <> 'not evidenced')
+                    as attachment_claims,
+                count(*) filter (where claim_type = 'attachment fee' and status = 'not evidenced')
+                    as attachments_not_evidenced,
+                count(*) filter (where claim_type = 'results') as results_claims,
+                count(*) filter (where claim_type = 'results' and status = 'ready')
+                    as results_claims_ready,
+                count(*) filter (where claim_type = 'results' and status = 'claimed')
+                    as results_claims_claimed,
+                coalesce(sum(amount) filter (where claim_type = 'attachment fee'), 0)
+                    as attachment_income,
+                coalesce(sum(amount) filter (where claim_type = 'results'), 0) as results_income,
+                coalesce(sum(amount), 0) as income,
+                coalesce(sum(amount) filter (where status = 'ready'), 0) as income_ready,
+                plan.target_families * (plan.attachment_fee + plan.results_payment) as target_income
+            from plan
+            left join mart_claim on true
+            group by all
+        )
+        select *, income / nullif(target_income, 0) as share_of_target_income from totals
         """,
     )
 
@@ -399,19 +403,19 @@ def quarterly_return(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The quarterly return: per quarter, families identified, worked with (attached), claims and
     income, with running totals; the last row is the forecast quarter with the predicted results
     claims and the prediction method in words."""
-    return _frame(con, "select * from mart_plan_quarterly_return order by quarter_start")
+    return query_frame(con, "select * from mart_plan_quarterly_return order by quarter_start")
 
 
 def prediction_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The conversion rates behind the prediction: per state, families observed at the last four
     quarter ends and the share that became claimable in the following quarter."""
-    return _frame(con, "select * from mart_plan_conversion order by state")
+    return query_frame(con, "select * from mart_plan_conversion order by state")
 
 
 def plan_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """For the Overview: families eligible under the plan on the as-at date (and how many of them
     are attached), families attached, near, claimable, claims and income against the target."""
-    counts = _row(
+    counts = query_row(
         con,
         """
         select
@@ -422,7 +426,7 @@ def plan_summary(con: duckdb.DuckDBPyConnection) -> dict:
         from mart_plan_family_eligibility
         """,
     )
-    states = _row(
+    states = query_row(
         con,
         """
         select

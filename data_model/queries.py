@@ -35,13 +35,15 @@ def open_model(path: Path | str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _frame(
+def query_frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
 ) -> pd.DataFrame:
+    """The rows of a parameterised query as a DataFrame (plan_queries reads through it too)."""
     return con.execute(sql, params or []).df()
 
 
-def _row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> dict:
+def query_row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> dict:
+    """The first row of a parameterised query as a dict of column → value ({} when none)."""
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()  # fetchall, not fetchone: it leaves no open result behind
@@ -53,8 +55,8 @@ def _row(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
 
 def model_info(con: duckdb.DuckDBPyConnection) -> dict:
     """When and from what the model was built, and the programme it measures."""
-    info = _row(con, "select * from mart_model_info")
-    programme = _row(con, "select * from mart_programme limit 1")
+    info = query_row(con, "select * from mart_model_info")
+    programme = query_row(con, "select * from mart_programme limit 1")
     return {
         **info,
         "programme_name": programme.get("programme_name"),
@@ -67,7 +69,7 @@ def model_info(con: duckdb.DuckDBPyConnection) -> dict:
 
 def data_currency(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: the file it came from, rows read, loaded and rejected, and how current it is."""
-    frame = _frame(
+    frame = query_frame(
         con,
         """
         select source, title, file, rows_read, rows_loaded, rows_rejected, data_current_as_of
@@ -104,7 +106,7 @@ def _cluster_source_params(f: ReferralFilter) -> list[Any]:
 
 
 def filter_options(con: duckdb.DuckDBPyConnection) -> dict:
-    row = _row(
+    row = query_row(
         con,
         "select min(received_date) as first_date, max(received_date) as last_date"
         " from mart_referral",
@@ -155,7 +157,7 @@ def period_presets(as_at: date, programme_start: date) -> dict[str, tuple[date, 
 
 def referrals_by_week(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
     """Referrals received each week (weeks start on Monday), by referral source."""
-    return _frame(
+    return query_frame(
         con,
         f"""
         select received_week as week_start, referral_source, count(*) as referrals
@@ -170,7 +172,7 @@ def referrals_by_week(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.D
 
 def decisions(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
     """Decisions on the referrals received in the period (as recorded by the as-at date)."""
-    return _frame(
+    return query_frame(
         con,
         f"""
         select decision, count(*) as referrals,
@@ -189,7 +191,7 @@ def funnel(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
 
     Times are medians in working days from the previous step, over referrals that reached the step.
     """
-    return _frame(
+    return query_frame(
         con,
         f"""
         with cohort as (
@@ -255,7 +257,7 @@ _LAG_MEASURES = """
 def _allocation_lag(
     con: duckdb.DuckDBPyConnection, f: ReferralFilter, group_by: str
 ) -> pd.DataFrame:
-    return _frame(
+    return query_frame(
         con,
         f"""
         select {group_by}, {_LAG_MEASURES}
@@ -304,7 +306,7 @@ def unallocated_backlog(
 ) -> pd.DataFrame:
     """Referrals waiting at the end of the period (period start does not apply), oldest first."""
     threshold = _threshold_or_default(threshold_working_days)
-    return _frame(
+    return query_frame(
         con,
         f"""
         with as_at as (
@@ -334,7 +336,7 @@ def backlog_over_time(
 ) -> pd.DataFrame:
     """Referrals waiting at the end of each Friday in the period."""
     threshold = _threshold_or_default(threshold_working_days)
-    return _frame(
+    return query_frame(
         con,
         f"""
         with as_at as (
@@ -364,7 +366,7 @@ def backlog_over_time(
 
 def caseloads(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
     """Open episodes per key worker at the end of the period."""
-    return _frame(
+    return query_frame(
         con,
         f"""
         select cluster, team, key_worker, count(*) as open_cases
@@ -385,7 +387,7 @@ def attachment_trajectory(
     con: duckdb.DuckDBPyConnection, target: int | None = None
 ) -> pd.DataFrame:
     """Families attached by month against a straight line from zero to the target at the end."""
-    return _frame(
+    return query_frame(
         con,
         """
         select
@@ -418,7 +420,7 @@ def programme_summary(con: duckdb.DuckDBPyConnection, target: int | None = None)
     )
     recent_start = (recent_end.replace(day=1) - pd.DateOffset(months=recent_months - 1)).date()
 
-    counts = _row(
+    counts = query_row(
         con,
         """
         select
@@ -429,7 +431,7 @@ def programme_summary(con: duckdb.DuckDBPyConnection, target: int | None = None)
         """,
         [as_at, as_at],
     )
-    recent = _row(
+    recent = query_row(
         con,
         """
         select count(*) as attached from mart_family_attachment
@@ -495,7 +497,7 @@ def _source_title(source: str) -> str:
 
 def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: rows read, loaded and rejected by its contract, and the share rejected."""
-    return _frame(
+    return query_frame(
         con,
         """
         select source, title, file, rows_read, rows_loaded, rows_rejected,
@@ -508,7 +510,7 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def load_rejects(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
     """Rows that broke their source's contract (one row per problem), for one source or all."""
-    frame = _frame(
+    frame = query_frame(
         con,
         """
         select source, file, line, column_name, value, reason
@@ -524,7 +526,7 @@ def load_rejects(con: duckdb.DuckDBPyConnection, source: str | None = None) -> p
 
 def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: its registrations, the persons they make, and the share known elsewhere too."""
-    frame = _frame(
+    frame = query_frame(
         con,
         """
         select source, source_rows, registrations, persons, registrations_linked_elsewhere,
@@ -539,12 +541,12 @@ def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def linkage_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """The last build's linkage in figures (one row of mart_linkage_summary); empty if none."""
-    return _row(con, "select * from mart_linkage_summary")
+    return query_row(con, "select * from mart_linkage_summary")
 
 
 def linkage_parameters(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """What each level of each comparison is worth, strongest level first within a comparison."""
-    frame = _frame(
+    frame = query_frame(
         con,
         """
         select comparison, level_order, label, m_probability, u_probability, match_weight
@@ -566,7 +568,7 @@ def linkage_review_queue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     prior_weight is the weight a pair starts from before any comparison (how rare a true match is
     among all pairs): the pair's match weight is it plus the weight of each comparison.
     """
-    frame = _frame(
+    frame = query_frame(
         con,
         """
         select
@@ -579,7 +581,8 @@ def linkage_review_queue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 coalesce(weight_first_name, 0) + coalesce(weight_last_name, 0)
                 + coalesce(weight_dob, 0) + coalesce(weight_location, 0) + coalesce(weight_sex, 0)
             ) as prior_weight,
-            person_key_l, person_key_r, registration_pairs, decision, decided_at, decided_by
+            person_key_l, person_key_r, linked_by_last_build, registration_pairs,
+            decision, decided_at, decided_by
         from mart_linkage_review_queue
         order by decision is not null, match_probability desc, pair_id
         """,

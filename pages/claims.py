@@ -42,7 +42,7 @@ claimed = all_claims[all_claims["status"] == "claimed"]
 
 # --- Headline numbers ----------------------------------------------------------------------------
 target_income = summary["target_income"]
-share = summary["income"] / target_income if target_income else None
+share = summary["share_of_target_income"]
 with st.container(horizontal=True, gap="small"):
     st.metric(
         "Claims ready",

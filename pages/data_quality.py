@@ -477,7 +477,7 @@ else:
         )
     else:
         st.markdown("**Awaiting a decision.**")
-    if pair["person_key_l"] == pair["person_key_r"]:
+    if pair["linked_by_last_build"]:
         standing = (
             "The last build **linked** these records: their first names differ as twins' do, "
             "but no system holds them as two people. Check they are one person."

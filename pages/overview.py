@@ -208,7 +208,7 @@ if plan_name:
     if target_income:
         st.markdown(
             f"**{common.fmt_money(plan_figures['income'])}** so far: "
-            f"**{plan_figures['income'] / target_income:.0%}** of the "
+            f"**{plan_figures['share_of_target_income']:.0%}** of the "
             f"{common.fmt_money(target_income)} the plan's target of "
             f"{common.fmt_int(plan_figures['target_families'])} families would earn (an "
             "attachment fee and a results payment each)."

@@ -161,7 +161,7 @@ def _measure(model, district, name: str, measure_id: str) -> dict:
 
 
 def _status(model, district, name: str) -> dict:
-    return queries._row(
+    return queries.query_row(
         model,
         "select * from mart_plan_family_status where is_current and family_key = ?",
         [_key(model, district, name)],
@@ -189,7 +189,7 @@ def test_three_consecutive_terms_restart_after_a_short_or_missed_term(model, dis
 def test_a_child_no_longer_at_school_drops_out_of_each_child(model, district):
     row = _measure(model, district, "terms: a child left school", "attendance_sustained")
     assert row["status"] == "met" and row["members_measured"] == 1
-    history = queries._frame(
+    history = queries.query_frame(
         model,
         "select evaluation_date, members_measured from int_plan_family_measure"
         " where family_key = ? and measure_id = 'attendance_sustained' order by 1",
@@ -313,7 +313,7 @@ def test_evidence_from_three_sources_for_three_members(model, district):
     assert (claim["evidence_for"] == "eligibility").all()
     # first eligible when a second problem began: absence from the first term's census day,
     # out of work from the benefit's start
-    first = queries._row(
+    first = queries.query_row(
         model,
         "select evaluation_date from mart_plan_family_eligibility"
         " where family_key = ? and date_kind = 'first eligible'",
@@ -355,7 +355,7 @@ def test_what_if_margin_reapplies_near(model, district):
 def test_barriers_count_families_by_blocking_measure(model, district):
     current = plan_queries.barriers(model, group_by="measure only", current_only=True)
     blocked = current.set_index("measure_id")["families_blocked"].to_dict()
-    statuses = queries._frame(
+    statuses = queries.query_frame(
         model,
         "select measure_id, count(*) as n from mart_plan_blocker"
         " where is_current and is_best_route and family_state <> 'claimable'"
@@ -379,7 +379,7 @@ def test_quarterly_return_adds_up_to_the_claims_and_attachments(model, district)
     forecast = ret[ret["is_forecast"]]
     assert len(forecast) == 1 and forecast["quarter_start"].iloc[0].date() > AS_AT
     rates = plan_queries.prediction_rates(model).set_index("state")
-    states = queries._frame(
+    states = queries.query_frame(
         model,
         "select state, count(*) as n from mart_plan_family_status"
         " where is_current and state <> 'claimable' group by 1",

@@ -52,6 +52,8 @@ select
     pairs.mw_sex as weight_sex,
     pairs.person_key_l,
     pairs.person_key_r,
+    -- twin-guard pairs no system holds apart are linked, and queued for a second look
+    pairs.person_key_l = pairs.person_key_r as linked_by_last_build,
     pairs.registration_pairs,
     pairs.decision,
     pairs.decided_at,
