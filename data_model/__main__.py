@@ -60,7 +60,7 @@ def build_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from loaders.synthetic import generate
+    from loaders.synthetic.generate import generate
 
     with tempfile.TemporaryDirectory(prefix="ffi-bench-") as tmp:
         extracts, model = Path(tmp) / "extracts", Path(tmp) / "model.duckdb"
@@ -76,7 +76,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
         page_s = {}
         if args.households <= 20_000 and not args.skip_pages:
-            from data_model.page_bench import time_pages
+            from data_model.tools.page_bench import time_pages
 
             page_s = time_pages(model)
 
@@ -105,7 +105,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def linkage_eval_command(args: argparse.Namespace) -> int:
-    from data_model.linkage_eval import evaluate_district, evaluate_febrl4
+    from data_model.tools.linkage_eval import evaluate_district, evaluate_febrl4
 
     started = time.perf_counter()
     result = evaluate_febrl4() if args.febrl4 else evaluate_district(args.households, args.seed)

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import duckdb
 
-from data_model.calendar import bank_holiday_rows
 from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
 from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
 from loaders.contracts import CONTRACTS, Contract
+from loaders.reference.calendar import bank_holiday_rows
 
 Progress = Callable[[float, str], None]
 
@@ -147,9 +147,7 @@ def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None
             ?::boolean as is_synthetic,
             ?::bigint as households,
             ?::bigint as seed,
-            -- "As at": the day case management is current to; every waiting time is measured to it.
-            (select max(data_current_as_of) from load_manifest
-             where source in ('ehm_referrals', 'ehm_episodes')) as as_at_date
+            (select as_at_date from int_as_at_date) as as_at_date
         """,
         [
             datetime.now(UTC).replace(tzinfo=None),
@@ -265,7 +263,7 @@ def build_synthetic(
     progress: Progress | None = None,
 ) -> BuildReport:
     """Generate the synthetic district beside the model, then build the model from it."""
-    from loaders.synthetic import generate  # the generator is only needed for demo builds
+    from loaders.synthetic.generate import generate  # the generator is only needed for demo builds
 
     out_path = Path(out_path)
     extracts = out_path.parent / "synthetic_extracts"

@@ -1,28 +1,45 @@
-"""Runs the layered SQL models in dependency order.
+"""Runs the layered models in dependency order.
 
-Each model is one file, `models/<layer>/<name>.sql`, holding one select. The runner materialises it
-as a table called <name>. A model's dependencies are the other models it names, so the order is
-derived from the SQL itself and a new model needs no registration.
+Each model is one file under `models/<layer>/<domain>/`, named for its layer (`stg_`, `int_`,
+`mart_`). The runner materialises it as a table of that name.
 
-A step SQL cannot do well (person linkage, finding families as connected groups) is a Python model,
-`models/<layer>/<name>.py`, whose `build(con, context)` creates the table <name> (and may create
-others named after it, <name>_*). Its dependencies are the model names its source mentions.
+Inputs are declared, never guessed:
+- a SQL model names every table it reads as dbt does: `{{ ref('stg_ehm_referrals') }}` for another
+  model, `{{ source('raw', 'raw_ehm_referrals') }}` for a table made in Python before the models
+  run (declared as a source in `models/sources.yml`);
+- a Python model (a step SQL cannot do well, such as person linkage) declares `INPUTS`, the models
+  and sources it reads, and `OUTPUTS`, any tables it makes besides the one named after it; its
+  `build(con, context)` creates them.
+
+The run order follows from the declarations (graphlib raises on a cycle), and a reference to a
+model or source that does not exist stops the build before anything runs.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
+import yaml
 
 MODELS_DIR = Path(__file__).with_name("models")
 LAYERS = ("staging", "intermediate", "marts")
-_MODEL_NAME = re.compile(r"\b((?:stg|int|mart)_[a-z0-9_]+)\b")
+SOURCES_FILE = "sources.yml"
+_PREFIX_OF_LAYER = {"staging": "stg_", "intermediate": "int_", "marts": "mart_"}
+_REF = re.compile(r"\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
+_SOURCE = re.compile(r"\{\{\s*source\(\s*'([a-z0-9_]+)'\s*,\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
+
+
+class ModelDefinitionError(ValueError):
+    """A model names an input that does not exist, or is not where its name says it belongs."""
 
 
 @dataclass(frozen=True)
@@ -30,48 +47,104 @@ class Model:
     name: str
     layer: str
     path: Path
-    sql: str  # the SQL, or the Python source of a Python model
-    depends_on: frozenset[str]
+    sql: str  # the SQL as written (with ref()/source()), or the Python source of a Python model
+    refs: frozenset[str]  # the models and model outputs it reads, as declared
+    sources: frozenset[str]  # the source tables it reads, as declared
+    outputs: tuple[str, ...] = ()  # tables a Python model makes besides <name>
 
     @property
     def is_python(self) -> bool:
         return self.path.suffix == ".py"
 
 
-def _owning_model(table: str, files: dict[str, tuple[str, Path]]) -> str | None:
-    """The model that makes a table: itself, or the Python model whose name prefixes it."""
-    if table in files:
-        return table
-    for name, (_, path) in files.items():
-        if path.suffix == ".py" and table.startswith(f"{name}_"):
-            return name
-    return None
+@cache
+def _declared_sources(models_dir: Path) -> dict[str, str]:
+    """Source table name → its source group, from sources.yml (tables made in Python)."""
+    with (models_dir / SOURCES_FILE).open(encoding="utf-8") as f:
+        document = yaml.safe_load(f)
+    return {
+        table["name"]: source["name"]
+        for source in document["sources"]
+        for table in source["tables"]
+    }
+
+
+def _python_declarations(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """INPUTS and OUTPUTS of a Python model, read as literals without importing it."""
+    found = {"INPUTS": (), "OUTPUTS": ()}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id in found:
+                found[target.id] = tuple(ast.literal_eval(node.value))
+    return found["INPUTS"], found["OUTPUTS"]
+
+
+def render(sql: str) -> str:
+    """The SQL DuckDB runs: each ref() and source() replaced by its table's name."""
+    return _SOURCE.sub(lambda m: m.group(2), _REF.sub(lambda m: m.group(1), sql))
+
+
+def model_files(models_dir: Path = MODELS_DIR) -> list[tuple[str, Path]]:
+    """(layer, path) of every model file, in a stable order."""
+    return [
+        (layer, path)
+        for layer in LAYERS
+        for path in sorted((models_dir / layer).rglob("*"))
+        if path.suffix in (".sql", ".py") and not path.name.startswith("_")
+    ]
 
 
 def discover_models(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
-    files = {
-        p.stem: (layer, p)
-        for layer in LAYERS
-        for pattern in ("*.sql", "*.py")
-        for p in sorted((models_dir / layer).glob(pattern))
-    }
-    models = {}
-    for name, (layer, path) in files.items():
-        sql = path.read_text(encoding="utf-8")
-        comment = r"#[^\n]*" if path.suffix == ".py" else r"--[^\n]*"
-        code = re.sub(comment, "", sql)  # names in comments are not dependencies
-        depends_on = frozenset(_owning_model(m, files) for m in _MODEL_NAME.findall(code)) - {
-            None,
-            name,
-        }
-        models[name] = Model(name, layer, path, sql, depends_on)
+    sources = _declared_sources(models_dir)
+    models: dict[str, Model] = {}
+    for layer, path in model_files(models_dir):
+        name = path.stem
+        if not name.startswith(_PREFIX_OF_LAYER[layer]):
+            raise ModelDefinitionError(
+                f"{path}: a {layer} model's name starts with {_PREFIX_OF_LAYER[layer]}"
+            )
+        if name in models:
+            raise ModelDefinitionError(f"{path}: a second model called {name}")
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".py":
+            inputs, outputs = _python_declarations(path)
+            refs = frozenset(i for i in inputs if i not in sources)
+            used_sources = frozenset(i for i in inputs if i in sources)
+        else:
+            outputs = ()
+            refs = frozenset(_REF.findall(text))
+            used_sources = frozenset(table for _, table in _SOURCE.findall(text))
+            for group, table in _SOURCE.findall(text):
+                if sources.get(table) != group:
+                    raise ModelDefinitionError(
+                        f"{path}: source('{group}', '{table}') is not declared in {SOURCES_FILE}"
+                    )
+            leftover = _TEMPLATE.findall(_SOURCE.sub("", _REF.sub("", text)))
+            if leftover:
+                raise ModelDefinitionError(f"{path}: cannot read {leftover[0]}")
+        models[name] = Model(name, layer, path, text, refs, used_sources, outputs)
+
+    made_by = {out: model.name for model in models.values() for out in (model.name, *model.outputs)}
+    for model in models.values():
+        unknown = sorted(ref for ref in model.refs if ref not in made_by)
+        if unknown:
+            raise ModelDefinitionError(f"{model.path}: ref('{unknown[0]}') names no model")
     return models
+
+
+def dependencies(models: dict[str, Model]) -> dict[str, frozenset[str]]:
+    """Each model's upstream models (a Python model's extra outputs count as the model)."""
+    made_by = {out: model.name for model in models.values() for out in (model.name, *model.outputs)}
+    return {
+        name: frozenset(made_by[ref] for ref in model.refs) - {name}
+        for name, model in models.items()
+    }
 
 
 def run_order(models: dict[str, Model]) -> list[str]:
     """Models sorted so each runs after the models it reads (graphlib raises on a cycle)."""
-    graph = {name: model.depends_on for name, model in models.items()}
-    return list(TopologicalSorter(graph).static_order())
+    return list(TopologicalSorter(dependencies(models)).static_order())
 
 
 def _run_python_model(con: duckdb.DuckDBPyConnection, model: Model, context: dict) -> None:
@@ -79,6 +152,11 @@ def _run_python_model(con: duckdb.DuckDBPyConnection, model: Model, context: dic
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.build(con, context)
+
+
+def create_macros(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> None:
+    """The SQL macros the models share (models/macros.sql)."""
+    con.execute((models_dir / "macros.sql").read_text(encoding="utf-8"))
 
 
 def run_models(
@@ -91,7 +169,7 @@ def run_models(
 
     `context` is handed to Python models (e.g. where the clerical decisions file is).
     """
-    con.execute((models_dir / "macros.sql").read_text(encoding="utf-8"))
+    create_macros(con, models_dir)
     models = discover_models(models_dir)
     order = run_order(models)
     for name in order:
@@ -102,7 +180,7 @@ def run_models(
             if model.is_python:
                 _run_python_model(con, model, context or {})
             else:
-                con.execute(f"create or replace table {name} as\n{model.sql}")
+                con.execute(f"create or replace table {name} as\n{render(model.sql)}")
         except duckdb.Error as error:
             raise RuntimeError(
                 f"model {model.path.relative_to(models_dir)} failed: {error}"

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from data_model.calendar import bank_holidays, easter_sunday
+from loaders.reference.calendar import bank_holidays, easter_sunday
 from tests.gov_uk import HOLIDAY_YEARS, bank_holidays_in
 
 

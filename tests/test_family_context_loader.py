@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data_model.runner import MODELS_DIR, discover_models
+from data_model.runner import create_macros, discover_models, render
 from loaders.base import create_load_tables, load_source
 from loaders.contracts import BY_SOURCE
 from tests.fixtures_extracts import csv_text, headers, load_checked, write_csv
@@ -87,7 +87,7 @@ def education_row(**changes: str) -> dict[str, str]:
 def con():
     connection = duckdb.connect()
     create_load_tables(connection)
-    connection.execute((MODELS_DIR / "macros.sql").read_text(encoding="utf-8"))
+    create_macros(connection)
     yield connection
     connection.close()
 
@@ -95,7 +95,7 @@ def con():
 def stage(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Run the source's staging model over its raw table, as the build does."""
     model = discover_models()[f"stg_{source}"]
-    con.execute(f"create or replace table {model.name} as\n{model.sql}")
+    con.execute(f"create or replace table {model.name} as\n{render(model.sql)}")
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> list[tuple]:

@@ -20,9 +20,9 @@ from data_model.linkage import (
     read_decisions,
     record_decision,
 )
-from data_model.linkage_eval import pairwise_score, score_district
-from data_model.runner import MODELS_DIR
-from loaders.synthetic import generate
+from data_model.runner import create_macros
+from data_model.tools.linkage_eval import pairwise_score, score_district
+from loaders.synthetic.generate import generate
 
 FAMILY_CONTEXT_SAMPLES = (
     Path(__file__).resolve().parents[2] / "shared" / "reference" / "family_context_live"
@@ -134,7 +134,7 @@ def test_pairwise_score_counts_pairs_not_items():
 @pytest.fixture(scope="module")
 def macros() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute((MODELS_DIR / "macros.sql").read_text(encoding="utf-8"))
+    create_macros(con)
     return con
 
 
@@ -422,7 +422,7 @@ def test_family_context_samples_link_as_the_readme_decides(small_district):
 
 def test_febrl4_evaluation_runs_offline_and_keeps_its_precision():
     """The same engine on FEBRL4 (no soc_sec_id): measured 1.000 precision, 0.847 recall."""
-    from data_model.linkage_eval import evaluate_febrl4
+    from data_model.tools.linkage_eval import evaluate_febrl4
 
     result = evaluate_febrl4()
     assert result["person"]["true_pairs"] == 5000

@@ -543,7 +543,7 @@ def test_the_plan_page_shows_the_active_plan_in_words_and_in_full(
 
 
 def test_the_page_benchmark_times_the_plan_pages() -> None:
-    from data_model import page_bench
+    from data_model.tools import page_bench
 
     assert {NEAR, CLAIMS, PLAN} <= set(page_bench.PAGES.values())
     assert np.all([(ROOT / p).exists() for p in page_bench.PAGES.values()])

@@ -16,13 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 from python_calamine import CalamineWorkbook
 
-from loaders import synthetic_names as nm
 from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
-from loaders.synthetic import GENERATED, NOT_GENERATED, generate
-from loaders.synthetic_common import BANK_HOLIDAYS
-from loaders.synthetic_geography import WARDS
+from loaders.synthetic import names as nm
+from loaders.synthetic.common import BANK_HOLIDAYS
+from loaders.synthetic.generate import GENERATED, NOT_GENERATED, generate
+from loaders.synthetic.geography import WARDS
 
-DOC = Path(__file__).resolve().parents[1] / "loaders" / "SYNTHETIC.md"
+DOC = Path(__file__).resolve().parents[1] / "loaders" / "synthetic" / "SYNTHETIC.md"
 PERSON_SOURCES = (
     "ehm_people",
     "school_census",

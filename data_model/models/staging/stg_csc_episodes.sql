@@ -1,6 +1,6 @@
 -- Children's social care episodes (child in need, child protection, looked after).
 with source as (
-    select * from raw_csc_episodes
+    select * from {{ source('raw', 'raw_csc_episodes') }}
 ),
 
 renamed as (

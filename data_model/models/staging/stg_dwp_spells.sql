@@ -1,6 +1,6 @@
 -- DWP benefit and employment spells, one row per spell.
 with source as (
-    select * from raw_dwp_spells
+    select * from {{ source('raw', 'raw_dwp_spells') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Episodes of early help work: one per referral allocated to a lead practitioner.
 with source as (
-    select * from raw_ehm_episodes
+    select * from {{ source('raw', 'raw_ehm_episodes') }}
 ),
 
 renamed as (

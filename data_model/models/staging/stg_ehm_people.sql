@@ -1,6 +1,6 @@
 -- People recorded in early help case management, one row per person record.
 with source as (
-    select * from raw_ehm_people
+    select * from {{ source('raw', 'raw_ehm_people') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Referrals to early help, one row per referral.
 with source as (
-    select * from raw_ehm_referrals
+    select * from {{ source('raw', 'raw_ehm_referrals') }}
 ),
 
 renamed as (

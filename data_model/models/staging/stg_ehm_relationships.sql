@@ -1,6 +1,6 @@
 -- Relationships recorded in case management: related_person_id is the <relationship> of person_id.
 with source as (
-    select * from raw_ehm_relationships
+    select * from {{ source('raw', 'raw_ehm_relationships') }}
 ),
 
 renamed as (

@@ -1,7 +1,7 @@
 -- Family Context children's social care extract: one row per child known to the service.
 -- The address arrives as lines in one field; its last line is the postcode when it looks like one.
 with source as (
-    select * from raw_family_context_csc
+    select * from {{ source('raw', 'raw_family_context_csc') }}
 ),
 
 with_lines as (

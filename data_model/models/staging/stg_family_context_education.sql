@@ -1,7 +1,7 @@
 -- Family Context education extract: one row per pupil and the school they attend or attended.
 -- The address arrives as lines in one field; its last line is the postcode when it looks like one.
 with source as (
-    select * from raw_family_context_education
+    select * from {{ source('raw', 'raw_family_context_education') }}
 ),
 
 with_lines as (

@@ -1,6 +1,6 @@
 -- Health events from the NHS data share, one row per event.
 with source as (
-    select * from raw_health_events
+    select * from {{ source('raw', 'raw_health_events') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Council tenancies, one row per tenancy and tenant; "SURNAME, Forename" split into two names.
 with source as (
-    select * from raw_housing_tenancies
+    select * from {{ source('raw', 'raw_housing_tenancies') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Police incidents, one row per incident and person involved.
 with source as (
-    select * from raw_police_incidents
+    select * from {{ source('raw', 'raw_police_incidents') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Postcode to ward lookup, postcodes in standard form.
 with source as (
-    select * from raw_ref_postcode_ward
+    select * from {{ source('raw', 'raw_ref_postcode_ward') }}
 ),
 
 normalised as (

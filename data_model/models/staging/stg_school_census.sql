@@ -1,6 +1,6 @@
 -- Termly school census: one row per pupil and term, with attendance as a rate.
 with source as (
-    select * from raw_school_census
+    select * from {{ source('raw', 'raw_school_census') }}
 ),
 
 -- The census repeats each pupil's address every term: each distinct address is cleaned once.

@@ -1,6 +1,6 @@
 -- Service involvement for Family Context, one row per person and service.
 with source as (
-    select * from raw_service_involvement
+    select * from {{ source('raw', 'raw_service_involvement') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 -- Wards of the district with their area committee and early help cluster.
 with source as (
-    select * from raw_ref_wards
+    select * from {{ source('raw', 'raw_ref_wards') }}
 )
 
 select

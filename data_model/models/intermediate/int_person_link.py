@@ -1,9 +1,0 @@
-"""Person linkage (data_model/linkage.py): int_linkage_record → int_person_link, plus
-int_person_link_pair (scored pairs for review), int_person_link_parameter (what each comparison
-level is worth) and int_person_link_run (counts and timings)."""
-
-from data_model.linkage import link_persons
-
-
-def build(con, context: dict) -> None:
-    context["linkage_run"] = link_persons(con, decisions_path=context.get("decisions_path"))

@@ -1,0 +1,105 @@
+-- The records person linkage compares: one per registration (a person as one system knows them)
+-- and each distinct name, date of birth, sex and dwelling it was recorded with, standardised.
+with person_rows as (
+    select * from {{ ref('int_person_record') }}
+),
+
+-- Standardising is the costly step (regular expressions), so it runs once per distinct value:
+-- the rows are first grouped by how each registration was recorded (3M rows become under 1M at
+-- Bradford scale), and names and addresses standardised from their distinct values.
+recorded_variants as (
+    select
+        registration_id, source, source_person_id, shared_id, first_name, last_name, dob, sex,
+        address, postcode,
+        min(known_from) as first_seen,
+        max(known_to) as last_seen,
+        count(*) as source_rows
+    from person_rows
+    group by all
+),
+
+standard_names as (
+    select name, name_std(name) as name_std
+    from (
+        select first_name as name from recorded_variants
+        union
+        select last_name from recorded_variants
+    )
+),
+
+standard_addresses as (
+    select address, address_key(address) as address_key
+    from (select distinct address from recorded_variants)
+),
+
+registration_variants as (
+    select
+        variants.registration_id,
+        variants.source,
+        variants.source_person_id,
+        variants.shared_id,
+        first_names.name_std as first_name_std,
+        last_names.name_std as last_name_std,
+        variants.dob,
+        variants.sex,
+        addresses.address_key,
+        variants.postcode,
+        any_value(variants.first_name) as first_name,
+        any_value(variants.last_name) as last_name,
+        any_value(variants.address) as address,
+        min(variants.first_seen) as first_seen,
+        max(variants.last_seen) as last_seen,
+        sum(variants.source_rows)::bigint as source_rows
+    from recorded_variants as variants
+    left join standard_names as first_names on first_names.name = variants.first_name
+    left join standard_names as last_names on last_names.name = variants.last_name
+    left join standard_addresses as addresses on addresses.address = variants.address
+    group by all
+),
+
+first_name_groups as (
+    -- every nickname / spelling group the first given name belongs to (name_variants.yaml)
+    select
+        variants.first_name_std,
+        list(distinct name_variant.name_group order by name_variant.name_group) as name_groups
+    from (select distinct first_name_std from registration_variants) as variants
+    inner join {{ source('config', 'cfg_name_variant') }} as name_variant
+        on split_part(variants.first_name_std, ' ', 1) = name_variant.name_std
+    group by variants.first_name_std
+),
+
+name_skeletons as (
+    select
+        name_std,
+        name_skeleton(split_part(name_std, ' ', 1)) as given_name_skeleton,
+        name_skeleton(name_std) as whole_name_skeleton
+    from (select distinct name_std from standard_names where name_std is not null)
+),
+
+standardised as (
+    select
+        row_number() over (
+            order by variants.registration_id, variants.first_name_std, variants.last_name_std,
+                variants.dob, variants.address_key, variants.postcode, variants.sex
+        ) as unique_id,
+        variants.*,
+        split_part(variants.first_name_std, ' ', 1) as first_given_name,
+        coalesce(
+            groups.name_groups, [split_part(variants.first_name_std, ' ', 1)]
+        ) as first_name_groups,
+        left(coalesce(groups.name_groups[1], variants.first_name_std), 1) as first_initial,
+        first_skeletons.given_name_skeleton as first_name_skeleton,
+        last_skeletons.whole_name_skeleton as last_name_skeleton,
+        string_split(variants.last_name_std, ' ') as last_name_parts,
+        year(variants.dob) as birth_year,
+        regexp_extract(variants.postcode, '^([A-Z0-9]+ [0-9])', 1) as postcode_sector
+    from registration_variants as variants
+    left join first_name_groups as groups
+        on variants.first_name_std = groups.first_name_std
+    left join name_skeletons as first_skeletons
+        on variants.first_name_std = first_skeletons.name_std
+    left join name_skeletons as last_skeletons
+        on variants.last_name_std = last_skeletons.name_std
+)
+
+select * from standardised

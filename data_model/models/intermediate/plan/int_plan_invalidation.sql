@@ -1,0 +1,40 @@
+-- The Phase 1 audit rule, for the problems the plan applies it to: a result is invalid when a
+-- member who did not have the problem when the family was attached (from its referral to its
+-- attachment) develops it afterwards. One row per attached family and problem that
+-- another member developed, from the first day they had it, with the hit that shows it.
+with attached as (
+    select * from {{ ref('int_plan_attachment') }}
+),
+
+hits as (
+    select * from {{ ref('int_plan_hit') }}
+),
+
+had_at_attachment as (
+    select distinct hits.family_key, hits.person_key, hits.problem_id
+    from hits
+    inner join attached using (family_key)
+    where hits.holds_from <= attached.attached_date and hits.holds_until >= attached.identified_on
+),
+
+developed as (
+    select hits.*
+    from hits
+    inner join attached using (family_key)
+    left join had_at_attachment using (family_key, person_key, problem_id)
+    where hits.holds_from > attached.attached_date
+      and list_contains(attached.problems_at_attachment, hits.problem_id)
+      and had_at_attachment.person_key is null
+      and hits.problem_id in (
+          select problem_id from {{ source('config', 'cfg_plan_problem') }} where another_member_invalidates
+      )
+)
+
+select
+    family_key,
+    problem_id,
+    min(holds_from) as developed_on,
+    arg_min(person_key, holds_from) as person_key,
+    arg_min(hit_id, holds_from) as hit_id
+from developed
+group by family_key, problem_id

@@ -1,3 +1,0 @@
--- The programme in force: name, dates and the target number of families.
-select programme_name, start_date, end_date, target_families, origin
-from stg_programme
