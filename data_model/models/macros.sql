@@ -112,3 +112,25 @@ create or replace macro address_before_postcode(lines) as (
 create or replace macro postcode_line(lines) as (
     case when ends_with_postcode(lines) then normalise_postcode(lines[-1]) end
 );
+
+-- Outcomes plan: what "near" means, defined once --------------------------------------------------
+
+-- A measure is near its threshold when it can still be met in time and its distance to the
+-- threshold is within the margin (the plan's margin for its unit, or a what-if margin on a page).
+create or replace macro measure_is_near(can_still_be_met, distance_to_threshold, margin) as (
+    coalesce(can_still_be_met and distance_to_threshold <= margin, false)
+);
+
+-- A family's claim route is near when every blocker is a near measure and there are at most the
+-- plan's `near_max_blocking_measures` of them, or (when the plan says so) everything is met but
+-- one measure. Blockers are what stands between the family and the route: measures not yet met,
+-- problems not yet evidenced, an invalid attachment.
+create or replace macro route_is_near(
+    blockers, near_blockers, measure_blockers, max_blocking_measures, all_met_but_one
+) as (
+    coalesce(
+        blockers between 1 and max_blocking_measures and near_blockers = blockers
+        or all_met_but_one and blockers = 1 and measure_blockers = 1,
+        false
+    )
+);
