@@ -55,27 +55,39 @@ relationship_to_index as (
     group by all
 ),
 
-evidence as (
+evidence_phrases as (
+    -- each piece of evidence in plain words
     select
         family_key,
         person_key,
-        string_agg(distinct
-            case evidence
-                when 'shared address' then 'lived at ' || detail || ' ('
-                    || coalesce(strftime(valid_from, '%d %b %Y'), '?') || ' to '
-                    || coalesce(strftime(valid_to, '%d %b %Y'), '?')
-                    || '; ' || sources || ')'
-                when 'recorded relationship' then 'recorded as ' || detail
-                    || ' in early help case management'
-                when 'same surname, postcode and GP practice' then 'same surname, GP practice'
-                    || ' and postcode ' || detail || ' (GP records carry no address)'
-                else 'in early help case ' || detail
-            end, '; ') as reason,
+        valid_from,
+        valid_to,
+        case evidence
+            when 'shared address' then 'lived at ' || detail || ' ('
+                || coalesce(strftime(valid_from, '%d %b %Y'), '?') || ' to '
+                || coalesce(strftime(valid_to, '%d %b %Y'), '?')
+                || '; ' || sources || ')'
+            when 'recorded relationship' then 'recorded as ' || detail
+                || ' in early help case management'
+            when 'same surname, postcode and GP practice' then 'same surname, GP practice'
+                || ' and postcode ' || detail || ' (GP records carry no address)'
+            else 'in early help case ' || detail
+        end as phrase
+    from {{ ref('int_family_link_evidence') }}
+),
+
+evidence as (
+    -- a member's reasons, in a stable order
+    select
+        family_key,
+        person_key,
+        string_agg(distinct phrase, '; ' order by phrase) as reason,
         min(valid_from) as evidence_from,
         max(coalesce(valid_to, valid_from)) as evidence_to
-    from {{ ref('int_family_link_evidence') }}
+    from evidence_phrases
     group by family_key, person_key
 )
+
 
 select
     members.family_key,
