@@ -636,72 +636,72 @@ _COVERAGE_CHECK = RowCheck(
     "coverage ends before it starts",
 )
 
-FAMILY_CONTEXT_CSC = Contract(
+
+def _family_context_contract(
+    source: str, title: str, system: str, file_stem: str, whose_id: str, own: tuple[Column, ...]
+) -> Contract:
+    """A Family Context live-format extract: the person and involvement columns every file has,
+    the file's own columns, then the currency and coverage columns every file has."""
+    return Contract(
+        source=source,
+        title=title,
+        system=system,
+        file_stem=file_stem,
+        subfolder="family_context",
+        usual_date_format="%Y-%m-%d",
+        optional=True,
+        notes=_FAMILY_CONTEXT_NOTES,
+        columns=(
+            Column("Cms Id", "cms_id", required=True, description=f"{whose_id} id in that system"),
+            Column("First Name", "first_name", required=True),
+            Column("Last Name", "last_name", required=True),
+            Column("Date Of Birth", "dob", "date"),
+            Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
+            Column("Address", "address", description="lines of the address, the postcode last"),
+            Column(
+                "Service Involvement", "service_involvement", allowed=FAMILY_CONTEXT_INVOLVEMENT
+            ),
+            *own,
+            Column("Date Current As Of", "date_current_as_of", "datetime", required=True),
+            Column("Coverage Start Date", "coverage_start_date", "datetime", required=True),
+            Column("Coverage End Date", "coverage_end_date", "datetime"),
+            Column("Coverage Geographic Area", "coverage_geographic_area", required=True),
+            Column("Date Of Most Recent Interaction", "date_of_most_recent_interaction", "date"),
+            Column("Start Date Of Last Involvement", "start_date_of_last_involvement", "date"),
+        ),
+        unique_key=("cms_id",),
+        person_id_field="cms_id",
+        currency_fields=("date_current_as_of",),
+        row_checks=(_COVERAGE_CHECK,),
+    )
+
+
+FAMILY_CONTEXT_CSC = _family_context_contract(
     source="family_context_csc",
     title="Family Context: children's social care",
     system="Children's social care case management (Family Context live format)",
     file_stem="csc",
-    subfolder="family_context",
-    usual_date_format="%Y-%m-%d",
-    optional=True,
-    notes=_FAMILY_CONTEXT_NOTES,
-    columns=(
-        Column("Cms Id", "cms_id", required=True, description="the child's id in that system"),
-        Column("First Name", "first_name", required=True),
-        Column("Last Name", "last_name", required=True),
-        Column("Date Of Birth", "dob", "date"),
-        Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
-        Column("Address", "address", description="lines of the address, the postcode last"),
-        Column("Service Involvement", "service_involvement", allowed=FAMILY_CONTEXT_INVOLVEMENT),
+    whose_id="the child's",
+    own=(
         Column("Local Authority Organisation", "local_authority_organisation"),
         Column("Contact Name", "contact_name"),
         Column("Contact Role", "contact_role"),
         Column("Contact Phone", "contact_phone"),
         Column("Contact Email", "contact_email"),
-        Column("Date Current As Of", "date_current_as_of", "datetime", required=True),
-        Column("Coverage Start Date", "coverage_start_date", "datetime", required=True),
-        Column("Coverage End Date", "coverage_end_date", "datetime"),
-        Column("Coverage Geographic Area", "coverage_geographic_area", required=True),
-        Column("Date Of Most Recent Interaction", "date_of_most_recent_interaction", "date"),
-        Column("Start Date Of Last Involvement", "start_date_of_last_involvement", "date"),
     ),
-    unique_key=("cms_id",),
-    person_id_field="cms_id",
-    currency_fields=("date_current_as_of",),
-    row_checks=(_COVERAGE_CHECK,),
 )
 
-FAMILY_CONTEXT_EDUCATION = Contract(
+FAMILY_CONTEXT_EDUCATION = _family_context_contract(
     source="family_context_education",
     title="Family Context: school",
     system="School information management (Family Context live format)",
     file_stem="education",
-    subfolder="family_context",
-    usual_date_format="%Y-%m-%d",
-    optional=True,
-    notes=_FAMILY_CONTEXT_NOTES,
-    columns=(
-        Column("Cms Id", "cms_id", required=True, description="the pupil's id in that system"),
-        Column("First Name", "first_name", required=True),
-        Column("Last Name", "last_name", required=True),
-        Column("Date Of Birth", "dob", "date"),
-        Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
-        Column("Address", "address", description="lines of the address, the postcode last"),
-        Column("Service Involvement", "service_involvement", allowed=FAMILY_CONTEXT_INVOLVEMENT),
+    whose_id="the pupil's",
+    own=(
         Column("School Name", "school_name"),
         Column("Contact Number", "contact_number", description="the school's telephone number"),
         Column("Admission Type", "admission_type"),
-        Column("Date Current As Of", "date_current_as_of", "datetime", required=True),
-        Column("Coverage Start Date", "coverage_start_date", "datetime", required=True),
-        Column("Coverage End Date", "coverage_end_date", "datetime"),
-        Column("Coverage Geographic Area", "coverage_geographic_area", required=True),
-        Column("Date Of Most Recent Interaction", "date_of_most_recent_interaction", "date"),
-        Column("Start Date Of Last Involvement", "start_date_of_last_involvement", "date"),
     ),
-    unique_key=("cms_id",),
-    person_id_field="cms_id",
-    currency_fields=("date_current_as_of",),
-    row_checks=(_COVERAGE_CHECK,),
 )
 
 # --- Reference data -----------------------------------------------------------------------------
