@@ -17,8 +17,8 @@ from data_model.read import plan as plan_read
 from data_model.read import programme
 from pages.ui import charts, model
 from pages.ui.charts import Series
-from pages.ui.filters import pick
-from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity
+from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
+from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
 
@@ -158,7 +158,7 @@ st.markdown(
 options = model.query(plan_read.plan_filter_options)
 left, middle, right = st.columns(3)
 with left:
-    statuses = st.multiselect(
+    statuses = any_of(
         "Status",
         ["ready", "claimed", "not evidenced"],
         key="claims_status",
@@ -166,7 +166,7 @@ with left:
         help="Leave empty for every status.",
     )
 with middle:
-    claim_types = st.multiselect(
+    claim_types = any_of(
         "Type",
         ["attachment fee", "results"],
         key="claims_type",
@@ -174,18 +174,12 @@ with middle:
         help="Leave empty for both.",
     )
 with right:
-    clusters = st.multiselect(
-        "Clusters",
-        options["clusters"],
-        key="claims_clusters",
-        placeholder="All clusters",
-        help="The cluster of the family's attached episode. Leave empty for every cluster.",
-    )
+    clusters = cluster_filter(options["clusters"], key="claims_clusters", whose=ATTACHED_CLUSTER)
 chosen = " · ".join(
     [
-        ", ".join(statuses) if statuses else "every status",
-        ", ".join(claim_types) if claim_types else "both types",
-        ", ".join(clusters) if clusters else "all clusters",
+        fmt_choices(statuses, "every status"),
+        fmt_choices(claim_types, "both types"),
+        fmt_choices(clusters, "all clusters"),
     ]
 )
 shown = model.query(plan_read.claims, tuple(statuses), tuple(claim_types), tuple(clusters))

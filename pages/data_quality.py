@@ -447,20 +447,11 @@ else:
     previous_pair = pair_ids[position - 1] if position > 0 else None
     next_pair = pair_ids[position + 1] if position + 1 < len(pair_ids) else None
     with st.container(horizontal=True, gap="small"):
-        st.button(
-            "Previous pair",
-            key="review_previous",
-            on_click=go_to,
-            args=(previous_pair,),
-            disabled=previous_pair is None,
-        )
-        st.button(
-            "Next pair",
-            key="review_next",
-            on_click=go_to,
-            args=(next_pair,),
-            disabled=next_pair is None,
-        )
+        for label, key, to_pair in (
+            ("Previous pair", "review_previous", previous_pair),
+            ("Next pair", "review_next", next_pair),
+        ):
+            st.button(label, key=key, on_click=go_to, args=(to_pair,), disabled=to_pair is None)
 
     pair = by_id.loc[picked]
     st.subheader(f"Pair {rank[picked]}: match probability {percent(pair['match_probability'], 2)}")

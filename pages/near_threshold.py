@@ -20,9 +20,10 @@ from data_model.read import plan as plan_read
 from data_model.read import programme
 from pages.ui import charts, model
 from pages.ui.charts import Series
-from pages.ui.filters import pick
+from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
 from pages.ui.formats import (
     blocking_measures_words,
+    fmt_choices,
     fmt_date,
     fmt_int,
     fmt_money,
@@ -70,15 +71,9 @@ ward_names: dict[str, str] = options["wards"]
 
 left, right = st.columns(2)
 with left:
-    clusters = st.multiselect(
-        "Clusters",
-        options["clusters"],
-        key="near_clusters",
-        placeholder="All clusters",
-        help="The cluster of the family's attached episode. Leave empty for every cluster.",
-    )
+    clusters = cluster_filter(options["clusters"], key="near_clusters", whose=ATTACHED_CLUSTER)
 with right:
-    wards = st.multiselect(
+    wards = any_of(
         "Wards",
         list(ward_names),
         format_func=ward_names.__getitem__,
@@ -129,8 +124,8 @@ in_use = "; ".join(
 )
 places = " · ".join(
     [
-        ", ".join(clusters) if clusters else "all clusters",
-        ", ".join(ward_names[w] for w in wards) if wards else "all wards",
+        fmt_choices(clusters, "all clusters"),
+        fmt_choices([ward_names[w] for w in wards], "all wards"),
     ]
 )
 st.caption(

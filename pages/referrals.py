@@ -98,6 +98,16 @@ LAG_NOTES = (
 )
 
 
+NONE_ALLOCATED = "No referrals were allocated in this period with these filters."
+
+
+def lag_table(
+    frame: pd.DataFrame, name: str, first: dict[str, Col], title: str, height: int | str = "auto"
+) -> None:
+    """Allocation lag per cluster, team or month: the `first` columns, then the lag's."""
+    table(frame, name, {**first, **LAG_COLUMNS}, title=title, notes=LAG_NOTES, height=height)
+
+
 def lag_bars(frame: pd.DataFrame, category: str, title: str, height: int) -> go.Figure:
     """Horizontal bars of the median lag with the 90th percentile beside it, per category."""
     return charts.by_category(
@@ -135,15 +145,14 @@ st.markdown(
     f"**{fmt_int(lag_by_cluster['allocated'].sum())} referrals allocated** from {period}. "
     "Referrals still waiting are not in these figures: they are in the waiting list below."
 )
-table(
+lag_table(
     lag_by_cluster,
     "Allocation lag by cluster",
-    {"cluster": Col("Cluster"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by cluster",
-    notes=LAG_NOTES,
+    {"cluster": Col("Cluster")},
+    "Median and 90th percentile working days from referral to allocation, by cluster",
 )
 if lag_by_cluster.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
     charts.draw(
         lag_bars(
@@ -303,7 +312,7 @@ table(
 st.header("Allocation lag by month")
 by_month = model.query(referrals.allocation_lag_by_month, f)
 if by_month.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
     fig = charts.over_time(
         by_month,
@@ -339,12 +348,11 @@ else:
         "each month; the table below gives each month.",
         key="chart_lag_month",
     )
-table(
+lag_table(
     by_month,
     "Allocation lag by month",
-    {"month": Col("Month allocated", "month"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by month",
-    notes=LAG_NOTES,
+    {"month": Col("Month allocated", "month")},
+    "Median and 90th percentile working days from referral to allocation, by month",
     height=250,
 )
 
@@ -352,7 +360,7 @@ table(
 st.header("Allocation lag by team")
 by_team = model.query(referrals.allocation_lag_by_team, f)
 if by_team.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
     charts.draw(
         lag_bars(
@@ -365,12 +373,11 @@ else:
         "allocation for each team; the table below gives the figures.",
         key="chart_lag_team",
     )
-table(
+lag_table(
     by_team,
     "Allocation lag by team",
-    {"cluster": Col("Cluster"), "team": Col("Team"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by team",
-    notes=LAG_NOTES,
+    {"cluster": Col("Cluster"), "team": Col("Team")},
+    "Median and 90th percentile working days from referral to allocation, by team",
     height=300,
 )
 

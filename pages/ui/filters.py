@@ -3,7 +3,7 @@ box over labelled choices."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -11,9 +11,11 @@ import streamlit as st
 
 from data_model.read import referrals
 from data_model.read.referrals import ReferralFilter
-from pages.ui.formats import fmt_date
+from pages.ui.formats import fmt_choices, fmt_date
 from pages.ui.model import query
 
+# Which cluster a family of the outcomes plan counts in, as the plan pages' filters say.
+ATTACHED_CLUSTER = "The cluster of the family's attached episode."
 CUSTOM = "Custom dates"
 DEFAULT_PERIOD = "Last 12 months"
 
@@ -25,8 +27,8 @@ def period_label(f: ReferralFilter) -> str:
 
 def describe_filter(f: ReferralFilter) -> str:
     """Everything chosen, in one line: the period, the clusters and the referral sources."""
-    clusters = ", ".join(f.clusters) if f.clusters else "all clusters"
-    sources = ", ".join(f.sources) if f.sources else "all referral sources"
+    clusters = fmt_choices(f.clusters, "all clusters")
+    sources = fmt_choices(f.sources, "all referral sources")
     return f"{period_label(f)} · {clusters} · {sources}"
 
 
@@ -63,15 +65,9 @@ def referral_filter(model_info: Mapping[str, Any]) -> ReferralFilter:
     else:
         middle, right = st.columns(2)
     with middle:
-        clusters = st.multiselect(
-            "Clusters",
-            options["clusters"],
-            key="clusters",
-            placeholder="All clusters",
-            help="Leave empty for every cluster.",
-        )
+        clusters = cluster_filter(options["clusters"], key="clusters")
     with right:
-        sources = st.multiselect(
+        sources = any_of(
             "Referral sources",
             options["referral_sources"],
             key="sources",
@@ -93,3 +89,30 @@ def pick(label: str, labels: Mapping[str, str], key: str, help: str | None = Non
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
     return st.selectbox(label, options, format_func=labels.__getitem__, key=key, help=help)
+
+
+def any_of(
+    label: str,
+    options: list[Any],
+    *,
+    key: str,
+    placeholder: str,
+    help: str,
+    format_func: Callable[[Any], str] = str,
+) -> list[Any]:
+    """A multi-select filter where choosing nothing means everything (the placeholder says so)."""
+    return st.multiselect(
+        label, options, format_func=format_func, key=key, placeholder=placeholder, help=help
+    )
+
+
+def cluster_filter(clusters: list[str], *, key: str, whose: str = "") -> list[str]:
+    """The clusters to show, none for all; `whose` says which cluster counts, before the help's
+    'Leave empty for every cluster.'"""
+    return any_of(
+        "Clusters",
+        clusters,
+        key=key,
+        placeholder="All clusters",
+        help=f"{whose} Leave empty for every cluster.".strip(),
+    )

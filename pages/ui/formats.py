@@ -58,6 +58,11 @@ def fmt_share(share: float | None, decimals: int = 0) -> str:
     return NONE if share is None or pd.isna(share) else f"{share:.{decimals}%}"
 
 
+def fmt_choices(chosen: list[str] | tuple[str, ...], none_chosen: str) -> str:
+    """A filter's choices in words: 'BD5, Keighley', or what none chosen means ('all clusters')."""
+    return ", ".join(chosen) if chosen else none_chosen
+
+
 def number_word(number: int) -> str:
     """A small count in words ('two'), else in figures."""
     return NUMBER_WORDS.get(number, str(number))
