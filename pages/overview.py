@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from data_model.read import plan, programme
+from data_model.read import plan as plan_read
+from data_model.read import programme
+from pages import registry
 from pages.ui import charts, model
 from pages.ui.formats import blocking_measures_words, fmt_date, fmt_int, fmt_money, fmt_number
 from pages.ui.metrics import Metric, metric_row
@@ -155,7 +157,7 @@ table(
 plan_name = model.active_plan_name()  # none for a model built before plans existed
 if plan_name:
     st.header("Eligibility, claims and income")
-    plan_figures = model.query(plan.plan_summary)
+    plan_figures = model.query(plan_read.plan_summary)
     st.markdown(
         f"Under the outcomes plan *{plan_name}* (**Help → Outcomes plan**), on {fmt_date(as_at)}."
     )
@@ -202,8 +204,12 @@ if plan_name:
             "attachment fee and a results payment each)."
         )
     with st.container(horizontal=True, gap="small"):
-        st.page_link("pages/near_threshold.py", label="Near threshold: what each family needs")
-        st.page_link("pages/claims.py", label="Claims & returns: each claim and its evidence")
+        st.page_link(
+            registry.BY_KEY["near_threshold"].file, label="Near threshold: what each family needs"
+        )
+        st.page_link(
+            registry.BY_KEY["claims"].file, label="Claims & returns: each claim and its evidence"
+        )
 
 # --- How current each source is ------------------------------------------------------------------
 st.header("How current the data is")
