@@ -5,146 +5,143 @@ The page reads top to bottom as it draws: headline numbers; income against what 
 would earn; the claims, filtered; one claim's evidence trail for internal audit and spot checks;
 the quarterly return with next quarter's predicted claims and how they were predicted. Which
 claims exist, their status and the prediction are the outcomes plan engine's (mart_claim*,
-mart_plan_quarterly_return), read through data_model.plan_queries.
+mart_plan_quarterly_return), read through data_model.read.plan.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import plan_queries, queries
-from pages import common
-from pages.common import Col
+from data_model.read import plan as plan_read
+from data_model.read import programme
+from pages.ui import charts, model
+from pages.ui.charts import Series
+from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
+from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity
+from pages.ui.metrics import Metric, metric_row
+from pages.ui.tables import Col, table
 
 CLAIM_TYPES = {"attachment fee": "Attachment fee", "results": "Results claim"}
 
-common.info()  # stops with a message when there is no model
-plan = common.query(plan_queries.active_plan)
-summary = common.query(plan_queries.claims_summary)
-as_at = common.fmt_date(plan["as_at_date"])
+model.info()  # stops with a message when there is no model
+plan = model.query(plan_read.active_plan)
+summary = model.query(plan_read.claims_summary)
+as_at = fmt_date(plan["as_at_date"])
 fee, payment = plan["attachment_fee"], plan["results_payment"]
 
 st.title("Claims and returns")
 st.markdown(
     f"Claims the programme has made and can make under *{plan['plan_name']}*: an attachment fee "
-    f"of {common.fmt_money(fee)} for each family attached, and a results payment of "
-    f"{common.fmt_money(payment)} for each family that meets a claim route. Each claim carries "
+    f"of {fmt_money(fee)} for each family attached, and a results payment of "
+    f"{fmt_money(payment)} for each family that meets a claim route. Each claim carries "
     "its evidence trail for internal audit and government spot checks. Then the quarterly "
     f"return. Data current to **{as_at}**."
 )
 
-all_claims = common.query(plan_queries.claims)
-ready = all_claims[all_claims["status"] == "ready"]
-ready_by_type = ready["claim_type"].value_counts()
-claimed = all_claims[all_claims["status"] == "claimed"]
-
 # --- Headline numbers ----------------------------------------------------------------------------
 target_income = summary["target_income"]
 share = summary["share_of_target_income"]
-with st.container(horizontal=True, gap="small"):
-    st.metric(
-        "Claims ready",
-        common.fmt_int(len(ready)),
-        help=f"{common.fmt_int(ready_by_type.get('results', 0))} results claims and "
-        f"{common.fmt_int(ready_by_type.get('attachment fee', 0))} attachment fees, worth "
-        f"{common.fmt_money(summary['income_ready'])}, not yet in a claim window.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Claimed",
-        common.fmt_int(len(claimed)),
-        help="Claims taken as made: "
-        + (claimed["status_basis"].iloc[0] if len(claimed) else "none yet")
-        + ".",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Income so far",
-        common.fmt_money(summary["income"]),
-        help="Attachment fees and results payments, claimed and ready.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Share of the target income",
-        "–" if share is None else f"{share:.0%}",
-        help=f"Of {common.fmt_money(target_income)}: what the plan's target of "
-        f"{common.fmt_int(summary['target_families'])} families would earn if every one were "
-        f"attached and claimed a result ({common.fmt_money(fee)} + {common.fmt_money(payment)} "
-        "each).",
-        border=True,
-        width="content",
-    )
+metric_row(
+    [
+        Metric(
+            "Claims ready",
+            fmt_int(summary["claims_ready"]),
+            f"{fmt_int(summary['results_claims_ready'])} results claims and "
+            f"{fmt_int(summary['attachment_claims_ready'])} attachment fees, worth "
+            f"{fmt_money(summary['income_ready'])}, not yet in a claim window.",
+        ),
+        Metric(
+            "Claimed",
+            fmt_int(summary["claims_claimed"]),
+            f"Claims taken as made: {summary['claimed_basis'] or 'none yet'}.",
+        ),
+        Metric(
+            "Income so far",
+            fmt_money(summary["income"]),
+            "Attachment fees and results payments, claimed and ready.",
+        ),
+        Metric(
+            "Share of the target income",
+            "–" if share is None else f"{share:.0%}",
+            f"Of {fmt_money(target_income)}: what the plan's target of "
+            f"{fmt_int(summary['target_families'])} families would earn if every one were "
+            f"attached and claimed a result ({fmt_money(fee)} + {fmt_money(payment)} each).",
+        ),
+    ]
+)
 
 st.markdown(
-    f"Income so far is **{common.fmt_money(summary['income'])}**"
+    f"Income so far is **{fmt_money(summary['income'])}**"
     + (
-        f", **{share:.0%}** of the {common.fmt_money(target_income)} the plan's target of "
-        f"{common.fmt_int(summary['target_families'])} families would earn"
+        f", **{share:.0%}** of the {fmt_money(target_income)} the plan's target of "
+        f"{fmt_int(summary['target_families'])} families would earn"
         if share is not None
         else ""
     )
-    + f": {common.fmt_money(summary['attachment_income'])} in attachment fees and "
-    f"{common.fmt_money(summary['results_income'])} in results payments "
-    f"({common.fmt_int(summary['results_claims'])} results claims). "
-    f"**{common.fmt_int(summary['attachments_not_evidenced'])} attachments are not evidenced**: "
+    + f": {fmt_money(summary['attachment_income'])} in attachment fees and "
+    f"{fmt_money(summary['results_income'])} in results payments "
+    f"({fmt_int(summary['results_claims'])} results claims). "
+    f"**{fmt_int(summary['attachments_not_evidenced'])} attachments are not evidenced**: "
     "the data do not show those families meeting the eligibility rule on the day they were "
     "attached, so they earn no fee until the records do."
 )
 
 # --- Income against the target -------------------------------------------------------------------
 st.header("Income against the target")
-ret = common.query(plan_queries.quarterly_return)
+ret = model.query(plan_read.quarterly_return)
 actual = ret[~ret["is_forecast"]]
-fig = common.figure(
-    f"Income from claims so far, quarter by quarter, against the {common.fmt_money(target_income)} "
-    "the plan's target would earn",
-    height=420,
-    hovermode="x unified",
-)
-fig.add_trace(
-    go.Scatter(
-        x=actual["quarter_end"],
-        y=actual["income_to_date"],
-        name="Income so far (attachment fees and results)",
-        mode="lines+markers",
-        line={"color": common.DARK_BLUE, "width": 3},
-        hovertemplate="£%{y:,.0f}<extra>Income so far</extra>",
-    )
-)
-fig.add_trace(
-    go.Scatter(
-        x=actual["quarter_end"],
-        y=actual["results_income"].cumsum(),
-        name="Of which results payments",
-        mode="lines+markers",
-        line={"color": common.TURQUOISE, "width": 3, "dash": "dot"},
-        marker={"symbol": "diamond"},
-        hovertemplate="£%{y:,.0f}<extra>Results payments so far</extra>",
-    )
-)
-if target_income:
-    fig.add_trace(
-        go.Scatter(
-            x=[actual["quarter_end"].min(), actual["quarter_end"].max()],
-            y=[target_income, target_income],
-            name=f"What the target would earn ({common.fmt_money(target_income)})",
-            mode="lines",
-            line={"color": common.ORANGE, "width": 3, "dash": "dash"},
-            hovertemplate="£%{y:,.0f}<extra>Target</extra>",
+income_lines = [
+    Series(
+        "income_to_date",
+        "Income so far (attachment fees and results)",
+        charts.DARK_BLUE,
+        "£%{y:,.0f}<extra>Income so far</extra>",
+        markers=True,
+    ),
+    Series(
+        "results_income_to_date",
+        "Of which results payments",
+        charts.TURQUOISE,
+        "£%{y:,.0f}<extra>Results payments so far</extra>",
+        data=actual.assign(results_income_to_date=actual["results_income"].cumsum()),
+        markers=True,
+        dash="dot",
+        symbol="diamond",
+    ),
+]
+if target_income:  # a flat line across the quarters at what the target would earn
+    income_lines.append(
+        Series(
+            "target_income",
+            f"What the target would earn ({fmt_money(target_income)})",
+            charts.ORANGE,
+            "£%{y:,.0f}<extra>Target</extra>",
+            data=pd.DataFrame(
+                {
+                    "quarter_end": [actual["quarter_end"].min(), actual["quarter_end"].max()],
+                    "target_income": [target_income, target_income],
+                },
+                dtype=object,  # two points: drawn as they are, not as arrays
+            ),
+            dash="dash",
         )
     )
-fig.update_xaxes(title="Quarter end", tickformat="%b %Y")
-fig.update_yaxes(title="Income (£)", tickformat=",", tickprefix="£")
-common.chart(
+fig = charts.over_time(
+    actual,
+    "quarter_end",
+    title=f"Income from claims so far, quarter by quarter, against the {fmt_money(target_income)} "
+    "the plan's target would earn",
+    lines=income_lines,
+    x_axis={"title": "Quarter end", "tickformat": "%b %Y"},
+    y_axis={"title": "Income (£)", "tickformat": ",", "tickprefix": "£"},
+    hovermode="x unified",
+)
+charts.draw(
     fig,
     alt=f"Line chart of income from claims so far at the end of each quarter, and the results "
-    f"payments within it, against a dashed line at {common.fmt_money(target_income)}, what the "
-    f"target would earn. {common.fmt_money(summary['income'])} by {as_at}. The quarterly return "
+    f"payments within it, against a dashed line at {fmt_money(target_income)}, what the "
+    f"target would earn. {fmt_money(summary['income'])} by {as_at}. The quarterly return "
     "table below gives every quarter.",
     key="chart_income",
 )
@@ -158,10 +155,10 @@ st.markdown(
     "**Not evidenced**: an attachment the data do not show as eligible, worth nothing until "
     "they do."
 )
-options = common.query(plan_queries.plan_filter_options)
+options = model.query(plan_read.plan_filter_options)
 left, middle, right = st.columns(3)
 with left:
-    statuses = st.multiselect(
+    statuses = any_of(
         "Status",
         ["ready", "claimed", "not evidenced"],
         key="claims_status",
@@ -169,7 +166,7 @@ with left:
         help="Leave empty for every status.",
     )
 with middle:
-    claim_types = st.multiselect(
+    claim_types = any_of(
         "Type",
         ["attachment fee", "results"],
         key="claims_type",
@@ -177,26 +174,19 @@ with middle:
         help="Leave empty for both.",
     )
 with right:
-    clusters = st.multiselect(
-        "Clusters",
-        options["clusters"],
-        key="claims_clusters",
-        placeholder="All clusters",
-        help="The cluster of the family's attached episode. Leave empty for every cluster.",
-    )
+    clusters = cluster_filter(options["clusters"], key="claims_clusters", whose=ATTACHED_CLUSTER)
 chosen = " · ".join(
     [
-        ", ".join(statuses) if statuses else "every status",
-        ", ".join(claim_types) if claim_types else "both types",
-        ", ".join(clusters) if clusters else "all clusters",
+        fmt_choices(statuses, "every status"),
+        fmt_choices(claim_types, "both types"),
+        fmt_choices(clusters, "all clusters"),
     ]
 )
-shown = common.query(plan_queries.claims, tuple(statuses), tuple(claim_types), tuple(clusters))
+shown = model.query(plan_read.claims, tuple(statuses), tuple(claim_types), tuple(clusters))
 st.caption(
-    f"Showing {common.fmt_int(len(shown))} claims worth {common.fmt_money(shown['amount'].sum())} "
-    f"· {chosen}."
+    f"Showing {fmt_int(len(shown))} claims worth {fmt_money(shown['amount'].sum())} · {chosen}."
 )
-common.table(
+table(
     shown,
     "Claims",
     {
@@ -218,7 +208,7 @@ common.table(
     title=f"Claims under the outcomes plan on {as_at}",
     notes=(
         f"Outcomes plan: {plan['plan_name']}.",
-        f"Attachment fee {common.fmt_money(fee)}; results payment {common.fmt_money(payment)}.",
+        f"Attachment fee {fmt_money(fee)}; results payment {fmt_money(payment)}.",
         f"Filters: {chosen}.",
     ),
     height=360,
@@ -239,22 +229,22 @@ else:
     by_claim = shown.set_index("claim_id")
     claim_labels = {
         claim_id: f"{row.case_id} · {row.claim_type} · {row.status} · claimable "
-        f"{common.fmt_date(row.claimable_date)} · {claim_id}"
+        f"{fmt_date(row.claimable_date)} · {claim_id}"
         for claim_id, row in by_claim.iterrows()
     }
-    claim_id = common.pick("Claim (type a case to find one)", claim_labels, key="claim_pick")
+    claim_id = pick("Claim (type a case to find one)", claim_labels, key="claim_pick")
     claim = by_claim.loc[claim_id]
-    evidence = common.query(plan_queries.claim_evidence, claim_id)
+    evidence = model.query(plan_read.claim_evidence, claim_id)
     st.markdown(
         f"**{CLAIM_TYPES.get(claim['claim_type'], claim['claim_type'])}** for case "
         f"{claim['case_id']} "
         f"({claim['cluster']}; key worker {claim['key_worker']}): *{claim['route_title']}*. "
-        f"Claimable from {common.fmt_date(claim['claimable_date'])}, "
-        f"{common.fmt_money(claim['amount'])}, **{claim['status']}** ({claim['status_basis']}). "
-        f"**{common.fmt_quantity(len(evidence), 'records')}** of evidence."
+        f"Claimable from {fmt_date(claim['claimable_date'])}, "
+        f"{fmt_money(claim['amount'])}, **{claim['status']}** ({claim['status_basis']}). "
+        f"**{fmt_quantity(len(evidence), 'records')}** of evidence."
     )
-    sources = common.query(queries.data_currency).set_index("source")["title"].to_dict()
-    common.table(
+    sources = model.query(programme.data_currency).set_index("source")["title"].to_dict()
+    table(
         evidence.assign(source_title=evidence["source"].map(lambda s: sources.get(s, s))),
         "Claim evidence",
         {
@@ -273,7 +263,7 @@ else:
         title=f"Evidence trail of claim {claim_id}",
         notes=(
             f"Claim {claim_id}: {claim['claim_type']}, case {claim['case_id']}, claimable from "
-            f"{common.fmt_date(claim['claimable_date'])}, {common.fmt_money(claim['amount'])}.",
+            f"{fmt_date(claim['claimable_date'])}, {fmt_money(claim['amount'])}.",
             "Person: the linked person's key in the model. Source record: the record's id in its "
             "source extract, to find it there.",
         ),
@@ -286,8 +276,8 @@ else:
             "records in it add up to. A measure met because nothing happened (no incident, no "
             "new episode) has no records above: this is its evidence."
         )
-        measures = common.query(plan_queries.family_measures, claim["family_key"])
-        common.table(
+        measures = model.query(plan_read.family_measures, claim["family_key"])
+        table(
             measures[measures["status"] != "not applicable"],
             "Claim measures",
             {
@@ -312,38 +302,33 @@ st.markdown(
     f"next quarter. The latest quarter is **{latest['quarter_label']}**"
     + (f", up to {as_at}." if latest["quarter_end"] > pd.Timestamp(plan["as_at_date"]) else ".")
 )
-with st.container(horizontal=True, gap="small"):
-    st.metric(
-        "Families identified",
-        common.fmt_int(latest["families_identified"]),
-        help="Families that first met the plan's eligibility rule in the quarter.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Families worked with",
-        common.fmt_int(latest["families_attached"]),
-        help=f"Families attached in the quarter; "
-        f"{common.fmt_int(latest['families_attached_to_date'])} since the programme started.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Claims made",
-        common.fmt_int(latest["attachment_claims"] + latest["results_claims"]),
-        help=f"{common.fmt_int(latest['attachment_claims'])} attachment fees and "
-        f"{common.fmt_int(latest['results_claims'])} results claims that became claimable in "
-        "the quarter.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Results claims predicted next quarter",
-        common.fmt_int(forecast["predicted_results_claims"]),
-        help=f"For {forecast['quarter_label']}: see how the prediction is made, below.",
-        border=True,
-        width="content",
-    )
+metric_row(
+    [
+        Metric(
+            "Families identified",
+            fmt_int(latest["families_identified"]),
+            "Families that first met the plan's eligibility rule in the quarter.",
+        ),
+        Metric(
+            "Families worked with",
+            fmt_int(latest["families_attached"]),
+            f"Families attached in the quarter; "
+            f"{fmt_int(latest['families_attached_to_date'])} since the programme started.",
+        ),
+        Metric(
+            "Claims made",
+            fmt_int(latest["attachment_claims"] + latest["results_claims"]),
+            f"{fmt_int(latest['attachment_claims'])} attachment fees and "
+            f"{fmt_int(latest['results_claims'])} results claims that became claimable in "
+            "the quarter.",
+        ),
+        Metric(
+            "Results claims predicted next quarter",
+            fmt_int(forecast["predicted_results_claims"]),
+            f"For {forecast['quarter_label']}: see how the prediction is made, below.",
+        ),
+    ]
+)
 method = str(forecast["prediction_method"] or "")
 st.markdown(
     f"**How the prediction is made.** {method[:1].upper()}{method[1:]}, rounded to a whole "
@@ -354,36 +339,35 @@ st.markdown(
     "shares are in the table below the return."
 )
 
-fig = common.figure(
-    "Families identified and worked with, and results claims, each quarter, with next quarter's "
-    "predicted claims",
+fig = charts.over_time(
+    actual,
+    "quarter_start",
+    title="Families identified and worked with, and results claims, each quarter, with next "
+    "quarter's predicted claims",
+    bars=[
+        *(
+            Series(column, name, colour, "%{y:,}<extra>" + name + "</extra>")
+            for column, name, colour in (
+                ("families_identified", "Families identified", charts.DARK_BLUE),
+                ("families_attached", "Families worked with (attached)", charts.TURQUOISE),
+                ("results_claims", "Results claims", charts.DARK_PINK),
+            )
+        ),
+        Series(
+            "predicted_results_claims",
+            "Results claims predicted",
+            charts.DARK_PINK,
+            "%{y:,}<extra>Predicted</extra>",
+            data=ret[ret["is_forecast"]].head(1).astype(object),  # one bar, drawn as it is
+            marker={"color": "#FFFFFF", "line": {"color": charts.DARK_PINK, "width": 2},
+                    "pattern": {"shape": "/", "fgcolor": charts.DARK_PINK}},
+        ),
+    ],
+    x_axis={"title": "Quarter beginning", "tickformat": "%b %Y"},
+    y_axis={"title": "Families or claims", "tickformat": ","},
     height=440,
     barmode="group",
     hovermode="x unified",
-)
-for column, name, colour in (
-    ("families_identified", "Families identified", common.DARK_BLUE),
-    ("families_attached", "Families worked with (attached)", common.TURQUOISE),
-    ("results_claims", "Results claims", common.DARK_PINK),
-):
-    fig.add_trace(
-        go.Bar(
-            x=actual["quarter_start"],
-            y=actual[column],
-            name=name,
-            marker_color=colour,
-            hovertemplate="%{y:,}<extra>" + name + "</extra>",
-        )
-    )
-fig.add_trace(
-    go.Bar(
-        x=[forecast["quarter_start"]],
-        y=[forecast["predicted_results_claims"]],
-        name="Results claims predicted",
-        marker={"color": "#FFFFFF", "line": {"color": common.DARK_PINK, "width": 2},
-                "pattern": {"shape": "/", "fgcolor": common.DARK_PINK}},
-        hovertemplate="%{y:,}<extra>Predicted</extra>",
-    )
 )  # fmt: skip
 first = actual.iloc[0]
 fig.add_annotation(
@@ -397,12 +381,10 @@ fig.add_annotation(
     xanchor="left",
     align="left",
 )
-fig.update_xaxes(title="Quarter beginning", tickformat="%b %Y")
-fig.update_yaxes(title="Families or claims", tickformat=",")
-common.chart(
+charts.draw(
     fig,
     alt="Bar chart of the families identified, families attached and results claims in each "
-    f"quarter, with a hatched bar for the {common.fmt_int(forecast['predicted_results_claims'])} "
+    f"quarter, with a hatched bar for the {fmt_int(forecast['predicted_results_claims'])} "
     f"results claims predicted for {forecast['quarter_label']}; the table below gives every "
     "quarter.",
     key="chart_quarterly_return",
@@ -413,7 +395,7 @@ return_table = ret.sort_values("quarter_start", ascending=False)  # the latest q
 happened = ["families_identified", "families_attached", "attachment_claims", "results_claims",
             "attachment_income", "results_income"]  # fmt: skip
 return_table[happened] = return_table[happened].astype("Float64").mask(return_table["is_forecast"])
-common.table(
+table(
     return_table,
     "Quarterly return",
     {
@@ -439,8 +421,8 @@ common.table(
 )
 
 st.subheader("The shares behind the prediction")
-rates = common.query(plan_queries.prediction_rates)
-common.table(
+rates = model.query(plan_read.prediction_rates)
+table(
     rates,
     "Prediction rates",
     {

@@ -1,7 +1,7 @@
 """Data quality: what each source lost to its contract, how the sources link into persons, what the
 last build's linkage did, and the pairs of records an analyst should decide on.
 
-Every number comes from data_model.queries. The one thing this page writes is an analyst's
+Every number comes from data_model.read.quality. The one thing this page writes is an analyst's
 clerical decision, appended with data_model.linkage.record_decision to the decisions file beside
 the model; the model itself is read-only here, so a decision takes effect at the next build.
 Personal data stays on screen: nothing here logs a name, a date of birth or a record id.
@@ -18,9 +18,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import linkage, queries
-from pages import common
-from pages.common import Col
+from data_model import linkage
+from data_model.read import model_tables, quality
+from pages.ui import charts, model
+from pages.ui.charts import Series
+from pages.ui.formats import fmt_date, fmt_int, fmt_number
+from pages.ui.formats import fmt_share as percent
+from pages.ui.metrics import Metric, metric_row
+from pages.ui.tables import Col, table
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +38,20 @@ CHOICES = {"same": (linkage.ACCEPT, "the same person"), "different": (linkage.RE
 
 def decisions_path() -> Path:
     """The clerical decisions file: beside the model file, where the build reads it."""
-    return common.model_path().with_name(linkage.DECISIONS_FILE_NAME)
-
-
-def percent(share: float | None, decimals: int = 0) -> str:
-    return "–" if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+    return model.model_path().with_name(linkage.DECISIONS_FILE_NAME)
 
 
 def signed(weight: float | None) -> str:
+    """A match weight with its sign, to one decimal place (+3.2, -1.0)."""
     return "–" if weight is None or pd.isna(weight) else f"{weight:+.1f}"
 
 
 def shown(value: Any) -> str:
+    """A record's detail as the reviewer sees it: 'Not recorded' when it is empty."""
     return NOT_RECORDED if value is None or pd.isna(value) or value == "" else str(value)
 
 
-info = common.info()
+info = model.info()
 st.title("Data quality")
 st.markdown(
     "How complete and how well joined up the data behind every other page is: the rows each "
@@ -57,7 +60,7 @@ st.markdown(
     "analyst to decide."
 )
 
-tables = common.query(queries.model_tables)
+tables = model.query(model_tables)
 needed = {"mart_linkage_summary", "mart_linkage_by_source", "mart_linkage_review_queue"}
 linkage_built = needed <= set(tables)
 
@@ -69,31 +72,30 @@ st.markdown(
     "never dropped silently, and is left out of every figure. A source with many rejected rows "
     "undercounts what it describes: ask the system's owner to correct the extract."
 )
-counts = common.query(queries.load_counts)
+counts = model.query(quality.load_counts)
 read, rejected = int(counts["rows_read"].sum()), int(counts["rows_rejected"].sum())
-with st.container(horizontal=True, gap="small"):
-    st.metric("Rows read", common.fmt_int(read), border=True, width="content")
-    st.metric(
-        "Rows loaded",
-        common.fmt_int(counts["rows_loaded"].sum()),
-        help="Rows that met their source's contract: the rows every page counts.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Rows rejected",
-        common.fmt_int(rejected),
-        help="Rows that broke their source's contract, kept aside with the reason.",
-        border=True,
-        width="content",
-    )
-st.markdown(
-    f"**{common.fmt_int(rejected)} of {common.fmt_int(read)} rows** "
-    f"({percent(rejected / read if read else None, 1)}) were rejected, from "
-    f"{common.fmt_int((counts['rows_rejected'] > 0).sum())} of "
-    f"{common.fmt_int(len(counts))} sources."
+metric_row(
+    [
+        Metric("Rows read", fmt_int(read)),
+        Metric(
+            "Rows loaded",
+            fmt_int(counts["rows_loaded"].sum()),
+            "Rows that met their source's contract: the rows every page counts.",
+        ),
+        Metric(
+            "Rows rejected",
+            fmt_int(rejected),
+            "Rows that broke their source's contract, kept aside with the reason.",
+        ),
+    ]
 )
-common.table(
+st.markdown(
+    f"**{fmt_int(rejected)} of {fmt_int(read)} rows** "
+    f"({percent(rejected / read if read else None, 1)}) were rejected, from "
+    f"{fmt_int((counts['rows_rejected'] > 0).sum())} of "
+    f"{fmt_int(len(counts))} sources."
+)
+table(
     counts,
     "Rows loaded and rejected by source",
     {
@@ -124,13 +126,13 @@ source = st.selectbox(
     key="reject_source",
     help="Show the rejected rows of one source, or of all of them.",
 )
-rejects = common.query(queries.load_rejects, source)
+rejects = model.query(quality.load_rejects, source)
 st.caption(
-    f"{common.fmt_int(len(rejects))} problems in "
-    f"{common.fmt_int(rejects[['source', 'line']].drop_duplicates().shape[0])} rejected rows "
+    f"{fmt_int(len(rejects))} problems in "
+    f"{fmt_int(rejects[['source', 'line']].drop_duplicates().shape[0])} rejected rows "
     f"from {ALL_SOURCES.lower() if source is None else titles.get(source, source)}."
 )
-common.table(
+table(
     rejects,
     "Rejected rows",
     {
@@ -164,38 +166,40 @@ st.markdown(
     "service knows them, or their details are recorded too differently to match, and families "
     "the programme should see may be missed."
 )
-by_source = common.query(queries.linkage_by_source)
+by_source = model.query(quality.linkage_by_source)
 if by_source.empty:
     st.info("The last build linked no records.")
 else:
-    shares = common.figure(
-        "Share of each source's registrations that belong to a person another source also knows",
+    shares = charts.by_category(
+        by_source,
+        "title",
+        [
+            Series(
+                "linked_elsewhere_share",
+                None,
+                charts.DARK_BLUE,
+                "%{y}: %{x:.1%} linked to another source<extra></extra>",
+                text=[percent(s) for s in by_source["linked_elsewhere_share"]],
+            )
+        ],
+        title="Share of each source's registrations that belong to a person another source "
+        "also knows",
         height=140 + 40 * len(by_source),
+        value_axis={
+            "title": "Registrations linked to another source",
+            "tickformat": ".0%",
+            "range": [0, 1.15],
+        },
     )
-    shares.add_trace(
-        go.Bar(
-            y=by_source["title"],
-            x=by_source["linked_elsewhere_share"],
-            orientation="h",
-            marker_color=common.DARK_BLUE,
-            text=[percent(s) for s in by_source["linked_elsewhere_share"]],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}: %{x:.1%} linked to another source<extra></extra>",
-        )
-    )
-    shares.update_yaxes(autorange="reversed")
-    shares.update_xaxes(title="Registrations linked to another source", tickformat=".0%",
-                        range=[0, 1.15])  # fmt: skip
     lowest = by_source.loc[by_source["linked_elsewhere_share"].idxmin()]
-    common.chart(
+    charts.draw(
         shares,
         alt="Bar chart of the share of each source's registrations linked to a person another "
         f"source also knows; the lowest is {lowest['title']} at "
         f"{percent(lowest['linked_elsewhere_share'])}. The table below gives the figures.",
         key="chart_linked_share",
     )
-common.table(
+table(
     by_source,
     "Linkage by source",
     {
@@ -218,80 +222,72 @@ common.table(
 )
 
 # --- Linkage quality -----------------------------------------------------------------------------
-summary = common.query(queries.linkage_summary)
+summary = model.query(quality.linkage_summary)
 review_from = summary.get("review_from")
 link_threshold = summary.get("link_threshold")
 st.header("Linkage quality from the last build")
 st.markdown(
     "What the matching did when the model was last built "
-    f"({common.fmt_date(info.get('built_at'))}). Every pair of records that share something "
+    f"({fmt_date(info.get('built_at'))}). Every pair of records that share something "
     "simple (a postcode and first initial, a date of birth, ...) is compared on each detail; "
     f"pairs scoring a match probability of **{percent(link_threshold)}** or more are linked "
     f"automatically, and pairs from **{percent(review_from)}** up to that go to an analyst."
 )
-with st.container(horizontal=True, gap="small"):
-    st.metric(
-        "Records compared",
-        common.fmt_int(summary.get("records")),
-        help="Person records from every source (a registration seen at several addresses or "
-        "with several names has a record for each).",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Persons found",
-        common.fmt_int(summary.get("persons")),
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Families found",
-        common.fmt_int(summary.get("families")),
-        help="People who live together or are recorded as related, grouped.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Pairs for review",
-        common.fmt_int(summary.get("review_pairs")),
-        help="Pairs the last build left for an analyst to decide; see the review queue below.",
-        border=True,
-        width="content",
-    )
+metric_row(
+    [
+        Metric(
+            "Records compared",
+            fmt_int(summary.get("records")),
+            "Person records from every source (a registration seen at several addresses or "
+            "with several names has a record for each).",
+        ),
+        Metric("Persons found", fmt_int(summary.get("persons"))),
+        Metric(
+            "Families found",
+            fmt_int(summary.get("families")),
+            "People who live together or are recorded as related, grouped.",
+        ),
+        Metric(
+            "Pairs for review",
+            fmt_int(summary.get("review_pairs")),
+            "Pairs the last build left for an analyst to decide; see the review queue below.",
+        ),
+    ]
+)
 accepted = summary.get("decisions_accepted") or 0
 rejected_pairs = summary.get("decisions_rejected") or 0
 seconds = [summary.get(f"{stage}_seconds") for stage in ("train", "predict", "cluster")]
 lines = [
-    f"**{common.fmt_int(summary.get('records'))} records** from "
-    f"{common.fmt_int(len(by_source))} sources, "
-    f"{common.fmt_int(summary.get('registrations'))} registrations, became "
-    f"**{common.fmt_int(summary.get('persons'))} persons**.",
-    f"**{common.fmt_int(summary.get('pairs_compared'))} candidate pairs** of records were "
-    f"compared; {common.fmt_int(summary.get('pairs_scored'))} of them scored as possible matches.",
-    f"{common.fmt_int(summary.get('records_joined'))} records were joined to at least one other "
+    f"**{fmt_int(summary.get('records'))} records** from "
+    f"{fmt_int(len(by_source))} sources, "
+    f"{fmt_int(summary.get('registrations'))} registrations, became "
+    f"**{fmt_int(summary.get('persons'))} persons**.",
+    f"**{fmt_int(summary.get('pairs_compared'))} candidate pairs** of records were "
+    f"compared; {fmt_int(summary.get('pairs_scored'))} of them scored as possible matches.",
+    f"{fmt_int(summary.get('records_joined'))} records were joined to at least one other "
     f"record: by a shared id, by an analyst's decision, or by scoring "
     f"{percent(link_threshold)} or more.",
-    f"**{common.fmt_int(summary.get('review_pairs'))} pairs of people** scored from "
+    f"**{fmt_int(summary.get('review_pairs'))} pairs of people** scored from "
     f"{percent(review_from)} up to {percent(link_threshold)}, or look like twins, and wait for "
     "an analyst below.",
-    f"The **twin guard** found {common.fmt_int(summary.get('twin_guard_pairs'))} pairs that "
+    f"The **twin guard** found {fmt_int(summary.get('twin_guard_pairs'))} pairs that "
     "look like twins or siblings (same surname, date of birth and address, clearly different "
-    f"first names) and kept apart **{common.fmt_int(summary.get('twin_guard_blocked'))}** of them "
+    f"first names) and kept apart **{fmt_int(summary.get('twin_guard_blocked'))}** of them "
     "that scored high enough to be linked, because a system holds them as two people.",
-    f"**{common.fmt_int(summary.get('families'))} families** were found, "
-    f"{common.fmt_int(summary.get('families_of_two_or_more'))} of them of two or more people; "
-    f"the largest has {common.fmt_int(summary.get('largest_family'))} people.",
-    f"**{common.fmt_int(summary.get('communal_dwellings'))} communal addresses** (hostels, "
+    f"**{fmt_int(summary.get('families'))} families** were found, "
+    f"{fmt_int(summary.get('families_of_two_or_more'))} of them of two or more people; "
+    f"the largest has {fmt_int(summary.get('largest_family'))} people.",
+    f"**{fmt_int(summary.get('communal_dwellings'))} communal addresses** (hostels, "
     "refuges, care homes, large blocks) were set aside: living at one does not make people a "
     "family.",
-    f"**{common.fmt_int(accepted + rejected_pairs)} analysts' decisions** were honoured: "
-    f"{common.fmt_int(accepted)} same person, {common.fmt_int(rejected_pairs)} different people.",
+    f"**{fmt_int(accepted + rejected_pairs)} analysts' decisions** were honoured: "
+    f"{fmt_int(accepted)} same person, {fmt_int(rejected_pairs)} different people.",
 ]
 if all(s is not None and not pd.isna(s) for s in seconds):
     lines.append(
-        f"Matching took {common.fmt_number(sum(seconds))} seconds (learning the weights "
-        f"{common.fmt_number(seconds[0])}, scoring {common.fmt_number(seconds[1])}, grouping "
-        f"{common.fmt_number(seconds[2])})."
+        f"Matching took {fmt_number(sum(seconds))} seconds (learning the weights "
+        f"{fmt_number(seconds[0])}, scoring {fmt_number(seconds[1])}, grouping "
+        f"{fmt_number(seconds[2])})."
     )
 st.markdown("\n".join(f"- {line}" for line in lines))
 
@@ -306,8 +302,8 @@ with st.expander("How the match weights work"):
         "doubles the odds, and the total gives the match probability. A common name that agrees "
         "counts a little less than the table says, a rare one a little more."
     )
-    parameters = common.query(queries.linkage_parameters)
-    common.table(
+    parameters = model.query(quality.linkage_parameters)
+    table(
         parameters,
         "Match weights",
         {
@@ -341,28 +337,27 @@ st.markdown(
     f"(`{path.name}`) and **takes effect at the next build**, which links or separates the two "
     "records and never asks about the pair again. Strongest pairs first."
 )
-queue = common.query(queries.linkage_review_queue)
+queue = model.query(quality.linkage_review_queue)
 recorded = linkage.read_decisions(path)  # read on every run: it changes without a rebuild
-queue = queries.with_recorded_decisions(queue, recorded)
+queue = quality.with_recorded_decisions(queue, recorded)
 undecided = queue[queue["decision"].isna()]
 awaiting = undecided[undecided["recorded_decision"].isna()]
 decided_since = undecided[undecided["recorded_decision"].notna()]
 
-with st.container(horizontal=True, gap="small"):
-    st.metric(
-        "Pairs awaiting a decision",
-        common.fmt_int(len(awaiting)),
-        help="Pairs in the queue with no decision in the model or in the decisions file.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Decided since the last build",
-        common.fmt_int(len(decided_since)),
-        help="Decisions saved after the model was built: they take effect at the next build.",
-        border=True,
-        width="content",
-    )
+metric_row(
+    [
+        Metric(
+            "Pairs awaiting a decision",
+            fmt_int(len(awaiting)),
+            "Pairs in the queue with no decision in the model or in the decisions file.",
+        ),
+        Metric(
+            "Decided since the last build",
+            fmt_int(len(decided_since)),
+            "Decisions saved after the model was built: they take effect at the next build.",
+        ),
+    ]
+)
 
 flash = st.session_state.pop("review_message", None)
 if flash:
@@ -452,27 +447,18 @@ else:
     previous_pair = pair_ids[position - 1] if position > 0 else None
     next_pair = pair_ids[position + 1] if position + 1 < len(pair_ids) else None
     with st.container(horizontal=True, gap="small"):
-        st.button(
-            "Previous pair",
-            key="review_previous",
-            on_click=go_to,
-            args=(previous_pair,),
-            disabled=previous_pair is None,
-        )
-        st.button(
-            "Next pair",
-            key="review_next",
-            on_click=go_to,
-            args=(next_pair,),
-            disabled=next_pair is None,
-        )
+        for label, key, to_pair in (
+            ("Previous pair", "review_previous", previous_pair),
+            ("Next pair", "review_next", next_pair),
+        ):
+            st.button(label, key=key, on_click=go_to, args=(to_pair,), disabled=to_pair is None)
 
     pair = by_id.loc[picked]
     st.subheader(f"Pair {rank[picked]}: match probability {percent(pair['match_probability'], 2)}")
     if pd.notna(pair["recorded_decision"]):
         st.info(
             f"**Decided: {pair['recorded_decision']}** "
-            f"({common.fmt_date(pd.Timestamp(pair['recorded_at']))}). "
+            f"({fmt_date(pd.Timestamp(pair['recorded_at']))}). "
             f"{DECIDED_LATER}. Choose again below to change it."
         )
     else:
@@ -486,7 +472,7 @@ else:
         standing = "The last build **kept these records apart**."
     if pair["registration_pairs"] > 1:
         standing += (
-            f" This is the strongest of {common.fmt_int(pair['registration_pairs'])} pairs of "
+            f" This is the strongest of {fmt_int(pair['registration_pairs'])} pairs of "
             "records between these two people: one decision settles them all."
         )
     st.markdown(standing)
@@ -500,7 +486,7 @@ else:
              signed(pair["weight_first_name"])),
             ("Last name", shown(pair["last_name_l"]), shown(pair["last_name_r"]),
              signed(pair["weight_last_name"])),
-            ("Date of birth", common.fmt_date(pair["dob_l"]), common.fmt_date(pair["dob_r"]),
+            ("Date of birth", fmt_date(pair["dob_l"]), fmt_date(pair["dob_r"]),
              signed(pair["weight_dob"])),
             ("Sex", SEX.get(pair["sex_l"], shown(pair["sex_l"])),
              SEX.get(pair["sex_r"], shown(pair["sex_r"])), signed(pair["weight_sex"])),
@@ -527,17 +513,17 @@ else:
         ("Address and postcode", pair["weight_location"]),
         ("Sex", pair["weight_sex"]),
     ]
-    weights = common.figure("How this pair's match weight adds up", height=360)
+    weights = charts.figure("How this pair's match weight adds up", height=360)
     weights.add_trace(
         go.Waterfall(
             orientation="h",
             y=[name for name, _ in steps] + ["Match weight"],
             x=[0 if pd.isna(w) else float(w) for _, w in steps] + [0],
             measure=["relative"] * len(steps) + ["total"],
-            increasing={"marker": {"color": common.TURQUOISE}},
-            decreasing={"marker": {"color": common.DARK_PINK}},
-            totals={"marker": {"color": common.DARK_BLUE}},
-            connector={"line": {"color": common.DARK_GREY, "dash": "dot"}},
+            increasing={"marker": {"color": charts.TURQUOISE}},
+            decreasing={"marker": {"color": charts.DARK_PINK}},
+            totals={"marker": {"color": charts.DARK_BLUE}},
+            connector={"line": {"color": charts.DARK_GREY, "dash": "dot"}},
             text=[signed(w) for _, w in steps] + [signed(pair["match_weight"])],
             textposition="outside",
             cliponaxis=False,
@@ -552,11 +538,11 @@ else:
     weights.update_xaxes(
         title="Match weight",
         showgrid=True,
-        gridcolor=common.GRID,
+        gridcolor=charts.GRID,
         zeroline=True,
-        zerolinecolor=common.TEXT,
+        zerolinecolor=charts.TEXT,
     )
-    common.chart(
+    charts.draw(
         weights,
         alt=f"Waterfall chart: the starting weight {signed(pair['prior_weight'])} and the "
         "weight of each comparison add up to the pair's match weight "
@@ -595,7 +581,7 @@ else:
 st.subheader("Pairs awaiting a decision")
 LISTED = ["pair_id", "match_probability", "title_l", "first_name_l", "last_name_l", "dob_l",
           "title_r", "first_name_r", "last_name_r", "dob_r"]  # fmt: skip
-common.table(
+table(
     awaiting[LISTED].assign(rank=awaiting["pair_id"].map(rank)),  # only what is shown
     "Pairs awaiting review",
     {
@@ -611,7 +597,7 @@ common.table(
         "dob_r": Col("Date of birth 2", "date"),
     },
     title="Pairs of records awaiting a clerical decision, strongest first",
-    notes=(f"From the model built {common.fmt_date(info.get('built_at'))}.",),
+    notes=(f"From the model built {fmt_date(info.get('built_at'))}.",),
     height=300,
 )
 
@@ -620,9 +606,9 @@ st.markdown(
     f"Every decision in `{path.name}`, newest first (the latest decision on a pair counts). "
     "Those saved since the model was built take effect at the next build."
 )
-made = queries.recorded_decisions(queue, recorded, info.get("built_at"))
+made = quality.recorded_decisions(queue, recorded, info.get("built_at"))
 made["status"] = made["in_model"].map({True: "In the model", False: DECIDED_LATER})
-common.table(
+table(
     made,
     "Clerical decisions",
     {

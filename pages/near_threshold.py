@@ -4,7 +4,8 @@ The page reads top to bottom as it draws: filters and the what-if margins; headl
 near families (the analysts' list) and each measure blocking them; one family in detail, with the
 evidence its measures were judged on; which measures block most claims, by place and over time.
 What "near" means is the outcomes plan's: the page only passes another margin to
-data_model.plan_queries, which re-applies it. Every number comes from there.
+data_model.read.plan, which re-applies it with the model's own rule. Every number comes from
+there.
 """
 
 from __future__ import annotations
@@ -15,20 +16,31 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import plan_queries, queries
-from pages import common
-from pages.common import Col
+from data_model.read import plan as plan_read
+from data_model.read import programme
+from pages.ui import charts, model
+from pages.ui.charts import Series
+from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
+from pages.ui.formats import (
+    blocking_measures_words,
+    fmt_choices,
+    fmt_date,
+    fmt_int,
+    fmt_money,
+    fmt_number,
+    fmt_quantity,
+    number_word,
+    slug,
+)
+from pages.ui.metrics import Metric, metric_row
+from pages.ui.tables import Col, table
 
-WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
-
-common.info()  # stops with a message when there is no model
-plan = common.query(plan_queries.active_plan)
-as_at = common.fmt_date(plan["as_at_date"])
+model.info()  # stops with a message when there is no model
+plan = model.query(plan_read.active_plan)
+as_at = fmt_date(plan["as_at_date"])
 payment = plan["results_payment"]
 most_blocking = int(plan["near_max_blocking_measures"])
-blocked_by = {1: "one measure", 2: "one or two measures"}.get(
-    most_blocking, f"up to {most_blocking} measures"
-)
+blocked_by = blocking_measures_words(most_blocking)
 
 st.title("Near threshold")
 st.markdown(
@@ -45,28 +57,23 @@ def wrapped(text: str, width: int = 42) -> str:
 
 
 def problems_text(problems: object) -> str:
+    """A family's problems in one line, joined with '; '."""
     return "; ".join(problems) if problems is not None and len(problems) else ""
 
 
 # --- Filters and the what-if margins -------------------------------------------------------------
-options = common.query(plan_queries.plan_filter_options)
-plan_measures = common.query(plan_queries.plan_measures)
-margins_by_unit = common.query(plan_queries.near_margins)
+options = model.query(plan_read.plan_filter_options)
+plan_measures = model.query(plan_read.plan_measures)
+margins_by_unit = model.query(plan_read.near_margins)
 # In the order the plan's measures come, so the inputs read like the plan.
 plan_margins = {unit: margins_by_unit[unit] for unit in plan_measures["unit"].unique()}
 ward_names: dict[str, str] = options["wards"]
 
 left, right = st.columns(2)
 with left:
-    clusters = st.multiselect(
-        "Clusters",
-        options["clusters"],
-        key="near_clusters",
-        placeholder="All clusters",
-        help="The cluster of the family's attached episode. Leave empty for every cluster.",
-    )
+    clusters = cluster_filter(options["clusters"], key="near_clusters", whose=ATTACHED_CLUSTER)
 with right:
-    wards = st.multiselect(
+    wards = any_of(
         "Wards",
         list(ward_names),
         format_func=ward_names.__getitem__,
@@ -75,10 +82,11 @@ with right:
         help="The ward of the family's latest address. Leave empty for every ward.",
     )
 
-MARGIN_KEYS = {unit: f"near_margin_{common.slug(unit)}" for unit in plan_margins}
+MARGIN_KEYS = {unit: f"near_margin_{slug(unit)}" for unit in plan_margins}
 
 
 def back_to_the_plan() -> None:
+    """Forget the what-if margins: the inputs show the plan's again."""
     for key in MARGIN_KEYS.values():
         st.session_state.pop(key, None)
 
@@ -102,7 +110,7 @@ with st.expander("What if “near” meant something else? Change the margins"):
                 format="%.1f",
                 key=MARGIN_KEYS[unit],
                 width=150,
-                help=f"The plan's margin: {common.fmt_quantity(margin, unit)}. Used by: "
+                help=f"The plan's margin: {fmt_quantity(margin, unit)}. Used by: "
                 + "; ".join(used_by),
             )
     st.button("Back to the plan's margins", on_click=back_to_the_plan, key="near_margin_reset")
@@ -110,14 +118,14 @@ with st.expander("What if “near” meant something else? Change the margins"):
 # Only the margins changed from the plan's are passed on: the plan's own stay as written.
 margins = {unit: value for unit, value in chosen.items() if value != plan_margins[unit]}
 in_use = "; ".join(
-    common.fmt_quantity(value, unit)
-    + (f" (plan: {common.fmt_number(plan_margins[unit])})" if unit in margins else "")
+    fmt_quantity(value, unit)
+    + (f" (plan: {fmt_number(plan_margins[unit])})" if unit in margins else "")
     for unit, value in chosen.items()
 )
 places = " · ".join(
     [
-        ", ".join(clusters) if clusters else "all clusters",
-        ", ".join(ward_names[w] for w in wards) if wards else "all wards",
+        fmt_choices(clusters, "all clusters"),
+        fmt_choices([ward_names[w] for w in wards], "all wards"),
     ]
 )
 st.caption(
@@ -127,43 +135,40 @@ st.caption(
 
 place_args = (tuple(clusters), tuple(wards))
 NOT_KNOWN = "Not known"
-near = common.query(plan_queries.near_families, margins, *place_args)
+near = model.query(plan_read.near_families, margins, *place_args)
 near = near.assign(ward_name=near["ward_name"].fillna(NOT_KNOWN))
-near_measures = common.query(plan_queries.near_family_blockers, margins, *place_args)
+near_measures = model.query(plan_read.near_family_blockers, margins, *place_args)
 near_measures = near_measures.assign(ward_name=near_measures["ward_name"].fillna(NOT_KNOWN))
 
 # --- Headline numbers ----------------------------------------------------------------------------
-under_plan = len(near)
-if margins:
-    under_plan = len(common.query(plan_queries.near_families, {}, *place_args))
-by_count = near["blocking_measures"].value_counts()
-with st.container(horizontal=True, gap="small"):
-    st.metric(
-        "Families near a claim",
-        common.fmt_int(len(near)),
-        delta=f"{len(near) - under_plan:+,} against the plan's margins" if margins else None,
-        delta_color="off",
-        help=f"Attached families, not yet claimable, with a claim route blocked by at most "
-        f"{most_blocking} measures, each near.",
-        border=True,
-        width="content",
-    )
-    for blocking in range(1, most_blocking + 1):
-        st.metric(
-            "Blocked by "
-            + ("one measure" if blocking == 1 else f"{WORDS.get(blocking, blocking)} measures"),
-            common.fmt_int(by_count.get(blocking, 0)),
-            border=True,
-            width="content",
-        )
-    st.metric(
-        "Results payments within reach",
-        common.fmt_money(len(near) * payment),
-        help=f"The near families × the plan's results payment of {common.fmt_money(payment)}: "
-        "what they would earn if each made its claim.",
-        border=True,
-        width="content",
-    )
+headline = model.query(plan_read.near_summary, margins, *place_args)
+families_near = headline["families_near"]
+against_plan = families_near - headline["families_near_under_plan"]
+metric_row(
+    [
+        Metric(
+            "Families near a claim",
+            fmt_int(families_near),
+            f"Attached families, not yet claimable, with a claim route blocked by at most "
+            f"{most_blocking} measures, each near.",
+            delta=f"{against_plan:+,} against the plan's margins" if margins else None,
+        ),
+        *(
+            Metric(
+                "Blocked by "
+                + ("one measure" if blocking == 1 else f"{number_word(blocking)} measures"),
+                fmt_int(count),
+            )
+            for blocking, count in headline["blocked_by"].items()
+        ),
+        Metric(
+            "Results payments within reach",
+            fmt_money(headline["payments_within_reach"]),
+            f"The near families × the plan's results payment of {fmt_money(payment)}: "
+            "what they would earn if each made its claim.",
+        ),
+    ]
+)
 
 # --- The near families ---------------------------------------------------------------------------
 st.header("Families near a claim")
@@ -174,11 +179,11 @@ if near.empty:
     )
 else:
     st.markdown(
-        f"**{common.fmt_int(len(near))} families**, fewest blocking measures first. *What the "
+        f"**{fmt_int(len(near))} families**, fewest blocking measures first. *What the "
         "family needs* says, for each blocking measure, what would meet it: sessions to attend "
         "this term, weeks still to work, months still to go without an incident."
     )
-common.table(
+table(
     near.assign(problems_at_attachment=near["problems_at_attachment"].map(problems_text)),
     "Near threshold families",
     {
@@ -210,7 +215,7 @@ st.markdown(
     "*Distance* is how far the measured value is from the threshold in the measure's own unit; "
     "0 with *on track* means the threshold is met and only time is missing."
 )
-common.table(
+table(
     near_measures,
     "Near threshold measures",
     {
@@ -235,7 +240,7 @@ common.table(
 
 # --- One family in detail ------------------------------------------------------------------------
 st.header("A family in detail")
-sources = common.query(queries.data_currency).set_index("source")["title"].to_dict()
+sources = model.query(programme.data_currency).set_index("source")["title"].to_dict()
 measure_titles = plan_measures.set_index("measure_id")["measure_title"].to_dict()
 if near.empty:
     st.info("Choose a family when there is one near a claim.")
@@ -243,25 +248,25 @@ else:
     by_family = near.set_index("family_key")
     family_labels = {
         family_key: f"{row.case_id} · {row.cluster} · {row.ward_name} · "
-        f"{common.fmt_quantity(row.blocking_measures, 'measures')} blocking · {family_key}"
+        f"{fmt_quantity(row.blocking_measures, 'measures')} blocking · {family_key}"
         for family_key, row in by_family.iterrows()
     }
-    family = common.pick(
+    family = pick(
         "Family (type a case, cluster or ward to find one)", family_labels, key="near_family"
     )
     chosen_family = by_family.loc[family]
     st.markdown(
         f"Case **{chosen_family['case_id']}**, attached "
-        f"{common.fmt_date(chosen_family['attached_date'])}; key worker "
+        f"{fmt_date(chosen_family['attached_date'])}; key worker "
         f"{chosen_family['key_worker']} ({chosen_family['team']}). Problems when attached: "
         f"{problems_text(chosen_family['problems_at_attachment']) or 'none recorded'}. The claim "
         f"route it is near: *{chosen_family['route_title']}*, which needs: "
         f"{chosen_family['needs']}."
     )
-    family_measures = common.query(plan_queries.family_measures, family)
+    family_measures = model.query(plan_read.family_measures, family)
     # A measure that does not apply has no progress to show: blank, not "None".
     family_measures = family_measures.fillna({"progress": "", "needs": ""})
-    common.table(
+    table(
         family_measures,
         "Family measures",
         {
@@ -280,15 +285,15 @@ else:
         title=f"Every outcome measure of family {family} on {as_at}",
         notes=("Not applicable: the family did not have the measure's problem when attached.",),
     )
-    evidence = common.query(plan_queries.family_measure_evidence, family)
+    evidence = model.query(plan_read.family_measure_evidence, family)
     st.markdown(
-        f"The **{common.fmt_quantity(len(evidence), 'records')}** the measures were judged on: "
+        f"The **{fmt_quantity(len(evidence), 'records')}** the measures were judged on: "
         "school terms, incidents, episodes or spells in each measure's window (*counted*), and "
         "for a reduction the records in the months before attachment it is compared with. A "
         "measure met because nothing happened (no incident, no new episode) has no records: its "
         "window and count, in the table above, are its evidence."
     )
-    common.table(
+    table(
         evidence.assign(
             measure_title=evidence["measure_id"].map(measure_titles),
             source_title=evidence["source"].map(lambda s: sources.get(s, s)),
@@ -316,7 +321,7 @@ st.markdown(
     "measures are shown too: a family that did not meet the eligibility rule when attached, or "
     "another member developing the same problem."
 )
-district = common.query(plan_queries.barriers, "measure only", margins, False, *place_args)
+district = model.query(plan_read.barriers, "measure only", margins, False, *place_args)
 now = district[district["is_current"]].sort_values("families_blocked", ascending=False)
 
 BARRIER_COLUMNS = {
@@ -326,45 +331,46 @@ BARRIER_COLUMNS = {
 }
 
 
-def near_and_further(fig: go.Figure, labels: pd.Series, frame: pd.DataFrame) -> None:
+def near_and_further(frame: pd.DataFrame, labels: str, title: str, height: int) -> go.Figure:
     """Horizontal bars: families within the margin, then those further off, stacked."""
-    for name, values, colour in (
-        ("Within the margin", frame["families_near"], common.TURQUOISE),
-        ("Further off", frame["families_blocked"] - frame["families_near"], common.DARK_BLUE),
-    ):
-        fig.add_trace(
-            go.Bar(
-                y=labels,
-                x=values,
-                name=name,
-                orientation="h",
-                marker_color=colour,
-                hovertemplate="%{x:,} families<extra>" + name + "</extra>",
+    return charts.by_category(
+        frame.assign(families_further=frame["families_blocked"] - frame["families_near"]),
+        labels,
+        [
+            Series(column, name, colour, "%{x:,} families<extra>" + name + "</extra>")
+            for column, name, colour in (
+                ("families_near", "Within the margin", charts.TURQUOISE),
+                ("families_further", "Further off", charts.DARK_BLUE),
             )
-        )
-    fig.update_layout(legend={"traceorder": "normal"})
-    fig.update_yaxes(autorange="reversed", title=None)
-    fig.update_xaxes(title="Families", tickformat=",", showgrid=True, gridcolor=common.GRID)
+        ],
+        title=title,
+        height=height,
+        value_axis={"title": "Families", "tickformat": ",", "showgrid": True,
+                    "gridcolor": charts.GRID},
+        category_axis={"autorange": "reversed", "title": None},
+        barmode="stack",
+        legend={"traceorder": "normal"},
+    )  # fmt: skip
 
 
 if now.empty:
     st.info("No attached family's claim is blocked with these filters.")
 else:
-    fig = common.figure(
+    fig = near_and_further(
+        now.assign(measure_label=now["measure_title"].map(wrapped)),
+        "measure_label",
         f"Measures blocking claims on {as_at}: families whose closest claim route each blocks",
         height=140 + 52 * len(now),
-        barmode="stack",
     )
-    near_and_further(fig, now["measure_title"].map(wrapped), now)
     top = now.iloc[0]
-    common.chart(
+    charts.draw(
         fig,
         alt=f"Bar chart of the families each measure blocks on {as_at}, split into those within "
         f"the margin and those further off. Most: {top['measure_title']}, "
-        f"{common.fmt_int(top['families_blocked'])} families. The table below gives each measure.",
+        f"{fmt_int(top['families_blocked'])} families. The table below gives each measure.",
         key="chart_barriers_now",
     )
-common.table(
+table(
     now,
     "Barriers now",
     BARRIER_COLUMNS,
@@ -380,12 +386,12 @@ group_choice = st.radio(
     "are: the cluster of their attached episode, or the ward and area committee of their latest "
     "address."
 )  # fmt: skip
-by_place = common.query(plan_queries.barriers, GROUPS[group_choice], margins, True, *place_args)
+by_place = model.query(plan_read.barriers, GROUPS[group_choice], margins, True, *place_args)
 by_place = by_place.assign(group_name=by_place["group_name"].fillna(NOT_KNOWN))
 if by_place.empty:
     st.info("No attached family's claim is blocked with these filters.")
 else:
-    barrier = common.pick(
+    barrier = pick(
         "Measure",
         {title: title for title in now["measure_title"]},
         key="near_barrier_measure",
@@ -394,20 +400,20 @@ else:
     one = by_place[by_place["measure_title"] == barrier]
     one = one.sort_values(["families_blocked", "group_name"], ascending=[False, True])
     place_word = group_choice.lower()
-    fig = common.figure(
+    fig = near_and_further(
+        one,
+        "group_name",
         f"Families whose claim is blocked by “{barrier}” in each {place_word}, on {as_at}",
         height=160 + 34 * max(len(one), 1),
-        barmode="stack",
     )
-    near_and_further(fig, one["group_name"], one)
-    common.chart(
+    charts.draw(
         fig,
         alt=f"Bar chart of the families whose claim the chosen measure blocks in each "
         f"{place_word}, within the margin and further off; the table below gives every measure "
         f"in every {place_word}.",
         key="chart_barriers_by_place",
     )
-common.table(
+table(
     by_place,
     f"Barriers by {group_choice}",
     {"group_name": Col(group_choice), **BARRIER_COLUMNS},
@@ -425,37 +431,41 @@ st.markdown(
 history = district.sort_values(["evaluation_date", "families_blocked"], ascending=[True, False])
 followed = list(now["measure_title"].head(5))
 if followed:
-    fig = common.figure(
-        "Families blocked by each of the five measures blocking most claims now, at the end of "
-        "each quarter",
+    # Five measures at most, each told apart by its colour, dash and marker, not colour alone.
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
+    symbols = ("circle", "diamond", "square", "triangle-up", "x")
+    fig = charts.over_time(
+        history,
+        "evaluation_date",
+        title="Families blocked by each of the five measures blocking most claims now, at the "
+        "end of each quarter",
+        lines=[
+            Series(
+                "families_blocked",
+                textwrap.shorten(title, 60, placeholder="…"),
+                charts.PALETTE[i],
+                "%{y:,} families<extra>" + textwrap.shorten(title, 40) + "</extra>",
+                data=history[history["measure_title"] == title],
+                markers=True,
+                dash=dashes[i],
+                symbol=symbols[i],
+            )
+            for i, title in enumerate(followed)
+        ],
+        x_axis={"title": "Quarter end", "tickformat": "%b %Y"},
+        y_axis={"title": "Families blocked", "tickformat": ","},
         height=460,
         hovermode="x unified",
+        legend={"orientation": "v", "y": -0.2, "yanchor": "top"},
     )
-    for i, title in enumerate(followed):
-        line = history[history["measure_title"] == title]
-        fig.add_trace(
-            go.Scatter(
-                x=line["evaluation_date"],
-                y=line["families_blocked"],
-                name=textwrap.shorten(title, 60, placeholder="…"),
-                mode="lines+markers",
-                line={"color": common.PALETTE[i], "width": 3, "dash": ("solid", "dash", "dot",
-                      "dashdot", "longdash")[i]},
-                marker={"symbol": ("circle", "diamond", "square", "triangle-up", "x")[i]},
-                hovertemplate="%{y:,} families<extra>" + textwrap.shorten(title, 40) + "</extra>",
-            )
-        )  # fmt: skip
-    fig.update_layout(legend={"orientation": "v", "y": -0.2, "yanchor": "top"})
-    fig.update_xaxes(title="Quarter end", tickformat="%b %Y")
-    fig.update_yaxes(title="Families blocked", tickformat=",")
-    common.chart(
+    charts.draw(
         fig,
         alt="Line chart of the families each of the five measures blocking most claims now "
         "blocked at the end of each quarter; the table below gives every measure at every "
         "quarter end.",
         key="chart_barriers_over_time",
     )
-common.table(
+table(
     history,
     "Barriers over time",
     {

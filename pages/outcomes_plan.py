@@ -2,23 +2,24 @@
 
 Every eligibility, near-threshold and claim figure in the dashboard follows this plan; the page
 reads it from the model (mart_plan, mart_plan_problem, mart_plan_measure) through
-data_model.plan_queries, so it shows the plan as it was when the model was built.
+data_model.read.plan, so it shows the plan as it was when the model was built.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data_model import plan_queries
-from pages import common
-from pages.common import Col
+from data_model.read import plan as plan_read
+from pages.ui import model
+from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity
+from pages.ui.tables import Col, table
 
-common.info()  # stops with a message when there is no model
-plan = common.query(plan_queries.active_plan)
-problems = common.query(plan_queries.plan_problems)
-measures = common.query(plan_queries.plan_measures)
-margins = common.query(plan_queries.near_margins)
-routes = common.query(plan_queries.plan_routes)
+model.info()  # stops with a message when there is no model
+plan = model.query(plan_read.active_plan)
+problems = model.query(plan_read.plan_problems)
+measures = model.query(plan_read.plan_measures)
+margins = model.query(plan_read.near_margins)
+routes = model.query(plan_read.plan_routes)
 
 st.title("Outcomes plan")
 st.markdown(
@@ -40,7 +41,7 @@ elif claimed_through == "last_complete_quarter":
         "claims that became claimable before the quarter of the as-at date are taken as made"
     )
 else:
-    claimed_words = f"claims claimable on or before {common.fmt_date(claimed_through)}"
+    claimed_words = f"claims claimable on or before {fmt_date(claimed_through)}"
 measure_titles = measures.set_index("measure_id")["measure_title"].to_dict()
 route_needs = [
     (
@@ -59,9 +60,7 @@ near_rule = (
     + (", or by one measure however far" if plan["near_all_met_but_one"] else "")
 )
 margin_words = "; ".join(
-    common.fmt_quantity(margins[unit], unit)
-    for unit in measures["unit"].unique()
-    if unit in margins
+    fmt_quantity(margins[unit], unit) for unit in measures["unit"].unique() if unit in margins
 )
 target_from = (
     "the council's reference/programme.csv"
@@ -73,13 +72,13 @@ st.markdown(
         [
             f"- **Council**: {plan['council']}",
             f"- **File**: `{plan['plan_file']}`",
-            f"- **Programme**: {common.fmt_date(plan['programme_start'])} to "
-            f"{common.fmt_date(plan['programme_end'])}, target "
-            f"{common.fmt_int(plan['target_families'])} families (dates and target from "
+            f"- **Programme**: {fmt_date(plan['programme_start'])} to "
+            f"{fmt_date(plan['programme_end'])}, target "
+            f"{fmt_int(plan['target_families'])} families (dates and target from "
             f"{target_from})",
             f"- **Eligible**: a family with {plan['eligibility_rule']} below",
-            f"- **Payments**: {common.fmt_money(plan['attachment_fee'])} attachment fee for each "
-            f"family attached; {common.fmt_money(plan['results_payment'])} results payment for "
+            f"- **Payments**: {fmt_money(plan['attachment_fee'])} attachment fee for each "
+            f"family attached; {fmt_money(plan['results_payment'])} results payment for "
             "each family that meets a claim route",
             "- **Claim routes** (a family meeting any one earns the results payment):\n"
             + "\n".join(f"  - {title}: {needs}" for title, needs in route_needs),
@@ -117,7 +116,7 @@ st.markdown(
     "is counted in (what the Near threshold page shows), the margin within which it counts as "
     "near, and the claim routes that need it."
 )
-common.table(
+table(
     measures.assign(
         claim_routes=measures["claim_routes"].map(
             lambda ids: "; ".join(route_titles.get(i, i) for i in ids)

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import plan_queries, queries
-from pages import common
-from pages.common import Col
+from data_model.read import plan as plan_read
+from data_model.read import programme
+from pages import registry
+from pages.ui import charts, model
+from pages.ui.formats import blocking_measures_words, fmt_date, fmt_int, fmt_money, fmt_number
+from pages.ui.metrics import Metric, metric_row
+from pages.ui.tables import Col, table
 
-info = common.info()
+info = model.info()
 as_at = info["as_at_date"]
 end = info["programme_end"]
 
 st.title("Overview")
 st.markdown(
     f"How many families {info.get('programme_name') or 'the programme'} has reached, and whether "
-    f"it is on course for its target. Data current to **{common.fmt_date(as_at)}**."
+    f"it is on course for its target. Data current to **{fmt_date(as_at)}**."
 )
 
 # --- The target (a what-if: change it to see what another target would take) ---------------------
 target = int(
     st.number_input(
-        f"Target: families attached by {common.fmt_date(end)}",
+        f"Target: families attached by {fmt_date(end)}",
         min_value=1,
         max_value=1_000_000,
         value=int(info["target_families"]),
@@ -33,114 +36,106 @@ target = int(
         "another target would take; nothing is saved.",
     )
 )
-summary = common.query(queries.programme_summary, target)
+summary = model.query(programme.programme_summary, target)
 
 # --- Headline numbers ----------------------------------------------------------------------------
-referred, attached, expected, gap = st.columns(4)
-referred.metric(
-    "Families referred",
-    common.fmt_int(summary["families_referred"]),
-    help="Families (early help cases) with at least one referral received by the as-at date.",
-    border=True,
-)
-attached.metric(
-    "Families attached",
-    common.fmt_int(summary["families_attached"]),
-    help="Families attached to the programme (one key worker, a whole-family assessment and a "
-    "family plan), each counted once.",
-    border=True,
-)
-expected.metric(
-    "Expected by now",
-    common.fmt_int(summary["expected_by_now"]),
-    help="Where a straight line from none at the start to the target at the end stands at the "
-    "as-at month.",
-    border=True,
-)
 behind = summary["gap_families"]
-gap.metric(
-    "Behind the trajectory" if behind > 0 else "Ahead of the trajectory",
-    common.fmt_int(abs(behind)),
-    help="Expected by now minus families attached.",
-    border=True,
+metric_row(
+    [
+        Metric(
+            "Families referred",
+            fmt_int(summary["families_referred"]),
+            "Families (early help cases) with at least one referral received by the as-at date.",
+        ),
+        Metric(
+            "Families attached",
+            fmt_int(summary["families_attached"]),
+            "Families attached to the programme (one key worker, a whole-family assessment and a "
+            "family plan), each counted once.",
+        ),
+        Metric(
+            "Expected by now",
+            fmt_int(summary["expected_by_now"]),
+            "Where a straight line from none at the start to the target at the end stands at the "
+            "as-at month.",
+        ),
+        Metric(
+            "Behind the trajectory" if behind > 0 else "Ahead of the trajectory",
+            fmt_int(abs(behind)),
+            "Expected by now minus families attached.",
+        ),
+    ],
+    fill=True,
 )
 
 months = summary["recent_months"]
-recent = common.fmt_number(summary["recent_families_a_month"])
-attached_so_far = common.fmt_int(summary["families_attached"])
+recent = fmt_number(summary["recent_families_a_month"])
+attached_so_far = fmt_int(summary["families_attached"])
 recent_rate = f"**{recent} a month** over the last {months} months"
 if summary["still_needed"] == 0:
     over = summary["families_attached"] - target
     st.markdown(
-        f"The target of {common.fmt_int(target)} families has been reached: "
+        f"The target of {fmt_int(target)} families has been reached: "
         f"**{attached_so_far} attached**"
-        + (f", {common.fmt_int(over)} more than the target" if over else "")
+        + (f", {fmt_int(over)} more than the target" if over else "")
         + f", with {recent_rate}."
     )
 elif summary["families_a_month_needed"] is not None:
     st.markdown(
-        f"**{common.fmt_int(summary['families_a_month_needed'])} families a month** needed to "
-        f"reach the target of {common.fmt_int(target)} by {common.fmt_date(end)}, against "
+        f"**{fmt_int(summary['families_a_month_needed'])} families a month** needed to "
+        f"reach the target of {fmt_int(target)} by {fmt_date(end)}, against "
         f"{recent_rate}."
     )
 else:
     st.markdown(
-        f"The programme ended on {common.fmt_date(end)} with **{attached_so_far} of "
-        f"{common.fmt_int(target)} families attached**, "
-        f"{common.fmt_int(summary['still_needed'])} short of the target; the last {months} "
+        f"The programme ended on {fmt_date(end)} with **{attached_so_far} of "
+        f"{fmt_int(target)} families attached**, "
+        f"{fmt_int(summary['still_needed'])} short of the target; the last {months} "
         f"months averaged **{recent} a month** against "
-        f"{common.fmt_number(summary['target_families_a_month'])} a month on the trajectory."
+        f"{fmt_number(summary['target_families_a_month'])} a month on the trajectory."
     )
 
 # --- Attachment against the target ---------------------------------------------------------------
 st.header("Families attached against the target")
-trajectory = common.query(queries.attachment_trajectory, target)
+trajectory = model.query(programme.attachment_trajectory, target)
 months_so_far = pd.to_datetime(trajectory["month"]) <= pd.Timestamp(as_at)
-actual = trajectory[months_so_far]
-
-title = (
-    f"Families attached so far, against a straight line to {common.fmt_int(target)} "
-    f"by {common.fmt_date(end)}"
-)
-fig = common.figure(title, height=420, hovermode="x unified")
-fig.add_trace(
-    go.Scatter(
-        x=trajectory["month"],
-        y=trajectory["target_cumulative"],
-        name=f"Trajectory to the target of {common.fmt_int(target)}",
-        mode="lines",
-        line={"color": common.ORANGE, "width": 3, "dash": "dash"},
-        hovertemplate="%{y:,} expected<extra></extra>",
-    )
-)
-fig.add_trace(
-    go.Scatter(
-        x=actual["month"],
-        y=actual["attached_cumulative"],
-        name="Families attached (cumulative)",
-        mode="lines",
-        line={"color": common.DARK_BLUE, "width": 3},
-        hovertemplate="%{y:,} attached<extra></extra>",
-    )
-)
-fig.update_xaxes(title="Month", tickformat="%b %Y")
-fig.update_yaxes(title="Families", tickformat=",")
-common.chart(
-    fig,
+charts.draw(
+    charts.over_time(
+        trajectory,
+        "month",
+        title=f"Families attached so far, against a straight line to {fmt_int(target)} "
+        f"by {fmt_date(end)}",
+        lines=[
+            charts.Series(
+                "target_cumulative",
+                f"Trajectory to the target of {fmt_int(target)}",
+                charts.ORANGE,
+                "%{y:,} expected<extra></extra>",
+                dash="dash",
+            ),
+            charts.Series(
+                "attached_cumulative",
+                "Families attached (cumulative)",
+                charts.DARK_BLUE,
+                "%{y:,} attached<extra></extra>",
+                data=trajectory[months_so_far],
+            ),
+        ],
+        x_axis={"title": "Month", "tickformat": "%b %Y"},
+        y_axis={"title": "Families", "tickformat": ","},
+        hovermode="x unified",
+    ),
     alt=f"Line chart: families attached each month, cumulative, against the trajectory to "
-    f"{common.fmt_int(target)}. {common.fmt_int(summary['families_attached'])} attached by "
-    f"{common.fmt_date(as_at)}. The table below gives every month.",
+    f"{fmt_int(target)}. {fmt_int(summary['families_attached'])} attached by "
+    f"{fmt_date(as_at)}. The table below gives every month.",
     key="chart_trajectory",
 )
 
+# Months after the as-at date show the trajectory only: blank, not nought, for what is to come.
 trajectory_table = trajectory.copy()
-trajectory_table["attached_in_month"] = (
-    trajectory_table["attached_in_month"].astype("Int64").where(months_so_far)
-)
-trajectory_table["attached_cumulative"] = (
-    trajectory_table["attached_cumulative"].astype("Int64").where(months_so_far)
-)
-common.table(
+for column in ("attached_in_month", "attached_cumulative"):
+    trajectory_table[column] = trajectory_table[column].astype("Int64").where(months_so_far)
+table(
     trajectory_table,
     "Attachment trajectory",
     {
@@ -151,82 +146,81 @@ common.table(
     },
     title="Families attached each month against the trajectory to the target",
     notes=(
-        f"Target: {target:,} families by {common.fmt_date(end)}.",
-        f"Data current to {common.fmt_date(as_at)}; later months show the trajectory only.",
+        f"Target: {target:,} families by {fmt_date(end)}.",
+        f"Data current to {fmt_date(as_at)}; later months show the trajectory only.",
         "A family is counted once, in the month it was first attached.",
     ),
     height=280,
 )
 
 # --- Eligibility, claims and income under the outcomes plan --------------------------------------
-plan_name = common.active_plan_name()  # none for a model built before plans existed
+plan_name = model.active_plan_name()  # none for a model built before plans existed
 if plan_name:
     st.header("Eligibility, claims and income")
-    plan_figures = common.query(plan_queries.plan_summary)
+    plan_figures = model.query(plan_read.plan_summary)
     st.markdown(
-        f"Under the outcomes plan *{plan_name}* (**Help → Outcomes plan**), on "
-        f"{common.fmt_date(as_at)}."
+        f"Under the outcomes plan *{plan_name}* (**Help → Outcomes plan**), on {fmt_date(as_at)}."
     )
-    with st.container(horizontal=True, gap="small"):
-        st.metric(
-            "Families eligible now",
-            common.fmt_int(plan_figures["families_eligible"]),
-            help="Families meeting the plan's eligibility rule on the as-at date, from their "
-            f"records; {common.fmt_int(plan_figures['eligible_not_attached'])} of them are not "
-            f"attached. {common.fmt_int(plan_figures['families_ever_eligible'])} families have "
-            "met it at some time.",
-            border=True,
-            width="content",
-        )
-        st.metric(
-            "Families near a claim",
-            common.fmt_int(plan_figures["families_near"]),
-            help="Attached families whose claim is blocked by one or two measures, each close "
-            "to its threshold (see Near threshold).",
-            border=True,
-            width="content",
-        )
-        st.metric(
-            "Results claims",
-            common.fmt_int(plan_figures["results_claims"]),
-            help="Families that met a claim route: "
-            f"{common.fmt_int(plan_figures['results_claims_ready'])} ready to claim, "
-            f"{common.fmt_int(plan_figures['results_claims_claimed'])} claimed.",
-            border=True,
-            width="content",
-        )
-        st.metric(
-            "Income so far",
-            common.fmt_money(plan_figures["income"]),
-            help=f"Attachment fees {common.fmt_money(plan_figures['attachment_income'])} and "
-            f"results payments {common.fmt_money(plan_figures['results_income'])}, claimed and "
-            "ready.",
-            border=True,
-            width="content",
-        )
+    blocked_by = blocking_measures_words(int(plan_figures["near_max_blocking_measures"]))
+    metric_row(
+        [
+            Metric(
+                "Families eligible now",
+                fmt_int(plan_figures["families_eligible"]),
+                "Families meeting the plan's eligibility rule on the as-at date, from their "
+                f"records; {fmt_int(plan_figures['eligible_not_attached'])} of them are not "
+                f"attached. {fmt_int(plan_figures['families_ever_eligible'])} families have "
+                "met it at some time.",
+            ),
+            Metric(
+                "Families near a claim",
+                fmt_int(plan_figures["families_near"]),
+                f"Attached families whose claim is blocked by {blocked_by}, each close "
+                "to its threshold (see Near threshold).",
+            ),
+            Metric(
+                "Results claims",
+                fmt_int(plan_figures["results_claims"]),
+                "Families that met a claim route: "
+                f"{fmt_int(plan_figures['results_claims_ready'])} ready to claim, "
+                f"{fmt_int(plan_figures['results_claims_claimed'])} claimed.",
+            ),
+            Metric(
+                "Income so far",
+                fmt_money(plan_figures["income"]),
+                f"Attachment fees {fmt_money(plan_figures['attachment_income'])} and "
+                f"results payments {fmt_money(plan_figures['results_income'])}, claimed and "
+                "ready.",
+            ),
+        ]
+    )
     target_income = plan_figures["target_income"]
     if target_income:
         st.markdown(
-            f"**{common.fmt_money(plan_figures['income'])}** so far: "
+            f"**{fmt_money(plan_figures['income'])}** so far: "
             f"**{plan_figures['share_of_target_income']:.0%}** of the "
-            f"{common.fmt_money(target_income)} the plan's target of "
-            f"{common.fmt_int(plan_figures['target_families'])} families would earn (an "
+            f"{fmt_money(target_income)} the plan's target of "
+            f"{fmt_int(plan_figures['target_families'])} families would earn (an "
             "attachment fee and a results payment each)."
         )
     with st.container(horizontal=True, gap="small"):
-        st.page_link("pages/near_threshold.py", label="Near threshold: what each family needs")
-        st.page_link("pages/claims.py", label="Claims & returns: each claim and its evidence")
+        st.page_link(
+            registry.BY_KEY["near_threshold"].file, label="Near threshold: what each family needs"
+        )
+        st.page_link(
+            registry.BY_KEY["claims"].file, label="Claims & returns: each claim and its evidence"
+        )
 
 # --- How current each source is ------------------------------------------------------------------
 st.header("How current the data is")
-currency = common.query(queries.data_currency)
+currency = model.query(programme.data_currency)
 if currency["data_current_as_of"].notna().any():
     oldest = currency.loc[currency["data_current_as_of"].idxmin()]
     st.markdown(
         f"Each source as the model last loaded it. The least current is **{oldest['title']}**, "
-        f"current to {common.fmt_date(oldest['data_current_as_of'])}."
+        f"current to {fmt_date(oldest['data_current_as_of'])}."
     )
-common.table(
+table(
     currency,
     "Data currency",
     {
@@ -243,5 +237,5 @@ common.table(
         "file": Col("File"),
     },
     title="How current each source is, and the rows read, loaded and rejected",
-    notes=(f"Model data current to {common.fmt_date(as_at)}.",),
+    notes=(f"Model data current to {fmt_date(as_at)}.",),
 )

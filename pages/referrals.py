@@ -3,7 +3,7 @@
 The page reads top to bottom as it draws: filters; headline numbers; allocation lag by cluster;
 the waiting list at the end of the period and over time; lag by month and by team; referrals
 received, decisions and the funnel; key-worker caseloads. Every number comes from
-data_model.queries.
+data_model.read.referrals.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import queries
-from pages import common
-from pages.common import Col
+from data_model.read import referrals
+from pages.ui import charts, model
+from pages.ui.charts import Series
+from pages.ui.filters import describe_filter, period_label, referral_filter
+from pages.ui.formats import fmt_date, fmt_int, fmt_number
+from pages.ui.metrics import Metric, metric_row
+from pages.ui.tables import Col, table
 
-info = common.info()
-threshold = queries.default_waiting_threshold()
+info = model.info()
+threshold = referrals.default_waiting_threshold()
 
 st.title("Referrals and allocation")
 st.markdown(
@@ -26,49 +30,44 @@ st.markdown(
 )
 
 # --- Filters -------------------------------------------------------------------------------------
-f = common.referral_filter(info)
-period = common.period_label(f)
-end = common.fmt_date(f.end)
-st.caption(f"Showing {common.describe_filter(f)}.")
+f = referral_filter(info)
+period = period_label(f)
+end = fmt_date(f.end)
+st.caption(f"Showing {describe_filter(f)}.")
 
-lag_by_cluster = common.query(queries.allocation_lag_by_cluster, f)
-backlog = common.query(queries.unallocated_backlog, f, threshold)
-steps = common.query(queries.funnel, f)
+lag_by_cluster = model.query(referrals.allocation_lag_by_cluster, f)
+backlog = model.query(referrals.unallocated_backlog, f, threshold)
+steps = model.query(referrals.funnel, f)
 waiting = len(backlog)
 waiting_long = int(backlog["over_threshold"].sum())
 
 # --- Headline numbers ----------------------------------------------------------------------------
-with st.container(horizontal=True, gap="small"):  # each box as wide as its label
-    st.metric(
-        "Referrals received",
-        common.fmt_int(steps.loc[steps["stage"] == "Referred", "referrals"].sum()),
-        help=f"Referrals received from {period}.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        "Referrals allocated",
-        common.fmt_int(lag_by_cluster["allocated"].sum()),
-        help=f"Referrals allocated to a lead practitioner from {period}, whenever received.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        f"Waiting at {end}",
-        common.fmt_int(waiting),
-        help="Received, not allocated, and not decided other than Accepted, at the end of the "
-        "period.",
-        border=True,
-        width="content",
-    )
-    st.metric(
-        f"Waiting over {threshold} working days",
-        common.fmt_int(waiting_long),
-        help=f"Of the referrals waiting at {end}, those received more than {threshold} working "
-        "days before (weekends and bank holidays excluded).",
-        border=True,
-        width="content",
-    )
+metric_row(
+    [
+        Metric(
+            "Referrals received",
+            fmt_int(steps.loc[steps["stage"] == "Referred", "referrals"].sum()),
+            f"Referrals received from {period}.",
+        ),
+        Metric(
+            "Referrals allocated",
+            fmt_int(lag_by_cluster["allocated"].sum()),
+            f"Referrals allocated to a lead practitioner from {period}, whenever received.",
+        ),
+        Metric(
+            f"Waiting at {end}",
+            fmt_int(waiting),
+            "Received, not allocated, and not decided other than Accepted, at the end of the "
+            "period.",
+        ),
+        Metric(
+            f"Waiting over {threshold} working days",
+            fmt_int(waiting_long),
+            f"Of the referrals waiting at {end}, those received more than {threshold} working "
+            "days before (weekends and bank holidays excluded).",
+        ),
+    ]
+)
 
 # --- Allocation lag by cluster -------------------------------------------------------------------
 LAG_COLUMNS = {
@@ -95,58 +94,67 @@ LAG_NOTES = (
     "allocated the same day = 0).",
     "Counted for referrals allocated in the period; referrals still waiting are in the waiting "
     "list instead.",
-    f"Filters: {common.describe_filter(f)}.",
+    f"Filters: {describe_filter(f)}.",
 )
 
 
-def lag_bars(df: pd.DataFrame, category: str, title: str, height: int) -> go.Figure:
+NONE_ALLOCATED = "No referrals were allocated in this period with these filters."
+
+
+def lag_table(
+    frame: pd.DataFrame, name: str, first: dict[str, Col], title: str, height: int | str = "auto"
+) -> None:
+    """Allocation lag per cluster, team or month: the `first` columns, then the lag's."""
+    table(frame, name, {**first, **LAG_COLUMNS}, title=title, notes=LAG_NOTES, height=height)
+
+
+def lag_bars(frame: pd.DataFrame, category: str, title: str, height: int) -> go.Figure:
     """Horizontal bars of the median lag with the 90th percentile beside it, per category."""
-    fig = common.figure(title, height=height, barmode="group")
-    labels = df[category]
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=df["median_working_days"],
-            name="Median",
-            orientation="h",
-            marker_color=common.DARK_BLUE,
-            hovertemplate="%{y}: median %{x:.1f} working days<extra></extra>",
-        )
+    return charts.by_category(
+        frame,
+        category,
+        [
+            Series(
+                "median_working_days",
+                "Median",
+                charts.DARK_BLUE,
+                "%{y}: median %{x:.1f} working days<extra></extra>",
+            ),
+            Series(
+                "p90_working_days",
+                "90th percentile",
+                charts.TURQUOISE,
+                "%{y}: 90th percentile %{x:.1f} working days<extra></extra>",
+            ),
+        ],
+        title=title,
+        height=height,
+        value_axis={
+            "title": "Working days from referral to allocation",
+            "showgrid": True,
+            "gridcolor": charts.GRID,
+        },
+        category_axis={"autorange": "reversed", "title": None},
+        barmode="group",
     )
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=df["p90_working_days"],
-            name="90th percentile",
-            orientation="h",
-            marker_color=common.TURQUOISE,
-            hovertemplate="%{y}: 90th percentile %{x:.1f} working days<extra></extra>",
-        )
-    )
-    fig.update_xaxes(
-        title="Working days from referral to allocation", showgrid=True, gridcolor=common.GRID
-    )
-    fig.update_yaxes(autorange="reversed", title=None)
-    return fig
 
 
 st.header("How long allocation takes, by cluster")
 st.markdown(
     f"Working days from referral to allocation to a lead practitioner, for the "
-    f"**{common.fmt_int(lag_by_cluster['allocated'].sum())} referrals allocated** from {period}. "
+    f"**{fmt_int(lag_by_cluster['allocated'].sum())} referrals allocated** from {period}. "
     "Referrals still waiting are not in these figures: they are in the waiting list below."
 )
-common.table(
+lag_table(
     lag_by_cluster,
     "Allocation lag by cluster",
-    {"cluster": Col("Cluster"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by cluster",
-    notes=LAG_NOTES,
+    {"cluster": Col("Cluster")},
+    "Median and 90th percentile working days from referral to allocation, by cluster",
 )
 if lag_by_cluster.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
-    common.chart(
+    charts.draw(
         lag_bars(
             lag_by_cluster,
             "cluster",
@@ -161,12 +169,12 @@ else:
 # --- Waiting at the end of the period ------------------------------------------------------------
 st.header(f"Referrals waiting at {end}")
 st.markdown(
-    f"**{common.fmt_int(waiting)} referrals** were waiting for allocation at the end of "
-    f"{end}, **{common.fmt_int(waiting_long)} of them more than {threshold} working days**. "
+    f"**{fmt_int(waiting)} referrals** were waiting for allocation at the end of "
+    f"{end}, **{fmt_int(waiting_long)} of them more than {threshold} working days**. "
     "Waiting means received, not yet allocated, and not decided other than Accepted; the start "
     "of the period does not apply."
 )
-common.table(
+table(
     backlog,
     "Waiting list",
     {
@@ -185,7 +193,7 @@ common.table(
         "than Accepted by then.",
         "Working days waiting: after the day received, up to and including the as-at day, "
         "excluding weekends and bank holidays.",
-        f"Filters: {common.describe_filter(f)}.",
+        f"Filters: {describe_filter(f)}.",
     ),
     height=380,
 )
@@ -204,28 +212,36 @@ else:
     counts = bands.value_counts(sort=False)
     within = [int(label.split("–")[-1]) <= threshold if "–" in label else False
               for label in counts.index.astype(str)]  # fmt: skip
-    ages = common.figure(
-        f"How long the referrals waiting at {end} had waited, in working days", height=380
+    age_bands = pd.DataFrame(
+        {"band": counts.index.astype(str), "referrals": counts.to_numpy(), "within": within}
     )
-    for is_within, name, colour in (
-        (True, f"Up to {threshold} working days", common.DARK_BLUE),
-        (False, f"More than {threshold} working days", common.DARK_PINK),
-    ):
-        shown = [w == is_within for w in within]
-        ages.add_trace(
-            go.Bar(
-                x=counts.index.astype(str)[shown],
-                y=counts.to_numpy()[shown],
-                name=name,
-                marker_color=colour,
-                hovertemplate="%{x} working days: %{y:,} referrals<extra></extra>",
+    ages = charts.by_category(
+        age_bands,
+        "band",
+        [
+            Series(
+                "referrals",
+                name,
+                colour,
+                "%{x} working days: %{y:,} referrals<extra></extra>",
+                data=age_bands[age_bands["within"] == is_within],
             )
-        )
-    ages.update_xaxes(
-        title="Working days waiting", categoryorder="array", categoryarray=list(counts.index)
+            for is_within, name, colour in (
+                (True, f"Up to {threshold} working days", charts.DARK_BLUE),
+                (False, f"More than {threshold} working days", charts.DARK_PINK),
+            )
+        ],
+        title=f"How long the referrals waiting at {end} had waited, in working days",
+        height=380,
+        value_axis={"title": "Referrals", "tickformat": ","},
+        category_axis={
+            "title": "Working days waiting",
+            "categoryorder": "array",
+            "categoryarray": list(counts.index),
+        },
+        horizontal=False,
     )
-    ages.update_yaxes(title="Referrals", tickformat=",")
-    common.chart(
+    charts.draw(
         ages,
         alt=f"Bar chart of the referrals waiting at {end} by how many working days they had "
         f"waited, in groups of five, with those over {threshold} in a second colour; the waiting "
@@ -235,55 +251,50 @@ else:
 
 # --- The waiting list over time ------------------------------------------------------------------
 st.header("The waiting list over time")
-over_time = common.query(queries.backlog_over_time, f, threshold)
+over_time = model.query(referrals.backlog_over_time, f, threshold)
 if over_time.empty:
     st.info("There is no Friday in this period to count the waiting list on.")
 else:
-    fig = common.figure(
-        "Referrals waiting at the end of each week (Fridays), and those waiting more than "
+    fig = charts.over_time(
+        over_time,
+        "week_end",
+        title="Referrals waiting at the end of each week (Fridays), and those waiting more than "
         f"{threshold} working days",
-        height=420,
+        bars=[
+            Series(
+                "awaiting_allocation",
+                "Accepted, awaiting allocation",
+                charts.DARK_BLUE,
+                "%{y:,}<extra>Awaiting allocation</extra>",
+            ),
+            Series(
+                "awaiting_decision",
+                "Awaiting decision",
+                charts.TURQUOISE,
+                "%{y:,}<extra>Awaiting decision</extra>",
+            ),
+        ],
+        lines=[
+            Series(
+                "waiting_over_threshold",
+                f"Waiting more than {threshold} working days",
+                charts.DARK_PINK,
+                "%{y:,}<extra>Over " + str(threshold) + " working days</extra>",
+            )
+        ],
+        x_axis={"title": "Week ending", "tickformat": "%d %b %Y"},
+        y_axis={"title": "Referrals waiting", "tickformat": ","},
         barmode="stack",
         hovermode="x unified",
     )
-    fig.add_trace(
-        go.Bar(
-            x=over_time["week_end"],
-            y=over_time["awaiting_allocation"],
-            name="Accepted, awaiting allocation",
-            marker_color=common.DARK_BLUE,
-            hovertemplate="%{y:,}<extra>Awaiting allocation</extra>",
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=over_time["week_end"],
-            y=over_time["awaiting_decision"],
-            name="Awaiting decision",
-            marker_color=common.TURQUOISE,
-            hovertemplate="%{y:,}<extra>Awaiting decision</extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=over_time["week_end"],
-            y=over_time["waiting_over_threshold"],
-            name=f"Waiting more than {threshold} working days",
-            mode="lines",
-            line={"color": common.DARK_PINK, "width": 3},
-            hovertemplate="%{y:,}<extra>Over " + str(threshold) + " working days</extra>",
-        )
-    )
-    fig.update_xaxes(title="Week ending", tickformat="%d %b %Y")
-    fig.update_yaxes(title="Referrals waiting", tickformat=",")
-    common.chart(
+    charts.draw(
         fig,
         alt="Stacked bar chart of referrals waiting at the end of each week, split into awaiting "
         f"decision and awaiting allocation, with a line for those waiting more than {threshold} "
         "working days; the table below gives each week.",
         key="chart_backlog_over_time",
     )
-common.table(
+table(
     over_time,
     "Waiting list by week",
     {
@@ -293,66 +304,65 @@ common.table(
         "waiting_over_threshold": Col(f"Waiting more than {threshold} working days", "count"),
     },
     title="Referrals waiting at the end of each week",
-    notes=(f"Filters: {common.describe_filter(f)}.",),
+    notes=(f"Filters: {describe_filter(f)}.",),
     height=250,
 )
 
 # --- Allocation lag by month ---------------------------------------------------------------------
 st.header("Allocation lag by month")
-by_month = common.query(queries.allocation_lag_by_month, f)
+by_month = model.query(referrals.allocation_lag_by_month, f)
 if by_month.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
-    fig = common.figure(
-        "Median and 90th percentile working days from referral to allocation, by month allocated",
+    fig = charts.over_time(
+        by_month,
+        "month",
+        title="Median and 90th percentile working days from referral to allocation, by month "
+        "allocated",
+        lines=[
+            Series(
+                "median_working_days",
+                "Median",
+                charts.DARK_BLUE,
+                "%{y:.1f} working days<extra>Median</extra>",
+                markers=True,
+            ),
+            Series(
+                "p90_working_days",
+                "90th percentile",
+                charts.TURQUOISE,
+                "%{y:.1f} working days<extra>90th percentile</extra>",
+                markers=True,
+                dash="dash",
+                symbol="diamond",
+            ),
+        ],
+        x_axis={"title": "Month allocated", "tickformat": "%b %Y"},
+        y_axis={"title": "Working days"},
         height=400,
         hovermode="x unified",
     )
-    fig.add_trace(
-        go.Scatter(
-            x=by_month["month"],
-            y=by_month["median_working_days"],
-            name="Median",
-            mode="lines+markers",
-            line={"color": common.DARK_BLUE, "width": 3},
-            hovertemplate="%{y:.1f} working days<extra>Median</extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=by_month["month"],
-            y=by_month["p90_working_days"],
-            name="90th percentile",
-            mode="lines+markers",
-            line={"color": common.TURQUOISE, "width": 3, "dash": "dash"},
-            marker={"symbol": "diamond"},
-            hovertemplate="%{y:.1f} working days<extra>90th percentile</extra>",
-        )
-    )
-    fig.update_xaxes(title="Month allocated", tickformat="%b %Y")
-    fig.update_yaxes(title="Working days")
-    common.chart(
+    charts.draw(
         fig,
         alt="Line chart of the median and 90th percentile allocation lag in working days for "
         "each month; the table below gives each month.",
         key="chart_lag_month",
     )
-common.table(
+lag_table(
     by_month,
     "Allocation lag by month",
-    {"month": Col("Month allocated", "month"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by month",
-    notes=LAG_NOTES,
+    {"month": Col("Month allocated", "month")},
+    "Median and 90th percentile working days from referral to allocation, by month",
     height=250,
 )
 
 # --- Allocation lag by team ----------------------------------------------------------------------
 st.header("Allocation lag by team")
-by_team = common.query(queries.allocation_lag_by_team, f)
+by_team = model.query(referrals.allocation_lag_by_team, f)
 if by_team.empty:
-    st.info("No referrals were allocated in this period with these filters.")
+    st.info(NONE_ALLOCATED)
 else:
-    common.chart(
+    charts.draw(
         lag_bars(
             by_team,
             "team",
@@ -363,18 +373,17 @@ else:
         "allocation for each team; the table below gives the figures.",
         key="chart_lag_team",
     )
-common.table(
+lag_table(
     by_team,
     "Allocation lag by team",
-    {"cluster": Col("Cluster"), "team": Col("Team"), **LAG_COLUMNS},
-    title="Median and 90th percentile working days from referral to allocation, by team",
-    notes=LAG_NOTES,
+    {"cluster": Col("Cluster"), "team": Col("Team")},
+    "Median and 90th percentile working days from referral to allocation, by team",
     height=300,
 )
 
 # --- Referrals received --------------------------------------------------------------------------
 st.header("Referrals received")
-weekly = common.query(queries.referrals_by_week, f)
+weekly = model.query(referrals.referrals_by_week, f)
 if weekly.empty:
     st.info("No referrals were received in this period with these filters.")
 else:
@@ -388,34 +397,34 @@ else:
         )
     )
     grouped = grouped.groupby(["week_start", "source"], as_index=False)["referrals"].sum()
-    fig = common.figure(
-        "Referrals received each week, by referral source",
-        height=420,
+    sources = [*shown, "All other sources"]
+    fig = charts.over_time(
+        grouped,
+        "week_start",
+        title="Referrals received each week, by referral source",
+        bars=[
+            Series(
+                "referrals",
+                source,
+                charts.PALETTE[i % len(charts.PALETTE)],
+                "%{y:,}<extra>" + source + "</extra>",
+                data=grouped[grouped["source"] == source],
+            )
+            for i, source in enumerate(sources)
+            if (grouped["source"] == source).any()
+        ],
+        x_axis={"title": "Week beginning (Monday)", "tickformat": "%d %b %Y"},
+        y_axis={"title": "Referrals", "tickformat": ","},
         barmode="stack",
         hovermode="x unified",
     )
-    for i, source in enumerate([*shown, "All other sources"]):
-        rows = grouped[grouped["source"] == source]
-        if rows.empty:
-            continue
-        fig.add_trace(
-            go.Bar(
-                x=rows["week_start"],
-                y=rows["referrals"],
-                name=source,
-                marker_color=common.PALETTE[i % len(common.PALETTE)],
-                hovertemplate="%{y:,}<extra>" + source + "</extra>",
-            )
-        )
-    fig.update_xaxes(title="Week beginning (Monday)", tickformat="%d %b %Y")
-    fig.update_yaxes(title="Referrals", tickformat=",")
-    common.chart(
+    charts.draw(
         fig,
         alt="Stacked bar chart of referrals received each week by referral source (the five "
         "largest sources, then all others together); the table below has every source.",
         key="chart_referrals_weekly",
     )
-common.table(
+table(
     weekly,
     "Referrals by week and source",
     {
@@ -424,45 +433,48 @@ common.table(
         "referrals": Col("Referrals received", "count"),
     },
     title="Referrals received each week, by referral source",
-    notes=(f"Filters: {common.describe_filter(f)}.",),
+    notes=(f"Filters: {describe_filter(f)}.",),
     height=250,
 )
 
 # --- Decisions -----------------------------------------------------------------------------------
 st.header("Decisions on these referrals")
-decided = common.query(queries.decisions, f)
+decided = model.query(referrals.decisions, f)
 st.markdown(
-    f"The decision recorded by {common.fmt_date(info['as_at_date'])} on each referral received "
+    f"The decision recorded by {fmt_date(info['as_at_date'])} on each referral received "
     f"from {period}."
 )
 if not decided.empty:
-    fig = common.figure(
-        "Referrals received in the period, by decision", height=140 + 45 * len(decided)
+    fig = charts.by_category(
+        decided,
+        "decision",
+        [
+            Series(
+                "referrals",
+                None,
+                charts.DARK_BLUE,
+                "%{y}: %{x:,} referrals<extra></extra>",
+                text=[
+                    f"{n:,} ({s:.0%})"
+                    for n, s in zip(decided["referrals"], decided["share"], strict=True)
+                ],
+            )
+        ],
+        title="Referrals received in the period, by decision",
+        height=140 + 45 * len(decided),
+        value_axis={
+            "title": "Referrals",
+            "tickformat": ",",
+            "range": [0, decided["referrals"].max() * 1.2],
+        },
     )
-    fig.add_trace(
-        go.Bar(
-            y=decided["decision"],
-            x=decided["referrals"],
-            orientation="h",
-            marker_color=common.DARK_BLUE,
-            text=[
-                f"{n:,} ({s:.0%})"
-                for n, s in zip(decided["referrals"], decided["share"], strict=True)
-            ],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}: %{x:,} referrals<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="Referrals", tickformat=",", range=[0, decided["referrals"].max() * 1.2])
-    common.chart(
+    charts.draw(
         fig,
         alt="Bar chart of the number of referrals with each decision; the table below gives the "
         "numbers and shares.",
         key="chart_decisions",
     )
-common.table(
+table(
     decided,
     "Decisions",
     {
@@ -471,44 +483,45 @@ common.table(
         "share": Col("Share of referrals received", "share"),
     },
     title="Decisions on the referrals received in the period",
-    notes=(f"Filters: {common.describe_filter(f)}.",),
+    notes=(f"Filters: {describe_filter(f)}.",),
 )
 
 # --- From referral to family plan ----------------------------------------------------------------
 st.header("From referral to family plan")
 st.markdown(
     f"How far the referrals received from {period} have got by "
-    f"{common.fmt_date(info['as_at_date'])}, and the median working days each step took."
+    f"{fmt_date(info['as_at_date'])}, and the median working days each step took."
 )
-fig = common.figure(
-    "Referrals received in the period that reached each step", height=140 + 45 * len(steps)
+fig = charts.by_category(
+    steps,
+    "stage",
+    [
+        Series(
+            "referrals",
+            None,
+            charts.DARK_BLUE,
+            "%{y}: %{x:,} referrals<extra></extra>",
+            text=[
+                f"{n:,} ({s:.0%})" if pd.notna(s) else f"{n:,}"
+                for n, s in zip(steps["referrals"], steps["share_of_referred"], strict=True)
+            ],
+        )
+    ],
+    title="Referrals received in the period that reached each step",
+    height=140 + 45 * len(steps),
+    value_axis={
+        "title": "Referrals",
+        "tickformat": ",",
+        "range": [0, max(steps["referrals"].max(), 1) * 1.2],
+    },
 )
-fig.add_trace(
-    go.Bar(
-        y=steps["stage"],
-        x=steps["referrals"],
-        orientation="h",
-        marker_color=common.DARK_BLUE,
-        text=[
-            f"{n:,} ({s:.0%})" if pd.notna(s) else f"{n:,}"
-            for n, s in zip(steps["referrals"], steps["share_of_referred"], strict=True)
-        ],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}: %{x:,} referrals<extra></extra>",
-    )
-)
-fig.update_yaxes(autorange="reversed")
-fig.update_xaxes(
-    title="Referrals", tickformat=",", range=[0, max(steps["referrals"].max(), 1) * 1.2]
-)
-common.chart(
+charts.draw(
     fig,
     alt="Bar chart of how many of the referrals received reached each step from referral to "
     "family plan; the table below gives the numbers and median times.",
     key="chart_funnel",
 )
-common.table(
+table(
     steps,
     "Referral funnel",
     {
@@ -522,31 +535,29 @@ common.table(
         ),
     },
     title="How far the referrals received in the period have got",
-    notes=(f"Filters: {common.describe_filter(f)}.",),
+    notes=(f"Filters: {describe_filter(f)}.",),
 )
 
 # --- Key-worker caseloads -----------------------------------------------------------------------
 st.header(f"Key-worker caseloads at {end}")
-loads = common.query(queries.caseloads, f)
+loads = model.query(referrals.caseloads, f)
 if not loads.empty:
     st.markdown(
-        f"Open cases held by each of the **{common.fmt_int(len(loads))} key workers** with any, at "
+        f"Open cases held by each of the **{fmt_int(len(loads))} key workers** with any, at "
         f"the end of {end}; the median key worker held "
-        f"**{common.fmt_number(loads['open_cases'].median())}**."
+        f"**{fmt_number(loads['open_cases'].median())}**."
     )
-    fig = common.figure(f"Key workers by the number of open cases they held at {end}", height=360)
-    fig.add_trace(
-        go.Histogram(
-            x=loads["open_cases"],
-            xbins={"start": 0.5, "size": 1},
-            marker={"color": common.DARK_BLUE, "line": {"color": "#FFFFFF", "width": 1}},
-            hovertemplate="%{x} open cases: %{y} key workers<extra></extra>",
-            name="Key workers",
-        )
+    fig = charts.histogram(
+        loads,
+        "open_cases",
+        name="Key workers",
+        hover="%{x} open cases: %{y} key workers<extra></extra>",
+        title=f"Key workers by the number of open cases they held at {end}",
+        height=360,
+        x_title="Open cases",
+        y_title="Key workers",
     )
-    fig.update_xaxes(title="Open cases")
-    fig.update_yaxes(title="Key workers")
-    common.chart(
+    charts.draw(
         fig,
         alt="Histogram of how many key workers held each number of open cases; the table below "
         "lists every key worker, largest caseload first.",
@@ -554,7 +565,7 @@ if not loads.empty:
     )
 else:
     st.info("No key worker held an open case at the end of the period with these filters.")
-common.table(
+table(
     loads,
     "Caseloads",
     {
@@ -566,7 +577,7 @@ common.table(
     title=f"Open cases per key worker at {end}, largest first",
     notes=(
         "Open: allocated by the date and not closed by it.",
-        f"Filters: {common.describe_filter(f)}.",
+        f"Filters: {describe_filter(f)}.",
     ),
     height=300,
 )

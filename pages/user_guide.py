@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from data_model import queries
-from pages import common
+from data_model.read import programme
+from pages.ui import model
+from pages.ui.formats import fmt_date
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -43,7 +44,7 @@ def readme_guide(path: Path = README) -> str:
     return re.sub(r"^### ", "## ", "\n\n".join(paragraphs), flags=re.M)
 
 
-info = common.info()
+info = model.info()
 st.title("User guide")
 st.markdown(
     "What each page answers and how its figures are counted. Every table on every page can be "
@@ -66,16 +67,16 @@ st.markdown(
 st.header("Where the data comes from")
 st.markdown(
     f"The model holds the extracts below, current to the dates shown "
-    f"(the model as a whole is current to **{common.fmt_date(info['as_at_date'])}**). "
+    f"(the model as a whole is current to **{fmt_date(info['as_at_date'])}**). "
     "Rows that break a source's contract are kept aside with the reason, never dropped silently; "
     "the Overview page shows rows read, loaded and rejected for each."
 )
-sources = common.query(queries.data_currency)
+sources = model.query(programme.data_currency)
 st.markdown(
     "\n".join(
         f"- **{row.title}** — from {row.system}; "
         + (
-            f"current as of {common.fmt_date(row.data_current_as_of)}."
+            f"current as of {fmt_date(row.data_current_as_of)}."
             if pd.notna(row.data_current_as_of)
             else "this extract carries no dates to say how current it is."
         )

@@ -1,6 +1,6 @@
 """The app's pages in AppTest, checked against the model with the tests' own SQL and arithmetic.
 
-Independence: the figures a page shows come from data_model.queries over the marts. These tests
+Independence: the figures a page shows come from data_model.read over the marts. These tests
 recompute them from the raw tables the loaders wrote (raw_ehm_referrals, raw_ehm_episodes) with
 their own SQL, and count working days with numpy's business-day counter and GOV.UK's list of
 England and Wales bank holidays typed into tests/gov_uk.py, not with the model's calendar table.
@@ -22,16 +22,18 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import common
+from pages import registry
+from pages.ui.formats import fmt_date, fmt_int, fmt_number
+from pages.ui.tables import Col, to_csv, to_excel
 from tests.gov_uk import working_days_after
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+# The pages this file checks (the plan and data quality pages have their own test files).
 PAGES = {
-    "pages/overview.py": "Overview",
-    "pages/referrals.py": "Referrals and allocation",
-    "pages/user_guide.py": "User guide",
-    "pages/accessibility.py": "Accessibility statement for Families First Insight",
+    page.file: page.heading
+    for page in registry.PAGES
+    if page.key in ("overview", "referrals", "user_guide", "accessibility")
 }
 THRESHOLD = 20
 
@@ -219,17 +221,17 @@ def test_downloads_carry_labels_and_real_dates() -> None:
         }
     )
     spec = {
-        "received_date": common.Col("Received", "date"),
-        "waiting": common.Col("Working days waiting", "count"),
-        "over": common.Col("Over 20 working days", "flag"),
+        "received_date": Col("Received", "date"),
+        "waiting": Col("Working days waiting", "count"),
+        "over": Col("Over 20 working days", "flag"),
     }
-    csv = common.to_csv(frame, spec).decode("utf-8-sig")
+    csv = to_csv(frame, spec).decode("utf-8-sig")
     assert csv.splitlines() == [
         "Received,Working days waiting,Over 20 working days",
         "2020-01-02,3,No",
         "2020-03-31,21,Yes",
     ]
-    workbook = common.to_excel(frame, spec, "Waiting list", notes=("A note.",))
+    workbook = to_excel(frame, spec, "Waiting list", notes=("A note.",))
     table = pd.read_excel(io.BytesIO(workbook), sheet_name="Table", engine="calamine")
     assert list(table.columns) == ["Received", "Working days waiting", "Over 20 working days"]
     assert pd.to_datetime(table["Received"]).dt.date.tolist() == frame["received_date"].tolist()
@@ -238,10 +240,10 @@ def test_downloads_carry_labels_and_real_dates() -> None:
 
 
 def test_dates_are_formatted_dd_mon_yyyy() -> None:
-    assert common.fmt_date(date(2020, 3, 1)) == "01 Mar 2020"
-    assert common.fmt_date(None) == "–"
-    assert common.fmt_int(5990) == "5,990"
-    assert common.fmt_number(12.0) == "12" and common.fmt_number(12.25) == "12.2"
+    assert fmt_date(date(2020, 3, 1)) == "01 Mar 2020"
+    assert fmt_date(None) == "–"
+    assert fmt_int(5990) == "5,990"
+    assert fmt_number(12.0) == "12" and fmt_number(12.25) == "12.2"
 
 
 # --- Overview ------------------------------------------------------------------------------------

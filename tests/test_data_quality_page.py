@@ -1,6 +1,6 @@
 """The Data quality page in AppTest, checked against the model with the tests' own SQL.
 
-Independence: the page reads the marts through data_model.queries. These tests recount from the
+Independence: the page reads the marts through data_model.read.quality. These tests recount from the
 tables beneath them (load_rejects and the raw_ tables the loaders wrote; int_linkage_record and
 int_person_link, the linkage's own output) with their own SQL. Recording a decision writes to a
 copy of the model in a temporary folder, so the session's model folder never gets a decisions
@@ -23,10 +23,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_model import linkage, queries
+from data_model import linkage
+from data_model.read import quality as read_quality
+from pages import registry
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
 
-PAGE = "pages/data_quality.py"
+PAGE = registry.BY_KEY["data_quality"].file
 HEADERS = [
     "Rows loaded and rejected",
     "Linkage across sources",
@@ -393,9 +395,9 @@ def test_decisions_made_before_the_build_count_as_in_the_model() -> None:
             "last_name_r": ["Lee"],
         }
     )
-    made = queries.recorded_decisions(queue, decisions, built_at).set_index("registration_l")
+    made = read_quality.recorded_decisions(queue, decisions, built_at).set_index("registration_l")
     assert made.loc["a", "registration_r"] == "b"  # a pair in one order, whichever way given
     assert made.loc["a", "in_model"] and not made.loc["c", "in_model"]
     assert made.loc["a", "name_l"] == "Ann Lee" and made.loc["a", "name_r"] == "Lee"
     assert made.index.tolist() == ["c", "a"]  # newest first
-    assert queries.recorded_decisions(queue, [], built_at).empty
+    assert read_quality.recorded_decisions(queue, [], built_at).empty

@@ -1,7 +1,7 @@
 """The outcomes plan pages (Near threshold, Claims & returns, Outcomes plan) in AppTest, checked
 against the model with the tests' own SQL and arithmetic.
 
-Independence: the pages read the plan marts through data_model.plan_queries. These tests read the
+Independence: the pages read the plan marts through data_model.read.plan. These tests read the
 marts beneath those functions with their own SQL and apply the plan's rules in pandas: which
 families are near under a margin (from each blocker's distance, margin and status in
 mart_plan_blocker, cross-checked with the engine's own family state in mart_plan_family_status),
@@ -21,13 +21,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.common import slug
+from pages import registry
+from pages.ui.formats import slug
 from tests.test_app_pages import as_int, decode, leaves, metric, open_app, plotly_traces
 
 ROOT = Path(__file__).resolve().parents[1]
-NEAR = "pages/near_threshold.py"
-CLAIMS = "pages/claims.py"
-PLAN = "pages/outcomes_plan.py"
+NEAR = registry.BY_KEY["near_threshold"].file
+CLAIMS = registry.BY_KEY["claims"].file
+PLAN = registry.BY_KEY["outcomes_plan"].file
 TITLES = {NEAR: "Near threshold", CLAIMS: "Claims and returns", PLAN: "Outcomes plan"}
 
 
@@ -35,7 +36,7 @@ TITLES = {NEAR: "Near threshold", CLAIMS: "Claims and returns", PLAN: "Outcomes 
 
 
 def table(at: AppTest, name: str) -> pd.DataFrame:
-    """The table drawn with common.table(..., name): the one its CSV download is named after."""
+    """The table drawn with tables.table(..., name): the one its CSV download is named after."""
     elements = list(leaves(at.main))
     wanted = f"download_csv_{slug(name)}"
     for i, element in enumerate(elements):

@@ -14,8 +14,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-from data_model import plan_queries, queries
 from data_model.plan import load_plan
+from data_model.read import open_model, query_frame, query_row
+from data_model.read import plan as read_plan
 from tests.plan_fixtures import AS_AT, District, census_day, months_after, terms_before
 
 PLAN = load_plan("bradford_2015")
@@ -144,7 +145,7 @@ def district() -> District:
 @pytest.fixture(scope="module")
 def model(district, tmp_path_factory) -> duckdb.DuckDBPyConnection:
     path = district.build(tmp_path_factory.mktemp("plan_rules"))
-    con = queries.open_model(path)
+    con = open_model(path)
     yield con
     con.close()
 
@@ -154,14 +155,14 @@ def _key(model, district, name: str) -> str:
 
 
 def _measure(model, district, name: str, measure_id: str) -> dict:
-    frame = plan_queries.family_measures(model, _key(model, district, name))
+    frame = read_plan.family_measures(model, _key(model, district, name))
     rows = frame[frame["measure_id"] == measure_id].to_dict("records")
     assert len(rows) == 1, f"{name}: {measure_id} {rows}"
     return rows[0]
 
 
 def _status(model, district, name: str) -> dict:
-    return queries.query_row(
+    return query_row(
         model,
         "select * from mart_plan_family_status where is_current and family_key = ?",
         [_key(model, district, name)],
@@ -189,7 +190,7 @@ def test_three_consecutive_terms_restart_after_a_short_or_missed_term(model, dis
 def test_a_child_no_longer_at_school_drops_out_of_each_child(model, district):
     row = _measure(model, district, "terms: a child left school", "attendance_sustained")
     assert row["status"] == "met" and row["members_measured"] == 1
-    history = queries.query_frame(
+    history = query_frame(
         model,
         "select evaluation_date, members_measured from int_plan_family_measure"
         " where family_key = ? and measure_id = 'attendance_sustained' order by 1",
@@ -207,7 +208,7 @@ def test_a_result_once_met_stays_met_and_shows_the_terms_that_met_it(model, dist
     row = _measure(model, district, "terms: met, then a short term", "attendance_sustained")
     post = [census_day(*t) for t in terms_before(AS_AT, 5)]
     assert row["status"] == "met" and row["achieved_date"].date() == post[2]
-    evidence = plan_queries.family_measure_evidence(
+    evidence = read_plan.family_measure_evidence(
         model, _key(model, district, "terms: met, then a short term")
     )
     assert sorted(d.date() for d in evidence["evidence_date"]) == post[:3]
@@ -254,7 +255,7 @@ def test_another_member_offending_before_the_result_invalidates_it(model, distri
     assert "another member developed this problem" in invalid["blocked_by"]
     assert valid["state"] == "claimable" and valid["claim_route"] == "progress"
     assert valid["claimable_date"] == _window_end(ATTACHED)  # 6 months with no offence
-    claims = plan_queries.claims(model, claim_types=["results"])
+    claims = read_plan.claims(model, claim_types=["results"])
     families = set(claims["family_key"])
     assert _key(model, district, "member rule: son offends after the result") in families
     assert _key(model, district, "member rule: son offends before the result") not in families
@@ -267,19 +268,19 @@ def test_another_member_offending_before_the_result_invalidates_it(model, distri
 def test_employment_route_claims_when_progress_is_blocked(model, district):
     status = _status(model, district, "spell: next-day start")
     assert status["state"] == "claimable" and status["claim_route"] == "employment"
-    claim = plan_queries.claims(model, claim_types=["results"]).set_index("family_key")
+    claim = read_plan.claims(model, claim_types=["results"]).set_index("family_key")
     row = claim.loc[_key(model, district, "spell: next-day start")]
     assert row["amount"] == PLAN.results_payment
     assert row["claimable_date"].date() == dt.date(2018, 6, 1) + dt.timedelta(weeks=WEEKS)
     assert row["status"] == "claimed"  # a quarter before the as-at date's quarter
-    evidence = plan_queries.claim_evidence(model, row["claim_id"])
+    evidence = read_plan.claim_evidence(model, row["claim_id"])
     assert set(evidence["source"]) == {"dwp_spells"}
     assert len(evidence) == 2  # both jobs of the continuous spell
 
 
 def test_a_result_this_quarter_is_ready_and_its_attachment_fee_claimed(model, district):
     key = _key(model, district, "result this quarter")
-    claims = plan_queries.claims(model).set_index("claim_id")
+    claims = read_plan.claims(model).set_index("claim_id")
     result = claims.loc[f"results-{key}"]
     assert result["claimable_date"].date() == _window_end(dt.date(2019, 7, 10))
     assert result["status"] == "ready"
@@ -288,7 +289,7 @@ def test_a_result_this_quarter_is_ready_and_its_attachment_fee_claimed(model, di
 
 
 def test_attachment_fee_needs_the_eligibility_rule_when_attached(model, district):
-    claims = plan_queries.claims(model, claim_types=["attachment fee"]).set_index("family_key")
+    claims = read_plan.claims(model, claim_types=["attachment fee"]).set_index("family_key")
     two = claims.loc[_key(model, district, "member rule: son offends after the result")]
     one = claims.loc[_key(model, district, "terms: no term missed")]  # school only
     assert (two["status"] != "not evidenced", two["amount"]) == (True, PLAN.attachment_fee)
@@ -299,7 +300,7 @@ def test_attachment_fee_needs_the_eligibility_rule_when_attached(model, district
 
 def test_evidence_from_three_sources_for_three_members(model, district):
     key = _key(model, district, "three sources")
-    evidence = plan_queries.family_problem_evidence(model, key, "attachment")
+    evidence = read_plan.family_problem_evidence(model, key, "attachment")
     assert set(evidence["source"]) == {"police_incidents", "school_census", "dwp_spells"}
     assert set(evidence["problem_id"]) == {"crime_asb", "school_attendance", "worklessness"}
     assert evidence.groupby("source")["person_key"].nunique().to_dict() == {
@@ -308,12 +309,12 @@ def test_evidence_from_three_sources_for_three_members(model, district):
         "dwp_spells": 1,
     }
     assert evidence["person_key"].nunique() == 3
-    claim = plan_queries.claim_evidence(model, f"attachment-{key}")
+    claim = read_plan.claim_evidence(model, f"attachment-{key}")
     assert set(claim["source"]) == set(evidence["source"])
     assert (claim["evidence_for"] == "eligibility").all()
     # first eligible when a second problem began: absence from the first term's census day,
     # out of work from the benefit's start
-    first = queries.query_row(
+    first = query_row(
         model,
         "select evaluation_date from mart_plan_family_eligibility"
         " where family_key = ? and date_kind = 'first eligible'",
@@ -327,12 +328,12 @@ def test_evidence_from_three_sources_for_three_members(model, district):
 
 
 def test_near_families_are_blocked_by_one_or_two_near_measures(model, district):
-    near = plan_queries.near_families(model).set_index("family_key")
+    near = read_plan.near_families(model).set_index("family_key")
     one, two, three = (_key(model, district, f"near: {n}") for n in ("one", "two", "three"))
     assert one in near.index and two in near.index and three not in near.index
     assert near.loc[one, "blocking_measures"] == 1 and near.loc[two, "blocking_measures"] == 2
     assert "needs 5 more sessions attended this term" in near.loc[one, "needs"]
-    blockers = plan_queries.near_family_blockers(model)
+    blockers = read_plan.near_family_blockers(model)
     assert set(blockers[blockers["family_key"] == two]["measure_id"]) == {
         "attendance_sustained",
         "no_domestic_incident",
@@ -344,18 +345,18 @@ def test_what_if_margin_reapplies_near(model, district):
     one = _key(model, district, "near: one")
     distance = _measure(model, district, "near: one", "attendance_sustained")
     assert distance["distance_to_threshold"] == pytest.approx(100 * 5 / SESSIONS)
-    tighter = plan_queries.near_families(model, margins={"percentage points": 4.0})
-    looser = plan_queries.near_families(model, margins={"percentage points": 4.2})
+    tighter = read_plan.near_families(model, margins={"percentage points": 4.0})
+    looser = read_plan.near_families(model, margins={"percentage points": 4.2})
     assert one not in set(tighter["family_key"]) and one in set(looser["family_key"])
     # a wider margin for incidents lets the three-blocker family in? No: three is too many
-    wide = plan_queries.near_families(model, margins={"incidents": 5.0})
+    wide = read_plan.near_families(model, margins={"incidents": 5.0})
     assert _key(model, district, "near: three") not in set(wide["family_key"])
 
 
 def test_barriers_count_families_by_blocking_measure(model, district):
-    current = plan_queries.barriers(model, group_by="measure only", current_only=True)
+    current = read_plan.barriers(model, group_by="measure only", current_only=True)
     blocked = current.set_index("measure_id")["families_blocked"].to_dict()
-    statuses = queries.query_frame(
+    statuses = query_frame(
         model,
         "select measure_id, count(*) as n from mart_plan_blocker"
         " where is_current and is_best_route and family_state <> 'claimable'"
@@ -363,23 +364,23 @@ def test_barriers_count_families_by_blocking_measure(model, district):
     ).set_index("measure_id")["n"]
     assert {k: v for k, v in blocked.items() if k} == statuses.to_dict()
     with pytest.raises(ValueError):
-        plan_queries.barriers(model, group_by="ward_name; drop table claim")
+        read_plan.barriers(model, group_by="ward_name; drop table claim")
 
 
 # --- Returns and the plan itself -----------------------------------------------------------------
 
 
 def test_quarterly_return_adds_up_to_the_claims_and_attachments(model, district):
-    ret = plan_queries.quarterly_return(model)
-    claims = plan_queries.claims(model)
+    ret = read_plan.quarterly_return(model)
+    claims = read_plan.claims(model)
     attached = sum(1 for f in district.families.values() if f.attached)
     assert ret["families_attached"].sum() == attached
     assert ret["results_claims"].sum() == (claims["claim_type"] == "results").sum()
     assert ret["income_to_date"].iloc[-1] == claims["amount"].sum()
     forecast = ret[ret["is_forecast"]]
     assert len(forecast) == 1 and forecast["quarter_start"].iloc[0].date() > AS_AT
-    rates = plan_queries.prediction_rates(model).set_index("state")
-    states = queries.query_frame(
+    rates = read_plan.prediction_rates(model).set_index("state")
+    states = query_frame(
         model,
         "select state, count(*) as n from mart_plan_family_status"
         " where is_current and state <> 'claimable' group by 1",
@@ -392,13 +393,13 @@ def test_quarterly_return_adds_up_to_the_claims_and_attachments(model, district)
 
 
 def test_the_active_plan_is_stored_with_its_text(model):
-    plan = plan_queries.active_plan(model)
+    plan = read_plan.active_plan(model)
     assert plan["plan_id"] == "bradford_2015"
     assert plan["plan_text"] == PLAN.file.read_text(encoding="utf-8")
     assert plan["eligibility_rule"] == f"at least {PLAN.eligibility_at_least} of 6 problems"
-    assert plan_queries.near_margins(model)["percentage points"] == PLAN.near.rate_points
-    summary = plan_queries.plan_summary(model)
-    assert summary["results_claims"] == len(plan_queries.claims(model, claim_types=["results"]))
+    assert read_plan.near_margins(model)["percentage points"] == PLAN.near.rate_points
+    summary = read_plan.plan_summary(model)
+    assert summary["results_claims"] == len(read_plan.claims(model, claim_types=["results"]))
     assert summary["target_income"] == plan["target_families"] * (
         PLAN.attachment_fee + PLAN.results_payment
     )
@@ -423,7 +424,7 @@ def test_supporting_families_counts_the_six_months_after_closure(tmp_path):
         family.police(mum, dt.date(2018, 8, 1), "Victim", dv=True)
         if incident:
             family.police(mum, incident, "Victim", dv=True)
-    model = queries.open_model(d.build(tmp_path, "supporting_families_2022"))
+    model = open_model(d.build(tmp_path, "supporting_families_2022"))
     try:
         rows = {
             name: _measure(model, d, name, "no_domestic_incident_after_closure")

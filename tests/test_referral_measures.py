@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_model import queries
 from data_model.build import build_model
+from data_model.read import open_model
+from data_model.read import programme as read_programme
+from data_model.read import referrals as read_referrals
+from data_model.read.referrals import ReferralFilter
 from tests.extract_files import write_district
 from tests.gov_uk import working_days_after
 
@@ -101,7 +104,7 @@ def model(tmp_path_factory: pytest.TempPathFactory):
     )
     out = folder / "model.duckdb"
     build_model(folder, out)
-    con = queries.open_model(out)
+    con = open_model(out)
     yield con
     con.close()
 
@@ -117,13 +120,13 @@ def test_lag_across_easter_counts_working_days(model) -> None:
 
 
 def test_last_quarter_median_and_p90_lag_by_cluster(model) -> None:
-    info = queries.model_info(model)
+    info = read_programme.model_info(model)
     assert info["as_at_date"] == date(2020, 3, 31)
-    presets = queries.period_presets(info["as_at_date"], info["programme_start"])
+    presets = read_referrals.period_presets(info["as_at_date"], info["programme_start"])
     label = next(k for k in presets if k.startswith("Last quarter"))
     assert label == "Last quarter (01 Jan 2020 to 31 Mar 2020)"
     start, end = presets[label]
-    lag = queries.allocation_lag_by_cluster(model, queries.ReferralFilter(start, end))
+    lag = read_referrals.allocation_lag_by_cluster(model, ReferralFilter(start, end))
     lags = sorted(working_days_after(r, a) for _, r, a in KEIGHLEY_Q1)
     keighley = lag.set_index("cluster").loc["Keighley"]
     assert keighley["allocated"] == 4
@@ -134,8 +137,8 @@ def test_last_quarter_median_and_p90_lag_by_cluster(model) -> None:
 
 
 def test_backlog_as_at_the_end_of_the_period(model) -> None:
-    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
-    backlog = queries.unallocated_backlog(model, f).set_index("referral_id")
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
+    backlog = read_referrals.unallocated_backlog(model, f).set_index("referral_id")
     assert set(backlog.index) == {"R0000031", "R0000032", "R0000033", "R0000035"}
     assert backlog.loc["R0000031", "waiting_working_days"] == 21
     assert backlog.loc["R0000032", "waiting_working_days"] == 15
@@ -144,9 +147,7 @@ def test_backlog_as_at_the_end_of_the_period(model) -> None:
     assert backlog["over_threshold"].sum() == 2  # R31 (21 days) and R33 (awaiting since January)
 
     # At the end of February, the BD5 referral (allocated 20 Mar) was still waiting.
-    february = queries.unallocated_backlog(
-        model, queries.ReferralFilter(f.start, date(2020, 2, 28))
-    )
+    february = read_referrals.unallocated_backlog(model, ReferralFilter(f.start, date(2020, 2, 28)))
     assert "R0000021" in set(february["referral_id"])
     assert february.set_index("referral_id").loc["R0000021", "waiting_working_days"] == (
         working_days_after("2020-02-03", "2020-02-28")
@@ -154,27 +155,27 @@ def test_backlog_as_at_the_end_of_the_period(model) -> None:
 
 
 def test_filters_by_cluster_and_source(model) -> None:
-    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), sources=("Police",))
-    assert set(queries.unallocated_backlog(model, f)["referral_id"]) == {"R0000035"}
-    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), clusters=("BD5",))
-    weekly = queries.referrals_by_week(model, f)
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), sources=("Police",))
+    assert set(read_referrals.unallocated_backlog(model, f)["referral_id"]) == {"R0000035"}
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 3, 31), clusters=("BD5",))
+    weekly = read_referrals.referrals_by_week(model, f)
     assert weekly["referrals"].sum() == 1
     assert weekly["referral_source"].tolist() == ["Police"]
 
 
 def test_backlog_over_time_matches_the_backlog_on_each_friday(model) -> None:
-    f = queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
-    weekly = queries.backlog_over_time(model, f).set_index("week_end")
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
+    weekly = read_referrals.backlog_over_time(model, f).set_index("week_end")
     for friday in (date(2020, 1, 10), date(2020, 2, 28), date(2020, 3, 27)):
-        at = queries.unallocated_backlog(model, queries.ReferralFilter(f.start, friday))
+        at = read_referrals.unallocated_backlog(model, ReferralFilter(f.start, friday))
         row = weekly.loc[pd.Timestamp(friday)]
         assert row["awaiting_decision"] + row["awaiting_allocation"] == len(at)
         assert row["waiting_over_threshold"] == at["over_threshold"].sum()
 
 
 def test_funnel_counts_each_step(model) -> None:
-    f = queries.ReferralFilter(date(2014, 9, 1), date(2020, 3, 31))
-    steps = queries.funnel(model, f).set_index("stage")["referrals"]
+    f = ReferralFilter(date(2014, 9, 1), date(2020, 3, 31))
+    steps = read_referrals.funnel(model, f).set_index("stage")["referrals"]
     assert steps["Referred"] == 11
     assert steps["Decided"] == 10  # R33 awaits a decision
     assert steps["Accepted"] == 9  # R34: no further action
@@ -182,17 +183,17 @@ def test_funnel_counts_each_step(model) -> None:
 
 
 def test_caseloads_count_open_episodes(model) -> None:
-    loads = queries.caseloads(model, queries.ReferralFilter(date(2020, 1, 1), date(2020, 3, 31)))
+    loads = read_referrals.caseloads(model, ReferralFilter(date(2020, 1, 1), date(2020, 3, 31)))
     assert loads["open_cases"].sum() == 5  # the 2015 episode closed in December 2015
     assert "KW0001" not in set(loads["key_worker"])
 
 
 def test_attachment_against_target_from_reference_file(model) -> None:
-    summary = queries.programme_summary(model)
+    summary = read_programme.programme_summary(model)
     assert summary["target"] == 67
     assert summary["families_attached"] == 5
     assert summary["families_referred"] == 11
-    trajectory = queries.attachment_trajectory(model)
+    trajectory = read_programme.attachment_trajectory(model)
     assert trajectory["attached_cumulative"].iloc[-1] == 5
     assert trajectory["target_cumulative"].iloc[-1] == 67
     assert len(trajectory) == 67  # Sep 2014 to Mar 2020 inclusive

@@ -8,21 +8,27 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from pages import registry
 from tests.e2e.conftest import AXE, assert_no_exception, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
-# Sidebar link, page heading, Plotly charts and tables the page draws (at least).
+# Plotly charts and tables each page draws (at least), by its key in the app's page list.
+DRAWS = {
+    "overview": (1, 2),
+    "referrals": (8, 9),
+    "near_threshold": (3, 5),  # 7 when a family is near: it adds its two
+    "claims": (2, 4),
+    "user_guide": (0, 0),
+    "outcomes_plan": (0, 1),
+    "accessibility": (0, 0),
+}
+# Sidebar link, page heading, charts and tables, in the sidebar's order (Data quality has its
+# own tests below).
 PAGES = [
-    ("Overview", "Overview", 1, 2),
-    ("Referrals & allocation", "Referrals and allocation", 8, 9),
-    ("Near threshold", "Near threshold", 3, 5),  # 7 when a family is near: it adds its two
-    ("Claims & returns", "Claims and returns", 2, 4),
-    ("User guide", "User guide", 0, 0),
-    ("Outcomes plan", "Outcomes plan", 0, 1),
-    ("Accessibility statement", "Accessibility statement for Families First Insight", 0, 0),
+    (page.title, page.heading, *DRAWS[page.key]) for page in registry.PAGES if page.key in DRAWS
 ]
-LINKS = 8  # every page in the sidebar, and nothing else
+LINKS = len(registry.PAGES)  # every page in the sidebar, and nothing else
 
 
 def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
@@ -30,7 +36,7 @@ def test_a_page_file_url_on_a_fresh_server_is_still_wrapped_by_the_app(
 ):
     """The first request to a fresh server (this test runs first), to a page's file name.
 
-    Without the hand-over in pages/common.py, Streamlit's old pages-folder mode would run
+    Without the hand-over in pages/ui/model.py, Streamlit's old pages-folder mode would run
     pages/referrals.py alone: no synthetic-data banner, no navigation.
     """
     app_page.goto(f"{app_server}/referrals")

@@ -1,9 +1,11 @@
-"""What the Near threshold and Claims & returns pages (and the Overview's plan figures) show, read
-from the outcomes plan marts.
+"""What the Near threshold, Claims & returns and Outcomes plan pages (and the Overview's plan
+figures) show, read from the outcomes plan marts.
 
 The rules (what "near" means, which route a claim takes, how the return's prediction is made) are
 in the plan file and the mart_plan_* / mart_claim* models; these functions only select, filter and
-re-apply a what-if margin. Values from users reach SQL only as parameters.
+re-apply a what-if margin through the model's own macros (measure_is_near, route_is_near in
+models/macros.sql), so the what-if and the model cannot disagree on what "near" means. Values from
+users reach SQL only as parameters.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from data_model.queries import query_frame, query_row
+from data_model.read.connection import query_frame, query_row
 
 # How a page may group barrier counts: a fixed list, never text from the user.
 BARRIER_GROUPS = {
@@ -70,8 +72,7 @@ def plan_routes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The plan's claim routes in order: id, title and what each requires ('every_problem' or
     one measure's id)."""
     return query_frame(
-        con,
-        "select route_id, title as route_title, requires from cfg_plan_route order by route_order",
+        con, "select route_id, route_title, requires from mart_plan_route order by route_order"
     )
 
 
@@ -125,7 +126,8 @@ _NEAR_BLOCKERS = f"""
     judged as (
         select
             *,
-            is_measure and can_still_be_met and distance_to_threshold <= margin as is_near
+            is_measure and measure_is_near(can_still_be_met, distance_to_threshold, margin)
+                as is_near
         from blockers
     ),
 
@@ -136,7 +138,7 @@ _NEAR_BLOCKERS = f"""
             any_value(is_best_route) as is_best_route,
             count(*) as blocking_measures,
             count(*) filter (where is_near) as near_measures,
-            bool_and(is_measure) as all_measures
+            count(*) filter (where is_measure) as measure_blockers
         from judged
         group by family_key, route_id
     ),
@@ -144,9 +146,10 @@ _NEAR_BLOCKERS = f"""
     near_route as (
         select routes.*
         from routes, plan
-        where (routes.blocking_measures <= plan.near_max_blocking_measures
-               and routes.near_measures = routes.blocking_measures)
-           or (plan.near_all_met_but_one and routes.blocking_measures = 1 and routes.all_measures)
+        where route_is_near(
+            routes.blocking_measures, routes.near_measures, routes.measure_blockers,
+            plan.near_max_blocking_measures, plan.near_all_met_but_one
+        )
         qualify row_number() over (
             partition by family_key
             order by blocking_measures, is_best_route desc, route_id
@@ -165,9 +168,10 @@ def near_family_blockers(
     clusters: Sequence[str] = (),
     wards: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Attached families whose claim is blocked by at most the plan's number of measures (one or
-    two), each near: one row per family and blocking measure, with the measured value, threshold,
-    distance (in the measure's unit), the margin used, and what the family needs in words.
+    """Attached families whose claim is blocked by at most the plan's number of measures
+    (mart_plan.near_max_blocking_measures), each near: one row per family and blocking measure,
+    with the measured value, threshold, distance (in the measure's unit), the margin used, and
+    what the family needs in words.
 
     `margins` re-applies another near margin per unit ({"percentage points": 3}); units not
     given keep the plan's. A family with more than one near route shows the one with the fewest
@@ -234,6 +238,62 @@ def near_families(
     )
 
 
+def _near_family_counts(
+    con: duckdb.DuckDBPyConnection,
+    margins: Mapping[str, float] | None,
+    clusters: Sequence[str],
+    wards: Sequence[str],
+) -> dict:
+    """Near families (as near_families lists them), by how many measures block each."""
+    return query_row(
+        con,
+        f"""
+        with near as ({_NEAR_BLOCKERS}),
+
+        families as (
+            select near.family_key, any_value(near.blocking_measures) as blocking_measures
+            from near
+            inner join mart_plan_family_status as status using (family_key)
+            where status.is_current
+            group by near.family_key
+        )
+
+        select
+            count(*) as families_near,
+            count(*) * (select results_payment from mart_plan) as payments_within_reach,
+            coalesce(histogram(blocking_measures), map()) as blocked_by
+        from families
+        """,
+        [*_margin_params(margins), *_place_params(clusters, wards)],
+    )
+
+
+def near_summary(
+    con: duckdb.DuckDBPyConnection,
+    margins: Mapping[str, float] | None = None,
+    clusters: Sequence[str] = (),
+    wards: Sequence[str] = (),
+) -> dict:
+    """The Near threshold page's headline figures under these margins and places: families near a
+    claim; `blocked_by`, how many of them each number of blocking measures leaves (1 up to the
+    plan's near_max_blocking_measures); the results payments within their reach (the families ×
+    the plan's results payment); and `families_near_under_plan`, the count under the plan's own
+    margins, to set a what-if against."""
+    counts = _near_family_counts(con, margins, clusters, wards)
+    most_blocking = int(
+        query_row(con, "select near_max_blocking_measures from mart_plan")[
+            "near_max_blocking_measures"
+        ]
+    )
+    under_plan = _near_family_counts(con, {}, clusters, wards) if margins else counts
+    return {
+        "families_near": int(counts["families_near"]),
+        "blocked_by": {n: int(counts["blocked_by"].get(n, 0)) for n in range(1, most_blocking + 1)},
+        "payments_within_reach": counts["payments_within_reach"],
+        "families_near_under_plan": int(under_plan["families_near"]),
+    }
+
+
 def barriers(
     con: duckdb.DuckDBPyConnection,
     group_by: str = "cluster",
@@ -265,8 +325,10 @@ def barriers(
             blocker.measure_title,
             count(distinct blocker.family_key) as families_blocked,
             count(distinct blocker.family_key) filter (
-                where blocker.can_still_be_met and blocker.distance_to_threshold
-                    <= coalesce(margins.what_if_margin, blocker.near_margin)
+                where measure_is_near(
+                    blocker.can_still_be_met, blocker.distance_to_threshold,
+                    coalesce(margins.what_if_margin, blocker.near_margin)
+                )
             ) as families_near
         from mart_plan_blocker as blocker
         left join margins using (unit)
@@ -365,8 +427,9 @@ def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str) -> pd.DataFram
 
 def claims_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """Claims and income to the as-at date against what the plan's target would earn: counts by
-    status and type, income, and the target income (target families × (fee + results payment))
-    with the share of it earned so far (null without a target)."""
+    status and type (and claimed_basis, why claims are taken as claimed), income, and the target
+    income (target families × (fee + results payment)) with the share of it earned so far (null
+    without a target)."""
     return query_row(
         con,
         """
@@ -384,6 +447,13 @@ def claims_summary(con: duckdb.DuckDBPyConnection) -> dict:
                     as results_claims_ready,
                 count(*) filter (where claim_type = 'results' and status = 'claimed')
                     as results_claims_claimed,
+                count(*) filter (where status = 'ready') as claims_ready,
+                count(*) filter (where claim_type = 'attachment fee' and status = 'ready')
+                    as attachment_claims_ready,
+                count(*) filter (where status = 'claimed') as claims_claimed,
+                -- why claims count as claimed (the plan's assumption), from the newest claimed
+                first(status_basis order by claimable_date desc, claim_id)
+                    filter (where status = 'claimed') as claimed_basis,
                 coalesce(sum(amount) filter (where claim_type = 'attachment fee'), 0)
                     as attachment_income,
                 coalesce(sum(amount) filter (where claim_type = 'results'), 0) as results_income,
@@ -414,7 +484,8 @@ def prediction_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def plan_summary(con: duckdb.DuckDBPyConnection) -> dict:
     """For the Overview: families eligible under the plan on the as-at date (and how many of them
-    are attached), families attached, near, claimable, claims and income against the target."""
+    are attached), families attached, near (and the plan's most blocking measures for near),
+    claimable, claims and income against the target."""
     counts = query_row(
         con,
         """
@@ -432,7 +503,8 @@ def plan_summary(con: duckdb.DuckDBPyConnection) -> dict:
         select
             count(*) as families_attached,
             count(*) filter (where state = 'near') as families_near,
-            count(*) filter (where state = 'claimable') as families_claimable
+            count(*) filter (where state = 'claimable') as families_claimable,
+            (select near_max_blocking_measures from mart_plan) as near_max_blocking_measures
         from mart_plan_family_status
         where is_current
         """,

@@ -1,0 +1,195 @@
+"""What the Data quality page shows: rows each source lost to its contract, how well the sources
+link into persons, what the last build's linkage did, and the pairs an analyst should decide
+(the review queue, with the decisions recorded since the build beside it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from data_model.linkage import Decision, pair_key
+from data_model.read.connection import query_frame, query_row
+from loaders.contracts import BY_SOURCE
+
+# Splink's comparisons (linkage.yaml) in plain words, in the order a reviewer reads a pair.
+LINKAGE_COMPARISONS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "dob": "Date of birth",
+    "location": "Address and postcode",
+    "sex": "Sex",
+}
+
+
+def _source_title(source: str) -> str:
+    contract = BY_SOURCE.get(source)
+    return contract.title if contract else source
+
+
+def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source: rows read, loaded and rejected by its contract, and the share rejected."""
+    return query_frame(
+        con,
+        """
+        select source, title, file, rows_read, rows_loaded, rows_rejected,
+               rows_rejected / nullif(rows_read, 0) as rejected_share
+        from mart_data_currency
+        order by rows_rejected desc, title
+        """,
+    )
+
+
+def load_rejects(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
+    """Rows that broke their source's contract (one row per problem), for one source or all."""
+    frame = query_frame(
+        con,
+        """
+        select source, file, line, column_name, value, reason
+        from mart_load_rejects
+        where ?::varchar is null or source = ?
+        order by source, line, column_name
+        """,
+        [source, source],
+    )
+    frame.insert(1, "title", frame["source"].map(_source_title))
+    return frame
+
+
+def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source: its registrations, the persons they make, and the share known elsewhere too."""
+    frame = query_frame(
+        con,
+        """
+        select source, source_rows, registrations, persons, registrations_linked_elsewhere,
+               linked_elsewhere_share
+        from mart_linkage_by_source
+        order by linked_elsewhere_share desc, source
+        """,
+    )
+    frame.insert(1, "title", frame["source"].map(_source_title))
+    return frame
+
+
+def linkage_summary(con: duckdb.DuckDBPyConnection) -> dict:
+    """The last build's linkage in figures (one row of mart_linkage_summary); empty if none."""
+    return query_row(con, "select * from mart_linkage_summary")
+
+
+def linkage_parameters(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """What each level of each comparison is worth, strongest level first within a comparison."""
+    frame = query_frame(
+        con,
+        """
+        select comparison, level_order, label, m_probability, u_probability, match_weight
+        from mart_linkage_parameter
+        order by comparison, level_order
+        """,
+    )
+    labels = frame["comparison"].map(LINKAGE_COMPARISONS)
+    frame.insert(1, "comparison_label", labels.fillna(frame["comparison"]))
+    reading_order = frame["comparison"].map({c: i for i, c in enumerate(LINKAGE_COMPARISONS)})
+    frame = frame.assign(reading_order=reading_order.fillna(len(LINKAGE_COMPARISONS)))
+    frame = frame.sort_values(["reading_order", "comparison", "level_order"], kind="stable")
+    return frame.drop(columns="reading_order").reset_index(drop=True)
+
+
+def linkage_review_queue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Pairs for clerical review from the last build: awaiting a decision first, strongest first.
+
+    prior_weight is the weight a pair starts from before any comparison (how rare a true match is
+    among all pairs): the pair's match weight is it plus the weight of each comparison.
+    """
+    frame = query_frame(
+        con,
+        """
+        select
+            pair_id, registration_l, registration_r, source_l, source_r,
+            first_name_l, first_name_r, last_name_l, last_name_r, dob_l, dob_r, sex_l, sex_r,
+            address_l, address_r, postcode_l, postcode_r,
+            match_probability, match_weight,
+            weight_first_name, weight_last_name, weight_dob, weight_location, weight_sex,
+            match_weight - (
+                coalesce(weight_first_name, 0) + coalesce(weight_last_name, 0)
+                + coalesce(weight_dob, 0) + coalesce(weight_location, 0) + coalesce(weight_sex, 0)
+            ) as prior_weight,
+            person_key_l, person_key_r, linked_by_last_build, registration_pairs,
+            decision, decided_at, decided_by
+        from mart_linkage_review_queue
+        order by decision is not null, match_probability desc, pair_id
+        """,
+    )
+    frame.insert(5, "title_l", frame["source_l"].map(_source_title))
+    frame.insert(6, "title_r", frame["source_r"].map(_source_title))
+    return frame
+
+
+def with_recorded_decisions(queue: pd.DataFrame, decisions: list[Decision]) -> pd.DataFrame:
+    """The review queue with the decisions file's latest decision on each pair beside it.
+
+    `decisions` are data_model.linkage.Decision rows (read_decisions); recorded_decision is the
+    file's decision, which the model shows only after the next build.
+    """
+    recorded = {d.pair: d for d in decisions or []}
+    keys = [
+        pair_key(left, right)
+        for left, right in zip(queue["registration_l"], queue["registration_r"], strict=True)
+    ]
+    out = queue.copy()
+    out["recorded_decision"] = [recorded[key].decision if key in recorded else None for key in keys]
+    out["recorded_at"] = [recorded[key].decided_at if key in recorded else None for key in keys]
+    return out
+
+
+def _as_utc(decided_at: str | None) -> datetime | None:
+    """A decision's time (local ISO text, as record_decision writes it) as naive UTC."""
+    try:
+        moment = datetime.fromisoformat(str(decided_at))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None)  # naive means local time here
+
+
+def recorded_decisions(
+    queue: pd.DataFrame, decisions: list[Decision], built_at: datetime | None
+) -> pd.DataFrame:
+    """Every decision in the decisions file (the latest on each pair), newest first.
+
+    Names and sources come from the review queue where the pair is in it. in_model says whether
+    the model was built after the decision, so the decision is already honoured in it (built_at
+    is UTC, as the build writes it).
+    """
+    columns = [
+        "registration_l", "registration_r", "title_l", "title_r", "name_l", "name_r",
+        "decision", "decided_at", "decided_by", "in_model",
+    ]  # fmt: skip
+    if not decisions:
+        return pd.DataFrame(columns=columns)
+    known: dict[str, tuple[str | None, str | None]] = {}
+    for side in ("l", "r"):
+        names = queue[f"first_name_{side}"].fillna("") + " " + queue[f"last_name_{side}"].fillna("")
+        for registration, title, name in zip(
+            queue[f"registration_{side}"], queue[f"title_{side}"], names.str.strip(), strict=True
+        ):
+            known[registration] = (title, name or None)
+    rows = []
+    for d in decisions:
+        left, right = d.pair
+        moment = _as_utc(d.decided_at)
+        rows.append(
+            {
+                "registration_l": left,
+                "registration_r": right,
+                "title_l": known.get(left, (None, None))[0],
+                "title_r": known.get(right, (None, None))[0],
+                "name_l": known.get(left, (None, None))[1],
+                "name_r": known.get(right, (None, None))[1],
+                "decision": d.decision,
+                "decided_at": pd.Timestamp(d.decided_at) if moment else pd.NaT,
+                "decided_by": d.decided_by or None,
+                "in_model": bool(moment and built_at and moment < built_at),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("decided_at", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,303 @@
+"""What the Referrals & allocation page shows, read from mart_referral and mart_calendar.
+
+The rules (what "waiting" means, how lag is measured) live here once, as fixed SQL; values from
+users reach SQL only as parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from data_model.read.connection import query_frame, query_row
+from data_model.read.periods import last_complete_month, last_complete_quarter
+from data_model.settings import settings
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    """What a user chose on the Referrals page. Empty tuples mean every cluster or source."""
+
+    start: date
+    end: date
+    clusters: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+# The same fixed predicate for cluster and referral source everywhere; values go in as parameters.
+_CLUSTER_SOURCE = """
+    (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+    and (len(?::varchar[]) = 0 or list_contains(?::varchar[], referral_source))
+"""
+
+
+def _cluster_source_params(f: ReferralFilter) -> list[Any]:
+    return [list(f.clusters), list(f.clusters), list(f.sources), list(f.sources)]
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict:
+    row = query_row(
+        con,
+        "select min(received_date) as first_date, max(received_date) as last_date"
+        " from mart_referral",
+    )
+    clusters = [
+        r[0] for r in con.execute("select distinct cluster from mart_ward order by 1").fetchall()
+    ]
+    sources = [
+        r[0]
+        for r in con.execute(
+            "select referral_source from mart_referral group by 1 order by count(*) desc"
+        ).fetchall()
+    ]
+    return {**row, "clusters": clusters, "referral_sources": sources}
+
+
+def period_presets(as_at: date, programme_start: date) -> dict[str, tuple[date, date]]:
+    """Named periods ending at the data's as-at date, labelled with their dates (DD Mon YYYY)."""
+    year_start = date(as_at.year - 1, as_at.month, as_at.day) + timedelta(days=1)
+
+    def label(name: str, start: date, end: date) -> str:
+        return f"{name} ({start:%d %b %Y} to {end:%d %b %Y})"
+
+    periods = {
+        "Last quarter": last_complete_quarter(as_at),
+        "Last month": last_complete_month(as_at),
+        "Last 12 months": (year_start, as_at),
+        "Whole programme": (programme_start, as_at),
+    }
+    return {label(name, start, end): (start, end) for name, (start, end) in periods.items()}
+
+
+# --- Referrals and decisions --------------------------------------------------------------------
+
+
+def referrals_by_week(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    """Referrals received each week (weeks start on Monday), by referral source."""
+    return query_frame(
+        con,
+        f"""
+        select received_week as week_start, referral_source, count(*) as referrals
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
+        group by all
+        order by week_start, referral_source
+        """,
+        [f.start, f.end, *_cluster_source_params(f)],
+    )
+
+
+def decisions(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    """Decisions on the referrals received in the period (as recorded by the as-at date)."""
+    return query_frame(
+        con,
+        f"""
+        select decision, count(*) as referrals,
+               count(*) / sum(count(*)) over () as share
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
+        group by decision
+        order by referrals desc
+        """,
+        [f.start, f.end, *_cluster_source_params(f)],
+    )
+
+
+def funnel(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    """How far the referrals received in the period have got, and the time each step took.
+
+    Times are medians in working days from the previous step, over referrals that reached the step.
+    """
+    return query_frame(
+        con,
+        f"""
+        with cohort as (
+            select * from mart_referral
+            where received_date between ? and ? and {_CLUSTER_SOURCE}
+        ),
+
+        steps as (
+            select 1 as stage_order, 'Referred' as stage, count(*) as referrals,
+                   cast(null as double) as median_working_days_from_previous
+            from cohort
+            union all
+            select 2, 'Decided', count(*) filter (where is_decided),
+                   median(decision_working_days)
+            from cohort
+            union all
+            select 3, 'Accepted', count(*) filter (where is_accepted), null
+            from cohort
+            union all
+            select 4, 'Allocated', count(*) filter (where is_allocated),
+                   median(decision_to_allocation_working_days)
+            from cohort
+            union all
+            select 5, 'First contact', count(first_contact_date),
+                   median(allocation_to_first_contact_working_days)
+            from cohort
+            union all
+            select 6, 'Assessment', count(assessment_date),
+                   median(first_contact_to_assessment_working_days)
+            from cohort
+            union all
+            select 7, 'Family plan', count(family_plan_date),
+                   median(assessment_to_plan_working_days)
+            from cohort
+        )
+
+        select
+            stage_order,
+            stage,
+            referrals,
+            referrals / nullif(max(referrals) filter (where stage_order = 1) over (), 0)
+                as share_of_referred,
+            median_working_days_from_previous
+        from steps
+        order by stage_order
+        """,
+        [f.start, f.end, *_cluster_source_params(f)],
+    )
+
+
+# --- Allocation lag -----------------------------------------------------------------------------
+# Lag = working days from the day a referral was received to the day it was allocated to a lead
+# practitioner. Measured over referrals *allocated* in the period (the clock has stopped for them);
+# those still waiting are counted in the backlog instead, as waiting lists are reported in the NHS.
+
+_LAG_MEASURES = """
+    count(*) as allocated,
+    median(allocation_lag_working_days) as median_working_days,
+    quantile_cont(allocation_lag_working_days, 0.9) as p90_working_days
+"""
+
+
+def _allocation_lag(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, group_by: str
+) -> pd.DataFrame:
+    return query_frame(
+        con,
+        f"""
+        select {group_by}, {_LAG_MEASURES}
+        from mart_referral
+        where allocated_date between ? and ? and {_CLUSTER_SOURCE}
+        group by {group_by}
+        order by {group_by}
+        """,
+        [f.start, f.end, *_cluster_source_params(f)],
+    )
+
+
+def allocation_lag_by_month(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    return _allocation_lag(con, f, "allocated_month").rename(columns={"allocated_month": "month"})
+
+
+def allocation_lag_by_cluster(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    return _allocation_lag(con, f, "cluster")
+
+
+def allocation_lag_by_team(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    return _allocation_lag(con, f, "cluster, team")
+
+
+# --- Waiting: the backlog as at a date ----------------------------------------------------------
+# A referral is waiting at the end of a day when it has been received, is not yet allocated, and
+# has not been decided other than "Accepted". Its wait is counted in working days from receipt.
+
+_WAITING_AT = """
+    received_date <= as_at.calendar_date
+    and (allocated_date is null or allocated_date > as_at.calendar_date)
+    and (decision_date is null or decision_date > as_at.calendar_date or is_accepted)
+"""
+
+
+def default_waiting_threshold() -> int:
+    return int(settings()["referrals"]["waiting_threshold_working_days"])
+
+
+def _threshold_or_default(threshold_working_days: int | None) -> int:
+    return default_waiting_threshold() if threshold_working_days is None else threshold_working_days
+
+
+def unallocated_backlog(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
+) -> pd.DataFrame:
+    """Referrals waiting at the end of the period (period start does not apply), oldest first."""
+    threshold = _threshold_or_default(threshold_working_days)
+    return query_frame(
+        con,
+        f"""
+        with as_at as (
+            select calendar_date, working_day_index from mart_calendar where calendar_date = ?
+        )
+
+        select
+            referral_id,
+            cluster,
+            referral_source,
+            received_date,
+            case when decision_date <= as_at.calendar_date then decision_date end as decision_date,
+            case when decision_date <= as_at.calendar_date then 'Accepted, awaiting allocation'
+                 else 'Awaiting decision' end as status,
+            as_at.working_day_index - received_working_day_index as waiting_working_days,
+            as_at.working_day_index - received_working_day_index > ? as over_threshold
+        from mart_referral, as_at
+        where {_WAITING_AT} and {_CLUSTER_SOURCE}
+        order by waiting_working_days desc, referral_id
+        """,
+        [f.end, threshold, *_cluster_source_params(f)],
+    )
+
+
+def backlog_over_time(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
+) -> pd.DataFrame:
+    """Referrals waiting at the end of each Friday in the period."""
+    threshold = _threshold_or_default(threshold_working_days)
+    return query_frame(
+        con,
+        f"""
+        with as_at as (
+            select calendar_date, working_day_index from mart_calendar
+            where calendar_date between ? and ? and isodow(calendar_date) = 5
+        )
+
+        select
+            as_at.calendar_date as week_end,
+            -- count(referral_id), not count(*): a week with nobody waiting has one empty row
+            count(referral_id) filter (
+                where decision_date is null or decision_date > as_at.calendar_date
+            ) as awaiting_decision,
+            count(referral_id) filter (where decision_date <= as_at.calendar_date)
+                as awaiting_allocation,
+            count(referral_id) filter (
+                where as_at.working_day_index - received_working_day_index > ?
+            ) as waiting_over_threshold
+        from as_at
+        left join mart_referral on {_WAITING_AT} and {_CLUSTER_SOURCE}
+        group by as_at.calendar_date
+        order by week_end
+        """,
+        [f.start, f.end, threshold, *_cluster_source_params(f)],
+    )
+
+
+def caseloads(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
+    """Open episodes per key worker at the end of the period."""
+    return query_frame(
+        con,
+        f"""
+        select cluster, team, key_worker, count(*) as open_cases
+        from mart_referral
+        where allocated_date <= ? and (closure_date is null or closure_date > ?)
+          and {_CLUSTER_SOURCE}
+        group by all
+        order by open_cases desc, cluster, team, key_worker
+        """,
+        [f.end, f.end, *_cluster_source_params(f)],
+    )

@@ -1,0 +1,213 @@
+"""The charts the pages draw, in the Government Analysis Function's accessible palette.
+
+A chart is made by `over_time` (lines and bars against dates) or `by_category` (bars against
+categories) from a DataFrame and the columns to draw (a Series each), then drawn with `draw`,
+which gives it its alt text. `figure` starts a chart of another kind with the same title and
+template.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+# The Government Analysis Function's categorical palette: each colour has at least 3:1 contrast
+# with the white background and with its neighbour in this order (WCAG 2.2 non-text contrast).
+PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
+DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = PALETTE
+TEXT = "#0B0C0C"  # GOV.UK text colour
+GRID = "#D9D9D9"
+
+pio.templates["ffi"] = go.layout.Template(
+    layout=go.Layout(
+        colorway=list(PALETTE),
+        font={"family": "Arial, Helvetica, sans-serif", "size": 14, "color": TEXT},
+        title={"font": {"size": 17, "color": TEXT}, "x": 0, "xanchor": "left", "y": 0.97},
+        paper_bgcolor="#FFFFFF",
+        plot_bgcolor="#FFFFFF",
+        xaxis={
+            "showgrid": False,
+            "linecolor": TEXT,
+            "ticks": "outside",
+            "tickcolor": TEXT,
+            "title": {"standoff": 8},
+            "automargin": True,
+        },
+        yaxis={
+            "gridcolor": GRID,
+            "zerolinecolor": TEXT,
+            "linecolor": TEXT,
+            "automargin": True,
+            "rangemode": "tozero",
+        },
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0,
+            "title": {"text": ""},
+        },
+        hoverlabel={"font": {"size": 14}},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        bargap=0.2,
+    ),
+    data={"bar": [go.Bar(marker={"line": {"color": "#FFFFFF", "width": 1}})]},
+)
+
+_PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def draw(fig: go.Figure, alt: str, key: str | None = None) -> None:
+    """Draw a Plotly figure with the template, its alt text (what a screen reader says, ending
+    with where the table of its figures is), and no Streamlit restyling."""
+    st.plotly_chart(fig, theme=None, config=_PLOTLY_CONFIG, alt=alt, key=key)
+
+
+TITLE_WIDTH = 75  # characters; Plotly does not wrap titles itself
+
+
+def figure(title: str, height: int = 380, **layout: Any) -> go.Figure:
+    """An empty figure whose title says what the chart shows."""
+    lines = textwrap.wrap(title, TITLE_WIDTH) or [""]
+    fig = go.Figure()
+    fig.update_layout(
+        template="ffi",
+        title={"text": "<br>".join(lines)},
+        height=height + 22 * (len(lines) - 1),
+        margin={"t": 80 + 22 * (len(lines) - 1)},
+        **layout,
+    )
+    return fig
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or set of bars: the column of values, its legend name, colour and hover text.
+
+    `data` gives it rows of its own (the months so far, one source); else it draws the chart's.
+    """
+
+    column: str
+    name: str | None
+    colour: str
+    hover: str
+    data: pd.DataFrame | None = None
+    dash: str | None = None  # a line's dash style
+    symbol: str | None = None  # a line's marker symbol
+    markers: bool = False  # a line with a marker at each point
+    text: Sequence[str] | None = None  # a label beside each bar
+    marker: Mapping[str, Any] | None = None  # bars' own marker (e.g. hatched), not the colour
+
+
+def _line(series: Series, frame: pd.DataFrame, x: str) -> go.Scatter:
+    rows = frame if series.data is None else series.data
+    line = {"color": series.colour, "width": 3}
+    if series.dash:
+        line["dash"] = series.dash
+    return go.Scatter(
+        x=rows[x],
+        y=rows[series.column],
+        name=series.name,
+        mode="lines+markers" if series.markers else "lines",
+        line=line,
+        marker={"symbol": series.symbol} if series.symbol else None,
+        hovertemplate=series.hover,
+    )
+
+
+def _bars(series: Series, frame: pd.DataFrame, category: str, horizontal: bool) -> go.Bar:
+    rows = frame if series.data is None else series.data
+    categories, values = rows[category], rows[series.column]
+    return go.Bar(
+        x=values if horizontal else categories,
+        y=categories if horizontal else values,
+        name=series.name,
+        orientation="h" if horizontal else None,
+        marker=series.marker if series.marker is not None else {"color": series.colour},
+        text=series.text,
+        textposition="outside" if series.text is not None else None,
+        cliponaxis=False if series.text is not None else None,
+        hovertemplate=series.hover,
+    )
+
+
+def over_time(
+    frame: pd.DataFrame,
+    x: str,
+    *,
+    title: str,
+    x_axis: Mapping[str, Any],
+    y_axis: Mapping[str, Any],
+    lines: Sequence[Series] = (),
+    bars: Sequence[Series] = (),
+    height: int = 420,
+    **layout: Any,
+) -> go.Figure:
+    """Bars (stacked or grouped as `layout` says) and lines over the dates in column `x`."""
+    fig = figure(title, height=height, **layout)
+    for series in bars:
+        fig.add_trace(_bars(series, frame, x, horizontal=False))
+    for series in lines:
+        fig.add_trace(_line(series, frame, x))
+    fig.update_xaxes(**x_axis)
+    fig.update_yaxes(**y_axis)
+    return fig
+
+
+def by_category(
+    frame: pd.DataFrame,
+    category: str,
+    bars: Sequence[Series],
+    *,
+    title: str,
+    height: int,
+    value_axis: Mapping[str, Any],
+    category_axis: Mapping[str, Any] | None = None,
+    horizontal: bool = True,
+    **layout: Any,
+) -> go.Figure:
+    """Bars for each category in column `category`, horizontal (first category at the top)
+    unless `horizontal` is false."""
+    fig = figure(title, height=height, **layout)
+    for series in bars:
+        fig.add_trace(_bars(series, frame, category, horizontal))
+    if category_axis is None:
+        category_axis = {"autorange": "reversed"} if horizontal else {}
+    value_axes, category_axes = (
+        (fig.update_xaxes, fig.update_yaxes) if horizontal else (fig.update_yaxes, fig.update_xaxes)
+    )
+    category_axes(**category_axis)
+    value_axes(**value_axis)
+    return fig
+
+
+def histogram(
+    frame: pd.DataFrame, column: str, *, name: str, hover: str, title: str, height: int,
+    x_title: str, y_title: str,
+) -> go.Figure:  # fmt: skip
+    """How many rows have each whole number in `column`, one bar per number."""
+    fig = figure(title, height=height)
+    fig.add_trace(
+        go.Histogram(
+            x=frame[column],
+            xbins={"start": 0.5, "size": 1},
+            marker={"color": DARK_BLUE, "line": {"color": "#FFFFFF", "width": 1}},
+            hovertemplate=hover,
+            name=name,
+        )
+    )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return fig

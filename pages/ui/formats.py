@@ -1,0 +1,78 @@
+"""How values are written on screen: dates as DD Mon YYYY, counts, money, quantities, shares."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pandas as pd
+
+DATE_FORMAT = "%d %b %Y"  # 01 Jan 2020, everywhere on screen
+GRID_DATE_FORMAT = "DD MMM YYYY"  # the same in st.dataframe (momentJS)
+GRID_MONTH_FORMAT = "MMM YYYY"
+EXCEL_DATE_FORMAT = "dd mmm yyyy"
+NONE = "–"  # what a missing value shows
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def fmt_date(value: date | datetime | pd.Timestamp | None) -> str:
+    """A date as DD Mon YYYY (01 Jan 2020); a dash when there is none."""
+    if value is None or pd.isna(value):
+        return NONE
+    return pd.Timestamp(value).strftime(DATE_FORMAT)
+
+
+def fmt_int(value: float | int | None) -> str:
+    """A count with thousands separators (5,990)."""
+    if value is None or pd.isna(value):
+        return NONE
+    return f"{int(round(value)):,}"
+
+
+def fmt_number(value: float | int | None, decimals: int = 1) -> str:
+    """A measure such as a median, to one decimal place unless it is whole (12, 12.5)."""
+    if value is None or pd.isna(value):
+        return NONE
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{decimals}f}"
+
+
+def fmt_quantity(value: float | int, unit: str) -> str:
+    """An amount of a plural unit, singular for one: '1 incident', '5.2 weeks', '5 percentage
+    points'."""
+    amount = fmt_number(value)
+    return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
+
+
+def fmt_money(value: float | int | None) -> str:
+    """An amount in whole pounds with thousands separators (£649,800)."""
+    if value is None or pd.isna(value):
+        return NONE
+    return f"£{round(value):,}"
+
+
+def fmt_share(share: float | None, decimals: int = 0) -> str:
+    """A share as a percentage (46%); a dash when there is none."""
+    return NONE if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+
+
+def fmt_choices(chosen: list[str] | tuple[str, ...], none_chosen: str) -> str:
+    """A filter's choices in words: 'BD5, Keighley', or what none chosen means ('all clusters')."""
+    return ", ".join(chosen) if chosen else none_chosen
+
+
+def number_word(number: int) -> str:
+    """A small count in words ('two'), else in figures."""
+    return NUMBER_WORDS.get(number, str(number))
+
+
+def blocking_measures_words(most: int) -> str:
+    """How many measures may block a claim that is near, in words: 'one or two measures'."""
+    return {1: "one measure", 2: "one or two measures"}.get(most, f"up to {most} measures")
+
+
+def slug(text: str) -> str:
+    """Text as a lower-case name for a file or a key: 'Claims & returns' → 'claims-returns'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -1,0 +1,31 @@
+"""A row of headline numbers: each a bordered st.metric with its label, value and help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One headline number: its label, the value as shown, and what it counts (help)."""
+
+    label: str
+    value: str
+    help: str | None = None
+    delta: str | None = None  # a change to show beside the value, in grey (not good or bad)
+
+
+def metric_row(metrics: Sequence[Metric], *, fill: bool = False) -> None:
+    """Bordered metrics side by side: as wide as each label (the default), or sharing the page's
+    width equally (`fill`)."""
+    if fill:
+        for column, item in zip(st.columns(len(metrics)), metrics, strict=True):
+            column.metric(item.label, item.value, help=item.help, border=True)
+        return
+    with st.container(horizontal=True, gap="small"):  # each box as wide as its label
+        for item in metrics:
+            extra = {"delta": item.delta, "delta_color": "off"} if item.delta is not None else {}
+            st.metric(item.label, item.value, help=item.help, border=True, width="content", **extra)

@@ -1,0 +1,146 @@
+"""Tables as the pages draw them: labelled, formatted columns (a Col spec per column) and the
+table's CSV and Excel downloads beside it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages.ui.formats import EXCEL_DATE_FORMAT, GRID_DATE_FORMAT, GRID_MONTH_FORMAT, slug
+
+
+@dataclass(frozen=True)
+class Col:
+    """How to show a column: its label and kind (text, count, decimal, share, date, month, flag)."""
+
+    label: str
+    kind: str = "text"
+    help: str | None = None
+
+
+def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name, col in spec.items():
+        if col.kind == "date":
+            config[name] = st.column_config.DateColumn(
+                col.label, format=GRID_DATE_FORMAT, help=col.help
+            )
+        elif col.kind == "month":
+            config[name] = st.column_config.DateColumn(
+                col.label, format=GRID_MONTH_FORMAT, help=col.help
+            )
+        elif col.kind == "count":
+            config[name] = st.column_config.NumberColumn(
+                col.label, format="localized", help=col.help
+            )
+        elif col.kind == "decimal":  # one decimal place: working days, match weights
+            config[name] = st.column_config.NumberColumn(col.label, format="%.1f", help=col.help)
+        elif col.kind == "share":
+            config[name] = st.column_config.NumberColumn(col.label, format="percent", help=col.help)
+        elif col.kind == "flag":
+            config[name] = st.column_config.CheckboxColumn(col.label, help=col.help)
+        else:
+            config[name] = st.column_config.TextColumn(col.label, help=col.help)
+    return config
+
+
+def _labelled(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
+    """The table as downloaded: only the shown columns, with their labels as headers."""
+    columns = [c for c in spec if c in df.columns]
+    out = df[columns].copy()
+    for name in columns:
+        kind = spec[name].kind
+        if kind in ("date", "month"):
+            out[name] = pd.to_datetime(out[name]).dt.date
+        elif kind == "flag":
+            out[name] = out[name].map({True: "Yes", False: "No"})
+    return out.rename(columns={c: spec[c].label for c in columns})
+
+
+def to_csv(df: pd.DataFrame, spec: Mapping[str, Col]) -> bytes:
+    """CSV with a byte-order mark so Excel reads UTF-8; dates as YYYY-MM-DD for any tool."""
+    return _labelled(df, spec).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_excel(
+    df: pd.DataFrame, spec: Mapping[str, Col], title: str, notes: tuple[str, ...] = ()
+) -> bytes:
+    """An Excel workbook: the table with real dates shown as DD Mon YYYY, and a notes sheet."""
+    table = _labelled(df, spec)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(
+        buffer,
+        engine="xlsxwriter",
+        date_format=EXCEL_DATE_FORMAT,
+        datetime_format=EXCEL_DATE_FORMAT,
+    ) as writer:
+        table.to_excel(writer, sheet_name="Table", index=False)
+        sheet = writer.sheets["Table"]
+        sheet.freeze_panes(1, 0)
+        for i, column in enumerate(table.columns):
+            values = table[column].astype(str)
+            width = max([len(str(column)), *values.str.len().head(500).tolist()]) + 2
+            sheet.set_column(i, i, min(max(width, 10), 60))
+        pd.DataFrame({"About this table": [title, *notes]}).to_excel(
+            writer, sheet_name="Notes", index=False
+        )
+        writer.sheets["Notes"].set_column(0, 0, 100)
+    return buffer.getvalue()
+
+
+def download_buttons(
+    df: pd.DataFrame,
+    name: str,
+    spec: Mapping[str, Col] | None = None,
+    title: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> None:
+    """CSV and Excel downloads of a table; the files are made only when a button is pressed."""
+    spec = spec or {c: Col(c) for c in df.columns}
+    file = slug(name)
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            "Download CSV",
+            data=lambda: to_csv(df, spec),
+            file_name=f"{file}.csv",
+            mime="text/csv",
+            key=f"download_csv_{file}",
+            on_click="ignore",
+            help=f"{title or name}, as CSV",
+        )
+        st.download_button(
+            "Download Excel",
+            data=lambda: to_excel(df, spec, title or name, notes),
+            file_name=f"{file}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"download_xlsx_{file}",
+            on_click="ignore",
+            help=f"{title or name}, as an Excel workbook",
+        )
+
+
+def table(
+    df: pd.DataFrame,
+    name: str,
+    spec: Mapping[str, Col],
+    *,
+    title: str | None = None,
+    notes: tuple[str, ...] = (),
+    height: int | str = "auto",
+) -> None:
+    """A table with labelled, formatted columns and its CSV and Excel downloads."""
+    st.dataframe(
+        df,
+        column_order=[c for c in spec if c in df.columns],
+        column_config=_column_config(spec),
+        hide_index=True,
+        height=height,
+        alt=title or name,
+        key=f"table_{slug(name)}",
+    )
+    download_buttons(df, name, spec, title=title, notes=notes)
