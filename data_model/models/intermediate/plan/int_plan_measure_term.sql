@@ -69,7 +69,7 @@ per_term as (
     select
         *,
         figure / sessions_possible as term_rate,
-        direction * (figure / sessions_possible - threshold) >= slack as term_meets,
+        meets_threshold(figure / sessions_possible, threshold, direction, slack) as term_meets,
         coalesce(
             term_index = 1 + lag(term_index) over (
                 partition by family_key, measure_id, person_key order by term_index
@@ -128,7 +128,7 @@ met as (
         case
             when terms_present < window_terms then false
             when over = 'each_term' then terms_in_a_row >= window_terms
-            else direction * (window_value - threshold) >= slack
+            else meets_threshold(window_value, threshold, direction, slack)
         end as window_meets
     from judged
 ),
