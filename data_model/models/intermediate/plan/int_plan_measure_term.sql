@@ -9,16 +9,9 @@ as_at as (
     select as_at_date from {{ ref('int_as_at_date') }}
 ),
 
-attached as (
-    select * from {{ ref('int_plan_attachment') }}
-),
-
 had_problem as (
-    -- members who had the measure's problem on the day the family was attached
-    select distinct hits.family_key, hits.person_key, hits.problem_id
-    from {{ ref('int_plan_hit') }} as hits
-    inner join attached using (family_key)
-    where hits.holds_from <= attached.attached_date and hits.holds_until >= attached.identified_on
+    -- members who had the measure's problem when the family was attached
+    select * from {{ ref('int_plan_member_problem_at_attachment') }}
 ),
 
 pupil_terms as (
