@@ -52,6 +52,9 @@ class TermFigure(NamedTuple):
 def _source_field(source: str, name: str, spec: dict[str, Any]) -> SourceField:
     column = spec.get("column", name)
     allowed = spec.get("allowed")
+    # the catalogue ships with the code: a mistake in it is the code's, so a plain error will do
+    if spec["kind"] not in ("text", "flag", "number"):
+        raise ValueError(f"{CATALOGUE_FILE}: {source}.{name}: kind must be text, flag or number")
     if allowed not in (None, "contract"):
         raise ValueError(f"{CATALOGUE_FILE}: {source}.{name}: allowed must be 'contract' or absent")
     return SourceField(
@@ -85,6 +88,8 @@ def _read_catalogue(
         name: TermFigure(spec["column"], spec["kind"], *spec["words"])
         for name, spec in census["figures"].items()
     }
+    if any(figure.kind not in ("rate", "count") for figure in figures.values()):
+        raise ValueError(f"{CATALOGUE_FILE}: a school census figure's kind is rate or count")
     return sources, census["source"], figures
 
 
