@@ -237,6 +237,7 @@ def _near(node: Section) -> Near:
 
 
 def check_plan(doc: Document, plan_id: str, text: str) -> Plan:
+    """The plan read from doc as a checked Plan; raises PlanError at the first mistake."""
     top = Section(doc, (), doc.data, "the plan")
     top.only(
         "name", "council", "notes", "programme", "payments", "eligibility", "near", "claims",
