@@ -140,6 +140,6 @@ table(
 with st.expander("The plan file in full (YAML)"):
     st.markdown(
         f"`{plan['plan_file']}` as it was when the model was built. Its schema is in "
-        "`data_model/plans/README.md`."
+        "`data_model/plan/plans/README.md`."
     )
     st.code(plan["plan_text"], language="yaml", line_numbers=True)

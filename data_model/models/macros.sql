@@ -113,6 +113,22 @@ create or replace macro postcode_line(lines) as (
     case when ends_with_postcode(lines) then normalise_postcode(lines[-1]) end
 );
 
+-- Outcomes plan: meeting a threshold and the eligibility rule, defined once -----------------------
+
+-- A value meets a plan threshold when direction * (value - threshold) >= slack: direction is 1
+-- when more is better, -1 when less is; the slack (cfg_plan_indicator / cfg_plan_measure, from
+-- data_model/plan/tables.py) lets a rate exactly at the threshold meet at_least / at_most and not
+-- above / below.
+create or replace macro meets_threshold(value, threshold, direction, slack) as (
+    direction * (value - threshold) >= slack
+);
+
+-- A family meets the plan's eligibility rule when it has at least eligibility_at_least (cfg_plan)
+-- of the plan's problems at the time.
+create or replace macro meets_eligibility_rule(problem_count, eligibility_at_least) as (
+    problem_count >= eligibility_at_least
+);
+
 -- Outcomes plan: what "near" means, defined once --------------------------------------------------
 
 -- A measure is near its threshold when it can still be met in time and its distance to the

@@ -50,7 +50,9 @@ select
     first_attachment.team,
     first_attachment.key_worker,
     coalesce(problems_that_day.problems_at_attachment, []) as problems_at_attachment,
-    len(coalesce(problems_that_day.problems_at_attachment, []))
-        >= (select eligibility_at_least from {{ source('config', 'cfg_plan') }}) as eligible_at_attachment
+    meets_eligibility_rule(
+        len(coalesce(problems_that_day.problems_at_attachment, [])),
+        (select eligibility_at_least from {{ source('config', 'cfg_plan') }})
+    ) as eligible_at_attachment
 from first_attachment
 left join problems_that_day using (family_key)

@@ -2,8 +2,9 @@
 they belong to: one row per item and source record.
 
 Python because the plan's conditions ("person_role is Offender or Suspect") become SQL here: the
-column names come from data_model/plan.py's checked catalogue, the plan's values go in as
-parameters. Everything after this step is plain SQL over int_plan_event and cfg_plan_*.
+column names come from the checked evidence catalogue (data_model/plan/evidence_catalogue.yaml),
+the plan's values go in as parameters. Everything after this step is plain SQL over
+int_plan_event and cfg_plan_*.
 
 Reads the staging tables the evidence catalogue offers (a plan names some of them),
 mart_person_source_record, mart_family_member and mart_person; writes int_plan_event.

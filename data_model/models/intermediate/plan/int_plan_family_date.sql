@@ -29,7 +29,9 @@ first_eligible as (
     select family_key, 'first eligible' as date_kind, min(candidate_date) as period_from,
            min(candidate_date) as evaluation_date
     from problems_on_candidate
-    where problems >= (select eligibility_at_least from {{ source('config', 'cfg_plan') }})
+    where meets_eligibility_rule(
+        problems, (select eligibility_at_least from {{ source('config', 'cfg_plan') }})
+    )
     group by family_key
 ),
 

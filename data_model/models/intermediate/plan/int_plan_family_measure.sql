@@ -134,7 +134,7 @@ select
         when not is_applicable then 'not applicable'
         when achieved_date <= evaluation_date then 'met'
         when subjects is null then 'not met'
-        when can_still_be_met and distance_to_threshold <= near_within then 'near'
+        when measure_is_near(can_still_be_met, distance_to_threshold, near_within) then 'near'
         else 'not met'
     end as status,
     case when is_applicable and achieved_date <= evaluation_date then achieved_date end

@@ -76,11 +76,12 @@ select
         as achieved_date,
     coalesce(blockers.blocking, 0) as blocking,
     coalesce(blockers.blocking_near, 0) as blocking_near,
-    coalesce(
-        blockers.blocking between 1 and plan.near_max_blocking_measures
-            and blockers.blocking_near = blockers.blocking
-        or plan.near_all_met_but_one and blockers.blocking = 1 and blockers.blocking_measures = 1,
-        false
+    route_is_near(
+        blockers.blocking,
+        blockers.blocking_near,
+        blockers.blocking_measures,
+        plan.near_max_blocking_measures,
+        plan.near_all_met_but_one
     ) as is_near
 from routes_on_dates
 cross join plan

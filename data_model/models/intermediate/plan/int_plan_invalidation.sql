@@ -11,10 +11,7 @@ hits as (
 ),
 
 had_at_attachment as (
-    select distinct hits.family_key, hits.person_key, hits.problem_id
-    from hits
-    inner join attached using (family_key)
-    where hits.holds_from <= attached.attached_date and hits.holds_until >= attached.identified_on
+    select * from {{ ref('int_plan_member_problem_at_attachment') }}
 ),
 
 developed as (

@@ -9,16 +9,9 @@ as_at as (
     select as_at_date from {{ ref('int_as_at_date') }}
 ),
 
-attached as (
-    select * from {{ ref('int_plan_attachment') }}
-),
-
 had_problem as (
-    -- members who had the measure's problem on the day the family was attached
-    select distinct hits.family_key, hits.person_key, hits.problem_id
-    from {{ ref('int_plan_hit') }} as hits
-    inner join attached using (family_key)
-    where hits.holds_from <= attached.attached_date and hits.holds_until >= attached.identified_on
+    -- members who had the measure's problem when the family was attached
+    select * from {{ ref('int_plan_member_problem_at_attachment') }}
 ),
 
 pupil_terms as (
@@ -69,7 +62,7 @@ per_term as (
     select
         *,
         figure / sessions_possible as term_rate,
-        direction * (figure / sessions_possible - threshold) >= slack as term_meets,
+        meets_threshold(figure / sessions_possible, threshold, direction, slack) as term_meets,
         coalesce(
             term_index = 1 + lag(term_index) over (
                 partition by family_key, measure_id, person_key order by term_index
@@ -128,7 +121,7 @@ met as (
         case
             when terms_present < window_terms then false
             when over = 'each_term' then terms_in_a_row >= window_terms
-            else direction * (window_value - threshold) >= slack
+            else meets_threshold(window_value, threshold, direction, slack)
         end as window_meets
     from judged
 ),

@@ -21,20 +21,21 @@ candidate_pupils as (
     from census
     cross join indicators
     where census.sessions_possible > 0 and case
-        when indicators.figure_kind = 'rate' then indicators.direction * (
+        when indicators.figure_kind = 'rate' then meets_threshold(
             case indicators.figure
                 when 'attendance' then census.sessions_possible - census.sessions_missed
                 when 'absence' then census.sessions_missed
                 else census.sessions_unauthorised_absence
-            end / census.sessions_possible - indicators.threshold) >= indicators.slack
+            end / census.sessions_possible,
+            indicators.threshold, indicators.direction, indicators.slack)
         when indicators.direction > 0 then indicators.threshold <= 0 or case indicators.figure
             when 'fixed_term_exclusions' then census.fixed_term_exclusions
             else census.is_permanently_excluded::integer
         end > 0
-        else indicators.direction * (case indicators.figure
+        else meets_threshold(case indicators.figure
             when 'fixed_term_exclusions' then census.fixed_term_exclusions
             else census.is_permanently_excluded::integer
-        end - indicators.threshold) >= indicators.slack
+        end, indicators.threshold, indicators.direction, indicators.slack)
     end
 ),
 

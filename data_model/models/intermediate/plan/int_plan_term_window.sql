@@ -57,19 +57,21 @@ judged as (
         case
             when indicators.over = 'each_term' and windows.terms_present < indicators.terms
                 then false
-            when indicators.figure_kind = 'count' then indicators.direction * (
+            when indicators.figure_kind = 'count' then meets_threshold(
                 case indicators.figure
                     when 'fixed_term_exclusions' then windows.fixed_term_exclusions
                     else windows.permanent_exclusions
-                end - indicators.threshold) >= indicators.slack
-            when indicators.over = 'all_terms' then indicators.direction * (
+                end,
+                indicators.threshold, indicators.direction, indicators.slack)
+            when indicators.over = 'all_terms' then meets_threshold(
                 case indicators.figure
                     when 'attendance' then windows.attended
                     when 'absence' then windows.missed
                     else windows.unauthorised
-                end / windows.possible - indicators.threshold) >= indicators.slack
+                end / windows.possible,
+                indicators.threshold, indicators.direction, indicators.slack)
             -- every term meets when the worst does; some term meets when the best does
-            else indicators.direction * (
+            else meets_threshold(
                 case
                     when (indicators.over = 'each_term') = (indicators.direction > 0)
                         then case indicators.figure
@@ -82,7 +84,8 @@ judged as (
                         when 'absence' then windows.missed_highest
                         else windows.unauthorised_highest
                     end
-                end - indicators.threshold) >= indicators.slack
+                end,
+                indicators.threshold, indicators.direction, indicators.slack)
         end as holds
     from windows
     inner join indicators on indicators.terms = windows.window_terms

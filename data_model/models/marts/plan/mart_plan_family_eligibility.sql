@@ -38,7 +38,9 @@ counted as (
 
 select
     counted.*,
-    counted.problem_count >= (select eligibility_at_least from {{ source('config', 'cfg_plan') }}) as is_eligible,
+    meets_eligibility_rule(
+        counted.problem_count, (select eligibility_at_least from {{ source('config', 'cfg_plan') }})
+    ) as is_eligible,
     attachment.attached_date is not null and attachment.attached_date <= counted.evaluation_date
         as is_attached,
     families.ward_code,
