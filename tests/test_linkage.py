@@ -16,12 +16,13 @@ from data_model.linkage import (
     ACCEPT,
     REJECT,
     ClusterRecords,
-    _cluster,
+    cluster_strongest_first,
     read_decisions,
     record_decision,
 )
+from data_model.linkage.evaluation import pairwise_score
 from data_model.runner import create_macros
-from data_model.tools.linkage_eval import pairwise_score, score_district
+from data_model.tools.linkage_eval import score_district
 from loaders.synthetic.generate import generate
 
 FAMILY_CONTEXT_SAMPLES = (
@@ -37,7 +38,7 @@ SCHOOL, POLICE, HEALTH = 0, 1, 2  # source codes for the clustering tests
 
 
 def cluster(dobs, sources, scored=(), must_link=(), accepted=(), guarded=(), rejected=(), nhs=None):
-    return _cluster(
+    return cluster_strongest_first(
         ClusterRecords.of(dobs, sources, None if nhs is None else np.array(nhs)[:, None]),
         366,
         must_link=must_link,

@@ -17,7 +17,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from data_model.linkage import connected_groups, linkage_settings
+from data_model.linkage.clustering import connected_groups
+from data_model.linkage.settings import linkage_settings
 
 
 def _edges_sql() -> str:
