@@ -4,6 +4,8 @@ Family Context sample extracts."""
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 from pathlib import Path
 
@@ -127,6 +129,141 @@ def test_pairwise_score_counts_pairs_not_items():
     # predicted pairs 1-2, 1-3, 2-3; true pairs 1-2, 3-4; one in common
     assert (score.predicted_pairs, score.true_pairs, score.true_positives) == (3, 2, 1)
     assert score.precision == pytest.approx(1 / 3) and score.recall == pytest.approx(1 / 2)
+
+
+# --- Splink: public API, portable comparisons ----------------------------------------------------
+
+LINKAGE_PACKAGE = Path(__file__).resolve().parents[1] / "data_model" / "linkage"
+
+# SQL the comparison levels used to be written in that only DuckDB runs (Spark's names differ or
+# it has no such function), and DuckDB's own spelling of what Splink writes for a library level.
+DUCKDB_ONLY_FUNCTIONS = (
+    "jaro_winkler_similarity",
+    "list_has_any",
+    "list_intersect",
+    "array_length",
+    "date_diff",
+    "strftime",
+    "epoch",
+    "strip_accents",
+)
+
+
+def test_linkage_uses_no_private_splink_attribute():
+    private = re.compile(r"_settings_obj|splink\.internals|\blinker\._|\bdb_api\._|\bsplink\w*\._")
+    offending = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(LINKAGE_PACKAGE.glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if private.search(line)
+    ]
+    assert offending == []
+
+
+def _spark_levels():
+    from data_model.linkage.comparisons import comparisons
+    from data_model.linkage.settings import linkage_settings
+
+    for comparison in comparisons(linkage_settings()["person"]):
+        spark = comparison.create_comparison_dict("spark")  # no pyspark needed to write SQL
+        for level in spark["comparison_levels"]:
+            yield spark["output_column_name"], level
+
+
+def test_comparison_levels_as_splink_writes_them_for_spark_use_no_duckdb_only_function():
+    import sqlglot
+
+    levels = list(_spark_levels())
+    assert {name for name, _ in levels} == {"first_name", "last_name", "dob", "location", "sex"}
+    for name, level in levels:
+        sql = level["sql_condition"]
+        used = [f for f in DUCKDB_ONLY_FUNCTIONS if re.search(rf"\b{f}\s*\(", sql, re.I)]
+        assert used == [], f"{name} / {level['label_for_charts']}: {sql}"
+        if sql != "ELSE":
+            sqlglot.parse_one(sql, read="spark")  # Spark SQL that parses
+    # Splink's Spark names for the similarity functions: its UDFs, not DuckDB's
+    jaro_winkler = [level for _, level in levels if "Jaro-Winkler" in level["label_for_charts"]]
+    assert jaro_winkler and all("jaro_winkler(" in level["sql_condition"] for level in jaro_winkler)
+
+
+def test_each_comparison_level_is_written_once_and_labelled_as_before():
+    from data_model.linkage.comparisons import comparisons
+    from data_model.linkage.settings import linkage_settings
+
+    for comparison in comparisons(linkage_settings()["person"]):
+        duckdb_levels = comparison.create_comparison_dict("duckdb")["comparison_levels"]
+        conditions = [level["sql_condition"] for level in duckdb_levels]
+        assert len(set(conditions)) == len(conditions)  # a repeated level could never be reached
+        assert duckdb_levels[0].get("is_null_level") and conditions[-1] == "ELSE"
+        assert [level.get("is_null_level", False) for level in duckdb_levels[1:]] == [False] * (
+            len(duckdb_levels) - 1
+        )
+    first_name = comparisons(linkage_settings()["person"])[0].create_comparison_dict("duckdb")
+    assert [level["label_for_charts"] for level in first_name["comparison_levels"]] == [
+        "missing",
+        "exact",
+        "forename and surname swapped",
+        "forename and surname swapped, one mistyped",
+        "nickname or spelling variant",
+        "first given names agree",
+        "same consonant skeleton",
+        "Jaro-Winkler ≥ 0.92",
+        "different",
+    ]
+
+
+def test_the_m_probability_floor_and_parameters_read_the_model_dictionary():
+    from data_model.linkage.prediction import floor_m_probabilities, parameter_rows
+
+    model = {
+        "comparisons": [
+            {
+                "output_column_name": "sex",
+                "comparison_levels": [
+                    {"sql_condition": "sex_l IS NULL OR sex_r IS NULL", "is_null_level": True},
+                    {
+                        "sql_condition": "sex_l = sex_r",
+                        "label_for_charts": "same",
+                        "m_probability": 0.99,
+                        "u_probability": 0.5,
+                    },
+                    {
+                        "sql_condition": "ELSE",
+                        "label_for_charts": "different",
+                        "m_probability": 0.00001,
+                        "u_probability": 0.5,
+                    },
+                ],
+            },
+            {
+                "output_column_name": "dob",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "dob_l = dob_r",
+                        "label_for_charts": "exact",
+                        "m_probability": 0.9,
+                        "u_probability": 0.01,
+                    },
+                    # never seen in training: Splink scores it with its starting values
+                    {"sql_condition": "ELSE", "label_for_charts": "different"},
+                ],
+            },
+        ]
+    }
+    floored = floor_m_probabilities(model, 0.0005)
+    levels = floored["comparisons"][0]["comparison_levels"]
+    assert [level.get("m_probability") for level in levels] == [None, 0.99, 0.0005]
+    assert "m_probability" not in floored["comparisons"][1]["comparison_levels"][1]
+    rows = parameter_rows(floored)
+    assert [row[:4] for row in rows] == [
+        ("sex", 1, 1, "same"),
+        ("sex", 0, 2, "different"),
+        ("dob", 1, 0, "exact"),
+        ("dob", 0, 1, "different"),
+    ]
+    assert rows[1][4] == 0.0005 and rows[1][6] == pytest.approx(math.log2(0.0005 / 0.5))
+    assert rows[3][4] is not None and rows[3][5] is not None  # Splink's starting values
+    assert parameter_rows(None) == []
 
 
 # --- Standardisation -----------------------------------------------------------------------------

@@ -4,12 +4,13 @@ The steps, each explainable to an analyst:
 1. Deterministic links: the rows of one registration (a system's own person id), and rows sharing
    an identifier (NHS number, NINO, a service fed from a system we load) are one person.
 2. Splink scores candidate pairs (blocking rules and comparisons from linkage.yaml), trained by
-   expectation maximisation without labels.
-3. Clustering, strongest pair first: a pair at or above the link threshold joins two groups unless
-   an analyst rejected it, or the two groups are people some system holds apart (each has its
-   own registration there) and joining them would merge twins or siblings caught by the twin
-   guard, or dates of birth years apart. Pairs an analyst accepted join first.
-4. Pairs in the review band whose records ended in different persons form the review queue.
+   expectation maximisation without labels (prediction.py, comparisons.py).
+3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
+   two groups unless an analyst rejected it, or the two groups are people some system holds
+   apart (each has its own registration there) and joining them would merge twins or siblings
+   caught by the twin guard, or dates of birth years apart. Pairs an analyst accepted join first.
+4. Pairs in the review band whose records ended in different persons form the review queue
+   (writers.py).
 
 Inputs: table int_linkage_record (see its SQL). Outputs: int_person_link (unique_id → person_key),
 int_person_link_pair (scored pairs in the review band, with the evidence for each comparison),
