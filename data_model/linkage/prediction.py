@@ -75,10 +75,11 @@ def splink_settings(person: dict, rules: list[list[str] | str] | None = None):
     )
 
 
-def scored_levels(comparison: dict[str, Any]) -> list:
+def scored_levels(comparison: dict[str, Any], sql_dialect: str = "duckdb") -> list:
     """A comparison of the model (a settings dictionary's) as Splink scores it: its levels, each
     with its comparison vector value and the m and u probabilities Splink uses (its starting
-    values for a level the training never saw, which the dictionary leaves out)."""
+    values for a level the training never saw, which the dictionary leaves out). `sql_dialect`:
+    the one the model's SQL is written in (its `sql_dialect`)."""
     import splink.comparison_library as cl
 
     return (
@@ -86,16 +87,17 @@ def scored_levels(comparison: dict[str, Any]) -> list:
             comparison_levels=comparison["comparison_levels"],
             output_column_name=comparison["output_column_name"],
         )
-        .get_comparison("duckdb")
+        .get_comparison(sql_dialect)
         .comparison_levels
     )
 
 
 def floor_m_probabilities(model: dict[str, Any], floor: float) -> dict[str, Any]:
     """The trained model with no level's m probability below `floor`."""
+    dialect = model.get("sql_dialect", "duckdb")
     for comparison in model["comparisons"]:
         for level, scored in zip(
-            comparison["comparison_levels"], scored_levels(comparison), strict=True
+            comparison["comparison_levels"], scored_levels(comparison, dialect), strict=True
         ):
             if not scored.is_null_level and (scored.m_probability or 0.0) < floor:
                 level["m_probability"] = floor
@@ -132,6 +134,8 @@ def train_and_predict(
     # A level the training data never shows for a true pair (a sex keyed wrongly, say) would
     # otherwise learn m ≈ 0: a weight so negative that one such slip could never link.
     model = floor_m_probabilities(linker.misc.save_model_to_json(), training["min_m_probability"])
+    # Splink's public API sets no trained probability: the floored model scores in a linker of
+    # its own, loaded as a saved model is.
     linker = Linker(db_api.register("int_linkage_record"), model, log_level=logging.ERROR)
     run.seconds["train"] = time.perf_counter() - started
 
@@ -166,8 +170,9 @@ def parameter_rows(model: dict[str, Any] | None) -> list[tuple]:
     if model is None:
         return []
     rows = []
+    dialect = model.get("sql_dialect", "duckdb")
     for comparison in model["comparisons"]:
-        for order, level in enumerate(scored_levels(comparison)):
+        for order, level in enumerate(scored_levels(comparison, dialect)):
             if level.is_null_level:
                 continue
             rows.append(
