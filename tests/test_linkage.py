@@ -173,6 +173,8 @@ def _spark_levels():
 def test_comparison_levels_as_splink_writes_them_for_spark_use_no_duckdb_only_function():
     import sqlglot
 
+    from data_model.linkage.settings import linkage_settings
+
     levels = list(_spark_levels())
     assert {name for name, _ in levels} == {"first_name", "last_name", "dob", "location", "sex"}
     for name, level in levels:
@@ -181,6 +183,12 @@ def test_comparison_levels_as_splink_writes_them_for_spark_use_no_duckdb_only_fu
         assert used == [], f"{name} / {level['label_for_charts']}: {sql}"
         if sql != "ELSE":
             sqlglot.parse_one(sql, read="spark")  # Spark SQL that parses
+    # blocking rules written as SQL rather than columns for block_on are portable too
+    person = linkage_settings()["person"]
+    for rule in person["blocking_rules"]:
+        if isinstance(rule, str):
+            assert not [f for f in DUCKDB_ONLY_FUNCTIONS if re.search(rf"\b{f}\s*\(", rule, re.I)]
+            sqlglot.parse_one(rule, read="spark")
     # Splink's Spark names for the similarity functions: its UDFs, not DuckDB's
     jaro_winkler = [level for _, level in levels if "Jaro-Winkler" in level["label_for_charts"]]
     assert jaro_winkler and all("jaro_winkler(" in level["sql_condition"] for level in jaro_winkler)
@@ -412,6 +420,62 @@ def test_every_family_member_says_why_and_each_family_has_its_index_child(model_
         ).fetchall()
     }
     assert reasons <= {"lived", "recorded", "in", "same"}
+
+
+# --- Families: communal dwellings ----------------------------------------------------------------
+
+
+def test_communal_dwellings_join_no_one_and_are_the_ones_listed():
+    from data_model.linkage import linkage_settings
+    from data_model.linkage.families import build_families
+
+    family = linkage_settings()["family"]
+    crowded = family["communal_max_people"] + 1  # one surname, too many people
+    many_names = family["communal_max_surnames"] + 1  # few people, too many surnames
+    people = (
+        [("HOSTEL", "SMT")] * crowded
+        + [("REFUGE", f"SURNAME{i}") for i in range(many_names)]
+        + [("HOME", "JNS")] * 2
+    )
+    con = duckdb.connect()
+    con.execute(
+        "create table int_linkage_record (unique_id bigint, address_key varchar,"
+        " postcode varchar, first_seen date, last_seen date, source varchar,"
+        " last_name_skeleton varchar)"
+    )
+    con.executemany(
+        "insert into int_linkage_record values (?, ?, 'BD1 1AA', date '2020-01-01',"
+        " date '2021-01-01', 'school_census', ?)",
+        [(i + 1, dwelling, surname) for i, (dwelling, surname) in enumerate(people)],
+    )
+    con.execute(
+        "create table int_person_link as select unique_id, 'school_census:' || unique_id"
+        " as registration_id, 'P' || lpad(unique_id::varchar, 3, '0') as person_key"
+        " from int_linkage_record"
+    )
+    con.execute(
+        "create table stg_ehm_relationships (person_id varchar, related_person_id varchar,"
+        " relationship varchar, start_date date, end_date date)"
+    )
+    con.execute(
+        "create table stg_ehm_people (case_id varchar, source_person_id varchar, record_date date)"
+    )
+    build_families(con)
+    communal = con.execute(
+        "select dwelling, people, surnames from int_family_link_communal order by 1"
+    ).fetchall()
+    assert communal == [
+        ("HOSTEL | BD1 1AA", crowded, 1),
+        ("REFUGE | BD1 1AA", many_names, many_names),
+    ]
+    sizes = con.execute(
+        "select record.address_key, max(size) from int_person_link as link"
+        " join int_linkage_record as record using (unique_id)"
+        " join int_family_link using (person_key)"
+        " join (select family_key, count(*) as size from int_family_link group by 1) using"
+        " (family_key) group by 1 order by 1"
+    ).fetchall()
+    assert sizes == [("HOME", 2), ("HOSTEL", 1), ("REFUGE", 1)]
 
 
 # --- Clerical decisions survive rebuilds ---------------------------------------------------------
