@@ -44,10 +44,9 @@ class SwappedJaroWinklerLevel(cll.CustomLevel):
     """
 
     def __init__(self, column_a: str, column_b: str, at_least: float) -> None:
-        super().__init__(
-            sql_condition=f"jaro_winkler({column_a} ~ {column_b}, swapped) >= {at_least}",
-            label_for_charts=f"Jaro-Winkler of {column_a} and {column_b} swapped ≥ {at_least}",
-        )
+        description = f"Jaro-Winkler of {column_a} and {column_b} swapped ≥ {at_least}"
+        # the condition is written per backend by create_sql; this one only describes it
+        super().__init__(sql_condition=description, label_for_charts=description)
         self.column_a, self.column_b, self.at_least = column_a, column_b, at_least
 
     def create_sql(self, sql_dialect) -> str:
@@ -75,26 +74,23 @@ def none_recorded_level(columns: list[str]) -> cll.CustomLevel:
 
 
 def missing_level(columns: str | list[str], recorded_as: str | None = None):
-    """The null level: either record lacks the value (or holds `recorded_as`, which means
-    missing: sex 'U')."""
+    """Either record lacks the value (or holds `recorded_as`, which means missing: sex 'U')."""
     if isinstance(columns, list):
-        level = none_recorded_level(columns)
-    else:
-        level = cll.NullLevel(columns)
-        if recorded_as is not None:
-            level = cll.Or(
-                *(
-                    cll.LiteralMatchLevel(
-                        columns,
-                        literal_value=recorded_as,
-                        literal_datatype="string",
-                        side_of_comparison=side,
-                    )
-                    for side in ("left", "right")
-                ),
-                level,
+        return none_recorded_level(columns)
+    if recorded_as is None:
+        return cll.NullLevel(columns)
+    return cll.Or(
+        *(
+            cll.LiteralMatchLevel(
+                columns,
+                literal_value=recorded_as,
+                literal_datatype="string",
+                side_of_comparison=side,
             )
-    return level.configure(is_null_level=True)
+            for side in ("left", "right")
+        ),
+        cll.NullLevel(columns),
+    )
 
 
 def _level(spec: dict[str, Any]):
@@ -144,8 +140,10 @@ def level_label(spec: dict[str, Any]) -> str:
 
 
 def comparison_level(spec: dict[str, Any]):
-    """A level of linkage.yaml as a Splink comparison level creator, labelled."""
-    return _level(spec).configure(label_for_charts=level_label(spec))
+    """A level of linkage.yaml as a Splink comparison level creator, labelled; a `missing` level
+    is the comparison's null level (no evidence either way)."""
+    level = _level(spec).configure(label_for_charts=level_label(spec))
+    return level.configure(is_null_level=True) if "missing" in spec else level
 
 
 def comparison(spec: dict[str, Any]) -> cl.CustomComparison:
