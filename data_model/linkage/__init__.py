@@ -7,8 +7,11 @@ persons, strongest pair first, with the guards), writers (the int_person_link ta
 whole person step, link_persons), families (persons into families) and evaluation (pairwise
 precision, recall and F1).
 
-The names the rest of the code uses are re-exported here.
+The names the rest of the code uses are re-exported here; link_persons and LinkageRun on first
+use, as they bring Splink, which the app's pages (reading and recording decisions) need not load.
 """
+
+from typing import Any
 
 from data_model.linkage.clustering import ClusterRecords, cluster_strongest_first, connected_groups
 from data_model.linkage.decisions import (
@@ -20,8 +23,6 @@ from data_model.linkage.decisions import (
     read_decisions,
     record_decision,
 )
-from data_model.linkage.link import link_persons
-from data_model.linkage.prediction import LinkageRun
 from data_model.linkage.settings import create_linkage_reference_tables, linkage_settings
 
 __all__ = [
@@ -40,3 +41,15 @@ __all__ = [
     "read_decisions",
     "record_decision",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "link_persons":
+        from data_model.linkage.link import link_persons
+
+        return link_persons
+    if name == "LinkageRun":
+        from data_model.linkage.prediction import LinkageRun
+
+        return LinkageRun
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,6 +33,10 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression
 
+# A Splink comparison level creator: one of splink.comparison_level_library's classes (their
+# common base class is not part of Splink's public API).
+LevelCreator = Any
+
 
 class SwappedJaroWinklerLevel(cll.CustomLevel):
     """Column a of each record like column b of the other, both ways round (e.g. forename and
@@ -49,7 +53,8 @@ class SwappedJaroWinklerLevel(cll.CustomLevel):
         super().__init__(sql_condition=description, label_for_charts=description)
         self.column_a, self.column_b, self.at_least = column_a, column_b, at_least
 
-    def create_sql(self, sql_dialect) -> str:
+    def create_sql(self, sql_dialect: Any) -> str:
+        """The condition in `sql_dialect` (a Splink dialect: DuckDB's, Spark's...)."""
         similarity = sql_dialect.jaro_winkler_function_name
         a, b = ColumnExpression(self.column_a), ColumnExpression(self.column_b)
         a.sql_dialect = b.sql_dialect = sql_dialect
@@ -73,7 +78,7 @@ def none_recorded_level(columns: list[str]) -> cll.CustomLevel:
     return cll.CustomLevel(" OR ".join(sides), base_dialect_str="duckdb")
 
 
-def missing_level(columns: str | list[str], recorded_as: str | None = None):
+def missing_level(columns: str | list[str], recorded_as: str | None = None) -> LevelCreator:
     """Either record lacks the value (or holds `recorded_as`, which means missing: sex 'U')."""
     if isinstance(columns, list):
         return none_recorded_level(columns)
@@ -93,7 +98,7 @@ def missing_level(columns: str | list[str], recorded_as: str | None = None):
     )
 
 
-def _level(spec: dict[str, Any]):
+def _level(spec: dict[str, Any]) -> LevelCreator:
     """One level (or a part of an `all`/`any` level) from its linkage.yaml mapping."""
     kinds = [key for key in spec if key not in ("label", "term_frequency", "recorded_as")]
     if len(kinds) != 1:
@@ -139,7 +144,7 @@ def level_label(spec: dict[str, Any]) -> str:
     raise ValueError(f"a comparison level needs a label: {spec}")
 
 
-def comparison_level(spec: dict[str, Any]):
+def comparison_level(spec: dict[str, Any]) -> LevelCreator:
     """A level of linkage.yaml as a Splink comparison level creator, labelled; a `missing` level
     is the comparison's null level (no evidence either way)."""
     level = _level(spec).configure(label_for_charts=level_label(spec))

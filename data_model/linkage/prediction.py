@@ -11,11 +11,14 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from data_model.linkage.comparisons import comparisons
+
+if TYPE_CHECKING:
+    from splink import SettingsCreator
 
 
 @dataclass
@@ -56,7 +59,7 @@ def blocking_rules(con: duckdb.DuckDBPyConnection, person: dict) -> list[list[st
     return rules
 
 
-def splink_settings(person: dict, rules: list[list[str] | str] | None = None):
+def splink_settings(person: dict, rules: list[list[str] | str] | None = None) -> SettingsCreator:
     """Splink's settings made from linkage.yaml's person section (and the blocking rules to use,
     by default the selective ones): a list of columns is an equality rule (`block_on`), a string
     portable SQL over `l` and `r`."""
