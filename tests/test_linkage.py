@@ -4,6 +4,8 @@ Family Context sample extracts."""
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 from pathlib import Path
 
@@ -16,12 +18,13 @@ from data_model.linkage import (
     ACCEPT,
     REJECT,
     ClusterRecords,
-    _cluster,
+    cluster_strongest_first,
     read_decisions,
     record_decision,
 )
+from data_model.linkage.evaluation import pairwise_score
 from data_model.runner import create_macros
-from data_model.tools.linkage_eval import pairwise_score, score_district
+from data_model.tools.linkage_eval import score_district
 from loaders.synthetic.generate import generate
 
 FAMILY_CONTEXT_SAMPLES = (
@@ -37,7 +40,7 @@ SCHOOL, POLICE, HEALTH = 0, 1, 2  # source codes for the clustering tests
 
 
 def cluster(dobs, sources, scored=(), must_link=(), accepted=(), guarded=(), rejected=(), nhs=None):
-    return _cluster(
+    return cluster_strongest_first(
         ClusterRecords.of(dobs, sources, None if nhs is None else np.array(nhs)[:, None]),
         366,
         must_link=must_link,
@@ -126,6 +129,149 @@ def test_pairwise_score_counts_pairs_not_items():
     # predicted pairs 1-2, 1-3, 2-3; true pairs 1-2, 3-4; one in common
     assert (score.predicted_pairs, score.true_pairs, score.true_positives) == (3, 2, 1)
     assert score.precision == pytest.approx(1 / 3) and score.recall == pytest.approx(1 / 2)
+
+
+# --- Splink: public API, portable comparisons ----------------------------------------------------
+
+LINKAGE_PACKAGE = Path(__file__).resolve().parents[1] / "data_model" / "linkage"
+
+# SQL the comparison levels used to be written in that only DuckDB runs (Spark's names differ or
+# it has no such function), and DuckDB's own spelling of what Splink writes for a library level.
+DUCKDB_ONLY_FUNCTIONS = (
+    "jaro_winkler_similarity",
+    "list_has_any",
+    "list_intersect",
+    "array_length",
+    "date_diff",
+    "strftime",
+    "epoch",
+    "strip_accents",
+)
+
+
+def test_linkage_uses_no_private_splink_attribute():
+    private = re.compile(r"_settings_obj|splink\.internals|\blinker\._|\bdb_api\._|\bsplink\w*\._")
+    offending = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(LINKAGE_PACKAGE.glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if private.search(line)
+    ]
+    assert offending == []
+
+
+def _spark_levels():
+    from data_model.linkage.comparisons import comparisons
+    from data_model.linkage.settings import linkage_settings
+
+    for comparison in comparisons(linkage_settings()["person"]):
+        spark = comparison.create_comparison_dict("spark")  # no pyspark needed to write SQL
+        for level in spark["comparison_levels"]:
+            yield spark["output_column_name"], level
+
+
+def test_comparison_levels_as_splink_writes_them_for_spark_use_no_duckdb_only_function():
+    import sqlglot
+
+    from data_model.linkage.settings import linkage_settings
+
+    levels = list(_spark_levels())
+    assert {name for name, _ in levels} == {"first_name", "last_name", "dob", "location", "sex"}
+    for name, level in levels:
+        sql = level["sql_condition"]
+        used = [f for f in DUCKDB_ONLY_FUNCTIONS if re.search(rf"\b{f}\s*\(", sql, re.I)]
+        assert used == [], f"{name} / {level['label_for_charts']}: {sql}"
+        if sql != "ELSE":
+            sqlglot.parse_one(sql, read="spark")  # Spark SQL that parses
+    # blocking rules written as SQL rather than columns for block_on are portable too
+    person = linkage_settings()["person"]
+    for rule in person["blocking_rules"]:
+        if isinstance(rule, str):
+            assert not [f for f in DUCKDB_ONLY_FUNCTIONS if re.search(rf"\b{f}\s*\(", rule, re.I)]
+            sqlglot.parse_one(rule, read="spark")
+    # Splink's Spark names for the similarity functions: its UDFs, not DuckDB's
+    jaro_winkler = [level for _, level in levels if "Jaro-Winkler" in level["label_for_charts"]]
+    assert jaro_winkler and all("jaro_winkler(" in level["sql_condition"] for level in jaro_winkler)
+
+
+def test_each_comparison_level_is_written_once_and_labelled_as_before():
+    from data_model.linkage.comparisons import comparisons
+    from data_model.linkage.settings import linkage_settings
+
+    for comparison in comparisons(linkage_settings()["person"]):
+        duckdb_levels = comparison.create_comparison_dict("duckdb")["comparison_levels"]
+        conditions = [level["sql_condition"] for level in duckdb_levels]
+        assert len(set(conditions)) == len(conditions)  # a repeated level could never be reached
+        assert duckdb_levels[0].get("is_null_level") and conditions[-1] == "ELSE"
+        assert [level.get("is_null_level", False) for level in duckdb_levels[1:]] == [False] * (
+            len(duckdb_levels) - 1
+        )
+    first_name = comparisons(linkage_settings()["person"])[0].create_comparison_dict("duckdb")
+    assert [level["label_for_charts"] for level in first_name["comparison_levels"]] == [
+        "missing",
+        "exact",
+        "forename and surname swapped",
+        "forename and surname swapped, one mistyped",
+        "nickname or spelling variant",
+        "first given names agree",
+        "same consonant skeleton",
+        "Jaro-Winkler ≥ 0.92",
+        "different",
+    ]
+
+
+def test_the_m_probability_floor_and_parameters_read_the_model_dictionary():
+    from data_model.linkage.prediction import floor_m_probabilities, parameter_rows
+
+    model = {
+        "comparisons": [
+            {
+                "output_column_name": "sex",
+                "comparison_levels": [
+                    {"sql_condition": "sex_l IS NULL OR sex_r IS NULL", "is_null_level": True},
+                    {
+                        "sql_condition": "sex_l = sex_r",
+                        "label_for_charts": "same",
+                        "m_probability": 0.99,
+                        "u_probability": 0.5,
+                    },
+                    {
+                        "sql_condition": "ELSE",
+                        "label_for_charts": "different",
+                        "m_probability": 0.00001,
+                        "u_probability": 0.5,
+                    },
+                ],
+            },
+            {
+                "output_column_name": "dob",
+                "comparison_levels": [
+                    {
+                        "sql_condition": "dob_l = dob_r",
+                        "label_for_charts": "exact",
+                        "m_probability": 0.9,
+                        "u_probability": 0.01,
+                    },
+                    # never seen in training: Splink scores it with its starting values
+                    {"sql_condition": "ELSE", "label_for_charts": "different"},
+                ],
+            },
+        ]
+    }
+    floored = floor_m_probabilities(model, 0.0005)
+    levels = floored["comparisons"][0]["comparison_levels"]
+    assert [level.get("m_probability") for level in levels] == [None, 0.99, 0.0005]
+    assert "m_probability" not in floored["comparisons"][1]["comparison_levels"][1]
+    rows = parameter_rows(floored)
+    assert [row[:4] for row in rows] == [
+        ("sex", 1, 1, "same"),
+        ("sex", 0, 2, "different"),
+        ("dob", 1, 0, "exact"),
+        ("dob", 0, 1, "different"),
+    ]
+    assert rows[1][4] == 0.0005 and rows[1][6] == pytest.approx(math.log2(0.0005 / 0.5))
+    assert rows[3][4] is not None and rows[3][5] is not None  # Splink's starting values
+    assert parameter_rows(None) == []
 
 
 # --- Standardisation -----------------------------------------------------------------------------
@@ -274,6 +420,62 @@ def test_every_family_member_says_why_and_each_family_has_its_index_child(model_
         ).fetchall()
     }
     assert reasons <= {"lived", "recorded", "in", "same"}
+
+
+# --- Families: communal dwellings ----------------------------------------------------------------
+
+
+def test_communal_dwellings_join_no_one_and_are_the_ones_listed():
+    from data_model.linkage import linkage_settings
+    from data_model.linkage.families import build_families
+
+    family = linkage_settings()["family"]
+    crowded = family["communal_max_people"] + 1  # one surname, too many people
+    many_names = family["communal_max_surnames"] + 1  # few people, too many surnames
+    people = (
+        [("HOSTEL", "SMT")] * crowded
+        + [("REFUGE", f"SURNAME{i}") for i in range(many_names)]
+        + [("HOME", "JNS")] * 2
+    )
+    con = duckdb.connect()
+    con.execute(
+        "create table int_linkage_record (unique_id bigint, address_key varchar,"
+        " postcode varchar, first_seen date, last_seen date, source varchar,"
+        " last_name_skeleton varchar)"
+    )
+    con.executemany(
+        "insert into int_linkage_record values (?, ?, 'BD1 1AA', date '2020-01-01',"
+        " date '2021-01-01', 'school_census', ?)",
+        [(i + 1, dwelling, surname) for i, (dwelling, surname) in enumerate(people)],
+    )
+    con.execute(
+        "create table int_person_link as select unique_id, 'school_census:' || unique_id"
+        " as registration_id, 'P' || lpad(unique_id::varchar, 3, '0') as person_key"
+        " from int_linkage_record"
+    )
+    con.execute(
+        "create table stg_ehm_relationships (person_id varchar, related_person_id varchar,"
+        " relationship varchar, start_date date, end_date date)"
+    )
+    con.execute(
+        "create table stg_ehm_people (case_id varchar, source_person_id varchar, record_date date)"
+    )
+    build_families(con)
+    communal = con.execute(
+        "select dwelling, people, surnames from int_family_link_communal order by 1"
+    ).fetchall()
+    assert communal == [
+        ("HOSTEL | BD1 1AA", crowded, 1),
+        ("REFUGE | BD1 1AA", many_names, many_names),
+    ]
+    sizes = con.execute(
+        "select record.address_key, max(size) from int_person_link as link"
+        " join int_linkage_record as record using (unique_id)"
+        " join int_family_link using (person_key)"
+        " join (select family_key, count(*) as size from int_family_link group by 1) using"
+        " (family_key) group by 1 order by 1"
+    ).fetchall()
+    assert sizes == [("HOME", 2), ("HOSTEL", 1), ("REFUGE", 1)]
 
 
 # --- Clerical decisions survive rebuilds ---------------------------------------------------------

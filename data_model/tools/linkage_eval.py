@@ -1,71 +1,24 @@
 """Measured linkage quality: `python -m data_model linkage-eval --households N | --febrl4`.
 
-Pairwise precision, recall and F1 count pairs of records: a pair is predicted when both records
-are in one person (or family), true when the truth says so. On the synthetic district the records
-are registrations (a person as one system knows them) and the truth is `_truth/`; on FEBRL4 they
-are its 10,000 records and the truth is the record number in `rec_id`.
+Pairwise precision, recall and F1 (data_model/linkage/evaluation.py) count pairs of records: a
+pair is predicted when both records are in one person (or family), true when the truth says so.
+On the synthetic district the records are registrations (a person as one system knows them) and
+the truth is `_truth/`; on FEBRL4 they are its 10,000 records and the truth is the record number
+in `rec_id`.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from data_model.linkage.evaluation import PairwiseScore, pairwise_score
 
-@dataclass
-class PairwiseScore:
-    true_pairs: int
-    predicted_pairs: int
-    true_positives: int
-
-    @property
-    def precision(self) -> float:
-        return self.true_positives / self.predicted_pairs if self.predicted_pairs else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.true_positives / self.true_pairs if self.true_pairs else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def as_dict(self) -> dict:
-        return {
-            **asdict(self),
-            "precision": round(self.precision, 5),
-            "recall": round(self.recall, 5),
-            "f1": round(self.f1, 5),
-        }
-
-
-def pairwise_score(con: duckdb.DuckDBPyConnection, assignments: str) -> PairwiseScore:
-    """Score a table/query with columns (item, predicted, truth): one row per item and group."""
-    true_pairs, predicted_pairs, true_positives = con.execute(
-        f"""
-        with items as (select * from ({assignments})),
-        pairs_in as (
-            select
-                (select coalesce(sum(n * (n - 1) / 2), 0) from (
-                    select count(distinct item) as n from items group by truth)) as true_pairs,
-                (select coalesce(sum(n * (n - 1) / 2), 0) from (
-                    select count(distinct item) as n from items group by predicted))
-                    as predicted_pairs,
-                (select coalesce(sum(n * (n - 1) / 2), 0) from (
-                    select count(distinct item) as n from items group by predicted, truth))
-                    as true_positives
-        )
-        select * from pairs_in
-        """
-    ).fetchall()[0]
-    return PairwiseScore(int(true_pairs), int(predicted_pairs), int(true_positives))
-
+__all__ = ["PairwiseScore", "evaluate_district", "evaluate_febrl4", "pairwise_score"]
 
 # --- The synthetic district --------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""Families as connected groups of persons (data_model/families.py): int_family_link,
+"""Families as connected groups of persons (data_model/linkage/families.py): int_family_link,
 int_family_link_evidence and int_family_link_communal."""
 
-from data_model.families import build_families
+from data_model.linkage.families import build_families
 
 INPUTS = (
     "int_person_link",

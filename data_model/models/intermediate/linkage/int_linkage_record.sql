@@ -92,6 +92,10 @@ standardised as (
         last_skeletons.whole_name_skeleton as last_name_skeleton,
         string_split(variants.last_name_std, ' ') as last_name_parts,
         year(variants.dob) as birth_year,
+        -- date parts and digits, for the date of birth comparison's day-month swap and typo levels
+        month(variants.dob) as birth_month,
+        day(variants.dob) as birth_day,
+        strftime(variants.dob, '%Y%m%d') as dob_digits,
         regexp_extract(variants.postcode, '^([A-Z0-9]+ [0-9])', 1) as postcode_sector
     from registration_variants as variants
     left join first_name_groups as groups

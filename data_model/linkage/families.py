@@ -1,10 +1,11 @@
 """Families: persons joined by living at one dwelling at overlapping times, by relationships
 recorded in case management and by sharing an early help case. A family is a connected group.
 
-Communal dwellings (hostels, refuges, care homes, blocks recorded without flat numbers: many
-people or many surnames at one address) make no one family, so they cannot chain households into
-mega-families. Every joining piece of evidence is kept, so each member carries the reason they
-are in the family.
+Communal dwellings (hostels, refuges, care homes, blocks recorded without flat numbers: more
+people or more surnames at one address than linkage.yaml's family limits) make no one family, so
+they cannot chain households into mega-families; one definition (family_dwelling) both sets them
+aside and lists them. Every joining piece of evidence is kept, so each member carries the reason
+they are in the family.
 
 Reads int_linkage_record, int_person_link, stg_ehm_relationships and stg_ehm_people; writes
 int_family_link (person_key → family_key), int_family_link_evidence (one row per person and
@@ -17,34 +18,55 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from data_model.linkage import connected_groups, linkage_settings
+from data_model.linkage.clustering import connected_groups
+from data_model.linkage.settings import linkage_settings
+
+
+def _create_dwellings(con: duckdb.DuckDBPyConnection, family: dict) -> None:
+    """family_dwelling_period: each person's period at each dwelling; family_dwelling: each
+    dwelling's people and surnames, and whether it is communal (the one definition of it)."""
+    con.execute(
+        """
+        create or replace temp table family_dwelling_period as
+        select
+            link.person_key,
+            record.address_key || ' | ' || record.postcode as dwelling,
+            min(record.first_seen) as period_start,
+            max(record.last_seen) as period_end,
+            string_agg(distinct record.source, ', ' order by record.source) as sources,
+            any_value(record.last_name_skeleton) as surname_skeleton
+        from int_linkage_record as record
+        inner join int_person_link as link using (unique_id)
+        where record.address_key is not null and record.postcode is not null
+        group by all
+        """
+    )
+    con.execute(
+        """
+        create or replace temp table family_dwelling as
+        select dwelling, people, surnames,
+               people > $max_people or surnames > $max_surnames as communal
+        from (
+            select dwelling, count(distinct person_key) as people,
+                   count(distinct surname_skeleton) as surnames
+            from family_dwelling_period group by dwelling
+        )
+        """,
+        {
+            "max_people": family["communal_max_people"],
+            "max_surnames": family["communal_max_surnames"],
+        },
+    )
 
 
 def _edges_sql() -> str:
     """Every pair of persons joined by evidence, with what the evidence is."""
     return """
-        with dwelling_period as (
-            select
-                link.person_key,
-                record.address_key || ' | ' || record.postcode as dwelling,
-                min(record.first_seen) as period_start,
-                max(record.last_seen) as period_end,
-                string_agg(distinct record.source, ', ' order by record.source) as sources,
-                any_value(record.last_name_skeleton) as surname_skeleton
-            from int_linkage_record as record
-            inner join int_person_link as link using (unique_id)
-            where record.address_key is not null and record.postcode is not null
-            group by all
-        ),
-        dwelling_size as (
-            select dwelling, count(distinct person_key) as people,
-                   count(distinct surname_skeleton) as surnames
-            from dwelling_period group by dwelling
-        ),
-        household_dwelling as (
+        with household_dwelling as (
             select dwelling_period.*
-            from dwelling_period inner join dwelling_size using (dwelling)
-            where dwelling_size.people <= $max_people and dwelling_size.surnames <= $max_surnames
+            from family_dwelling_period as dwelling_period
+            inner join family_dwelling as dwelling using (dwelling)
+            where not dwelling.communal
         ),
         shared_dwelling as (
             select
@@ -184,11 +206,10 @@ def _postcode_surname_edges_sql() -> str:
 def build_families(con: duckdb.DuckDBPyConnection) -> None:
     family = linkage_settings()["family"]
     params = {
-        "max_people": family["communal_max_people"],
-        "max_surnames": family["communal_max_surnames"],
         "tolerance_days": family["overlap_tolerance_days"],
         "ignore_relationships": family["ignore_relationships"],
     }
+    _create_dwellings(con, family)
     con.execute(f"create or replace temp table family_edge as {_edges_sql()}", params)
 
     # Persons numbered 0..n-1, so that families are connected components of the edges.
@@ -254,18 +275,6 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        f"""
-        create or replace table int_family_link_communal as
-        with dwelling_people as (
-            select record.address_key || ' | ' || record.postcode as dwelling,
-                   count(distinct link.person_key) as people,
-                   count(distinct record.last_name_skeleton) as surnames
-            from int_linkage_record as record
-            inner join int_person_link as link using (unique_id)
-            where record.address_key is not null and record.postcode is not null
-            group by 1
-        )
-        select * from dwelling_people
-        where people > {int(params["max_people"])} or surnames > {int(params["max_surnames"])}
-        """
+        "create or replace table int_family_link_communal as"
+        " select dwelling, people, surnames from family_dwelling where communal"
     )

@@ -1,0 +1,196 @@
+"""Clustering records into persons, strongest pair first, with the guards that keep two people
+apart: certain links (a registration, a shared identifier) first, then pairs an analyst accepted,
+then scored pairs by falling match weight, each joining two groups unless a guard says they are
+two people (see _Groups)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def find_root(parent: np.ndarray, node: int) -> int:
+    """The root of node's group in a union-find parent array, shortening the path on the way."""
+    root = node
+    while parent[root] != root:
+        root = parent[root]
+    while parent[node] != root:
+        parent[node], node = root, parent[node]
+    return root
+
+
+class _Groups:
+    """Union-find over records, with the rules that keep two people apart.
+
+    - Pairs an analyst rejected never end in one group, nor do two NHS numbers (or NINOs).
+    - Guarded pairs (twins and siblings the twin guard marks) and dates of birth more than
+      `max_dob_span_days` apart (a father and son of one name, chaining through a record without
+      a date of birth) keep two groups apart when some system holds them as two people, that is
+      when both groups already hold a registration of one source. Two records that no system
+      tells apart are one person's, however their names or dates of birth were keyed: the
+      corruption of a benchmark like FEBRL, or one child recorded as Martin in one system and
+      Damian in another, where the school that would list both twins lists one child.
+    """
+
+    def __init__(
+        self, records: ClusterRecords, max_dob_span_days: float, component: np.ndarray
+    ) -> None:
+        """`component`: each record's group to start from (its smallest record), e.g. the records
+        that certain links join."""
+        dob_days, source_codes = records.dob_days, records.source_codes
+        known = ~np.isnan(dob_days)
+        self.parent = component.copy()
+        # per group root and kind of identifier (NHS number, NINO): the one the group holds, or -1
+        self.identifier = np.full_like(records.identifier_codes, -1)
+        for kind in range(records.identifier_codes.shape[1]):
+            np.maximum.at(self.identifier[:, kind], component, records.identifier_codes[:, kind])
+        # per group root: the earliest and latest date of birth, and a bit for each source
+        # holding a registration in the group
+        self.dob_min = np.full(len(dob_days), np.inf)
+        self.dob_max = np.full(len(dob_days), -np.inf)
+        np.minimum.at(self.dob_min, component[known], dob_days[known])
+        np.maximum.at(self.dob_max, component[known], dob_days[known])
+        self.sources = np.zeros(len(dob_days), dtype=np.int64)
+        np.bitwise_or.at(
+            self.sources, component, np.left_shift(1, np.asarray(source_codes, dtype=np.int64))
+        )
+        self.max_dob_span = max_dob_span_days
+        self.guarded: dict[int, set[int]] = {}
+        self.rejected: dict[int, set[int]] = {}
+
+    def find(self, node: int) -> int:
+        return find_root(self.parent, node)
+
+    def _partners(self, table: dict[int, set[int]], root: int) -> set[int]:
+        return {self.find(other) for other in table.get(root, ())}
+
+    def keep_apart(self, a: int, b: int, rejected: bool = False) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            table = self.rejected if rejected else self.guarded
+            table.setdefault(ra, set()).add(rb)
+            table.setdefault(rb, set()).add(ra)
+
+    def join(self, a: int, b: int, force: bool = False) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        dob_min = min(self.dob_min[ra], self.dob_min[rb])
+        dob_max = max(self.dob_max[ra], self.dob_max[rb])
+        if not force:
+            if ra in self.rejected and rb in self._partners(self.rejected, ra):
+                return False
+            held_a, held_b = self.identifier[ra], self.identifier[rb]
+            if np.any((held_a >= 0) & (held_b >= 0) & (held_a != held_b)):
+                return False  # two NHS numbers (or NINOs): two people
+            held_apart = bool(self.sources[ra] & self.sources[rb])
+            if held_apart and (
+                dob_max - dob_min > self.max_dob_span
+                or (ra in self.guarded and rb in self._partners(self.guarded, ra))
+            ):
+                return False
+        self.parent[rb] = ra
+        self.dob_min[ra], self.dob_max[ra] = dob_min, dob_max
+        self.sources[ra] |= self.sources[rb]
+        self.identifier[ra] = np.maximum(self.identifier[ra], self.identifier[rb])
+        for table in (self.guarded, self.rejected):
+            self._move_partners(table, ra, rb)
+        return True
+
+    def _move_partners(self, table: dict[int, set[int]], ra: int, rb: int) -> None:
+        """After rb joined ra: ra holds both groups' partners, and they point at ra."""
+        if ra not in table and rb not in table:
+            return
+        merged = (self._partners(table, ra) | self._partners(table, rb)) - {ra, rb}
+        table.pop(rb, None)
+        if not merged:
+            table.pop(ra, None)
+            return
+        table[ra] = merged
+        for other in merged:
+            partners = table.setdefault(other, set())
+            partners.discard(rb)
+            partners.add(ra)
+
+
+def connected_groups(n_records: int, pairs: np.ndarray) -> np.ndarray:
+    """Each record's connected group under `pairs` (n × 2), named by its smallest record."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+        shape=(n_records, n_records),
+    )
+    _, label = connected_components(graph, directed=False)
+    smallest = np.full(label.max() + 1 if n_records else 0, n_records, dtype=np.int64)
+    np.minimum.at(smallest, label, np.arange(n_records))
+    return smallest[label]
+
+
+def _pairs(pairs: Iterable) -> np.ndarray:
+    """Pairs of records (a list of tuples or an n × 2 array) as an n × 2 integer array."""
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class ClusterRecords:
+    """What clustering knows of each record (arrays in unique_id order)."""
+
+    dob_days: np.ndarray  # days since 1900, NaN where unknown
+    source_codes: np.ndarray  # the record's source numbered 0, 1, …
+    identifier_codes: np.ndarray  # n × kinds: the record's NHS number, NINO… numbered, or -1
+
+    @classmethod
+    def of(cls, dob_days, source_codes, identifier_codes=None) -> ClusterRecords:
+        dob_days = np.asarray(dob_days, dtype=float)
+        if identifier_codes is None:
+            identifier_codes = np.full((len(dob_days), 0), -1, dtype=np.int64)
+        codes = np.asarray(identifier_codes, dtype=np.int64)
+        return cls(
+            dob_days,
+            np.asarray(source_codes, dtype=np.int64),
+            codes[:, None] if codes.ndim == 1 else codes,
+        )
+
+
+def cluster_strongest_first(
+    records: ClusterRecords,
+    max_dob_span_days: float,
+    must_link: Iterable[tuple[int, int]] | np.ndarray,
+    accepted: Iterable[tuple[int, int]],
+    scored: Iterable[tuple[int, int, float]],
+    guarded: Iterable[tuple[int, int]] | np.ndarray,
+    rejected: Iterable[tuple[int, int]],
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Group records: certain links, then accepted pairs, then scored pairs strongest first.
+
+    Returns each record's group root and, per record, the probability of the strongest pair that
+    joined it to another record.
+    """
+    n_records = len(records.dob_days)
+    # Certain links join whatever the guards say, so they are connected groups from the start.
+    component = connected_groups(n_records, _pairs(must_link))
+    groups = _Groups(records, max_dob_span_days, component)
+    in_certain_group = np.bincount(component, minlength=n_records)[component] > 1
+    joined_by: dict[int, float] = dict.fromkeys(np.flatnonzero(in_certain_group).tolist(), 1.0)
+    for a, b in _pairs(guarded).tolist():
+        groups.keep_apart(a, b)
+    for a, b in rejected:
+        groups.keep_apart(a, b, rejected=True)
+    for a, b in accepted:
+        if groups.join(a, b, force=True):
+            joined_by[a] = joined_by[b] = 1.0
+    scored = np.asarray(scored, dtype=float).reshape(-1, 3)
+    node_a, node_b = scored[:, 0].astype(np.int64), scored[:, 1].astype(np.int64)
+    apart = component[node_a] != component[node_b]  # else already one person by an identifier
+    for a, b, probability in zip(
+        node_a[apart].tolist(), node_b[apart].tolist(), scored[apart, 2].tolist(), strict=True
+    ):
+        if groups.join(a, b):
+            joined_by[a] = max(joined_by.get(a, 0.0), probability)
+            joined_by[b] = max(joined_by.get(b, 0.0), probability)
+    roots = np.fromiter((groups.find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
+    return roots, joined_by

@@ -1,0 +1,37 @@
+"""Linkage settings: linkage.yaml (what a council analyst may change) and name_variants.yaml (the
+nickname and spelling groups), and the configuration tables the SQL models read from them."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+SETTINGS_FILE = Path(__file__).with_name("linkage.yaml")
+NAME_VARIANTS_FILE = Path(__file__).with_name("name_variants.yaml")
+
+
+@cache
+def linkage_settings(path: Path = SETTINGS_FILE) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def name_variant_rows(path: Path = NAME_VARIANTS_FILE) -> list[tuple[str, str]]:
+    """(name, group) pairs in linkage's standard form (capitals, no marks)."""
+    groups = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = set()
+    for canonical, variants in groups.items():
+        for name in [canonical, *variants]:
+            rows.add((str(name).upper(), str(canonical).upper()))
+    return sorted(rows)
+
+
+def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Configuration the SQL models read: name groups and systems that share another's ids."""
+    con.execute("create or replace table cfg_name_variant (name_std varchar, name_group varchar)")
+    con.executemany("insert into cfg_name_variant values (?, ?)", name_variant_rows())
+    con.execute("create or replace table cfg_system_source (system_name varchar, source varchar)")
+    systems = linkage_settings()["person"]["same_identifier_systems"]
+    con.executemany("insert into cfg_system_source values (?, ?)", list(systems.items()))
