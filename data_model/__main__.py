@@ -44,12 +44,9 @@ def build_command(args: argparse.Namespace) -> int:
         report = build_model(
             args.sources, args.out, progress=_progress_printer(started), plan=args.plan
         )
-    except (ExtractError, PlanError) as error:
+    except (ExtractError, PlanError, BuildCheckError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BuildCheckError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, see the Data quality page) "
