@@ -39,7 +39,8 @@ _SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 
 
 def entry_of(table: str) -> dict:
-    return next(entry for _, entry in ENTRIES if entry["name"] == table)
+    """The table's YAML entry ({} when it has none: another test names it)."""
+    return next((entry for _, entry in ENTRIES if entry["name"] == table), {})
 
 
 def test_every_model_and_python_output_has_exactly_one_entry() -> None:
