@@ -137,6 +137,28 @@ def test_every_table_made_in_python_is_a_declared_source(
         )
 
 
+def test_documented_source_columns_are_the_built_ones(
+    model_sql: duckdb.DuckDBPyConnection,
+) -> None:
+    """A source that lists its columns in sources.yml lists every one, and only those."""
+    problems = []
+    for _, _, table in source_tables():
+        documented = [column["name"] for column in table.get("columns") or []]
+        if not documented:
+            continue
+        built = [
+            column
+            for (column,) in model_sql.execute(
+                "select column_name from information_schema.columns where table_name = ?"
+                " order by ordinal_position",
+                [table["name"]],
+            ).fetchall()
+        ]
+        problems += [f"{table['name']}.{c}: not documented" for c in built if c not in documented]
+        problems += [f"{table['name']}.{c}: not built" for c in documented if c not in built]
+    assert not problems, "\n".join(problems)
+
+
 def test_sql_models_read_only_through_ref_and_source() -> None:
     """After removing ref()/source() and comments, no model or source table is named bare."""
     tables = set(MADE_BY) | SOURCE_TABLES
