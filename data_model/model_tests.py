@@ -53,7 +53,7 @@ class DataTest:
 
 
 @dataclass(frozen=True)
-class TestFailure:
+class FailedTest:
     test: DataTest
     failing_rows: int
 
@@ -163,8 +163,10 @@ def compile_generic_test(
 def compile_singular_test(path: Path) -> DataTest:
     """A singular test (a select of the failing rows) as a query counting them."""
     text = path.read_text(encoding="utf-8")
-    tables = [m.group(1) for m in _REF.finditer(text)]
-    tables += [m.group(2) for m in _SOURCE.finditer(text)]
+    # Named after the first table it reads, as a failure message names a model.
+    reads = [(m.start(), m.group(1)) for m in _REF.finditer(text)]
+    reads += [(m.start(), m.group(2)) for m in _SOURCE.finditer(text)]
+    tables = [table for _, table in sorted(reads)]
     body = render(text).strip().rstrip(";")
     # The newline keeps a trailing -- comment from swallowing the closing parenthesis.
     sql = f"select count(*) from (\n{body}\n)"
@@ -174,7 +176,7 @@ def compile_singular_test(path: Path) -> DataTest:
 def compile_tests(models_dir: Path = MODELS_DIR) -> list[DataTest]:
     """Every generic test in the property files, then every singular test, in a stable order."""
     tests = []
-    tested = [(path, entry) for path, entry in model_entries(models_dir)] + [
+    tested = model_entries(models_dir) + [
         (path, table) for path, _, table in source_tables(models_dir)
     ]
     for path, entry in tested:
@@ -186,7 +188,7 @@ def compile_tests(models_dir: Path = MODELS_DIR) -> list[DataTest]:
     return tests
 
 
-def run_tests(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> list[TestFailure]:
+def run_tests(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> list[FailedTest]:
     """Run every test against the model in con; the tests that found failing rows."""
     failures = []
     for test in compile_tests(models_dir):
@@ -197,5 +199,5 @@ def run_tests(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> 
                 f"{test.defined_in.name}: {test.label} cannot run: {error}"
             ) from error
         if failing:
-            failures.append(TestFailure(test, failing))
+            failures.append(FailedTest(test, failing))
     return failures
