@@ -80,6 +80,9 @@ def test_entries_are_dbt_property_files_with_a_grain() -> None:
         model = MADE_BY.get(entry.get("name"))
         if model and entry["name"] != model.name and meta.get("made_by") != model.name:
             problems.append(f"{where}: config.meta.made_by should be {model.name}")
+        if model and path.parent != model.path.parent:
+            folder = model.path.parent.relative_to(MODELS_DIR)
+            problems.append(f"{where}: belongs in a property file in models/{folder}/")
         for column in entry.get("columns") or []:
             unknown = set(column) - {"name", "description", "data_tests", "data_type", "config"}
             if unknown:
