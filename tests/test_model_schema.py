@@ -303,3 +303,16 @@ def test_run_tests_reads_property_files_and_singular_tests(tmp_path: Path, con) 
         "child.id unique: 1 failing row",
         "child no_blue_children: 2 failing rows",
     ]
+
+
+def test_a_test_that_cannot_run_is_an_error_naming_it(tmp_path: Path, con) -> None:
+    """A test on a column a model no longer has stops the build rather than passing."""
+    (tmp_path / "extra.yml").write_text(
+        "version: 2\nmodels:\n  - name: child\n    columns:\n      - name: gone\n"
+        "        data_tests: [not_null]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ModelTestDefinitionError, match=r"extra.yml: child.gone not_null cannot run"
+    ):
+        run_tests(con, tmp_path)
