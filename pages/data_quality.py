@@ -2,8 +2,9 @@
 last build's linkage did, and the pairs of records an analyst should decide on.
 
 Every number comes from data_model.read.quality. The one thing this page writes is an analyst's
-clerical decision, appended with data_model.linkage.record_decision to the decisions file beside
-the model; the model itself is read-only here, so a decision takes effect at the next build.
+clerical decision, appended with data_model.linkage.decisions.record_decision to the decisions
+file beside the model; the model itself is read-only here, so a decision takes effect at the next
+build.
 Personal data stays on screen: nothing here logs a name, a date of birth or a record id.
 """
 
@@ -18,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model import linkage
+from data_model.linkage import decisions
 from data_model.read import model_tables, quality
 from pages.ui import charts, model
 from pages.ui.charts import Series
@@ -33,12 +34,15 @@ ALL_SOURCES = "All sources"
 SEX = {"M": "Male", "F": "Female", "U": "Not known"}
 NOT_RECORDED = "Not recorded"
 DECIDED_LATER = "Decided — takes effect at the next build"
-CHOICES = {"same": (linkage.ACCEPT, "the same person"), "different": (linkage.REJECT, "two people")}
+CHOICES = {
+    "same": (decisions.ACCEPT, "the same person"),
+    "different": (decisions.REJECT, "two people"),
+}
 
 
 def decisions_path() -> Path:
     """The clerical decisions file: beside the model file, where the build reads it."""
-    return model.model_path().with_name(linkage.DECISIONS_FILE_NAME)
+    return model.model_path().with_name(decisions.DECISIONS_FILE_NAME)
 
 
 def signed(weight: float | None) -> str:
@@ -338,7 +342,7 @@ st.markdown(
     "records and never asks about the pair again. Strongest pairs first."
 )
 queue = model.query(quality.linkage_review_queue)
-recorded = linkage.read_decisions(path)  # read on every run: it changes without a rebuild
+recorded = decisions.read_decisions(path)  # read on every run: it changes without a rebuild
 queue = quality.with_recorded_decisions(queue, recorded)
 undecided = queue[queue["decision"].isna()]
 awaiting = undecided[undecided["recorded_decision"].isna()]
@@ -400,7 +404,7 @@ def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
     decision, words = CHOICES[choice]
     target = decisions_path()
     try:
-        linkage.record_decision(
+        decisions.record_decision(
             target,
             row["registration_l"],
             row["registration_r"],

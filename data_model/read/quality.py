@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from data_model.linkage import Decision, pair_key
+from data_model.linkage.decisions import Decision, pair_key
 from data_model.read.connection import query_frame, query_row
 from loaders.contracts import BY_SOURCE
 
