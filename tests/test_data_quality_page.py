@@ -367,7 +367,7 @@ def test_a_decision_that_cannot_be_saved_says_so(
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("data_model.linkage.record_decision", refuse)
+    monkeypatch.setattr("data_model.linkage.decisions.record_decision", refuse)
     at = open_page()
     at.button(key="decide_same").click().run()
     assert not at.exception
