@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from data_model.runner import _REF, _SOURCE, MODELS_DIR, render
+from data_model.runner import MODELS_DIR, REF_CALL, SOURCE_CALL, render
 
 SINGULAR_TESTS_DIR = "tests"
 GENERIC_TESTS = ("unique", "not_null", "accepted_values", "relationships")
@@ -164,8 +164,8 @@ def compile_singular_test(path: Path) -> DataTest:
     """A singular test (a select of the failing rows) as a query counting them."""
     text = path.read_text(encoding="utf-8")
     # Named after the first table it reads, as a failure message names a model.
-    reads = [(m.start(), m.group(1)) for m in _REF.finditer(text)]
-    reads += [(m.start(), m.group(2)) for m in _SOURCE.finditer(text)]
+    reads = [(m.start(), m.group(1)) for m in REF_CALL.finditer(text)]
+    reads += [(m.start(), m.group(2)) for m in SOURCE_CALL.finditer(text)]
     tables = [table for _, table in sorted(reads)]
     body = render(text).strip().rstrip(";")
     # The newline keeps a trailing -- comment from swallowing the closing parenthesis.

@@ -11,6 +11,12 @@ Inputs are declared, never guessed:
   and sources it reads, and `OUTPUTS`, any tables it makes besides the one named after it; its
   `build(con, context)` creates them.
 
+SQL models are Jinja templates, as dbt's are: besides ref() and source() they may call the Jinja
+macros of `models/macros/*.sql` files that define `{% macro %}`s (e.g. person_identity, the
+identity columns every person-bearing staging model gives linkage). The other files there hold
+DuckDB macros (`create macro`), created in the model before the models run, so the pages' read
+layer calls the same functions.
+
 The run order follows from the declarations (graphlib raises on a cycle), and a reference to a
 model or source that does not exist stops the build before anything runs.
 """
@@ -27,15 +33,16 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
+import jinja2
 import yaml
 
 MODELS_DIR = Path(__file__).with_name("models")
+MACROS_DIR = "macros"
 LAYERS = ("staging", "intermediate", "marts")
 SOURCES_FILE = "sources.yml"
 _PREFIX_OF_LAYER = {"staging": "stg_", "intermediate": "int_", "marts": "mart_"}
-_REF = re.compile(r"\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
-_SOURCE = re.compile(r"\{\{\s*source\(\s*'([a-z0-9_]+)'\s*,\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
-_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
+REF_CALL = re.compile(r"\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
+SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'([a-z0-9_]+)'\s*,\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
 
 
 class ModelDefinitionError(ValueError):
@@ -80,9 +87,30 @@ def _python_declarations(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return found["INPUTS"], found["OUTPUTS"]
 
 
-def render(sql: str) -> str:
-    """The SQL DuckDB runs: each ref() and source() replaced by its table's name."""
-    return _SOURCE.sub(lambda m: m.group(2), _REF.sub(lambda m: m.group(1), sql))
+def _is_jinja_macro_file(path: Path) -> bool:
+    return "{% macro" in path.read_text(encoding="utf-8")
+
+
+@cache
+def _jinja(models_dir: Path) -> jinja2.Environment:
+    """Jinja as dbt sets it up for a model: ref(), source() and the project's macros."""
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
+    environment.globals["ref"] = lambda name: name
+    environment.globals["source"] = lambda group, table: table
+    for path in sorted((models_dir / MACROS_DIR).glob("*.sql")):
+        if _is_jinja_macro_file(path):
+            module = environment.from_string(path.read_text(encoding="utf-8")).module
+            environment.globals.update(
+                {name: getattr(module, name) for name in dir(module) if not name.startswith("_")}
+            )
+    return environment
+
+
+def render(sql: str, models_dir: Path = MODELS_DIR) -> str:
+    """The SQL DuckDB runs: the Jinja template rendered, each ref() and source() as its table."""
+    return _jinja(models_dir).from_string(sql).render()
 
 
 def model_files(models_dir: Path = MODELS_DIR) -> list[tuple[str, Path]]:
@@ -113,16 +141,17 @@ def discover_models(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
             used_sources = frozenset(i for i in inputs if i in sources)
         else:
             outputs = ()
-            refs = frozenset(_REF.findall(text))
-            used_sources = frozenset(table for _, table in _SOURCE.findall(text))
-            for group, table in _SOURCE.findall(text):
+            refs = frozenset(REF_CALL.findall(text))
+            used_sources = frozenset(table for _, table in SOURCE_CALL.findall(text))
+            for group, table in SOURCE_CALL.findall(text):
                 if sources.get(table) != group:
                     raise ModelDefinitionError(
                         f"{path}: source('{group}', '{table}') is not declared in {SOURCES_FILE}"
                     )
-            leftover = _TEMPLATE.findall(_SOURCE.sub("", _REF.sub("", text)))
-            if leftover:
-                raise ModelDefinitionError(f"{path}: cannot read {leftover[0]}")
+            try:
+                render(text, models_dir)
+            except jinja2.TemplateError as error:
+                raise ModelDefinitionError(f"{path}: cannot render: {error}") from error
         models[name] = Model(name, layer, path, text, refs, used_sources, outputs)
 
     made_by = {out: model.name for model in models.values() for out in (model.name, *model.outputs)}
@@ -155,8 +184,11 @@ def _run_python_model(con: duckdb.DuckDBPyConnection, model: Model, context: dic
 
 
 def create_macros(con: duckdb.DuckDBPyConnection, models_dir: Path = MODELS_DIR) -> None:
-    """The SQL macros the models share (models/macros.sql)."""
-    con.execute((models_dir / "macros.sql").read_text(encoding="utf-8"))
+    """The DuckDB macros the models (and the read layer) share: models/macros/*.sql other than
+    the Jinja macro files."""
+    for path in sorted((models_dir / MACROS_DIR).glob("*.sql")):
+        if not _is_jinja_macro_file(path):
+            con.execute(path.read_text(encoding="utf-8"))
 
 
 def run_models(
@@ -180,7 +212,7 @@ def run_models(
             if model.is_python:
                 _run_python_model(con, model, context or {})
             else:
-                con.execute(f"create or replace table {name} as\n{render(model.sql)}")
+                con.execute(f"create or replace table {name} as\n{render(model.sql, models_dir)}")
         except duckdb.Error as error:
             raise RuntimeError(
                 f"model {model.path.relative_to(models_dir)} failed: {error}"

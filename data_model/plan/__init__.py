@@ -15,68 +15,25 @@ int_plan_* and mart_plan_* / mart_claim* models, which read the cfg_plan_* table
 - tables: writing the cfg_plan* tables the models read
 """
 
-from data_model.plan.definitions import (
-    ANCHORS,
-    COMPARISONS,
-    WHO,
-    Condition,
-    Indicator,
-    Measure,
-    Near,
-    Plan,
-    Problem,
-    Route,
-    Selector,
-    TermRule,
-)
+# The names the rest of the code uses; each module's own names stay in that module.
+from data_model.plan.definitions import Indicator, Measure, Plan
 from data_model.plan.errors import PlanError
-from data_model.plan.evidence import (
-    SOURCES,
-    TERM_FIGURES,
-    TERM_SOURCE,
-    EvidenceSource,
-    SourceField,
-    TermFigure,
-    record_selections,
-    selection_sql,
-)
-from data_model.plan.loading import (
-    DEFAULT_PLAN,
-    PLANS_DIR,
-    available_plans,
-    load_plan,
-    resolve_plan,
-)
-from data_model.plan.tables import PLAN_TABLES, create_plan_tables, direction_and_slack
+from data_model.plan.evidence import SOURCES, TERM_FIGURES, record_selections, selection_sql
+from data_model.plan.loading import DEFAULT_PLAN, PLANS_DIR, available_plans, load_plan
+from data_model.plan.tables import create_plan_tables
 
 __all__ = [
-    "ANCHORS",
-    "COMPARISONS",
     "DEFAULT_PLAN",
     "PLANS_DIR",
-    "PLAN_TABLES",
     "SOURCES",
     "TERM_FIGURES",
-    "TERM_SOURCE",
-    "WHO",
-    "Condition",
-    "EvidenceSource",
     "Indicator",
     "Measure",
-    "Near",
     "Plan",
     "PlanError",
-    "Problem",
-    "Route",
-    "Selector",
-    "SourceField",
-    "TermFigure",
-    "TermRule",
     "available_plans",
     "create_plan_tables",
-    "direction_and_slack",
     "load_plan",
     "record_selections",
-    "resolve_plan",
     "selection_sql",
 ]

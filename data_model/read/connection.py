@@ -1,8 +1,8 @@
 """Opening a built model read-only, and the two ways the read layer runs a parameterised query.
 
-The model file holds the SQL macros of models/macros.sql (the build creates them in the model's
-catalog), so a query here can call `measure_is_near(...)` and `route_is_near(...)` as the models
-do: the pages' what-ifs and the model share one definition of each rule.
+The model file holds the SQL macros of models/macros/functions.sql (the build creates them in the
+model's catalog), so a query here can call `measure_is_near(...)` and `route_is_near(...)` as the
+models do: the pages' what-ifs and the model share one definition of each rule.
 """
 
 from __future__ import annotations

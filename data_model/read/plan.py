@@ -2,10 +2,10 @@
 figures) show, read from the outcomes plan marts.
 
 The rules (what "near" means, which route a claim takes, how the return's prediction is made) are
-in the plan file and the mart_plan_* / mart_claim* models; these functions only select, filter and
-re-apply a what-if margin through the model's own macros (measure_is_near, route_is_near in
-models/macros.sql), so the what-if and the model cannot disagree on what "near" means. Values from
-users reach SQL only as parameters.
+in the plan file and the mart_plan_* / mart_claim* models; these functions only select, filter
+and re-apply a what-if margin through the model's own macros (measure_is_near, route_is_near in
+models/macros/functions.sql), so the what-if and the model cannot disagree on what "near" means.
+Values from users reach SQL only as parameters.
 """
 
 from __future__ import annotations

@@ -5,15 +5,7 @@ with source as (
 
 renamed as (
     select
-        'csc_episodes' as source,
-        episode_id as source_record_id,
-        child_id as source_person_id,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        one_line_address(address) as address,
-        normalise_postcode(postcode) as postcode,
+        {{ person_identity('csc_episodes', 'episode_id', 'child_id') }},
         start_date as record_date,
         episode_type,
         category_of_need,

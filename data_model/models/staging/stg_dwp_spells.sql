@@ -5,16 +5,8 @@ with source as (
 
 renamed as (
     select
-        'dwp_spells' as source,
-        spell_id as source_record_id,
-        claimant_ref as source_person_id,
+        {{ person_identity('dwp_spells', 'spell_id', 'claimant_ref', sex="'U'", address='cast(null as varchar)') }},
         nino,
-        first_name,
-        last_name,
-        dob,
-        'U' as sex,
-        cast(null as varchar) as address,
-        normalise_postcode(postcode) as postcode,
         start_date as record_date,
         spell_type,
         benefit_type,

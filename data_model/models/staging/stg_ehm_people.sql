@@ -5,17 +5,12 @@ with source as (
 
 renamed as (
     select
-        'ehm_people' as source,
-        person_id as source_record_id,
-        person_id as source_person_id,
+        {{ person_identity(
+            'ehm_people', 'person_id', 'person_id',
+            address="one_line_address(concat_ws(', ', address_line_1, address_line_2, town))",
+        ) }},
         case_id,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
         ethnicity,
-        one_line_address(concat_ws(', ', address_line_1, address_line_2, town)) as address,
-        normalise_postcode(postcode) as postcode,
         recorded_date as record_date
     from source
 )

@@ -11,15 +11,10 @@ with_lines as (
 
 renamed as (
     select
-        'family_context_csc' as source,
-        cms_id as source_record_id,
-        cms_id as source_person_id,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        address_before_postcode(lines) as address,
-        postcode_line(lines) as postcode,
+        {{ person_identity(
+            'family_context_csc', 'cms_id', 'cms_id',
+            address='address_before_postcode(lines)', postcode='postcode_line(lines)',
+        ) }},
         coalesce(date_of_most_recent_interaction, start_date_of_last_involvement,
                  cast(date_current_as_of as date)) as record_date,
         'Children''s social care' as service,

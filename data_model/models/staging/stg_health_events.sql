@@ -5,16 +5,8 @@ with source as (
 
 renamed as (
     select
-        'health_events' as source,
-        event_id as source_record_id,
-        patient_id as source_person_id,
+        {{ person_identity('health_events', 'event_id', 'patient_id') }},
         nhs_number,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        one_line_address(address) as address,
-        normalise_postcode(postcode) as postcode,
         event_date as record_date,
         event_type,
         event_date,

@@ -5,19 +5,18 @@ with source as (
 
 renamed as (
     select
-        'housing_tenancies' as source,
-        tenancy_ref || '-' || tenant_no as source_record_id,
-        tenancy_ref || '-' || tenant_no as source_person_id,
+        {{ person_identity(
+            'housing_tenancies',
+            record_id="tenancy_ref || '-' || tenant_no",
+            person_id="tenancy_ref || '-' || tenant_no",
+            first_name="trim(case when contains(tenant_name, ',')
+                then split_part(tenant_name, ',', 2) end)",
+            last_name="trim(case when contains(tenant_name, ',')
+                then split_part(tenant_name, ',', 1) else tenant_name end)",
+            sex="'U'",
+        ) }},
         tenancy_ref,
         tenant_no,
-        trim(case when contains(tenant_name, ',')
-            then split_part(tenant_name, ',', 2) end) as first_name,
-        trim(case when contains(tenant_name, ',')
-            then split_part(tenant_name, ',', 1) else tenant_name end) as last_name,
-        dob,
-        'U' as sex,
-        one_line_address(address) as address,
-        normalise_postcode(postcode) as postcode,
         tenancy_start as record_date,
         tenancy_start,
         tenancy_end,

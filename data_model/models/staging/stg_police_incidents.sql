@@ -5,16 +5,8 @@ with source as (
 
 renamed as (
     select
-        'police_incidents' as source,
-        incident_ref || '|' || nominal_id as source_record_id,
-        nominal_id as source_person_id,
+        {{ person_identity('police_incidents', "incident_ref || '|' || nominal_id", 'nominal_id') }},
         incident_ref,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        one_line_address(address) as address,
-        normalise_postcode(postcode) as postcode,
         cast(incident_datetime as date) as record_date,
         incident_datetime,
         offence_category,

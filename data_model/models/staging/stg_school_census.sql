@@ -15,16 +15,11 @@ clean_addresses as (
 
 renamed as (
     select
-        'school_census' as source,
-        upn || '|' || academic_year || '|' || term as source_record_id,
-        upn as source_person_id,
+        {{ person_identity(
+            'school_census', "upn || '|' || academic_year || '|' || term", 'upn',
+            address='clean_addresses.address',
+        ) }},
         upn,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        clean_addresses.address,
-        normalise_postcode(postcode) as postcode,
         census_date as record_date,
         school_urn,
         school_name,

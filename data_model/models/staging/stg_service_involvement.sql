@@ -5,18 +5,10 @@ with source as (
 
 renamed as (
     select
-        'service_involvement' as source,
-        record_id as source_record_id,
-        system_name || ':' || cms_id as source_person_id,
+        {{ person_identity('service_involvement', 'record_id', "system_name || ':' || cms_id") }},
         cms_id,
         system_name,
         service,
-        first_name,
-        last_name,
-        dob,
-        normalise_sex(sex) as sex,
-        one_line_address(address) as address,
-        normalise_postcode(postcode) as postcode,
         coalesce(last_interaction_date, start_date, current_as_of) as record_date,
         team,
         contact_name,
