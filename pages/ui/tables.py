@@ -62,15 +62,41 @@ def _labelled(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
     return out.rename(columns={c: spec[c].label for c in columns})
 
 
+# A cell a spreadsheet would read as a formula (or as the start of one): OWASP's CSV injection list.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text_cell(value: Any) -> Any:
+    """A text value that would start a formula, as inert text: a leading apostrophe (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def inert_text(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell that a spreadsheet would run as a formula made inert; numbers,
+    dates and flags are left as they are (a negative number stays a number)."""
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_as_text_cell)
+    return out
+
+
 def to_csv(df: pd.DataFrame, spec: Mapping[str, Col]) -> bytes:
-    """CSV with a byte-order mark so Excel reads UTF-8; dates as YYYY-MM-DD for any tool."""
-    return _labelled(df, spec).to_csv(index=False).encode("utf-8-sig")
+    """CSV with a byte-order mark so Excel reads UTF-8; dates as YYYY-MM-DD for any tool; no cell
+    that a spreadsheet would run as a formula. Lines end CRLF (RFC 4180), so a value holding a
+    carriage return is quoted rather than splitting its row."""
+    table = inert_text(_labelled(df, spec))
+    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_excel(
     df: pd.DataFrame, spec: Mapping[str, Col], title: str, notes: tuple[str, ...] = ()
 ) -> bytes:
-    """An Excel workbook: the table with real dates shown as DD Mon YYYY, and a notes sheet."""
+    """An Excel workbook: the table with real dates shown as DD Mon YYYY, and a notes sheet. Every
+    text is written as a string cell: xlsxwriter would otherwise turn "=..." into a live formula
+    and "http..." into a link."""
     table = _labelled(df, spec)
     buffer = io.BytesIO()
     with pd.ExcelWriter(
@@ -78,6 +104,7 @@ def to_excel(
         engine="xlsxwriter",
         date_format=EXCEL_DATE_FORMAT,
         datetime_format=EXCEL_DATE_FORMAT,
+        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
     ) as writer:
         table.to_excel(writer, sheet_name="Table", index=False)
         sheet = writer.sheets["Table"]
