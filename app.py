@@ -1,7 +1,9 @@
 """Families First Insight: the entry point.
 
-Run with `streamlit run app.py`. The model file is FFI_MODEL (default data/model.duckdb); when it
-does not exist, the app builds the synthetic demo district first, showing progress.
+Run with `streamlit run app.py`. The model file is FFI_MODEL, a council's model built with
+`python -m data_model build`. Without FFI_MODEL the app serves the synthetic demo from
+data/demo.duckdb, building it first (with progress) when it is not there; it never builds at a
+configured FFI_MODEL path.
 """
 
 from __future__ import annotations
@@ -24,8 +26,19 @@ def _build_lock() -> threading.Lock:
     return threading.Lock()
 
 
+def missing_model_page() -> None:
+    """FFI_MODEL names a file that is not there: say so; never build a demo in its place."""
+    st.title("Families First Insight")
+    st.error(
+        f"There is no model at {model.model_path()} (the FFI_MODEL setting). Build it from the "
+        "council's extracts with `python -m data_model build --sources FOLDER --out "
+        f"{model.model_path()}`, or point FFI_MODEL at the model file."
+    )
+    st.stop()
+
+
 def build_demo_model() -> None:
-    """Build the synthetic district into the model path, with a progress bar, then rerun."""
+    """Build the synthetic district at the demo path, with a progress bar, then rerun."""
     from data_model.build import build_synthetic
 
     path = model.model_path()
@@ -64,6 +77,8 @@ pages = {
 # It is hidden: the sidebar links are ours (client.showSidebarNavigation is false in config.toml).
 page = st.navigation(pages, position="hidden")
 if not model.model_exists():
+    if not model.is_demo():
+        missing_model_page()  # ends the run
     build_demo_model()  # ends with a rerun
 
 info = model.info()

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from data_model.build import BuildCheckError, build_model
+from data_model.build import BuildCheckError, BuildFileError, SyntheticOrigin, build_model
 from data_model.plan import DEFAULT_PLAN, PlanError
 from loaders.base import ExtractError
 
@@ -42,9 +42,13 @@ def build_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         report = build_model(
-            args.sources, args.out, progress=_progress_printer(started), plan=args.plan
+            args.sources,
+            args.out,
+            progress=_progress_printer(started),
+            plan=args.plan,
+            synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
         )
-    except (ExtractError, PlanError, BuildCheckError) as error:
+    except (ExtractError, PlanError, BuildCheckError, BuildFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
@@ -67,7 +71,12 @@ def bench_command(args: argparse.Namespace) -> int:
         print(f"generated {args.households:,} households in {generate_s:.1f}s", flush=True)
 
         started = time.perf_counter()
-        report = build_model(extracts, model, progress=_progress_printer(started))
+        report = build_model(
+            extracts,
+            model,
+            progress=_progress_printer(started),
+            synthetic=SyntheticOrigin(args.households, args.seed),
+        )
         build_s = time.perf_counter() - started
         model_mb = model.stat().st_size / 1024 / 1024
 
@@ -136,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         "--plan",
         default=DEFAULT_PLAN,
         help=f"outcomes plan: a shipped plan's name or a plan file (default {DEFAULT_PLAN})",
+    )
+    build.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="the extracts are the synthetic generator's: the model is marked synthetic and says "
+        "so on every page",
     )
     build.set_defaults(run=build_command)
 

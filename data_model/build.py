@@ -1,21 +1,26 @@
 """Builds the analysis model: extracts → raw tables → staging → intermediate → marts.
 
 The model is written to a new file beside the target and moved over it only when every stage has
-succeeded, so the app keeps serving the last good model while a build runs or if it fails.
+succeeded, so the app keeps serving the last good model while a build runs or if it fails. Every
+file and folder the build creates is readable by its owner only (POSIX), since the model holds
+personal data; the leftovers of a build that was killed are removed by the next one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import psutil
 
 from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
 from data_model.model_tests import ModelTestDefinitionError, run_tests
@@ -86,14 +91,81 @@ def _create_reference_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None
     )
 
 
-def _synthetic_metadata(sources_dir: Path) -> dict:
-    """A folder made by the generator has a _truth/ folder; its metadata says how it was made."""
-    truth = sources_dir / "_truth"
-    if not truth.is_dir():
-        return {"is_synthetic": False}
-    meta_file = truth / "generator.json"
-    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
-    return {"is_synthetic": True, "households": meta.get("households"), "seed": meta.get("seed")}
+@dataclass(frozen=True)
+class SyntheticOrigin:
+    """How the generator made the extracts of a synthetic build. The model counts as synthetic only
+    when the build is told so (build_synthetic, the bench, `build --synthetic`), never because a
+    folder happens to look like the generator's."""
+
+    households: int | None = None
+    seed: int | None = None
+
+    @classmethod
+    def of_folder(cls, sources_dir: Path) -> SyntheticOrigin:
+        """The size and seed the generator recorded in the folder (_truth/generator.json)."""
+        meta_file = Path(sources_dir) / "_truth" / "generator.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+        return cls(meta.get("households"), meta.get("seed"))
+
+
+class BuildFileError(RuntimeError):
+    """A file the build must write cannot be written (a full disk, a read-only folder, a model file
+    another program holds open); str(error) is one line naming the path and the cause. The
+    previous model is untouched."""
+
+
+# The causes a council's IT team can act on, as the operating system words them.
+_FILE_CAUSES = ("No space left on device", "Read-only file system", "Permission denied",
+                "Disk quota exceeded")  # fmt: skip
+
+
+def _file_problem(error: BaseException, path: Path) -> str:
+    """One line for a file the build could not use: the path and the cause, never a traceback."""
+    if isinstance(error, OSError):
+        return f"cannot use {error.filename or path}: {error.strerror or error}"
+    text = str(error).strip()
+    cause = next((c for c in _FILE_CAUSES if c in text), text.splitlines()[0] if text else "")
+    return f"cannot use {path}: {cause}"
+
+
+def _is_file_problem(error: BaseException) -> bool:
+    """An error writing the model file (DuckDB reports a full disk at a checkpoint as fatal)."""
+    if isinstance(error, OSError | duckdb.IOException):
+        return True
+    return isinstance(error, duckdb.FatalException) and any(c in str(error) for c in _FILE_CAUSES)
+
+
+_BUILDING = re.compile(r"\.building-(\d+)(\.wal)?")
+
+
+def remove_interrupted_builds(out_path: Path) -> list[Path]:
+    """Remove what builds of out_path that were killed left beside it (<model>.building-<pid> and
+    its .wal, personal data included). A build whose process is still running keeps its files."""
+    removed = []
+    for path in out_path.parent.glob(f"{out_path.name}.building-*"):
+        match = _BUILDING.fullmatch(path.name[len(out_path.name) :])
+        if not match:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and psutil.pid_exists(pid):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextmanager
+def owner_only_files() -> Iterator[None]:
+    """Files and folders created meanwhile are readable by their owner only (0600 and 0700; POSIX
+    only: Windows keeps the folder's permissions)."""
+    if os.name != "posix":
+        yield
+        return
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _run_model_tests(con: duckdb.DuckDBPyConnection) -> None:
@@ -126,8 +198,7 @@ def _create_contract_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace view {view} as select * from {mart}")
 
 
-def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None:
-    meta = _synthetic_metadata(sources_dir)
+def _write_model_info(con: duckdb.DuckDBPyConnection, synthetic: SyntheticOrigin | None) -> None:
     con.execute(
         """
         create table mart_model_info as
@@ -140,9 +211,9 @@ def _write_model_info(con: duckdb.DuckDBPyConnection, sources_dir: Path) -> None
         """,
         [
             datetime.now(UTC).replace(tzinfo=None),
-            meta["is_synthetic"],
-            meta.get("households"),
-            meta.get("seed"),
+            synthetic is not None,
+            synthetic.households if synthetic else None,
+            synthetic.seed if synthetic else None,
         ],
     )
 
@@ -153,6 +224,7 @@ def build_model(
     progress: Progress | None = None,
     decisions_path: Path | None = None,
     plan: str | Path | Plan | None = None,
+    synthetic: SyntheticOrigin | None = None,
 ) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
 
@@ -160,20 +232,55 @@ def build_model(
     linkage_decisions.csv beside the model), which the build never writes. `plan` is the outcomes
     plan: a shipped plan's name, a plan file, or a loaded Plan (default bradford_2015).
 
+    `synthetic` says the extracts are the generator's (the model then says so on every page).
+
     Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
-    loaders.base.ExtractError for a missing, unreadable or malformed extract, and
-    BuildCheckError when a data test fails; out_path is untouched in all cases.
+    loaders.base.ExtractError for a missing, unreadable or malformed extract, BuildCheckError when
+    a data test fails, and BuildFileError when a file cannot be written (full disk, read-only
+    folder, model file held open); out_path is untouched in all cases.
     """
     active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
     sources_dir, out_path = Path(sources_dir), Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    building = out_path.with_name(f"{out_path.name}.building-{os.getpid()}")
-    building.unlink(missing_ok=True)
+    with owner_only_files():
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            remove_interrupted_builds(out_path)
+            building = out_path.with_name(f"{out_path.name}.building-{os.getpid()}")
+            building.unlink(missing_ok=True)
+            con = duckdb.connect(str(building), config={"threads": settings()["build"]["threads"]})
+        except (OSError, duckdb.Error) as error:
+            raise BuildFileError(_file_problem(error, out_path.parent)) from error
+        report = _build_into(
+            con, building, out_path, sources_dir, progress, decisions_path, active_plan, synthetic
+        )
+        try:
+            os.replace(building, out_path)
+        except OSError as error:
+            building.unlink(missing_ok=True)
+            raise BuildFileError(
+                f"cannot replace {out_path}: {error.strerror or error} (a program holding it open,"
+                " such as the app on Windows, must let go; or build to a new file name)"
+            ) from error
+    if progress:
+        progress(1.0, "Model ready")
+    return report
+
+
+def _build_into(
+    con: duckdb.DuckDBPyConnection,
+    building: Path,
+    out_path: Path,
+    sources_dir: Path,
+    progress: Progress | None,
+    decisions_path: Path | None,
+    active_plan: Plan,
+    synthetic: SyntheticOrigin | None,
+) -> BuildReport:
+    """Every stage into the new file `building` (out_path's replacement); on any failure the file
+    is removed."""
     report = BuildReport(out_path=out_path, plan=active_plan.id)
     say = progress or (lambda fraction, message: None)
     done = 0.0
-
-    con = duckdb.connect(str(building), config={"threads": settings()["build"]["threads"]})
     try:
         started = time.perf_counter()
         say(0.0, "Loading extracts")
@@ -234,17 +341,17 @@ def build_model(
 
         started = time.perf_counter()
         _create_contract_views(con)
-        _write_model_info(con, sources_dir)
+        _write_model_info(con, synthetic)
         con.execute("checkpoint")
         report.stage_seconds["checks"] = time.perf_counter() - started
-    except BaseException:
+    except BaseException as error:
         con.close()
         building.unlink(missing_ok=True)
         Path(f"{building}.wal").unlink(missing_ok=True)
+        if _is_file_problem(error):
+            raise BuildFileError(_file_problem(error, building)) from error
         raise
     con.close()
-    os.replace(building, out_path)
-    say(1.0, "Model ready")
     return report
 
 
@@ -263,4 +370,9 @@ def build_synthetic(
         shutil.rmtree(extracts)
     say = progress or (lambda fraction, message: None)
     generate(households, seed, extracts, progress=lambda f, m: say(0.4 * f, m))
-    return build_model(extracts, out_path, progress=lambda f, m: say(0.4 + 0.6 * f, m))
+    return build_model(
+        extracts,
+        out_path,
+        progress=lambda f, m: say(0.4 + 0.6 * f, m),
+        synthetic=SyntheticOrigin(households, seed),
+    )

@@ -4,6 +4,7 @@ build reads and none writes."""
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,7 +60,7 @@ def record_decision(
     if decision not in (ACCEPT, REJECT):
         raise ValueError(f"decision must be {ACCEPT!r} or {REJECT!r}, not {decision!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     new_file = not path.exists()
     made = Decision(
         registration_l,
@@ -68,7 +69,9 @@ def record_decision(
         datetime.now().isoformat(timespec="seconds"),
         decided_by,
     )
-    with open(path, "a", newline="", encoding="utf-8") as file:
+    # Created readable by its owner only: a decision names two people's records.
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with open(descriptor, "a", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         if new_file:
             writer.writerow(DECISION_COLUMNS)

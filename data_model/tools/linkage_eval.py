@@ -106,7 +106,7 @@ def score_district(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
 
 def evaluate_district(households: int, seed: int, keep: Path | None = None) -> dict:
     """Generate a district, build it (linkage included) and score it against the truth."""
-    from data_model.build import build_model
+    from data_model.build import SyntheticOrigin, build_model
     from loaders.synthetic.generate import generate
 
     with tempfile.TemporaryDirectory(prefix="ffi-linkage-eval-") as tmp:
@@ -114,7 +114,7 @@ def evaluate_district(households: int, seed: int, keep: Path | None = None) -> d
         extracts, model = folder / "extracts", folder / "model.duckdb"
         generate(households, seed, extracts)
         started = time.perf_counter()
-        report = build_model(extracts, model)
+        report = build_model(extracts, model, synthetic=SyntheticOrigin(households, seed))
         build_seconds = time.perf_counter() - started
         con = duckdb.connect(str(model))
         try:

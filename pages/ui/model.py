@@ -15,13 +15,20 @@ import streamlit as st
 
 from data_model.read import connection, open_model, plan, programme, quality, referrals
 
-DEFAULT_MODEL = Path("data/model.duckdb")
+# The synthetic demo has a path of its own, so a demo build can never land on a council's model.
+DEMO_MODEL = Path("data/demo.duckdb")
 DEFAULT_HOUSEHOLDS = 10_000
 
 
+def is_demo() -> bool:
+    """No production model is configured (FFI_MODEL unset): the app serves the synthetic demo."""
+    return not os.environ.get("FFI_MODEL")
+
+
 def model_path() -> Path:
-    """The model file: FFI_MODEL, else data/model.duckdb (relative to the working directory)."""
-    return Path(os.environ.get("FFI_MODEL") or DEFAULT_MODEL)
+    """The model file: FFI_MODEL (a council's model), else the demo's, data/demo.duckdb (relative
+    to the working directory)."""
+    return Path(os.environ.get("FFI_MODEL") or DEMO_MODEL)
 
 
 @dataclass(frozen=True)
