@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from data_model.build import BuildCheckError, BuildFileError, SyntheticOrigin, build_model
+from data_model.linkage.decisions import DecisionsFileError
 from data_model.plan import DEFAULT_PLAN, PlanError
 from loaders.base import ExtractError
 
@@ -48,7 +49,7 @@ def build_command(args: argparse.Namespace) -> int:
             plan=args.plan,
             synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
         )
-    except (ExtractError, PlanError, BuildCheckError, BuildFileError) as error:
+    except (ExtractError, PlanError, BuildCheckError, BuildFileError, DecisionsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
@@ -57,6 +58,12 @@ def build_command(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f}s "
         f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
     )
+    unusable = report.linkage.get("decision_problems", 0)
+    if unusable:
+        print(
+            f"{unusable:,} clerical decisions could not be used (bad rows, unknown records or "
+            "decisions that contradict each other): the Data quality page lists them"
+        )
     return 0
 
 

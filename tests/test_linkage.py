@@ -113,7 +113,7 @@ def test_identifiers_and_accepted_decisions_join_whatever_the_guards_say():
         [HEALTH, HEALTH, SCHOOL, SCHOOL],
         must_link=[(0, 1)],
         accepted=[(2, 3)],
-        rejected=[(2, 3)],
+        guarded=[(2, 3)],  # the twin guard (a "different people" decision still holds)
     )
     assert roots[0] == roots[1] and roots[2] == roots[3] and roots[0] != roots[2]
     assert joined_by[3] == 1.0

@@ -79,9 +79,11 @@ class _Groups:
             return False
         dob_min = min(self.dob_min[ra], self.dob_min[rb])
         dob_max = max(self.dob_max[ra], self.dob_max[rb])
+        # An analyst's "different people" holds even against their own "same person" decisions
+        # (A=B, B=C, A≠C): the contradiction is kept apart and listed, never resolved by order.
+        if ra in self.rejected and rb in self._partners(self.rejected, ra):
+            return False
         if not force:
-            if ra in self.rejected and rb in self._partners(self.rejected, ra):
-                return False
             held_a, held_b = self.identifier[ra], self.identifier[rb]
             if np.any((held_a >= 0) & (held_b >= 0) & (held_a != held_b)):
                 return False  # two NHS numbers (or NINOs): two people
@@ -164,11 +166,13 @@ def cluster_strongest_first(
     scored: Iterable[tuple[int, int, float]],
     guarded: Iterable[tuple[int, int]] | np.ndarray,
     rejected: Iterable[tuple[int, int]],
+    contradicted: list[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Group records: certain links, then accepted pairs, then scored pairs strongest first.
 
     Returns each record's group root and, per record, the probability of the strongest pair that
-    joined it to another record.
+    joined it to another record. Accepted pairs that a rejected pair keeps apart (the decisions
+    contradict each other) are appended to `contradicted`.
     """
     n_records = len(records.dob_days)
     # Certain links join whatever the guards say, so they are connected groups from the start.
@@ -183,6 +187,8 @@ def cluster_strongest_first(
     for a, b in accepted:
         if groups.join(a, b, force=True):
             joined_by[a] = joined_by[b] = 1.0
+        elif contradicted is not None and groups.find(a) != groups.find(b):
+            contradicted.append((a, b))
     scored = np.asarray(scored, dtype=float).reshape(-1, 3)
     node_a, node_b = scored[:, 0].astype(np.int64), scored[:, 1].astype(np.int64)
     apart = component[node_a] != component[node_b]  # else already one person by an identifier

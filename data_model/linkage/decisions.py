@@ -4,6 +4,7 @@ build reads and none writes."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,24 +34,93 @@ class Decision:
         return pair_key(self.registration_l, self.registration_r)
 
 
-def read_decisions(path: Path | None) -> list[Decision]:
-    """Decisions in file order; a later decision on the same pair replaces an earlier one."""
+class DecisionsFileError(ValueError):
+    """The decisions file cannot be read at all (a folder in its place, a wrong header, not text);
+    str(error) is one line naming the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class DecisionProblem:
+    """A decision the build could not use, and why: a bad row of the file, a registration that is
+    not in the extracts, or a decision that contradicts others."""
+
+    line: int | None  # the file's line, for a bad row
+    registration_l: str
+    registration_r: str
+    decision: str
+    problem: str
+
+
+@dataclass
+class DecisionsFile:
+    decisions: list[Decision]  # usable decisions; a later one on the same pair replaces the earlier
+    problems: list[DecisionProblem]
+
+
+_REQUIRED = ("registration_l", "registration_r", "decision")
+
+
+def _decoded(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise DecisionsFileError(f"{path}: not a text file (it holds NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")  # re-saved by Excel on Windows
+
+
+def load_decisions(path: Path | None) -> DecisionsFile:
+    """Every decision in the file, and the rows that could not be used (with their line)."""
     if path is None or not Path(path).exists():
-        return []
+        return DecisionsFile([], [])
+    path = Path(path)
+    if not path.is_file():
+        raise DecisionsFileError(f"{path}: is not a file (the clerical decisions file is a CSV)")
+    try:
+        text = _decoded(path)
+    except OSError as error:
+        raise DecisionsFileError(f"{path}: cannot be read ({error.strerror or error})") from error
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [column for column in _REQUIRED if column not in header]
+    if missing:
+        raise DecisionsFileError(
+            f"{path}: the header must name {', '.join(_REQUIRED)}; it has "
+            f"{', '.join(header) or 'nothing'} (missing {', '.join(missing)})"
+        )
     latest: dict[tuple[str, str], Decision] = {}
-    with open(path, newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            if row.get("decision") not in (ACCEPT, REJECT):
-                continue
-            decision = Decision(
-                row["registration_l"],
-                row["registration_r"],
-                row["decision"],
-                row.get("decided_at", ""),
-                row.get("decided_by", ""),
+    problems = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            left, right = (
+                (row.get("registration_l") or "").strip(),
+                (row.get("registration_r") or "").strip(),
             )
-            latest[decision.pair] = decision
-    return list(latest.values())
+            decision = (row.get("decision") or "").strip()
+            problem = None
+            if decision not in (ACCEPT, REJECT):
+                problem = f"the decision {decision!r} is neither {ACCEPT!r} nor {REJECT!r}"
+            elif not left or not right:
+                problem = "a registration is missing"
+            elif left == right:
+                problem = "both sides are the same registration"
+            if problem:
+                problems.append(DecisionProblem(line, left, right, decision, problem))
+                continue
+            made = Decision(left, right, decision, row.get("decided_at") or "",
+                            row.get("decided_by") or "")  # fmt: skip
+            latest[made.pair] = made
+    except csv.Error as error:
+        raise DecisionsFileError(f"{path}, line {reader.line_num}: {error}") from error
+    return DecisionsFile(list(latest.values()), problems)
+
+
+def read_decisions(path: Path | None) -> list[Decision]:
+    """Decisions in file order; a later decision on the same pair replaces an earlier one. Rows
+    that cannot be used are left out (load_decisions lists them)."""
+    return load_decisions(path).decisions
 
 
 def record_decision(

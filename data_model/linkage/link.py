@@ -29,7 +29,13 @@ import duckdb
 import numpy as np
 
 from data_model.linkage.clustering import ClusterRecords, cluster_strongest_first
-from data_model.linkage.decisions import ACCEPT, REJECT, Decision, read_decisions
+from data_model.linkage.decisions import (
+    ACCEPT,
+    REJECT,
+    Decision,
+    DecisionProblem,
+    load_decisions,
+)
 from data_model.linkage.prediction import (
     LinkageRun,
     blocking_rules,
@@ -40,6 +46,7 @@ from data_model.linkage.prediction import (
 )
 from data_model.linkage.settings import linkage_settings
 from data_model.linkage.writers import (
+    write_decision_problems,
     write_parameters,
     write_person_link,
     write_review_pairs,
@@ -70,9 +77,13 @@ def link_persons(
     must_link = certain_links(con)
     twins = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
     run.twin_guard_pairs = len(twins)
-    decisions = read_decisions(decisions_path)
-    accepted, rejected = decided_pairs(con, decisions)
+    decisions_file = load_decisions(decisions_path)
+    decisions = decisions_file.decisions
+    usable, unknown = decided_pairs(con, decisions)
+    accepted = [(a, b) for a, b, decision in usable if decision.decision == ACCEPT]
+    rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
+    contradicted: list[tuple[int, int]] = []
     roots, joined_by = cluster_strongest_first(
         cluster_records(con, person["one_person_identifiers"]),
         person["max_dob_span_days"],
@@ -81,7 +92,20 @@ def link_persons(
         strongest_first(con, link_threshold),
         guarded=twins,
         rejected=rejected,
+        contradicted=contradicted,
     )
+    by_nodes = {(a, b): decision for a, b, decision in usable}
+    problems = [
+        *decisions_file.problems,
+        *(_problem(d, "a registration that is not in these extracts") for d in unknown),
+        *(
+            _problem(by_nodes[pair], "contradicts other decisions: other 'same person' decisions "
+                     "join these two, and a 'different people' decision keeps them apart; kept "
+                     "apart until a reviewer settles it")
+            for pair in contradicted
+        ),
+    ]  # fmt: skip
+    run.decision_problems = len(problems)
     run.records_joined = len(joined_by)
     run.seconds["cluster"] = time.perf_counter() - started
 
@@ -89,6 +113,7 @@ def link_persons(
     write_person_link(con, roots, joined_by)
     run.twin_guard_blocked = twin_guard_blocked(con, link_threshold)
     write_review_pairs(con, predictions, person["review_from"], link_threshold, decisions)
+    write_decision_problems(con, problems)
     write_parameters(con, parameter_rows(model))
     count_outcomes(con, run)
     drop_splink_tables(con)
@@ -206,41 +231,39 @@ def cluster_records(con: duckdb.DuckDBPyConnection, identifier_kinds: list[str])
     )
 
 
+def _problem(decision: Decision, problem: str) -> DecisionProblem:
+    return DecisionProblem(
+        None, decision.registration_l, decision.registration_r, decision.decision, problem
+    )
+
+
 def decided_pairs(
     con: duckdb.DuckDBPyConnection, decisions: list[Decision]
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Analysts' decisions as (accepted, rejected) pairs of records, one record of each
-    registration; decisions on registrations no longer in the extracts are left out."""
+) -> tuple[list[tuple[int, int, Decision]], list[Decision]]:
+    """Analysts' decisions as pairs of records (one record of each registration) with the
+    decision, and the decisions naming a registration that is not in these extracts."""
     if not decisions:
         return [], []
-    con.execute(
-        "create or replace temp table linkage_decided (registration_l varchar,"
-        " registration_r varchar, decision varchar)"
-    )
-    con.executemany(
-        "insert into linkage_decided values (?, ?, ?)",
-        [(d.registration_l, d.registration_r, d.decision) for d in decisions],
-    )
-    rows = con.execute(
-        """
-        with first_record as (
+    known = {
+        registration: node
+        for registration, node in con.execute(
+            """
             select registration_id, min(unique_id) - 1 as node
             from int_linkage_record
-            where registration_id in (
-                select registration_l from linkage_decided
-                union select registration_r from linkage_decided
-            )
+            where registration_id in (select unnest(?::varchar[]))
             group by registration_id
-        )
-        select record_l.node, record_r.node, decided.decision
-        from linkage_decided as decided
-        inner join first_record as record_l on record_l.registration_id = decided.registration_l
-        inner join first_record as record_r on record_r.registration_id = decided.registration_r
-        """
-    ).fetchall()
-    accepted = [(a, b) for a, b, decision in rows if decision == ACCEPT]
-    rejected = [(a, b) for a, b, decision in rows if decision == REJECT]
-    return accepted, rejected
+            """,
+            [sorted({r for d in decisions for r in (d.registration_l, d.registration_r)})],
+        ).fetchall()
+    }
+    usable, unknown = [], []
+    for decision in decisions:
+        left, right = known.get(decision.registration_l), known.get(decision.registration_r)
+        if left is None or right is None:
+            unknown.append(decision)
+        else:
+            usable.append((left, right, decision))
+    return usable, unknown
 
 
 def twin_guard_blocked(con: duckdb.DuckDBPyConnection, link_threshold: float) -> int:

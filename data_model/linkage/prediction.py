@@ -35,6 +35,7 @@ class LinkageRun:
     twin_guard_blocked: int = 0
     decisions_accepted: int = 0
     decisions_rejected: int = 0
+    decision_problems: int = 0  # decisions the build could not use, listed for review
     review_pairs: int = 0
     broad_rules_used: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from data_model.linkage.decisions import Decision
+from data_model.linkage.decisions import Decision, DecisionProblem
 from data_model.linkage.prediction import LinkageRun
 
 
@@ -151,7 +151,8 @@ def write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) -> 
             ?::bigint as pairs_compared, ?::bigint as pairs_scored, ?::bigint as records_joined,
             ?::bigint as twin_guard_pairs, ?::bigint as twin_guard_blocked,
             ?::bigint as decisions_accepted, ?::bigint as decisions_rejected,
-            ?::bigint as review_pairs, ?::double as link_threshold, ?::double as review_from,
+            ?::bigint as decision_problems, ?::bigint as review_pairs,
+            ?::double as link_threshold, ?::double as review_from,
             ?::double as train_seconds, ?::double as predict_seconds, ?::double as cluster_seconds,
             ?::varchar as broad_rules_used
         """,
@@ -166,6 +167,7 @@ def write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) -> 
             run.twin_guard_blocked,
             run.decisions_accepted,
             run.decisions_rejected,
+            run.decision_problems,
             run.review_pairs,
             person["link_threshold"],
             person["review_from"],
@@ -175,3 +177,19 @@ def write_run(con: duckdb.DuckDBPyConnection, run: LinkageRun, person: dict) -> 
             "; ".join(run.broad_rules_used),
         ],
     )
+
+
+def write_decision_problems(
+    con: duckdb.DuckDBPyConnection, problems: list[DecisionProblem]
+) -> None:
+    """int_person_link_decision_problem: the clerical decisions this build could not use, and
+    why, for the Data quality page (never skipped silently)."""
+    con.execute(
+        "create or replace table int_person_link_decision_problem (line bigint,"
+        " registration_l varchar, registration_r varchar, decision varchar, problem varchar)"
+    )
+    if problems:
+        con.executemany(
+            "insert into int_person_link_decision_problem values (?, ?, ?, ?, ?)",
+            [(p.line, p.registration_l, p.registration_r, p.decision, p.problem) for p in problems],
+        )
