@@ -183,8 +183,12 @@ chosen = " · ".join(
     ]
 )
 shown = model.query(plan_read.claims, tuple(statuses), tuple(claim_types), tuple(clusters))
+shown_total = model.query(
+    plan_read.claims_total, tuple(statuses), tuple(claim_types), tuple(clusters)
+)
 st.caption(
-    f"Showing {fmt_int(len(shown))} claims worth {fmt_money(shown['amount'].sum())} · {chosen}."
+    f"Showing {fmt_int(shown_total['claims'])} claims worth {fmt_money(shown_total['amount'])}"
+    f" · {chosen}."
 )
 table(
     shown,

@@ -387,6 +387,23 @@ def family_problem_evidence(
 # --- Claims and returns -------------------------------------------------------------------------
 
 
+# The same fixed predicate for the claims list and its totals; values go in as parameters.
+_CLAIM_FILTER = """
+    (len(?::varchar[]) = 0 or list_contains(?::varchar[], status))
+    and (len(?::varchar[]) = 0 or list_contains(?::varchar[], claim_type))
+    and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+"""
+
+
+def _claim_filter_params(
+    statuses: Sequence[str], claim_types: Sequence[str], clusters: Sequence[str]
+) -> list[Any]:
+    return [
+        list(statuses), list(statuses), list(claim_types), list(claim_types),
+        list(clusters), list(clusters),
+    ]  # fmt: skip
+
+
 def claims(
     con: duckdb.DuckDBPyConnection,
     statuses: Sequence[str] = (),
@@ -397,18 +414,31 @@ def claims(
     status_basis) or not evidenced; empty filters mean all."""
     return query_frame(
         con,
-        """
+        f"""
         select * from mart_claim
-        where (len(?::varchar[]) = 0 or list_contains(?::varchar[], status))
-          and (len(?::varchar[]) = 0 or list_contains(?::varchar[], claim_type))
-          and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+        where {_CLAIM_FILTER}
         order by claimable_date desc, claim_id
         """,
-        [
-            list(statuses), list(statuses), list(claim_types), list(claim_types),
-            list(clusters), list(clusters),
-        ],
-    )  # fmt: skip
+        _claim_filter_params(statuses, claim_types, clusters),
+    )
+
+
+def claims_total(
+    con: duckdb.DuckDBPyConnection,
+    statuses: Sequence[str] = (),
+    claim_types: Sequence[str] = (),
+    clusters: Sequence[str] = (),
+) -> dict:
+    """How many claims `claims` lists with the same filters, and what they are worth."""
+    return query_row(
+        con,
+        f"""
+        select count(*) as claims, coalesce(sum(amount), 0) as amount
+        from mart_claim
+        where {_CLAIM_FILTER}
+        """,
+        _claim_filter_params(statuses, claim_types, clusters),
+    )
 
 
 def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str) -> pd.DataFrame:
