@@ -127,11 +127,28 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
         assert row["rows_read"] == in_raw + rejected.get(source, 0), source
         assert row["rejected_share"] == pytest.approx(row["rows_rejected"] / row["rows_read"])
     assert as_int(metric(at, "Rows rejected")) == sum(rejected.values())
+    loaded = sum(
+        model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
+        for source in counts.index
+    )
+    read = loaded + sum(rejected.values())
+    assert as_int(metric(at, "Rows loaded")) == loaded
+    assert as_int(metric(at, "Rows read")) == read
+    share = sum(rejected.values()) / read
+    summary = " ".join(m.value for m in at.markdown)
+    assert (
+        f"**{sum(rejected.values()):,} of {read:,} rows** ({share:.1%}) were rejected, from "
+        f"{len(rejected)} of {len(counts)} sources." in summary
+    )
 
     def shown_rejects() -> pd.DataFrame:
         return frame_with(at, "source", "title", "file", "line", "column_name", "value", "reason")
 
     assert len(shown_rejects()) == sum(problems.values())
+    caption = " ".join(c.value for c in at.caption)
+    assert f"{sum(problems.values()):,} problems in {sum(rejected.values()):,} rejected rows" in (
+        caption
+    )
     # The filter: one source's rejects only, every one of them.
     source = max(problems, key=problems.get)
     at.selectbox(key="reject_source").set_value(source).run()
@@ -141,6 +158,8 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
     assert len(one) == problems[source]
     assert one["line"].nunique() == rejected[source]
     assert one["reason"].notna().all()
+    caption = " ".join(c.value for c in at.caption)
+    assert f"{problems[source]:,} problems in {rejected[source]:,} rejected rows" in caption
 
 
 # --- Linkage across sources ----------------------------------------------------------------------
