@@ -104,7 +104,7 @@ income_lines = [
         "Of which results payments",
         charts.TURQUOISE,
         "£%{y:,.0f}<extra>Results payments so far</extra>",
-        data=actual.assign(results_income_to_date=actual["results_income"].cumsum()),
+        data=actual,
         markers=True,
         dash="dot",
         symbol="diamond",

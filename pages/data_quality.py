@@ -286,13 +286,13 @@ lines = [
     f"**{fmt_int(summary.get('communal_dwellings'))} communal addresses** (hostels, "
     "refuges, care homes, large blocks) were set aside: living at one does not make people a "
     "family.",
-    f"**{fmt_int(accepted + rejected_pairs)} analysts' decisions** were honoured: "
+    f"**{fmt_int(summary.get('decisions_honoured', 0))} analysts' decisions** were honoured: "
     f"{fmt_int(accepted)} same person, {fmt_int(rejected_pairs)} different people.",
 ]
 if all(s is not None and not pd.isna(s) for s in seconds):
     lines.append(
-        f"Matching took {fmt_number(sum(seconds))} seconds (learning the weights "
-        f"{fmt_number(seconds[0])}, scoring {fmt_number(seconds[1])}, grouping "
+        f"Matching took {fmt_number(summary['matching_seconds'])} seconds (learning the "
+        f"weights {fmt_number(seconds[0])}, scoring {fmt_number(seconds[1])}, grouping "
         f"{fmt_number(seconds[2])})."
     )
 st.markdown("\n".join(f"- {line}" for line in lines))

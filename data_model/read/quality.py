@@ -105,8 +105,19 @@ def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def linkage_summary(con: duckdb.DuckDBPyConnection) -> dict:
-    """The last build's linkage in figures (one row of mart_linkage_summary); empty if none."""
-    return query_row(con, "select * from mart_linkage_summary")
+    """The last build's linkage in figures (one row of mart_linkage_summary); empty if none.
+    decisions_honoured: the analysts' decisions it applied (same person or not); matching_seconds:
+    its training, scoring and grouping time together (null if any is unknown)."""
+    return query_row(
+        con,
+        """
+        select *,
+               coalesce(decisions_accepted, 0) + coalesce(decisions_rejected, 0)
+                   as decisions_honoured,
+               train_seconds + predict_seconds + cluster_seconds as matching_seconds
+        from mart_linkage_summary
+        """,
+    )
 
 
 def linkage_parameters(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
