@@ -547,3 +547,20 @@ def test_weekly_chart_shows_the_five_largest_sources_then_the_rest(
         weeks = pd.to_datetime(pd.Series(trace["x"]))
         counts = dict(zip(weeks, decode(trace["y"]).astype(int), strict=True))
         assert counts == expected.loc[trace["name"]].to_dict(), trace["name"]
+
+
+def test_a_target_reached_says_by_how_many_families(app_model: Path, model_sql) -> None:
+    attached = model_sql.execute(
+        "select count(distinct case_id) from raw_ehm_episodes"
+        " where attached_date is not null and attached_date <= ?",
+        [as_at_date(model_sql)],
+    ).fetchall()[0][0]
+    assert attached > 10, "the test model should attach families"
+    at = open_app("pages/overview.py")
+    at.number_input(key="target").set_value(attached - 10).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert (
+        f"The target of {attached - 10:,} families has been reached: **{attached:,} attached**"
+        ", 10 more than the target" in text
+    )

@@ -26,6 +26,7 @@ from streamlit.testing.v1 import AppTest
 from data_model import linkage
 from data_model.read import quality as read_quality
 from pages import registry
+from pages.ui.formats import fmt_number
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
 
 PAGE = registry.BY_KEY["data_quality"].file
@@ -420,3 +421,16 @@ def test_decisions_made_before_the_build_count_as_in_the_model() -> None:
     assert made.loc["a", "name_l"] == "Ann Lee" and made.loc["a", "name_r"] == "Lee"
     assert made.index.tolist() == ["c", "a"]  # newest first
     assert read_quality.recorded_decisions(queue, [], built_at).empty
+
+
+def test_decisions_honoured_and_matching_time_add_up(app_model: Path, model_sql) -> None:
+    accepted, rejected, train, predict, cluster = model_sql.execute(
+        "select decisions_accepted, decisions_rejected, train_seconds, predict_seconds,"
+        " cluster_seconds from mart_linkage_summary"
+    ).fetchall()[0]
+    at = open_app(PAGE)
+    words = " ".join(m.value for m in at.markdown)
+    honoured = (accepted or 0) + (rejected or 0)
+    assert f"**{honoured:,} analysts' decisions** were honoured" in words
+    seconds = float(np.float64(train) + np.float64(predict) + np.float64(cluster))
+    assert f"Matching took {fmt_number(seconds)} seconds (learning the weights " in words
