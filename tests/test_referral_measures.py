@@ -278,16 +278,16 @@ def test_caseload_summary_counts_key_workers_and_the_median(model) -> None:
 
 
 # Referrals received by source in two weeks of January 2020 (Monday 6 and Monday 13): eight
-# sources, so the chart shows the largest five and puts the other three together. Housing,
-# Jobcentre Plus and Other tie on three referrals: the tie goes by name, so Other is grouped.
+# sources with 8, 7, 6, 5, 4, 3, 3 and 1 referrals, so the chart shows the largest five and puts
+# the other three together.
 BY_SOURCE_AND_WEEK = {
-    "School": (4, 2),
-    "Police": (1, 4),
-    "Health": (2, 2),
-    "Housing": (3, 0),
-    "Jobcentre Plus": (1, 2),
+    "School": (5, 3),
+    "Police": (3, 4),
+    "Health": (2, 4),
+    "Housing": (5, 0),
+    "Jobcentre Plus": (1, 3),
     "Other": (0, 3),
-    "Self-referral": (1, 0),
+    "Self-referral": (2, 1),
     "Family member": (0, 1),
 }
 WEEKS = (date(2020, 1, 6), date(2020, 1, 13))
@@ -332,17 +332,30 @@ def test_weekly_referrals_show_the_five_largest_sources_then_the_rest(many_sourc
     assert got == expected
     # The table's weekly counts add up to the same totals.
     weekly = read_referrals.referrals_by_week(many_sources, f)
-    assert by_week["referrals"].sum() == weekly["referrals"].sum() == 26
+    assert by_week["referrals"].sum() == weekly["referrals"].sum() == 37
 
 
 def test_six_sources_or_fewer_are_all_shown_largest_first(many_sources) -> None:
-    six = ("Police", "Health", "Housing", "Other", "Self-referral", "Family member")
+    six = ("Police", "Health", "Housing", "Jobcentre Plus", "Other", "Family member")
     f = ReferralFilter(date(2020, 1, 1), date(2020, 1, 31), sources=six)
     result = read_referrals.referrals_by_week_top_sources(many_sources, f)
-    assert result["sources"] == ["Police", "Health", "Housing", "Other", "Family member",
-                                 "Self-referral"]  # fmt: skip
+    assert result["sources"] == list(six)  # 7, 6, 5, 4, 3 and 1 referrals
     assert "All other sources" not in set(result["by_week"]["source"])
     nothing = read_referrals.referrals_by_week_top_sources(
         many_sources, ReferralFilter(date(2019, 1, 1), date(2019, 1, 31))
     )
     assert nothing["sources"] == [] and nothing["by_week"].empty
+
+
+def test_sources_with_equal_totals_are_shown_largest_first(many_sources) -> None:
+    # The second week alone: seven sources, Police and Health 4 each, School, Jobcentre Plus and
+    # Other 3 each, Self-referral and Family member 1 each.
+    result = read_referrals.referrals_by_week_top_sources(
+        many_sources, ReferralFilter(WEEKS[1], date(2020, 1, 17))
+    )
+    *top, rest = result["sources"]
+    assert rest == "All other sources"
+    assert set(top[:2]) == {"Police", "Health"}
+    assert set(top[2:]) == {"School", "Jobcentre Plus", "Other"}
+    totals = result["by_week"].groupby("source")["referrals"].sum()
+    assert totals[rest] == 2 and totals[top].tolist() == [4, 4, 3, 3, 3]

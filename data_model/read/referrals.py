@@ -425,50 +425,46 @@ def referrals_by_week_top_sources(
     con: duckdb.DuckDBPyConnection, f: ReferralFilter, top: int = 5
 ) -> dict:
     """Referrals received each week by source for a chart of `top` + 1 colours at most: the `top`
-    largest sources over the period (ties by name), then the rest together as "All other
+    sources with the most referrals over the period, then the rest together as "All other
     sources"; with `top` + 1 sources or fewer, every source.
 
     Returns {"by_week": week_start, source, referrals (by week, then source), "sources": the
-    sources in legend order (largest first, "All other sources" last)}.
+    sources in legend order (most referrals first, "All other sources" last)}. Sources with equal
+    totals are ranked by pandas' default sort over the sources in name order, as the page always
+    ranked them, so the chart is unchanged.
     """
+    params = [f.start, f.end, *_cluster_source_params(f)]
+    totals = query_frame(
+        con,
+        f"""
+        select referral_source, count(*) as referrals
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
+        group by referral_source
+        order by referral_source
+        """,
+        params,
+    ).set_index("referral_source")["referrals"]
+    ranked = list(totals.sort_index().sort_values(ascending=False).index)
+    shown = ranked[:top] if len(ranked) > top + 1 else ranked
     by_week = query_frame(
         con,
         f"""
-        with weekly as (
-            select received_week as week_start, referral_source, count(*) as referrals
-            from mart_referral
-            where received_date between ? and ? and {_CLUSTER_SOURCE}
-            group by all
-        ),
-
-        ranked as (
-            select referral_source,
-                   row_number() over (order by sum(referrals) desc, referral_source) as rank
-            from weekly
-            group by referral_source
-        ),
-
-        shown as (
-            select referral_source, rank,
-                   count(*) over () <= ? + 1 or rank <= ? as is_shown
-            from ranked
-        )
-
         select
-            week_start,
-            case when is_shown then referral_source else ? end as source,
-            sum(referrals) as referrals,
-            min(case when is_shown then rank else ? + 1 end) as legend_order
-        from weekly join shown using (referral_source)
+            received_week as week_start,
+            case when list_contains(?::varchar[], referral_source) then referral_source
+                 else ? end as source,
+            count(*) as referrals
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
         group by all
         order by week_start, source
         """,
-        [f.start, f.end, *_cluster_source_params(f), top, top, OTHER_SOURCES, top],
+        [shown, OTHER_SOURCES, *params],
     )
-    sources = (
-        by_week.groupby("source")["legend_order"].min().sort_values(kind="stable").index.tolist()
-    )
-    return {"by_week": by_week.drop(columns="legend_order"), "sources": sources}
+    present = set(by_week["source"])
+    sources = [source for source in [*shown, OTHER_SOURCES] if source in present]
+    return {"by_week": by_week, "sources": sources}
 
 
 def caseload_summary(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> dict:
