@@ -104,7 +104,7 @@ income_lines = [
         "Of which results payments",
         charts.TURQUOISE,
         "£%{y:,.0f}<extra>Results payments so far</extra>",
-        data=actual.assign(results_income_to_date=actual["results_income"].cumsum()),
+        data=actual,
         markers=True,
         dash="dot",
         symbol="diamond",
@@ -183,8 +183,12 @@ chosen = " · ".join(
     ]
 )
 shown = model.query(plan_read.claims, tuple(statuses), tuple(claim_types), tuple(clusters))
+shown_total = model.query(
+    plan_read.claims_total, tuple(statuses), tuple(claim_types), tuple(clusters)
+)
 st.caption(
-    f"Showing {fmt_int(len(shown))} claims worth {fmt_money(shown['amount'].sum())} · {chosen}."
+    f"Showing {fmt_int(shown_total['claims'])} claims worth {fmt_money(shown_total['amount'])}"
+    f" · {chosen}."
 )
 table(
     shown,

@@ -77,13 +77,14 @@ st.markdown(
     "undercounts what it describes: ask the system's owner to correct the extract."
 )
 counts = model.query(quality.load_counts)
-read, rejected = int(counts["rows_read"].sum()), int(counts["rows_rejected"].sum())
+totals = model.query(quality.load_totals)
+read, rejected = totals["rows_read"], totals["rows_rejected"]
 metric_row(
     [
         Metric("Rows read", fmt_int(read)),
         Metric(
             "Rows loaded",
-            fmt_int(counts["rows_loaded"].sum()),
+            fmt_int(totals["rows_loaded"]),
             "Rows that met their source's contract: the rows every page counts.",
         ),
         Metric(
@@ -95,9 +96,9 @@ metric_row(
 )
 st.markdown(
     f"**{fmt_int(rejected)} of {fmt_int(read)} rows** "
-    f"({percent(rejected / read if read else None, 1)}) were rejected, from "
-    f"{fmt_int((counts['rows_rejected'] > 0).sum())} of "
-    f"{fmt_int(len(counts))} sources."
+    f"({percent(totals['rejected_share'], 1)}) were rejected, from "
+    f"{fmt_int(totals['sources_with_rejects'])} of "
+    f"{fmt_int(totals['sources'])} sources."
 )
 table(
     counts,
@@ -131,9 +132,10 @@ source = st.selectbox(
     help="Show the rejected rows of one source, or of all of them.",
 )
 rejects = model.query(quality.load_rejects, source)
+reject_totals = model.query(quality.load_reject_totals, source)
 st.caption(
-    f"{fmt_int(len(rejects))} problems in "
-    f"{fmt_int(rejects[['source', 'line']].drop_duplicates().shape[0])} rejected rows "
+    f"{fmt_int(reject_totals['problems'])} problems in "
+    f"{fmt_int(reject_totals['rejected_rows'])} rejected rows "
     f"from {ALL_SOURCES.lower() if source is None else titles.get(source, source)}."
 )
 table(
@@ -284,13 +286,13 @@ lines = [
     f"**{fmt_int(summary.get('communal_dwellings'))} communal addresses** (hostels, "
     "refuges, care homes, large blocks) were set aside: living at one does not make people a "
     "family.",
-    f"**{fmt_int(accepted + rejected_pairs)} analysts' decisions** were honoured: "
+    f"**{fmt_int(summary.get('decisions_honoured', 0))} analysts' decisions** were honoured: "
     f"{fmt_int(accepted)} same person, {fmt_int(rejected_pairs)} different people.",
 ]
 if all(s is not None and not pd.isna(s) for s in seconds):
     lines.append(
-        f"Matching took {fmt_number(sum(seconds))} seconds (learning the weights "
-        f"{fmt_number(seconds[0])}, scoring {fmt_number(seconds[1])}, grouping "
+        f"Matching took {fmt_number(summary['matching_seconds'])} seconds (learning the "
+        f"weights {fmt_number(seconds[0])}, scoring {fmt_number(seconds[1])}, grouping "
         f"{fmt_number(seconds[2])})."
     )
 st.markdown("\n".join(f"- {line}" for line in lines))

@@ -143,7 +143,7 @@ near_measures = near_measures.assign(ward_name=near_measures["ward_name"].fillna
 # --- Headline numbers ----------------------------------------------------------------------------
 headline = model.query(plan_read.near_summary, margins, *place_args)
 families_near = headline["families_near"]
-against_plan = families_near - headline["families_near_under_plan"]
+against_plan = headline["families_near_against_plan"]
 metric_row(
     [
         Metric(
@@ -334,7 +334,7 @@ BARRIER_COLUMNS = {
 def near_and_further(frame: pd.DataFrame, labels: str, title: str, height: int) -> go.Figure:
     """Horizontal bars: families within the margin, then those further off, stacked."""
     return charts.by_category(
-        frame.assign(families_further=frame["families_blocked"] - frame["families_near"]),
+        frame,
         labels,
         [
             Series(column, name, colour, "%{x:,} families<extra>" + name + "</extra>")

@@ -73,7 +73,7 @@ recent = fmt_number(summary["recent_families_a_month"])
 attached_so_far = fmt_int(summary["families_attached"])
 recent_rate = f"**{recent} a month** over the last {months} months"
 if summary["still_needed"] == 0:
-    over = summary["families_attached"] - target
+    over = summary["over_target"]
     st.markdown(
         f"The target of {fmt_int(target)} families has been reached: "
         f"**{attached_so_far} attached**"

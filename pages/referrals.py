@@ -38,20 +38,21 @@ st.caption(f"Showing {describe_filter(f)}.")
 lag_by_cluster = model.query(referrals.allocation_lag_by_cluster, f)
 backlog = model.query(referrals.unallocated_backlog, f, threshold)
 steps = model.query(referrals.funnel, f)
-waiting = len(backlog)
-waiting_long = int(backlog["over_threshold"].sum())
+headline = model.query(referrals.headline, f, threshold)
+waiting = headline["waiting"]
+waiting_long = headline["waiting_over_threshold"]
 
 # --- Headline numbers ----------------------------------------------------------------------------
 metric_row(
     [
         Metric(
             "Referrals received",
-            fmt_int(steps.loc[steps["stage"] == "Referred", "referrals"].sum()),
+            fmt_int(headline["received"]),
             f"Referrals received from {period}.",
         ),
         Metric(
             "Referrals allocated",
-            fmt_int(lag_by_cluster["allocated"].sum()),
+            fmt_int(headline["allocated"]),
             f"Referrals allocated to a lead practitioner from {period}, whenever received.",
         ),
         Metric(
@@ -142,7 +143,7 @@ def lag_bars(frame: pd.DataFrame, category: str, title: str, height: int) -> go.
 st.header("How long allocation takes, by cluster")
 st.markdown(
     f"Working days from referral to allocation to a lead practitioner, for the "
-    f"**{fmt_int(lag_by_cluster['allocated'].sum())} referrals allocated** from {period}. "
+    f"**{fmt_int(headline['allocated'])} referrals allocated** from {period}. "
     "Referrals still waiting are not in these figures: they are in the waiting list below."
 )
 lag_table(
@@ -202,19 +203,7 @@ if backlog.empty:
 else:
     # A week (five working days) per bar up to twelve weeks, then one bar for longer waits; bars
     # past the threshold in a second colour, named in the legend.
-    edges = list(range(0, 61, 5))
-    bands = pd.cut(
-        backlog["waiting_working_days"],
-        bins=[-1, *edges[1:], float("inf")],
-        labels=[f"{a + (a > 0)}–{b}" for a, b in zip(edges, edges[1:], strict=False)]
-        + [f"Over {edges[-1]}"],
-    )
-    counts = bands.value_counts(sort=False)
-    within = [int(label.split("–")[-1]) <= threshold if "–" in label else False
-              for label in counts.index.astype(str)]  # fmt: skip
-    age_bands = pd.DataFrame(
-        {"band": counts.index.astype(str), "referrals": counts.to_numpy(), "within": within}
-    )
+    age_bands = model.query(referrals.waiting_time_bands, f, threshold)
     ages = charts.by_category(
         age_bands,
         "band",
@@ -237,7 +226,7 @@ else:
         category_axis={
             "title": "Working days waiting",
             "categoryorder": "array",
-            "categoryarray": list(counts.index),
+            "categoryarray": list(age_bands["band"]),
         },
         horizontal=False,
     )
@@ -389,15 +378,8 @@ if weekly.empty:
 else:
     # Six colours at most keep every colour distinguishable: the largest five sources, then the
     # rest together. The table below has every source.
-    totals = weekly.groupby("referral_source")["referrals"].sum().sort_values(ascending=False)
-    shown = list(totals.index[:5]) if len(totals) > 6 else list(totals.index)
-    grouped = weekly.assign(
-        source=weekly["referral_source"].where(
-            weekly["referral_source"].isin(shown), "All other sources"
-        )
-    )
-    grouped = grouped.groupby(["week_start", "source"], as_index=False)["referrals"].sum()
-    sources = [*shown, "All other sources"]
+    top_sources = model.query(referrals.referrals_by_week_top_sources, f, 5)
+    grouped, sources = top_sources["by_week"], top_sources["sources"]
     fig = charts.over_time(
         grouped,
         "week_start",
@@ -411,7 +393,6 @@ else:
                 data=grouped[grouped["source"] == source],
             )
             for i, source in enumerate(sources)
-            if (grouped["source"] == source).any()
         ],
         x_axis={"title": "Week beginning (Monday)", "tickformat": "%d %b %Y"},
         y_axis={"title": "Referrals", "tickformat": ","},
@@ -542,10 +523,11 @@ table(
 st.header(f"Key-worker caseloads at {end}")
 loads = model.query(referrals.caseloads, f)
 if not loads.empty:
+    held = model.query(referrals.caseload_summary, f)
     st.markdown(
-        f"Open cases held by each of the **{fmt_int(len(loads))} key workers** with any, at "
-        f"the end of {end}; the median key worker held "
-        f"**{fmt_number(loads['open_cases'].median())}**."
+        f"Open cases held by each of the **{fmt_int(held['key_workers'])} key workers** with any, "
+        f"at the end of {end}; the median key worker held "
+        f"**{fmt_number(held['median_open_cases'])}**."
     )
     fig = charts.histogram(
         loads,

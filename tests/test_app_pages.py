@@ -487,3 +487,81 @@ def test_a_rebuilt_model_is_picked_up(
     assert not at.exception
     after = " ".join(w.value for w in at.warning)
     assert "123,456 households" in after and "123,456 households" not in before
+
+
+def waiting_band(waited: int) -> str:
+    """Five working days a band up to 60 ("0–5", "6–10", ...), then "Over 60"."""
+    if waited > 60:
+        return "Over 60"
+    upper = max(5, -(-waited // 5) * 5)
+    return f"{0 if upper == 5 else upper - 4}–{upper}"
+
+
+def test_waiting_time_chart_counts_the_waiting_list_in_bands(app_model: Path, model_sql) -> None:
+    import json
+
+    as_at = as_at_date(model_sql)
+    waiting = waiting_at(referrals(model_sql), as_at)
+    assert len(waiting), "the test model should have referrals waiting at its as-at date"
+    labels = [waiting_band(upper) for upper in range(5, 61, 5)] + ["Over 60"]
+    expected = waiting["waited"].map(waiting_band).value_counts().reindex(labels, fill_value=0)
+
+    at = open_app("pages/referrals.py")
+    choose_period(at, "Last 12 months")
+    traces = plotly_traces(at, "chart_waiting_ages")
+    assert [t["name"] for t in traces] == [
+        f"Up to {THRESHOLD} working days",
+        f"More than {THRESHOLD} working days",
+    ]
+    shown = {band: int(n) for t in traces for band, n in zip(t["x"], decode(t["y"]), strict=True)}
+    assert shown == expected.to_dict()
+    assert list(traces[0]["x"]) == labels[: THRESHOLD // 5]  # every band within the threshold
+    charts = [c for c in at.get("plotly_chart") if "chart_waiting_ages" in c.proto.id]
+    layout = json.loads(charts[0].proto.spec)["layout"]
+    assert layout["xaxis"]["categoryarray"] == labels
+
+
+def test_weekly_chart_shows_the_five_largest_sources_then_the_rest(
+    app_model: Path, model_sql
+) -> None:
+    at = open_app("pages/referrals.py")
+    label = choose_period(at, "Whole programme")
+    start, end = (
+        pd.Timestamp(d) for d in re.findall(r"\d\d \w\w\w \d{4}", label)
+    )  # the period's dates, from its label
+    frame = referrals(model_sql)
+    received = frame[frame["received_date"].between(start, end)]
+    totals = received.groupby("referral_source").size()
+    assert len(totals) > 6, "the test model should have more than six referral sources"
+
+    traces = plotly_traces(at, "chart_referrals_weekly")
+    *top, rest = [t["name"] for t in traces]
+    assert rest == "All other sources" and len(top) == 5
+    # The five with the most referrals, most first (sources with equal totals in either order).
+    assert totals[top].tolist() == sorted(totals, reverse=True)[:5]
+    group = received["referral_source"].where(
+        received["referral_source"].isin(top), "All other sources"
+    )
+    monday = received["received_date"] - pd.to_timedelta(received["received_date"].dt.weekday, "D")
+    expected = received.groupby([group, monday]).size()
+    for trace in traces:
+        weeks = pd.to_datetime(pd.Series(trace["x"]))
+        counts = dict(zip(weeks, decode(trace["y"]).astype(int), strict=True))
+        assert counts == expected.loc[trace["name"]].to_dict(), trace["name"]
+
+
+def test_a_target_reached_says_by_how_many_families(app_model: Path, model_sql) -> None:
+    attached = model_sql.execute(
+        "select count(distinct case_id) from raw_ehm_episodes"
+        " where attached_date is not null and attached_date <= ?",
+        [as_at_date(model_sql)],
+    ).fetchall()[0][0]
+    assert attached > 10, "the test model should attach families"
+    at = open_app("pages/overview.py")
+    at.number_input(key="target").set_value(attached - 10).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert (
+        f"The target of {attached - 10:,} families has been reached: **{attached:,} attached**"
+        ", 10 more than the target" in text
+    )

@@ -26,6 +26,7 @@ from streamlit.testing.v1 import AppTest
 from data_model import linkage
 from data_model.read import quality as read_quality
 from pages import registry
+from pages.ui.formats import fmt_number
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
 
 PAGE = registry.BY_KEY["data_quality"].file
@@ -127,11 +128,28 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
         assert row["rows_read"] == in_raw + rejected.get(source, 0), source
         assert row["rejected_share"] == pytest.approx(row["rows_rejected"] / row["rows_read"])
     assert as_int(metric(at, "Rows rejected")) == sum(rejected.values())
+    loaded = sum(
+        model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
+        for source in counts.index
+    )
+    read = loaded + sum(rejected.values())
+    assert as_int(metric(at, "Rows loaded")) == loaded
+    assert as_int(metric(at, "Rows read")) == read
+    share = sum(rejected.values()) / read
+    summary = " ".join(m.value for m in at.markdown)
+    assert (
+        f"**{sum(rejected.values()):,} of {read:,} rows** ({share:.1%}) were rejected, from "
+        f"{len(rejected)} of {len(counts)} sources." in summary
+    )
 
     def shown_rejects() -> pd.DataFrame:
         return frame_with(at, "source", "title", "file", "line", "column_name", "value", "reason")
 
     assert len(shown_rejects()) == sum(problems.values())
+    caption = " ".join(c.value for c in at.caption)
+    assert f"{sum(problems.values()):,} problems in {sum(rejected.values()):,} rejected rows" in (
+        caption
+    )
     # The filter: one source's rejects only, every one of them.
     source = max(problems, key=problems.get)
     at.selectbox(key="reject_source").set_value(source).run()
@@ -141,6 +159,8 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
     assert len(one) == problems[source]
     assert one["line"].nunique() == rejected[source]
     assert one["reason"].notna().all()
+    caption = " ".join(c.value for c in at.caption)
+    assert f"{problems[source]:,} problems in {rejected[source]:,} rejected rows" in caption
 
 
 # --- Linkage across sources ----------------------------------------------------------------------
@@ -401,3 +421,16 @@ def test_decisions_made_before_the_build_count_as_in_the_model() -> None:
     assert made.loc["a", "name_l"] == "Ann Lee" and made.loc["a", "name_r"] == "Lee"
     assert made.index.tolist() == ["c", "a"]  # newest first
     assert read_quality.recorded_decisions(queue, [], built_at).empty
+
+
+def test_decisions_honoured_and_matching_time_add_up(app_model: Path, model_sql) -> None:
+    accepted, rejected, train, predict, cluster = model_sql.execute(
+        "select decisions_accepted, decisions_rejected, train_seconds, predict_seconds,"
+        " cluster_seconds from mart_linkage_summary"
+    ).fetchall()[0]
+    at = open_app(PAGE)
+    words = " ".join(m.value for m in at.markdown)
+    honoured = (accepted or 0) + (rejected or 0)
+    assert f"**{honoured:,} analysts' decisions** were honoured" in words
+    seconds = float(np.float64(train) + np.float64(predict) + np.float64(cluster))
+    assert f"Matching took {fmt_number(seconds)} seconds (learning the weights " in words

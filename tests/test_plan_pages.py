@@ -548,3 +548,57 @@ def test_the_page_benchmark_times_the_plan_pages() -> None:
 
     assert {NEAR, CLAIMS, PLAN} <= set(page_bench.PAGES.values())
     assert np.all([(ROOT / p).exists() for p in page_bench.PAGES.values()])
+
+
+def test_claims_total_is_the_count_and_amount_of_the_claims_listed(model_sql) -> None:
+    from data_model.read import plan as read_plan
+
+    claims = model_sql.execute("select status, claim_type, cluster, amount from mart_claim").df()
+    clusters = sorted(claims["cluster"].dropna().unique())[:2]
+    for statuses, types, places in [
+        ((), (), ()),
+        (("ready",), (), ()),
+        ((), ("results",), tuple(clusters)),
+        (("claimed", "not evidenced"), ("attachment fee",), tuple(clusters[:1])),
+        (("no such status",), (), ()),
+    ]:
+        keep = pd.Series(True, index=claims.index)
+        for column, values in (("status", statuses), ("claim_type", types), ("cluster", places)):
+            if values:
+                keep &= claims[column].isin(values)
+        chosen = claims[keep]
+        total = read_plan.claims_total(model_sql, statuses, types, places)
+        assert total == {"claims": len(chosen), "amount": pytest.approx(chosen["amount"].sum())}
+        listed = read_plan.claims(model_sql, statuses, types, places)
+        assert total["claims"] == len(listed)
+
+
+def test_results_payments_so_far_run_up_to_each_quarter_end(app_model: Path, model_sql) -> None:
+    results = model_sql.execute(
+        "select claimable_date, amount from mart_claim where claim_type = 'results'"
+    ).df()
+    assert len(results), "the test model should have results claims"
+    at = open_app(CLAIMS)
+    traces = {t["name"]: t for t in plotly_traces(at, "chart_income")}
+    line = traces["Of which results payments"]
+    quarter_ends = pd.to_datetime(pd.Series(line["x"]))
+    running = decode(line["y"]).astype(float)
+    dates = pd.to_datetime(results["claimable_date"])
+    expected = [results.loc[dates <= end, "amount"].sum() for end in quarter_ends]
+    assert running.tolist() == pytest.approx(expected)
+    assert running[-1] == pytest.approx(results["amount"].sum())
+
+
+def test_barrier_bars_split_into_within_the_margin_and_further_off(
+    app_model: Path, model_sql
+) -> None:
+    now = barrier_counts(model_sql).set_index("measure_title")
+    at = open_app(NEAR)
+    traces = {t["name"]: t for t in plotly_traces(at, "chart_barriers_now")}
+    shown = table(at, "Barriers now")["measure_title"]
+    further = decode(traces["Further off"]["x"]).astype(int)
+    within = decode(traces["Within the margin"]["x"]).astype(int)
+    assert len(further) == len(within) == len(shown)
+    expected = now.loc[shown, "blocked"] - now.loc[shown, "near"]
+    assert further.tolist() == expected.tolist()
+    assert within.tolist() == now.loc[shown, "near"].tolist()

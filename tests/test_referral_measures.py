@@ -197,3 +197,165 @@ def test_attachment_against_target_from_reference_file(model) -> None:
     assert trajectory["attached_cumulative"].iloc[-1] == 5
     assert trajectory["target_cumulative"].iloc[-1] == 67
     assert len(trajectory) == 67  # Sep 2014 to Mar 2020 inclusive
+
+
+# --- What the page's headline numbers and charts are drawn from ----------------------------------
+
+Q1_2020 = ReferralFilter(date(2020, 1, 1), date(2020, 3, 31))
+
+
+def test_headline_counts_received_allocated_and_waiting(model) -> None:
+    headline = read_referrals.headline(model, Q1_2020, 20)
+    # Received in Q1: R11, R12, R13, R21 and R31-R35; allocated in Q1: R11-R14 and R21 (R14 was
+    # received in December); waiting at 31 Mar: R31, R32, R33, R35, of them R31 (21 working days)
+    # and R33 (awaiting a decision since 15 Jan) more than 20.
+    assert headline == {
+        "received": 9,
+        "allocated": 5,
+        "waiting": 4,
+        "waiting_over_threshold": 2,
+    }
+    assert working_days_after("2020-03-02", "2020-03-31") == 21
+    assert read_referrals.headline(model, Q1_2020, 21)["waiting_over_threshold"] == 1
+    police = read_referrals.headline(
+        model, ReferralFilter(Q1_2020.start, Q1_2020.end, (), ("Police",))
+    )
+    assert police == {"received": 2, "allocated": 1, "waiting": 1, "waiting_over_threshold": 0}
+    nothing = read_referrals.headline(model, ReferralFilter(date(2016, 1, 1), date(2016, 1, 31)))
+    assert nothing == {"received": 0, "allocated": 0, "waiting": 0, "waiting_over_threshold": 0}
+
+
+BANDS = ["0–5", "6–10", "11–15", "16–20", "21–25", "26–30", "31–35", "36–40", "41–45", "46–50",
+         "51–55", "56–60", "Over 60"]  # fmt: skip
+
+
+def test_waiting_time_bands_count_every_band_in_order(model) -> None:
+    r33 = working_days_after("2020-01-15", "2020-03-31")
+    assert 50 < r33 <= 55
+    bands = read_referrals.waiting_time_bands(model, Q1_2020, 20)
+    assert bands.columns.tolist() == ["band", "referrals", "within"]
+    assert bands["band"].tolist() == BANDS
+    # R35 waited 0 working days, R32 15, R31 21 and R33 between 51 and 55.
+    expected = dict.fromkeys(BANDS, 0) | {"0–5": 1, "11–15": 1, "21–25": 1, "51–55": 1}
+    assert dict(zip(bands["band"], bands["referrals"], strict=True)) == expected
+    assert bands["within"].tolist() == [True] * 4 + [False] * 9
+    assert read_referrals.waiting_time_bands(model, Q1_2020, 3)["within"].sum() == 0
+    assert read_referrals.waiting_time_bands(model, Q1_2020, 60)["within"].tolist() == (
+        [True] * 12 + [False]
+    )
+    # Nobody waiting: every band, empty.
+    empty = read_referrals.waiting_time_bands(
+        model, ReferralFilter(date(2016, 1, 1), date(2016, 1, 31))
+    )
+    assert empty["band"].tolist() == BANDS and empty["referrals"].sum() == 0
+
+
+def test_waiting_time_bands_follow_the_settings(model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_model.settings import settings
+
+    changed = {**settings(), "referrals": {**settings()["referrals"]}}
+    changed["referrals"].update(
+        waiting_band_working_days=10, waiting_bands_last_edge_working_days=20
+    )
+    monkeypatch.setattr(read_referrals, "settings", lambda: changed)
+    bands = read_referrals.waiting_time_bands(model, Q1_2020, 15)
+    assert bands.to_dict("list") == {
+        "band": ["0–10", "11–20", "Over 20"],
+        "referrals": [1, 1, 2],  # R35; R32; R31 and R33
+        "within": [True, False, False],
+    }
+
+
+def test_caseload_summary_counts_key_workers_and_the_median(model) -> None:
+    loads = read_referrals.caseloads(model, Q1_2020)
+    summary = read_referrals.caseload_summary(model, Q1_2020)
+    assert summary == {"key_workers": 5, "median_open_cases": 1.0}
+    assert summary["median_open_cases"] == np.median(loads["open_cases"])
+    none = read_referrals.caseload_summary(
+        model, ReferralFilter(date(2014, 9, 1), date(2014, 9, 30))
+    )
+    assert none["key_workers"] == 0
+
+
+# Referrals received by source in two weeks of January 2020 (Monday 6 and Monday 13): eight
+# sources with 8, 7, 6, 5, 4, 3, 3 and 1 referrals, so the chart shows the largest five and puts
+# the other three together.
+BY_SOURCE_AND_WEEK = {
+    "School": (5, 3),
+    "Police": (3, 4),
+    "Health": (2, 4),
+    "Housing": (5, 0),
+    "Jobcentre Plus": (1, 3),
+    "Other": (0, 3),
+    "Self-referral": (2, 1),
+    "Family member": (0, 1),
+}
+WEEKS = (date(2020, 1, 6), date(2020, 1, 13))
+
+
+@pytest.fixture(scope="module")
+def many_sources(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("sources")
+    rows, rid = [], 100
+    for source, counts in BY_SOURCE_AND_WEEK.items():
+        for monday, count in zip(WEEKS, counts, strict=True):
+            for day in range(count):
+                rid += 1
+                received = date(monday.year, monday.month, monday.day + day % 5)
+                rows.append(referral(rid, received.isoformat(), source=source))
+    write_district(folder, {"ehm_referrals": rows, "ehm_episodes": []})
+    out = folder / "model.duckdb"
+    build_model(folder, out)
+    con = open_model(out)
+    yield con
+    con.close()
+
+
+def test_weekly_referrals_show_the_five_largest_sources_then_the_rest(many_sources) -> None:
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 1, 31))
+    result = read_referrals.referrals_by_week_top_sources(many_sources, f)
+    top = ["School", "Police", "Health", "Housing", "Jobcentre Plus"]
+    assert result["sources"] == [*top, "All other sources"]
+    expected = [
+        (monday, source, counts[i])
+        for i, monday in enumerate(WEEKS)
+        for source, counts in sorted(BY_SOURCE_AND_WEEK.items())
+        if source in top and counts[i]
+    ]
+    for i, monday in enumerate(WEEKS):
+        rest = sum(c[i] for s, c in BY_SOURCE_AND_WEEK.items() if s not in top)
+        expected.append((monday, "All other sources", rest))
+    expected.sort(key=lambda row: (row[0], row[1]))
+    by_week = result["by_week"]
+    assert by_week.columns.tolist() == ["week_start", "source", "referrals"]
+    got = [(w.date(), s, n) for w, s, n in by_week.itertuples(index=False)]
+    assert got == expected
+    # The table's weekly counts add up to the same totals.
+    weekly = read_referrals.referrals_by_week(many_sources, f)
+    assert by_week["referrals"].sum() == weekly["referrals"].sum() == 37
+
+
+def test_six_sources_or_fewer_are_all_shown_largest_first(many_sources) -> None:
+    six = ("Police", "Health", "Housing", "Jobcentre Plus", "Other", "Family member")
+    f = ReferralFilter(date(2020, 1, 1), date(2020, 1, 31), sources=six)
+    result = read_referrals.referrals_by_week_top_sources(many_sources, f)
+    assert result["sources"] == list(six)  # 7, 6, 5, 4, 3 and 1 referrals
+    assert "All other sources" not in set(result["by_week"]["source"])
+    nothing = read_referrals.referrals_by_week_top_sources(
+        many_sources, ReferralFilter(date(2019, 1, 1), date(2019, 1, 31))
+    )
+    assert nothing["sources"] == [] and nothing["by_week"].empty
+
+
+def test_sources_with_equal_totals_are_shown_largest_first(many_sources) -> None:
+    # The second week alone: seven sources, Police and Health 4 each, School, Jobcentre Plus and
+    # Other 3 each, Self-referral and Family member 1 each.
+    result = read_referrals.referrals_by_week_top_sources(
+        many_sources, ReferralFilter(WEEKS[1], date(2020, 1, 17))
+    )
+    *top, rest = result["sources"]
+    assert rest == "All other sources"
+    assert set(top[:2]) == {"Police", "Health"}
+    assert set(top[2:]) == {"School", "Jobcentre Plus", "Other"}
+    totals = result["by_week"].groupby("source")["referrals"].sum()
+    assert totals[rest] == 2 and totals[top].tolist() == [4, 4, 3, 3, 3]

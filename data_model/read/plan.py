@@ -278,7 +278,7 @@ def near_summary(
     claim; `blocked_by`, how many of them each number of blocking measures leaves (1 up to the
     plan's near_max_blocking_measures); the results payments within their reach (the families ×
     the plan's results payment); and `families_near_under_plan`, the count under the plan's own
-    margins, to set a what-if against."""
+    margins, to set a what-if against (`families_near_against_plan`, the difference)."""
     counts = _near_family_counts(con, margins, clusters, wards)
     most_blocking = int(
         query_row(con, "select near_max_blocking_measures from mart_plan")[
@@ -291,6 +291,8 @@ def near_summary(
         "blocked_by": {n: int(counts["blocked_by"].get(n, 0)) for n in range(1, most_blocking + 1)},
         "payments_within_reach": counts["payments_within_reach"],
         "families_near_under_plan": int(under_plan["families_near"]),
+        "families_near_against_plan": int(counts["families_near"])
+        - int(under_plan["families_near"]),
     }
 
 
@@ -304,7 +306,8 @@ def barriers(
 ) -> pd.DataFrame:
     """Which measures block most claims, per evaluation date (quarter ends and the as-at date) and
     group (BARRIER_GROUPS: cluster, ward, area committee, or the district): families whose closest
-    route a measure blocks, and how many of those are within the margin (plan's, or `margins`).
+    route a measure blocks, how many of those are within the margin (plan's, or `margins`) and
+    how many further off.
     `quarter_label` and `term_label` name each date for a chart. `clusters` and `wards` (ward
     codes) narrow it to families there; empty means all."""
     if group_by not in BARRIER_GROUPS:
@@ -329,7 +332,8 @@ def barriers(
                     blocker.can_still_be_met, blocker.distance_to_threshold,
                     coalesce(margins.what_if_margin, blocker.near_margin)
                 )
-            ) as families_near
+            ) as families_near,
+            families_blocked - families_near as families_further
         from mart_plan_blocker as blocker
         left join margins using (unit)
         where blocker.is_best_route and blocker.family_state <> 'claimable'
@@ -387,6 +391,23 @@ def family_problem_evidence(
 # --- Claims and returns -------------------------------------------------------------------------
 
 
+# The same fixed predicate for the claims list and its totals; values go in as parameters.
+_CLAIM_FILTER = """
+    (len(?::varchar[]) = 0 or list_contains(?::varchar[], status))
+    and (len(?::varchar[]) = 0 or list_contains(?::varchar[], claim_type))
+    and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+"""
+
+
+def _claim_filter_params(
+    statuses: Sequence[str], claim_types: Sequence[str], clusters: Sequence[str]
+) -> list[Any]:
+    return [
+        list(statuses), list(statuses), list(claim_types), list(claim_types),
+        list(clusters), list(clusters),
+    ]  # fmt: skip
+
+
 def claims(
     con: duckdb.DuckDBPyConnection,
     statuses: Sequence[str] = (),
@@ -397,18 +418,31 @@ def claims(
     status_basis) or not evidenced; empty filters mean all."""
     return query_frame(
         con,
-        """
+        f"""
         select * from mart_claim
-        where (len(?::varchar[]) = 0 or list_contains(?::varchar[], status))
-          and (len(?::varchar[]) = 0 or list_contains(?::varchar[], claim_type))
-          and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+        where {_CLAIM_FILTER}
         order by claimable_date desc, claim_id
         """,
-        [
-            list(statuses), list(statuses), list(claim_types), list(claim_types),
-            list(clusters), list(clusters),
-        ],
-    )  # fmt: skip
+        _claim_filter_params(statuses, claim_types, clusters),
+    )
+
+
+def claims_total(
+    con: duckdb.DuckDBPyConnection,
+    statuses: Sequence[str] = (),
+    claim_types: Sequence[str] = (),
+    clusters: Sequence[str] = (),
+) -> dict:
+    """How many claims `claims` lists with the same filters, and what they are worth."""
+    return query_row(
+        con,
+        f"""
+        select count(*) as claims, coalesce(sum(amount), 0) as amount
+        from mart_claim
+        where {_CLAIM_FILTER}
+        """,
+        _claim_filter_params(statuses, claim_types, clusters),
+    )
 
 
 def claim_evidence(con: duckdb.DuckDBPyConnection, claim_id: str) -> pd.DataFrame:
@@ -472,8 +506,18 @@ def claims_summary(con: duckdb.DuckDBPyConnection) -> dict:
 def quarterly_return(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The quarterly return: per quarter, families identified, worked with (attached), claims and
     income, with running totals; the last row is the forecast quarter with the predicted results
-    claims and the prediction method in words."""
-    return query_frame(con, "select * from mart_plan_quarterly_return order by quarter_start")
+    claims and the prediction method in words. `results_income_to_date` is the running total of
+    results payments over the quarters so far (null on the forecast row)."""
+    return query_frame(
+        con,
+        """
+        select *,
+               case when not is_forecast then sum(results_income) filter (where not is_forecast)
+                   over (order by quarter_start) end as results_income_to_date
+        from mart_plan_quarterly_return
+        order by quarter_start
+        """,
+    )
 
 
 def prediction_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -118,6 +118,7 @@ def programme_summary(con: duckdb.DuckDBPyConnection, target: int | None = None)
         "expected_by_now": expected_by_now,
         "gap_families": expected_by_now - attached,
         "still_needed": still_needed,
+        "over_target": max(attached - target, 0),
         "months_remaining": months_remaining,
         "families_a_month_needed": (
             math.ceil(still_needed / months_remaining) if months_remaining else None

@@ -41,6 +41,38 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+def load_totals(con: duckdb.DuckDBPyConnection) -> dict:
+    """Rows read, loaded and rejected over every source, the share rejected (null when nothing
+    was read), and how many of the sources had any row rejected."""
+    return query_row(
+        con,
+        """
+        select
+            coalesce(sum(rows_read), 0) as rows_read,
+            coalesce(sum(rows_loaded), 0) as rows_loaded,
+            coalesce(sum(rows_rejected), 0) as rows_rejected,
+            sum(rows_rejected) / nullif(sum(rows_read), 0) as rejected_share,
+            count(*) filter (where rows_rejected > 0) as sources_with_rejects,
+            count(*) as sources
+        from mart_data_currency
+        """,
+    )
+
+
+def load_reject_totals(con: duckdb.DuckDBPyConnection, source: str | None = None) -> dict:
+    """The problems load_rejects lists for one source or all, and the rejected rows they are in
+    (a row with two problems is one row)."""
+    return query_row(
+        con,
+        """
+        select count(*) as problems, count(distinct (source, line)) as rejected_rows
+        from mart_load_rejects
+        where ?::varchar is null or source = ?
+        """,
+        [source, source],
+    )
+
+
 def load_rejects(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
     """Rows that broke their source's contract (one row per problem), for one source or all."""
     frame = query_frame(
@@ -73,8 +105,19 @@ def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def linkage_summary(con: duckdb.DuckDBPyConnection) -> dict:
-    """The last build's linkage in figures (one row of mart_linkage_summary); empty if none."""
-    return query_row(con, "select * from mart_linkage_summary")
+    """The last build's linkage in figures (one row of mart_linkage_summary); empty if none.
+    decisions_honoured: the analysts' decisions it applied (same person or not); matching_seconds:
+    its training, scoring and grouping time together (null if any is unknown)."""
+    return query_row(
+        con,
+        """
+        select *,
+               coalesce(decisions_accepted, 0) + coalesce(decisions_rejected, 0)
+                   as decisions_honoured,
+               train_seconds + predict_seconds + cluster_seconds as matching_seconds
+        from mart_linkage_summary
+        """,
+    )
 
 
 def linkage_parameters(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -301,3 +301,185 @@ def caseloads(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame
         """,
         [f.end, f.end, *_cluster_source_params(f)],
     )
+
+
+# --- Headline numbers and the shapes the page's charts draw -------------------------------------
+
+
+def headline(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
+) -> dict:
+    """The page's headline numbers, with the definitions of the tables they sum up.
+
+    received: referrals received in the period (the funnel's "Referred" step); allocated:
+    referrals allocated in the period, whenever received (the allocation lag's count); waiting and
+    waiting_over_threshold: referrals waiting at the end of the period (the backlog's rows, and
+    those of them waiting more than the threshold).
+    """
+    threshold = _threshold_or_default(threshold_working_days)
+    cluster_source = _cluster_source_params(f)
+    return query_row(
+        con,
+        f"""
+        with as_at as (
+            select calendar_date, working_day_index from mart_calendar where calendar_date = ?
+        ),
+
+        waiting as (
+            select as_at.working_day_index - received_working_day_index as waiting_working_days
+            from mart_referral, as_at
+            where {_WAITING_AT} and {_CLUSTER_SOURCE}
+        )
+
+        select
+            (select count(*) from mart_referral
+             where received_date between ? and ? and {_CLUSTER_SOURCE}) as received,
+            (select count(*) from mart_referral
+             where allocated_date between ? and ? and {_CLUSTER_SOURCE}) as allocated,
+            (select count(*) from waiting) as waiting,
+            (select count(*) filter (where waiting_working_days > ?) from waiting)
+                as waiting_over_threshold
+        """,
+        [
+            f.end, *cluster_source,
+            f.start, f.end, *cluster_source,
+            f.start, f.end, *cluster_source,
+            threshold,
+        ],
+    )  # fmt: skip
+
+
+def waiting_band_settings() -> tuple[int, int]:
+    """The waiting-time bands' width and last edge in working days (settings.yaml)."""
+    section = settings()["referrals"]
+    return (
+        int(section["waiting_band_working_days"]),
+        int(section["waiting_bands_last_edge_working_days"]),
+    )
+
+
+def waiting_time_bands(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
+) -> pd.DataFrame:
+    """The referrals waiting at the end of the period, by how long they had waited: bands of
+    waiting_band_working_days working days ("0–5", "6–10", ...) up to the last edge, then
+    "Over <last edge>"; every band, empty ones too, shortest first. `within` says whether the
+    whole band is within the threshold (its upper edge at most the threshold; never the last)."""
+    threshold = _threshold_or_default(threshold_working_days)
+    width, last_edge = waiting_band_settings()
+    return query_frame(
+        con,
+        f"""
+        with as_at as (
+            select calendar_date, working_day_index from mart_calendar where calendar_date = ?
+        ),
+
+        bands as (
+            select
+                band_order,
+                format('{{}}–{{}}', lower_edge + (lower_edge > 0)::int, lower_edge + ?) as band,
+                lower_edge + ? <= ? as within
+            from (
+                select row_number() over (order by lower_edge) - 1 as band_order, lower_edge
+                from range(0, ?, ?) as edges(lower_edge)
+            )
+            union all
+            select ? // ?, format('Over {{}}', ?), false
+        ),
+
+        waiting as (
+            select as_at.working_day_index - received_working_day_index as waiting_working_days
+            from mart_referral, as_at
+            where {_WAITING_AT} and {_CLUSTER_SOURCE}
+        ),
+
+        counted as (
+            select
+                case when waiting_working_days > ? then ? // ?
+                     else greatest(ceil(waiting_working_days / ?)::bigint - 1, 0) end
+                    as band_order,
+                count(*) as referrals
+            from waiting
+            where waiting_working_days >= 0
+            group by 1
+        )
+
+        select band, coalesce(counted.referrals, 0) as referrals, within
+        from bands left join counted using (band_order)
+        order by band_order
+        """,
+        [
+            f.end,
+            width, width, threshold, last_edge, width,
+            last_edge, width, last_edge,
+            *_cluster_source_params(f),
+            last_edge, last_edge, width, width,
+        ],
+    )  # fmt: skip
+
+
+OTHER_SOURCES = "All other sources"
+
+
+def referrals_by_week_top_sources(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, top: int = 5
+) -> dict:
+    """Referrals received each week by source for a chart of `top` + 1 colours at most: the `top`
+    sources with the most referrals over the period, then the rest together as "All other
+    sources"; with `top` + 1 sources or fewer, every source.
+
+    Returns {"by_week": week_start, source, referrals (by week, then source), "sources": the
+    sources in legend order (most referrals first, "All other sources" last)}. Sources with equal
+    totals are ranked by pandas' default sort over the sources in name order, as the page always
+    ranked them, so the chart is unchanged.
+    """
+    params = [f.start, f.end, *_cluster_source_params(f)]
+    totals = query_frame(
+        con,
+        f"""
+        select referral_source, count(*) as referrals
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
+        group by referral_source
+        order by referral_source
+        """,
+        params,
+    ).set_index("referral_source")["referrals"]
+    ranked = list(totals.sort_index().sort_values(ascending=False).index)
+    shown = ranked[:top] if len(ranked) > top + 1 else ranked
+    by_week = query_frame(
+        con,
+        f"""
+        select
+            received_week as week_start,
+            case when list_contains(?::varchar[], referral_source) then referral_source
+                 else ? end as source,
+            count(*) as referrals
+        from mart_referral
+        where received_date between ? and ? and {_CLUSTER_SOURCE}
+        group by all
+        order by week_start, source
+        """,
+        [shown, OTHER_SOURCES, *params],
+    )
+    present = set(by_week["source"])
+    sources = [source for source in [*shown, OTHER_SOURCES] if source in present]
+    return {"by_week": by_week, "sources": sources}
+
+
+def caseload_summary(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> dict:
+    """Key workers holding any open case at the end of the period, and the median caseload."""
+    return query_row(
+        con,
+        f"""
+        select count(*) as key_workers, median(open_cases::double) as median_open_cases
+        from (
+            select cluster, team, key_worker, count(*) as open_cases
+            from mart_referral
+            where allocated_date <= ? and (closure_date is null or closure_date > ?)
+              and {_CLUSTER_SOURCE}
+            group by all
+        )
+        """,
+        [f.end, f.end, *_cluster_source_params(f)],
+    )
