@@ -23,7 +23,7 @@ from data_model.linkage import decisions
 from data_model.read import model_tables, quality
 from pages.ui import charts, model
 from pages.ui.charts import Series
-from pages.ui.formats import fmt_date, fmt_int, fmt_number
+from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.formats import fmt_share as percent
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
@@ -344,7 +344,16 @@ st.markdown(
     "records and never asks about the pair again. Strongest pairs first."
 )
 queue = model.query(quality.linkage_review_queue)
-recorded = decisions.read_decisions(path)  # read on every run: it changes without a rebuild
+try:  # read on every run: it changes without a rebuild
+    recorded = decisions.read_decisions(path)
+except decisions.DecisionsFileError as error:
+    # The same line the build stops with; the rest of the page keeps working.
+    st.error(
+        f"The clerical decisions file cannot be read, so the next build will stop until it is "
+        f"mended: {plain(error)}",
+        icon=":material/error:",
+    )
+    recorded = []
 queue = quality.with_recorded_decisions(queue, recorded)
 undecided = queue[queue["decision"].isna()]
 awaiting = undecided[undecided["recorded_decision"].isna()]
@@ -606,6 +615,28 @@ table(
     notes=(f"From the model built {fmt_date(info.get('built_at'))}.",),
     height=300,
 )
+
+problems = model.query(quality.decision_problems)
+if not problems.empty:
+    st.subheader("Decisions the last build could not use")
+    st.markdown(
+        "Each is listed with why: a row of the decisions file that is not a decision, a record "
+        "no longer in the extracts, or a decision that contradicts others. Contradictions are "
+        'kept apart, as the "different people" decision says, until you settle them.'
+    )
+    table(
+        problems,
+        "Unusable clerical decisions",
+        {
+            "problem": Col("Why it was not used"),
+            "line": Col("Line of the file", "count"),
+            "decision": Col("Decision"),
+            "registration_l": Col("Record id 1"),
+            "registration_r": Col("Record id 2"),
+        },
+        title="Clerical decisions the last build could not use, and why",
+        notes=(f"From the model built {fmt_date(info.get('built_at'))}.",),
+    )
 
 st.subheader("Decisions made")
 st.markdown(

@@ -162,3 +162,40 @@ def test_decisions_still_work_after_a_bad_row(district: Path, tmp_path: Path) ->
     path = write(tmp_path / "d.csv", HEADER + "x,y,maybe,,\n" + f"a:1,b:2,{REJECT},,\n")
     assert [d.decision for d in load_decisions(path).decisions] == [REJECT]
     build_model(district, tmp_path / "model.duckdb", decisions_path=path)
+
+
+def test_the_data_quality_page_says_the_file_cannot_be_read_and_keeps_working(
+    district: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    model = tmp_path / "model.duckdb"
+    build_model(district, model)
+    write(tmp_path / DECISIONS_FILE_NAME, "![x](http://127.0.0.1:9/beacon.png),who\n1,2\n")
+    monkeypatch.setenv("FFI_MODEL", str(model))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/data_quality.py").run()
+    assert not at.exception
+    (shown,) = [e.value for e in at.error if "cannot be read" in e.value]
+    assert r"the header must name registration\_l" in shown
+    assert "![x](" not in shown and r"\!\[x\]\(" in shown  # the file's text shown as text
+    assert any(h.value == "Clerical review" for h in at.header)  # the page goes on
+
+
+def test_the_data_quality_page_lists_the_decisions_the_build_could_not_use(
+    district: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    model = tmp_path / "model.duckdb"
+    write(tmp_path / DECISIONS_FILE_NAME, HEADER + "x:1,y:2,perhaps,,\n")
+    build_model(district, model)
+    monkeypatch.setenv("FFI_MODEL", str(model))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/data_quality.py").run()
+    assert not at.exception
+    listed = [df.value for df in at.dataframe if "problem" in df.value.columns]
+    assert len(listed) == 1 and listed[0]["registration_l"].tolist() == ["x:1"]
+    assert "perhaps" in listed[0]["problem"].iloc[0]

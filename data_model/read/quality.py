@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from data_model.linkage.decisions import Decision, pair_key
-from data_model.read.connection import query_frame, query_row
+from data_model.read.connection import model_tables, query_frame, query_row
 from loaders.contracts import BY_SOURCE
 
 # Splink's comparisons (linkage.yaml) in plain words, in the order a reviewer reads a pair.
@@ -236,3 +236,16 @@ def recorded_decisions(
         )
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("decided_at", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def decision_problems(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The clerical decisions the last build could not use, and why (empty for a model built
+    before they were listed)."""
+    if "mart_linkage_decision_problem" not in model_tables(con):
+        return pd.DataFrame(columns=["line", "registration_l", "registration_r", "decision",
+                                     "problem"])  # fmt: skip
+    return query_frame(
+        con,
+        "select line, registration_l, registration_r, decision, problem"
+        " from mart_linkage_decision_problem",
+    )

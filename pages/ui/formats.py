@@ -76,3 +76,13 @@ def blocking_measures_words(most: int) -> str:
 def slug(text: str) -> str:
     """Text as a lower-case name for a file or a key: 'Claims & returns' → 'claims-returns'."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# Markdown's punctuation: a backslash before each makes Streamlit show it as itself.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text from data (a name, a file's header, a programme name) for a widget that renders
+    Markdown, escaped so that it shows as typed: never a link, an image or a heading."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
