@@ -459,11 +459,13 @@ def test_a_missing_model_is_built_with_progress_then_shown(
         shutil.copy(synthetic_model, out_path)
 
     monkeypatch.setattr("data_model.build.build_synthetic", fake_build_synthetic)
-    target = tmp_path / "data" / "model.duckdb"
-    monkeypatch.setenv("FFI_MODEL", str(target))
+    # No council model configured: the demo, at its own path (relative to where the app runs).
+    monkeypatch.delenv("FFI_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert calls == [(target, 10_000)]
+    assert calls == [(Path("data/demo.duckdb"), 10_000)]
+    assert (tmp_path / "data" / "demo.duckdb").exists()
     assert at.title[0].value == "Overview"
 
 
