@@ -450,6 +450,9 @@ class _Lines:
             raise StopIteration
         line = self.lines[self.pos]
         if self.pos > self.start:  # the record goes on: a quoted value runs over a line end
+            if self.pos == self.start + 1:  # the value so far: the first line after its quote
+                first = self.lines[self.start]
+                self.chars = len(first) - first.rfind('"') - 1
             self.chars += len(line)
             if self.pos - self.start + 1 > MAX_QUOTED_LINES:
                 self.cut = f"more than {MAX_QUOTED_LINES} lines"
