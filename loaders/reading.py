@@ -242,6 +242,7 @@ class _Records:
     ends: np.ndarray
     lines: np.ndarray
     quotes: np.ndarray  # positions of the quotes that open or close quoted values
+    newlines: np.ndarray  # positions of every newline
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -276,7 +277,7 @@ def _scan_records(buf: np.ndarray, delimiter: int) -> _Records:
     blank = (length == 0) | ((length == 1) & (first == _CR))  # "\n" or "\r\n" alone
     starts, ends = starts[~blank], ends[~blank]
     lines = np.searchsorted(newlines, starts) + 1  # newlines before the record, plus one
-    return _Records(starts, ends, lines, quotes)
+    return _Records(starts, ends, lines, quotes, newlines)
 
 
 def _field_counts(buf: np.ndarray, records: _Records, delimiter: int) -> np.ndarray:
@@ -305,14 +306,14 @@ def _split_record(text: str, delimiter: str = ",") -> list[str]:
     return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [""])
 
 
-def _beyond_limits(buf: np.ndarray, records: _Records) -> bool:
+def _beyond_limits(records: _Records) -> bool:
     """Whether a record may hold a quoted value over the limits (more lines, or more characters
     on its continuation lines, than allowed) or a quote never closed. Generous on purpose: the
     exact reader decides, row by row."""
     if len(records.quotes) % 2:
         return True
-    newlines = np.flatnonzero(buf == _NEWLINE)
-    spans = np.searchsorted(newlines, records.ends) - np.searchsorted(newlines, records.starts) + 1
+    # records.lines - 1 newlines come before each record's start.
+    spans = np.searchsorted(records.newlines, records.ends) - records.lines + 2
     multiline = spans > 1
     if not multiline.any():
         return False
@@ -366,10 +367,12 @@ def _read_csv_records(
         return _read_csv_python(data.decode("utf-8"), name, encoding, delimiter)
     headers = _split_record(header_text, delimiter)
     width = len(headers)
-    body = _Records(records.starts[1:], records.ends[1:], records.lines[1:], records.quotes)
+    body = _Records(
+        records.starts[1:], records.ends[1:], records.lines[1:], records.quotes, records.newlines
+    )
     if not len(body):
         return Extract(headers, _table([], [[] for _ in headers]), "csv", encoding)
-    if _beyond_limits(buf, body):
+    if _beyond_limits(body):
         # A quote never closed, or a quoted value longer than a real one: the exact reader
         # rejects that row and goes on from the next line, rather than merging rows.
         return _read_csv_python(data.decode("utf-8"), name, encoding, delimiter)
