@@ -7,6 +7,10 @@ line a person would find it at, the reason in plain English and the whole origin
 `load_manifest` records rows read, loaded and rejected, and how current the data is; after every
 file, loaded + rejected = read is checked, so a row can never vanish silently.
 
+Before typing, rows that cannot be typed at all are rejected whole (`_screen`): values the reader
+could not give as text, a NUL character anywhere in the row, or a value longer than its column's
+kind allows (reading.yaml: text, code, number, date).
+
 Rules, in the order a value is checked: blank (and required) → type (whole number, number, date,
 date and time) → allowed values (case-insensitive, stored in the contract's spelling) → pattern →
 minimum. Row checks run only on rows whose values all passed (a value that failed to parse would

@@ -13,6 +13,18 @@ line numbers either, so a vectorised pass over the bytes (numpy) finds where eve
 honouring quoted values that span lines, and counts fields where rows are malformed. The two are
 cross-checked; if they disagree (quoting neither understands the same way, lines ending in CR
 alone) the file is read again with Python's csv module: exact, but several times slower.
+
+Bad input never merges rows. A quoted value may run over line ends only within the limits in
+`loaders/reading.yaml` (a real multi-line address fits); a record beyond them, or with a quote
+never closed, is sent to the exact reader, which rejects it from the line it starts on and reads
+on from the next line, so every physical record is counted (loaded + rejected = read). UTF-16 is
+recognised with or without a byte order mark. The delimiter is a comma unless only `;`, tab or
+`|` splits the header into the expected columns. A workbook whose first sheet's first row is not
+the header is searched (every visible sheet, the first rows) for it. Typed Parquet and Excel
+cells become the text a CSV export would hold, for the column the caller expects (YYYYMMDD
+numbers in date columns as dates, whole floats without ".0"); what has no honest text (a list,
+a struct, a fraction in an identifier) is a `Problem`, and its row is rejected naming the type
+or value.
 """
 
 from __future__ import annotations
