@@ -7,6 +7,10 @@ line a person would find it at, the reason in plain English and the whole origin
 `load_manifest` records rows read, loaded and rejected, and how current the data is; after every
 file, loaded + rejected = read is checked, so a row can never vanish silently.
 
+Before typing, rows that cannot be typed at all are rejected whole (`_screen`): values the reader
+could not give as text, a NUL character anywhere in the row, or a value longer than its column's
+kind allows (reading.yaml: text, code, number, date).
+
 Rules, in the order a value is checked: blank (and required) → type (whole number, number, date,
 date and time) → allowed values (case-insensitive, stored in the contract's spelling) → pattern →
 minimum. Row checks run only on rows whose values all passed (a value that failed to parse would
@@ -31,7 +35,9 @@ import pyarrow.compute as pa_compute
 
 from loaders.contracts import CONTRACTS, Column, Contract, RowCheck
 from loaders.reading import (
+    FIELD_MAX_CHARACTERS,
     FORMATS,
+    Expected,
     Extract,
     ExtractError,
     Malformed,
@@ -99,6 +105,7 @@ class LoadResult:
     data_current_as_of: date | None
     seconds: float
     ignored_columns: tuple[str, ...] = field(default=())  # extra columns in the file
+    notes: tuple[str, ...] = field(default=())  # how the file was read, when not the default
 
 
 # --- SQL text. Identifiers come from the contracts; literals (rules, headers) are escaped. -----
@@ -157,8 +164,11 @@ def _not_found(sources_dir: Path, contracts: Sequence[Contract]) -> ExtractError
 # --- Header ------------------------------------------------------------------------------------
 
 
-def _match_columns(headers: Sequence[str], contract: Contract, name: str) -> list[int]:
-    """For each contract column, the index of its column in the file."""
+def _match_columns(
+    headers: Sequence[str], contract: Contract, name: str, hint: str = ""
+) -> list[int]:
+    """For each contract column, the index of its column in the file. `hint`: what the reader
+    tried (delimiters, sheets, rows), added to the message when columns are missing."""
     positions: dict[str, list[int]] = {}
     for index, header in enumerate(headers):
         positions.setdefault(normalise_header(header), []).append(index)
@@ -170,7 +180,8 @@ def _match_columns(headers: Sequence[str], contract: Contract, name: str) -> lis
     ]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
-        raise ExtractError(f"{name}: missing required {noun}: {', '.join(missing)}")
+        hint = f" {hint}" if hint else ""
+        raise ExtractError(f"{name}: missing required {noun}: {', '.join(missing)}{hint}")
     repeated = [
         c.header for c, key in zip(contract.columns, keys, strict=True) if len(positions[key]) > 1
     ]
@@ -486,28 +497,142 @@ class _Validation:
     def _reject_malformed(self, malformed: Sequence[Malformed]) -> None:
         if not malformed:
             return
-        keys, records = self.keys, []
+        keys, rows = self.keys, []
         for bad in malformed:
             record = dict(zip(keys, bad.fields, strict=False))
             for extra, value in enumerate(bad.fields[len(keys) :], start=1):
                 record[f"(extra field {extra})"] = value
-            records.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-        table = pa.table(
-            {
-                "line": pa.array([m.line for m in malformed], pa.int64()),
-                "reason": pa.array([m.reason for m in malformed], pa.string()),
-                "record_json": pa.array(records, pa.string()),
-            }
+            rows.append((bad.line, None, None, bad.reason, _json(record)))
+        _insert_rejects(self.con, self.contract.source, self.name, rows)
+
+
+def _json(record: dict[str, str | None]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def _insert_rejects(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    name: str,
+    rows: Sequence[tuple[int, str | None, str | None, str, str]],
+) -> None:
+    """Rejects worked out in Python: (line, column_name, value, reason, record_json)."""
+    if not rows:
+        return
+    line, column, value, reason, record = zip(*rows, strict=True)
+    table = pa.table(
+        {
+            "line": pa.array(line, pa.int64()),
+            "column_name": pa.array(column, pa.string()),
+            "value": pa.array(value, pa.string()),
+            "reason": pa.array(reason, pa.string()),
+            "record_json": pa.array(record, pa.string()),
+        }
+    )
+    con.register(_MALFORMED, table)
+    try:
+        con.execute(
+            "insert into load_rejects select ?, ?, line, column_name, value, reason, record_json"
+            f" from {_MALFORMED} order by line",
+            [source, name],
         )
-        self.con.register(_MALFORMED, table)
-        try:
-            self.con.execute(
-                "insert into load_rejects select ?, ?, line, null, null, reason, record_json"
-                f" from {_MALFORMED} order by line",
-                [self.contract.source, self.name],
-            )
-        finally:
-            self.con.unregister(_MALFORMED)
+    finally:
+        con.unregister(_MALFORMED)
+
+
+# --- What the reader read, screened before typing ----------------------------------------------
+
+_CODE_SUFFIXES = ("_id", "_ref", "_code", "_no", "_number")
+
+
+def _is_code(column: Column) -> bool:
+    """An identifier or code: a fraction or a long value in it cannot be right."""
+    return bool(
+        column.pattern
+        or column.allowed
+        or column.type == "flag"
+        or column.field.endswith(_CODE_SUFFIXES)
+        or column.field in ("nino", "upn")
+    )
+
+
+def _length_kind(column: Column) -> str:
+    """Which limit of reading.yaml's field_max_characters applies to the column."""
+    if column.type in ("date", "datetime"):
+        return "date"
+    if column.type in ("int", "decimal"):
+        return "number"
+    return "code" if _is_code(column) else "text"
+
+
+def expected_columns(contract: Contract) -> list[Expected]:
+    return [Expected(c.header, c.type, _is_code(c), not c.may_be_absent) for c in contract.columns]
+
+
+def _shown(value: str | None, limit: int = 100) -> str | None:
+    """A value as a reject shows it: NUL visible, and a long one cut with its length."""
+    if value is None:
+        return None
+    value = value.replace("\0", "\\0")
+    if len(value) > limit:
+        return f"{value[:limit]}… ({len(value):,} characters)"
+    return value
+
+
+def _screen(
+    extract: Extract, contract: Contract, positions: Sequence[int], headers: Sequence[str]
+) -> tuple[pa.Table, list[tuple[int, str | None, str | None, str, str]]]:
+    """The staged rows without those that cannot be typed at all, and their rejects: values the
+    reader could not give as text (extract.problems), NUL characters anywhere in a row, and
+    values longer than their column's limit. Cheap when there are none: a NUL search of the
+    bytes (CSV) and the longest value of each column, before anything row by row."""
+    table = extract.table
+    found: list[tuple[int, int, str | None, str]] = [
+        (p.line, p.column, p.value, p.reason) for p in extract.problems
+    ]
+    columns = [stage_column(i) for i in range(len(headers))]
+    if not extract.nul_free and table.num_rows:
+        for index, name in enumerate(columns):
+            has_nul = pa_compute.match_substring(table.column(name), "\0")
+            if pa_compute.any(has_nul).as_py():
+                rows = table.filter(pa_compute.fill_null(has_nul, False))
+                for line, value in zip(
+                    rows["line"].to_pylist(), rows[name].to_pylist(), strict=True
+                ):
+                    reason = "contains a NUL character (byte 0x00), which text never holds"
+                    found.append((line, index, value, reason))
+    for column, position in zip(contract.columns, positions, strict=True):
+        kind = _length_kind(column)
+        limit = FIELD_MAX_CHARACTERS[kind]
+        values = table.column(stage_column(position))
+        longest = pa_compute.max(pa_compute.binary_length(values)).as_py()
+        if longest is None or longest <= limit:
+            continue  # bytes ≥ characters: nothing can be too long
+        lengths = pa_compute.utf8_length(values)
+        too_long = pa_compute.fill_null(pa_compute.greater(lengths, limit), False)
+        rows = table.filter(too_long)
+        for line, length in zip(
+            rows["line"].to_pylist(),
+            pa_compute.utf8_length(rows[stage_column(position)]).to_pylist(),
+            strict=True,
+        ):
+            reason = f"is {length:,} characters long; a {kind} column takes at most {limit:,}"
+            found.append((line, position, None, reason))
+    if not found:
+        return table, []
+    bad_lines = sorted({line for line, *_ in found})
+    bad = table.filter(pa_compute.is_in(table["line"], pa.array(bad_lines, pa.int64())))
+    by_line = {row["line"]: row for row in bad.to_pylist()}
+    keys = _json_keys(headers)
+    rejects = []
+    for line, index, value, reason in sorted(found, key=lambda f: (f[0], f[1])):
+        row = by_line[line]
+        if value is None:
+            value = row[columns[index]]
+        record = {k: _shown(row[c], 1000) for k, c in zip(keys, columns, strict=True)}
+        rejects.append((line, headers[index], _shown(value), reason, _json(record)))
+    keep = pa_compute.invert(pa_compute.is_in(table["line"], pa.array(bad_lines, pa.int64())))
+    return table.filter(keep), rejects
 
 
 def _data_current_as_of(con: duckdb.DuckDBPyConnection, contract: Contract) -> date | None:
@@ -562,18 +687,23 @@ def load_source(
         raise _not_found(sources_dir, [contract])
     name = _display_name(path, sources_dir)
     extract = read_extract(
-        path, name, sheet_names=(contract.title, contract.source, contract.file_stem)
+        path,
+        name,
+        sheet_names=(contract.title, contract.source, contract.file_stem),
+        expected=expected_columns(contract),
     )
     extract = _with_absent_columns(extract, contract)
-    positions = _match_columns(extract.headers, contract, name)
+    positions = _match_columns(extract.headers, contract, name, extract.header_hint)
     headers = [h.strip() for h in extract.headers]
     used = set(positions)
     ignored = tuple(h for i, h in enumerate(headers) if i not in used and h)
+    table, screened = _screen(extract, contract, positions, headers)
 
     _ensure_load_tables(con)
     con.execute("delete from load_rejects where source = ?", [contract.source])
     con.execute("delete from load_manifest where source = ?", [contract.source])
-    con.register(_STAGE, _with_trimmed_columns(extract.table, positions))
+    _insert_rejects(con, contract.source, name, screened)
+    con.register(_STAGE, _with_trimmed_columns(table, positions))
     try:
         _Validation(con, contract, positions, headers, name).run(extract.malformed)
     finally:
@@ -602,6 +732,7 @@ def load_source(
         data_current_as_of=_data_current_as_of(con, contract),
         seconds=time.perf_counter() - started,
         ignored_columns=ignored,
+        notes=tuple(extract.notes),
     )
     con.execute(
         "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

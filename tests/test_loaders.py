@@ -605,18 +605,19 @@ def test_utf16_with_bom(con, tmp_path: Path) -> None:
 def test_a_quote_never_closed_does_not_hide_the_lines_after_it(con, tmp_path: Path) -> None:
     rows = as_cells("ehm_people", [valid("ehm_people", person_id=f"P000000{i}") for i in (1, 2, 3)])
     lines = csv_text(headers("ehm_people"), rows).splitlines()
-    lines[2] = lines[2].replace("Aisha", '"Aisha')  # line 3 opens a quote; line 4 is inside it
+    lines[2] = lines[2].replace("Aisha", '"Aisha')  # line 3 opens a quote that never closes
     write_bytes(tmp_path, "ehm_people", "\n".join(lines) + "\n")
     result = load_checked(con, tmp_path, "ehm_people")
-    assert (result.rows_read, result.rows_loaded) == (2, 1)
+    assert (result.rows_read, result.rows_loaded) == (3, 2)
     assert rejects(con, "ehm_people") == [
         (
             3,
             None,
             None,
-            "has a quote that is never closed, so the rest of the file was read as one value",
+            "has a quote that is never closed, so it was not loaded; reading resumed on line 4",
         )
     ]
+    assert raw(con, "ehm_people", "line, person_id") == [(2, "P0000001"), (4, "P0000003")]
 
 
 def test_malformed_lines_are_rejected_and_later_lines_stay_right(con, tmp_path: Path) -> None:
