@@ -66,7 +66,7 @@ _REJECTS_DDL = """(
 _MANIFEST_DDL = """(
     source varchar, title varchar, file varchar, file_format varchar, encoding varchar,
     rows_read bigint, rows_loaded bigint, rows_rejected bigint, data_current_as_of date,
-    seconds double, loaded_at timestamp)"""
+    seconds double, loaded_at timestamp, read_as varchar)"""
 
 # Accepted spellings. UK order only: 03/04/2016 is 3 April, never March 4. Four-digit years only
 # (try_strptime would read 01/02/16 as the year 16). Excel serial numbers cover 1900 to 2119.
@@ -735,7 +735,7 @@ def load_source(
         notes=tuple(extract.notes),
     )
     con.execute(
-        "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.source,
             contract.title,
@@ -748,6 +748,7 @@ def load_source(
             result.data_current_as_of,
             result.seconds,
             datetime.now(UTC).replace(tzinfo=None),
+            "; ".join(result.notes) or None,
         ],
     )
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loaders.contracts import CONTRACTS, Column, Contract
+from loaders.reading import SETTINGS
 
 DOC_FILE = Path(__file__).with_name("EXTRACTS.md")
 
@@ -59,20 +60,32 @@ def _section(contract: Contract) -> str:
 
 
 def render() -> str:
+    csv, limit = SETTINGS["csv"], SETTINGS["field_max_characters"]
     intro = (
         "# Extract contracts\n\n"
         "Generated from `loaders/contracts.py` by `python -m loaders.extract_docs`;"
         " do not edit.\n\n"
-        "Every extract may be CSV (UTF-8 with or without BOM, or cp1252), XLSX (first sheet) or\n"
-        "Parquet. Dates may be DD/MM/YYYY, YYYY-MM-DD or Excel serial numbers. Headers match\n"
-        "ignoring case, spaces and punctuation; extra columns are ignored. A file missing a\n"
-        "column stops the build, unless its rule says the file may leave it out (its values\n"
-        "are then blank); a row that breaks a rule is kept in `load_rejects` with its reason.\n\n"
+        "Every extract may be CSV (UTF-8 with or without BOM, cp1252, or UTF-16 with or\n"
+        "without BOM; columns separated by commas, or by semicolons, tabs or pipes when only\n"
+        "those give the contract's header), XLSX (the header is looked for on every visible\n"
+        f"sheet, in the first {SETTINGS['xlsx']['header_search_rows']} rows) or Parquet (YYYYMMDD"
+        " numbers and timestamps\nare read as dates, whole numbers stored as decimals as whole"
+        " numbers). Dates may be DD/MM/YYYY,\n"
+        "YYYY-MM-DD or Excel serial numbers. Headers match ignoring case, spaces and\n"
+        "punctuation; extra columns are ignored. A file missing a column stops the build,\n"
+        "unless its rule says the file may leave it out (its values are then blank); a row that\n"
+        "breaks a rule is kept in `load_rejects` with its reason.\n\n"
         "Line numbers in rejects are the line where the row starts in the file (the header is\n"
         "line 1; an address spanning lines moves later rows down), the worksheet row for XLSX,\n"
         "and row + 1 for Parquet. Blank lines are not rows. A CSV byte that is neither UTF-8\n"
-        "nor cp1252 stops the build naming the line: save the file as CSV UTF-8. A quote never\n"
-        "closed rejects that row rather than swallowing the rest of the file.\n"
+        "nor cp1252 stops the build naming the line: save the file as CSV UTF-8. A quoted value\n"
+        f"may run over at most {csv['quoted_value_max_lines']} lines and"
+        f" {csv['quoted_value_max_characters']:,} characters (`loaders/reading.yaml`); beyond\n"
+        "that, or when a quote is never closed, that row is rejected and reading resumes on the\n"
+        "next line. A row is rejected when a value holds a NUL character or is longer than its\n"
+        f"column allows (text {limit['text']:,} characters, codes and identifiers"
+        f" {limit['code']:,},\nnumbers {limit['number']:,} and dates {limit['date']:,}), or when a"
+        " Parquet value is a list or a structure rather\nthan one value.\n"
     )
     return intro + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
 

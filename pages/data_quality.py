@@ -110,6 +110,7 @@ table(
         "rows_loaded": Col("Rows loaded", "count"),
         "rows_rejected": Col("Rows rejected", "count"),
         "rejected_share": Col("Share rejected", "share"),
+        "read_as": Col("Read", help="How the file was read, when not as its contract says"),
     },
     title="Rows read, loaded and rejected for each source, most rejected first",
     notes=("Loaded + rejected = read for every source (the build checks it).",),

@@ -194,6 +194,10 @@ def test_another_delimiter_is_used_when_only_it_matches_the_header(
     assert con.execute("select referral_reasons from raw_ehm_referrals").fetchall() == [
         ("Attendance, Behaviour",)
     ]
+    # the manifest keeps how the file was read, for the Data quality page
+    assert con.execute(
+        "select read_as from load_manifest where source = 'ehm_referrals'"
+    ).fetchall() == [(f"columns separated by {name}",)]
 
 
 def test_a_header_no_delimiter_matches_names_the_delimiters_tried(con, tmp_path) -> None:

@@ -119,9 +119,11 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
 
     counts = frame_with(
         at, "source", "title", "file", "rows_read", "rows_loaded", "rows_rejected",
-        "rejected_share",
+        "rejected_share", "read_as",
     ).set_index("source")  # fmt: skip
+    read_as = dict(model_sql.execute("select source, read_as from load_manifest").fetchall())
     for source, row in counts.iterrows():
+        assert row["read_as"] == (read_as[source] or "as its contract says"), source
         assert row["rows_rejected"] == rejected.get(source, 0), source
         in_raw = model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
         assert row["rows_loaded"] == in_raw, source

@@ -29,12 +29,14 @@ def _source_title(source: str) -> str:
 
 
 def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per source: rows read, loaded and rejected by its contract, and the share rejected."""
+    """Per source: rows read, loaded and rejected by its contract, the share rejected, and how the
+    file was read (another delimiter, sheet or header row than the contract's)."""
     return query_frame(
         con,
         """
         select source, title, file, rows_read, rows_loaded, rows_rejected,
-               rows_rejected / nullif(rows_read, 0) as rejected_share
+               rows_rejected / nullif(rows_read, 0) as rejected_share,
+               coalesce(read_as, 'as its contract says') as read_as
         from mart_data_currency
         order by rows_rejected desc, title
         """,

@@ -13,6 +13,8 @@ select
     rows_loaded,
     rows_rejected,
     data_current_as_of,
-    loaded_at
+    loaded_at,
+    -- how the file was read when not as its contract expects (another delimiter, sheet or row)
+    read_as
 from manifest
 order by source
