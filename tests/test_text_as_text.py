@@ -28,10 +28,20 @@ from data_model.read import plan
 from pages import registry
 from pages.ui.charts import label
 from pages.ui.formats import plain
-from tests.text_payloads import HTML, MARKDOWN, PAYLOAD, build_planted_model
+from tests.text_payloads import (
+    HTML,
+    MARKDOWN,
+    PAYLOAD,
+    SHORTCODE,
+    as_shown,
+    build_planted_model,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW_TAG = re.compile(r"(?<!\\)<img", re.I)  # an <img not escaped for Markdown
+# The planted web and email addresses where GitHub's autolinks would make them links: not after
+# a word joiner.
+AUTOLINKED = re.compile(r"(?<!\u2060)(http\\?://127|@beacon)")
 # Widgets whose options Streamlit shows as plain text: their options are not Markdown.
 PLAIN_OPTIONS = {"selectbox", "multiselect"}
 OPTION_FIELDS = {"options", "default", "rawValues", "rawValue", "value", "setValue"}
@@ -102,6 +112,8 @@ def _check_page(at: AppTest, where: str) -> dict[str, int]:
         for text in texts:
             assert MARKDOWN not in text, f"{where}: {kind} renders {text!r}"
             assert not RAW_TAG.search(text), f"{where}: {kind} renders {text!r}"
+            assert not AUTOLINKED.search(text), f"{where}: {kind} links {text!r}"
+            assert SHORTCODE[:-1] not in text, f"{where}: {kind} draws an emoji: {text!r}"
             seen["escaped markdown"] += plain(MARKDOWN) in text
     return seen
 
@@ -166,7 +178,8 @@ def test_every_page_shows_planted_text_as_typed(planted_model: Path) -> None:
 
 
 def test_the_escapes_show_the_text_as_typed() -> None:
-    """plain() and charts.label() only add escapes: taking them away gives the text back."""
-    assert re.sub(r"\\(.)", r"\1", plain(PAYLOAD)) == PAYLOAD
+    """plain() and charts.label() only add escapes (and invisible word joiners): taking them away
+    gives the text back."""
+    assert as_shown(plain(PAYLOAD)) == PAYLOAD
     assert label(HTML).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == HTML
     assert "<" not in label(PAYLOAD) and ">" not in label(PAYLOAD)

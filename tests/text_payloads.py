@@ -17,10 +17,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from pages.ui.formats import WORD_JOINER
+
 BEACON = "http://127.0.0.1:9/beacon"
 MARKDOWN = f"![t]({BEACON}.png)"
 HTML = f'<img src="{BEACON}-html.png">'
-PAYLOAD = f"{MARKDOWN} {HTML}"
+SHORTCODE = ":fire:"  # an emoji to Streamlit's Markdown
+EMAIL = "beacon@beacon.example"  # a mailto: link to GitHub's autolinks
+PAYLOAD = f"{MARKDOWN} {HTML} {SHORTCODE} {EMAIL}"
 HOUSEHOLDS, SEED = 300, 11
 PLAN = Path(__file__).resolve().parents[1] / "data_model" / "plan" / "plans" / "bradford_2015.yaml"
 
@@ -93,6 +97,6 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 def as_shown(markdown: str) -> str:
-    """Markdown source with plain()'s backslash escapes taken out: the text as a reader sees it
-    (the tests compare what a page says with the model's values)."""
-    return _ESCAPED.sub(r"\1", markdown)
+    """Markdown source with plain()'s backslash escapes and word joiners taken out: the text as a
+    reader sees it (the tests compare what a page says with the model's values)."""
+    return _ESCAPED.sub(r"\1", markdown).replace(WORD_JOINER, "")
