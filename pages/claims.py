@@ -18,7 +18,7 @@ from data_model.read import programme
 from pages.ui import charts, model
 from pages.ui.charts import Series
 from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
-from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity
+from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity, plain
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
 
@@ -32,8 +32,9 @@ fee, payment = plan["attachment_fee"], plan["results_payment"]
 
 st.title("Claims and returns")
 st.markdown(
-    f"Claims the programme has made and can make under *{plan['plan_name']}*: an attachment fee "
-    f"of {fmt_money(fee)} for each family attached, and a results payment of "
+    "Claims the programme has made and can make under "
+    f"*{plain(plan['plan_name'])}*: an attachment fee of {fmt_money(fee)} for each family "
+    "attached, and a results payment of "
     f"{fmt_money(payment)} for each family that meets a claim route. Each claim carries "
     "its evidence trail for internal audit and government spot checks. Then the quarterly "
     f"return. Data current to **{as_at}**."
@@ -54,7 +55,7 @@ metric_row(
         Metric(
             "Claimed",
             fmt_int(summary["claims_claimed"]),
-            f"Claims taken as made: {summary['claimed_basis'] or 'none yet'}.",
+            f"Claims taken as made: {plain(summary['claimed_basis'] or 'none yet')}.",
         ),
         Metric(
             "Income so far",
@@ -188,7 +189,7 @@ shown_total = model.query(
 )
 st.caption(
     f"Showing {fmt_int(shown_total['claims'])} claims worth {fmt_money(shown_total['amount'])}"
-    f" · {chosen}."
+    f" · {plain(chosen)}."
 )
 table(
     shown,
@@ -240,11 +241,13 @@ else:
     claim = by_claim.loc[claim_id]
     evidence = model.query(plan_read.claim_evidence, claim_id)
     st.markdown(
-        f"**{CLAIM_TYPES.get(claim['claim_type'], claim['claim_type'])}** for case "
-        f"{claim['case_id']} "
-        f"({claim['cluster']}; key worker {claim['key_worker']}): *{claim['route_title']}*. "
+        f"**{plain(CLAIM_TYPES.get(claim['claim_type'], claim['claim_type']))}** for case "
+        f"{plain(claim['case_id'])} "
+        f"({plain(claim['cluster'])}; key worker {plain(claim['key_worker'])}): "
+        f"*{plain(claim['route_title'])}*. "
         f"Claimable from {fmt_date(claim['claimable_date'])}, "
-        f"{fmt_money(claim['amount'])}, **{claim['status']}** ({claim['status_basis']}). "
+        f"{fmt_money(claim['amount'])}, **{plain(claim['status'])}** "
+        f"({plain(claim['status_basis'])}). "
         f"**{fmt_quantity(len(evidence), 'records')}** of evidence."
     )
     sources = model.query(programme.data_currency).set_index("source")["title"].to_dict()
@@ -303,7 +306,7 @@ latest, forecast = actual.iloc[-1], ret[ret["is_forecast"]].iloc[0]
 st.markdown(
     f"What goes to government each quarter: families identified (first met the eligibility rule), "
     f"families worked with (attached), claims made, and the results claims predicted for the "
-    f"next quarter. The latest quarter is **{latest['quarter_label']}**"
+    f"next quarter. The latest quarter is **{plain(latest['quarter_label'])}**"
     + (f", up to {as_at}." if latest["quarter_end"] > pd.Timestamp(plan["as_at_date"]) else ".")
 )
 metric_row(
@@ -329,13 +332,13 @@ metric_row(
         Metric(
             "Results claims predicted next quarter",
             fmt_int(forecast["predicted_results_claims"]),
-            f"For {forecast['quarter_label']}: see how the prediction is made, below.",
+            f"For {plain(forecast['quarter_label'])}: see how the prediction is made, below.",
         ),
     ]
 )
 method = str(forecast["prediction_method"] or "")
 st.markdown(
-    f"**How the prediction is made.** {method[:1].upper()}{method[1:]}, rounded to a whole "
+    f"**How the prediction is made.** {plain(method[:1].upper() + method[1:])}, rounded to a whole "
     "claim. In words: each attached family not yet claimable is in a state on the as-at date "
     "(near a claim, blocked, or not eligible when attached); over the last four quarters, a "
     "share of the families in each state at a quarter's end became claimable in the next "

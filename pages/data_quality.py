@@ -137,7 +137,7 @@ reject_totals = model.query(quality.load_reject_totals, source)
 st.caption(
     f"{fmt_int(reject_totals['problems'])} problems in "
     f"{fmt_int(reject_totals['rejected_rows'])} rejected rows "
-    f"from {ALL_SOURCES.lower() if source is None else titles.get(source, source)}."
+    f"from {ALL_SOURCES.lower() if source is None else plain(titles.get(source, source))}."
 )
 table(
     rejects,
@@ -428,7 +428,8 @@ def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
         log.error("could not save a clerical decision to %s: %s", target, error.strerror)
         st.session_state["review_message"] = (
             "error",
-            f"The decision could not be saved to {target}: {error.strerror or error}. Ask "
+            f"The decision could not be saved to {plain(target)}: "
+            f"{plain(error.strerror or error)}. Ask "
             "whoever runs the dashboard to let it write to the model's folder.",
         )
         return
@@ -473,7 +474,7 @@ else:
     st.subheader(f"Pair {rank[picked]}: match probability {percent(pair['match_probability'], 2)}")
     if pd.notna(pair["recorded_decision"]):
         st.info(
-            f"**Decided: {pair['recorded_decision']}** "
+            f"**Decided: {plain(pair['recorded_decision'])}** "
             f"({fmt_date(pd.Timestamp(pair['recorded_at']))}). "
             f"{DECIDED_LATER}. Choose again below to change it."
         )
@@ -514,7 +515,7 @@ else:
         columns=["Detail", "Record 1", "Record 2", "Match weight"],
     ).set_index("Detail")  # fmt: skip
     # Full width: in a column the long record ids would make the table scroll sideways.
-    st.table(comparison)
+    st.table(comparison.map(plain))  # st.table reads Markdown in its cells
     st.caption(
         f"Starting weight {signed(pair['prior_weight'])} plus the weight of each comparison "
         f"gives a match weight of {signed(pair['match_weight'])}: a match probability of "

@@ -30,6 +30,7 @@ from pages.ui.formats import (
     fmt_number,
     fmt_quantity,
     number_word,
+    plain,
     slug,
 )
 from pages.ui.metrics import Metric, metric_row
@@ -47,13 +48,8 @@ st.markdown(
     f"Attached families whose payment-by-results claim is blocked by {blocked_by}, each close "
     "to its threshold: a final push could get them over. What each family needs, and which "
     f"measures block most claims, by place and over time. Data current to **{as_at}**; outcomes "
-    f"plan: *{plan['plan_name']}*."
+    f"plan: *{plain(plan['plan_name'])}*."
 )
-
-
-def wrapped(text: str, width: int = 42) -> str:
-    """A long measure title over several lines of a chart's axis."""
-    return "<br>".join(textwrap.wrap(text, width)) or text
 
 
 def problems_text(problems: object) -> str:
@@ -102,7 +98,7 @@ with st.expander("What if “near” meant something else? Change the margins"):
         for unit, margin in plan_margins.items():
             used_by = plan_measures.loc[plan_measures["unit"] == unit, "measure_title"]
             chosen[unit] = st.number_input(
-                unit.capitalize(),
+                plain(unit.capitalize()),
                 min_value=0.0,
                 max_value=1000.0,
                 value=float(margin),
@@ -110,8 +106,8 @@ with st.expander("What if “near” meant something else? Change the margins"):
                 format="%.1f",
                 key=MARGIN_KEYS[unit],
                 width=150,
-                help=f"The plan's margin: {fmt_quantity(margin, unit)}. Used by: "
-                + "; ".join(used_by),
+                help=plain(f"The plan's margin: {fmt_quantity(margin, unit)}. Used by: ")
+                + "; ".join(plain(title) for title in used_by),
             )
     st.button("Back to the plan's margins", on_click=back_to_the_plan, key="near_margin_reset")
 
@@ -129,8 +125,8 @@ places = " · ".join(
     ]
 )
 st.caption(
-    f"Showing families near under {'what-if' if margins else 'the plan’s'} margins ({in_use}) "
-    f"· {places}."
+    f"Showing families near under {'what-if' if margins else 'the plan’s'} margins "
+    f"({plain(in_use)}) · {plain(places)}."
 )
 
 place_args = (tuple(clusters), tuple(wards))
@@ -256,12 +252,13 @@ else:
     )
     chosen_family = by_family.loc[family]
     st.markdown(
-        f"Case **{chosen_family['case_id']}**, attached "
+        f"Case **{plain(chosen_family['case_id'])}**, attached "
         f"{fmt_date(chosen_family['attached_date'])}; key worker "
-        f"{chosen_family['key_worker']} ({chosen_family['team']}). Problems when attached: "
-        f"{problems_text(chosen_family['problems_at_attachment']) or 'none recorded'}. The claim "
-        f"route it is near: *{chosen_family['route_title']}*, which needs: "
-        f"{chosen_family['needs']}."
+        f"{plain(chosen_family['key_worker'])} ({plain(chosen_family['team'])}). Problems when "
+        "attached: "
+        f"{plain(problems_text(chosen_family['problems_at_attachment']) or 'none recorded')}. "
+        f"The claim route it is near: *{plain(chosen_family['route_title'])}*, which needs: "
+        f"{plain(chosen_family['needs'])}."
     )
     family_measures = model.query(plan_read.family_measures, family)
     # A measure that does not apply has no progress to show: blank, not "None".
@@ -331,8 +328,11 @@ BARRIER_COLUMNS = {
 }
 
 
-def near_and_further(frame: pd.DataFrame, labels: str, title: str, height: int) -> go.Figure:
-    """Horizontal bars: families within the margin, then those further off, stacked."""
+def near_and_further(
+    frame: pd.DataFrame, labels: str, title: str, height: int, wrap: int | None = None
+) -> go.Figure:
+    """Horizontal bars: families within the margin, then those further off, stacked; the labels
+    over lines of `wrap` characters if given."""
     return charts.by_category(
         frame,
         labels,
@@ -350,6 +350,7 @@ def near_and_further(frame: pd.DataFrame, labels: str, title: str, height: int) 
         category_axis={"autorange": "reversed", "title": None},
         barmode="stack",
         legend={"traceorder": "normal"},
+        wrap=wrap,
     )  # fmt: skip
 
 
@@ -357,10 +358,11 @@ if now.empty:
     st.info("No attached family's claim is blocked with these filters.")
 else:
     fig = near_and_further(
-        now.assign(measure_label=now["measure_title"].map(wrapped)),
-        "measure_label",
+        now,
+        "measure_title",
         f"Measures blocking claims on {as_at}: families whose closest claim route each blocks",
         height=140 + 52 * len(now),
+        wrap=42,  # a long measure title over several lines of the axis
     )
     top = now.iloc[0]
     charts.draw(
@@ -444,7 +446,7 @@ if followed:
                 "families_blocked",
                 textwrap.shorten(title, 60, placeholder="…"),
                 charts.PALETTE[i],
-                "%{y:,} families<extra>" + textwrap.shorten(title, 40) + "</extra>",
+                "%{y:,} families<extra>" + charts.label(textwrap.shorten(title, 40)) + "</extra>",
                 data=history[history["measure_title"] == title],
                 markers=True,
                 dash=dashes[i],

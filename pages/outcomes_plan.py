@@ -11,7 +11,7 @@ import streamlit as st
 
 from data_model.read import plan as plan_read
 from pages.ui import model
-from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity
+from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity, plain
 from pages.ui.tables import Col, table
 
 model.info()  # stops with a message when there is no model
@@ -31,7 +31,7 @@ st.markdown(
 )
 
 # --- The plan in brief ---------------------------------------------------------------------------
-st.header(plan["plan_name"])
+st.header(plain(plan["plan_name"]))
 problem_titles = problems.set_index("problem_id")["problem_title"].to_dict()
 claimed_through = plan["assume_claimed_through"]
 if claimed_through == "never":
@@ -45,22 +45,24 @@ else:
 measure_titles = measures.set_index("measure_id")["measure_title"].to_dict()
 route_needs = [
     (
-        route.route_title,
+        plain(route.route_title),
         "every measure of every problem the family had when attached"
         if route.requires == "every_problem"
-        else f"the measure “{measure_titles.get(route.requires, route.requires)}”",
+        else f"the measure “{plain(measure_titles.get(route.requires, route.requires))}”",
     )
     for route in routes.itertuples()
 ]
 route_titles = routes.set_index("route_id")["route_title"].to_dict()
-invalidated = [problem_titles.get(p, p) for p in plan["invalid_if_another_member_develops"]]
+invalidated = [plain(problem_titles.get(p, p)) for p in plan["invalid_if_another_member_develops"]]
 near_rule = (
     f"one of its claim routes is blocked by at most {plan['near_max_blocking_measures']} "
     "measures, each near"
     + (", or by one measure however far" if plan["near_all_met_but_one"] else "")
 )
 margin_words = "; ".join(
-    fmt_quantity(margins[unit], unit) for unit in measures["unit"].unique() if unit in margins
+    plain(fmt_quantity(margins[unit], unit))
+    for unit in measures["unit"].unique()
+    if unit in margins
 )
 target_from = (
     "the council's reference/programme.csv"
@@ -70,13 +72,13 @@ target_from = (
 st.markdown(
     "\n".join(
         [
-            f"- **Council**: {plan['council']}",
-            f"- **File**: `{plan['plan_file']}`",
+            f"- **Council**: {plain(plan['council'])}",
+            f"- **File**: {plain(plan['plan_file'])}",
             f"- **Programme**: {fmt_date(plan['programme_start'])} to "
             f"{fmt_date(plan['programme_end'])}, target "
             f"{fmt_int(plan['target_families'])} families (dates and target from "
             f"{target_from})",
-            f"- **Eligible**: a family with {plan['eligibility_rule']} below",
+            f"- **Eligible**: a family with {plain(plan['eligibility_rule'])} below",
             f"- **Payments**: {fmt_money(plan['attachment_fee'])} attachment fee for each "
             f"family attached; {fmt_money(plan['results_payment'])} results payment for "
             "each family that meets a claim route",
@@ -91,19 +93,19 @@ st.markdown(
     )
 )
 if plan.get("notes"):
-    st.markdown(f"*Where the rules come from:* {plan['notes']}")
+    st.markdown(f"*Where the rules come from:* {plain(plan['notes'])}")
 
 # --- The problems --------------------------------------------------------------------------------
 st.header("The problems, how each is shown, and what counts as progress")
 for problem in problems.itertuples():
-    st.subheader(f"{problem.problem_order}. {problem.problem_title}")
+    st.subheader(f"{problem.problem_order}. {plain(problem.problem_title)}")
     if problem.note:
-        st.markdown(problem.note)
-    shown_by = "\n".join(f"  - {title}" for title in problem.indicators) or (
+        st.markdown(plain(problem.note))
+    shown_by = "\n".join(f"  - {plain(title)}" for title in problem.indicators) or (
         "  - (no indicator: no extract shows it, so no family is counted with it)"
     )
     needs = "every measure met" if problem.progress_rule == "all" else "any one measure met"
-    progress = "\n".join(f"  - {title}" for title in problem.measures) or "  - (none)"
+    progress = "\n".join(f"  - {plain(title)}" for title in problem.measures) or "  - (none)"
     st.markdown(
         f"- **The family has it when** a member meets any of:\n{shown_by}\n"
         f"- **Progress** ({needs}):\n{progress}"
@@ -139,7 +141,7 @@ table(
 
 with st.expander("The plan file in full (YAML)"):
     st.markdown(
-        f"`{plan['plan_file']}` as it was when the model was built. Its schema is in "
+        f"{plain(plan['plan_file'])} as it was when the model was built. Its schema is in "
         "`data_model/plan/plans/README.md`."
     )
     st.code(plan["plan_text"], language="yaml", line_numbers=True)

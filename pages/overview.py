@@ -9,7 +9,14 @@ from data_model.read import plan as plan_read
 from data_model.read import programme
 from pages import registry
 from pages.ui import charts, model
-from pages.ui.formats import blocking_measures_words, fmt_date, fmt_int, fmt_money, fmt_number
+from pages.ui.formats import (
+    blocking_measures_words,
+    fmt_date,
+    fmt_int,
+    fmt_money,
+    fmt_number,
+    plain,
+)
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
 
@@ -19,8 +26,8 @@ end = info["programme_end"]
 
 st.title("Overview")
 st.markdown(
-    f"How many families {info.get('programme_name') or 'the programme'} has reached, and whether "
-    f"it is on course for its target. Data current to **{fmt_date(as_at)}**."
+    f"How many families {plain(info.get('programme_name') or 'the programme')} has reached, and "
+    f"whether it is on course for its target. Data current to **{fmt_date(as_at)}**."
 )
 
 # --- The target (a what-if: change it to see what another target would take) ---------------------
@@ -159,7 +166,8 @@ if plan_name:
     st.header("Eligibility, claims and income")
     plan_figures = model.query(plan_read.plan_summary)
     st.markdown(
-        f"Under the outcomes plan *{plan_name}* (**Help → Outcomes plan**), on {fmt_date(as_at)}."
+        f"Under the outcomes plan *{plain(plan_name)}* (**Help → Outcomes plan**), on "
+        f"{fmt_date(as_at)}."
     )
     blocked_by = blocking_measures_words(int(plan_figures["near_max_blocking_measures"]))
     metric_row(
@@ -217,8 +225,8 @@ currency = model.query(programme.data_currency)
 if currency["data_current_as_of"].notna().any():
     oldest = currency.loc[currency["data_current_as_of"].idxmin()]
     st.markdown(
-        f"Each source as the model last loaded it. The least current is **{oldest['title']}**, "
-        f"current to {fmt_date(oldest['data_current_as_of'])}."
+        "Each source as the model last loaded it. The least current is "
+        f"**{plain(oldest['title'])}**, current to {fmt_date(oldest['data_current_as_of'])}."
     )
 table(
     currency,

@@ -16,7 +16,7 @@ from data_model.read import referrals
 from pages.ui import charts, model
 from pages.ui.charts import Series
 from pages.ui.filters import describe_filter, period_label, referral_filter
-from pages.ui.formats import fmt_date, fmt_int, fmt_number
+from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
 
@@ -33,7 +33,7 @@ st.markdown(
 f = referral_filter(info)
 period = period_label(f)
 end = fmt_date(f.end)
-st.caption(f"Showing {describe_filter(f)}.")
+st.caption(f"Showing {plain(describe_filter(f))}.")
 
 lag_by_cluster = model.query(referrals.allocation_lag_by_cluster, f)
 backlog = model.query(referrals.unallocated_backlog, f, threshold)
@@ -389,7 +389,7 @@ else:
                 "referrals",
                 source,
                 charts.PALETTE[i % len(charts.PALETTE)],
-                "%{y:,}<extra>" + source + "</extra>",
+                "%{y:,}<extra>" + charts.label(source) + "</extra>",
                 data=grouped[grouped["source"] == source],
             )
             for i, source in enumerate(sources)

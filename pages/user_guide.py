@@ -13,7 +13,7 @@ import streamlit as st
 
 from data_model.read import programme
 from pages.ui import model
-from pages.ui.formats import fmt_date
+from pages.ui.formats import fmt_date, plain
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -74,7 +74,7 @@ st.markdown(
 sources = model.query(programme.data_currency)
 st.markdown(
     "\n".join(
-        f"- **{row.title}** — from {row.system}; "
+        f"- **{plain(row.title)}** — from {plain(row.system)}; "
         + (
             f"current as of {fmt_date(row.data_current_as_of)}."
             if pd.notna(row.data_current_as_of)

@@ -26,6 +26,7 @@ from pages import registry
 from pages.ui.formats import fmt_date, fmt_int, fmt_number
 from pages.ui.tables import Col, to_csv, to_excel
 from tests.gov_uk import working_days_after
+from tests.text_payloads import as_shown
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -177,7 +178,7 @@ def test_every_page_runs_with_banner_and_sidebar(app_model: Path, model_sql) -> 
         assert at.title[0].value == title
         banners = [w.value for w in at.warning if "Synthetic data" in w.value]
         assert len(banners) == (1 if synthetic else 0), page
-        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        sidebar = as_shown(" ".join(m.value for m in at.sidebar.markdown))
         assert f"Data current to **{as_at:%d %b %Y}**" in sidebar
         assert programme in sidebar
 
@@ -311,7 +312,7 @@ def test_overview_shows_eligibility_claims_and_income_under_the_plan(
     assert as_int(metric(at, "Families near a claim")) == near
     assert as_int(metric(at, "Results claims")) == results
     assert metric(at, "Income so far") == f"£{round(income):,}"
-    text = " ".join(m.value for m in at.markdown)
+    text = as_shown(" ".join(m.value for m in at.markdown))
     assert f"**{income / target_income:.0%}** of the £{round(target_income):,}" in text
     assert f"*{name}*" in text
     links = [link.proto.label for link in at.main.get("page_link")]
@@ -413,7 +414,7 @@ def test_source_filter_changes_the_counts(app_model: Path, model_sql) -> None:
     waiting = waiting_at(frame[frame["referral_source"] == source], end)
     assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting)
     assert as_int(metric(at, "Waiting over 20")) == int((waiting["waited"] > 20).sum())
-    caption = " ".join(c.value for c in at.caption)
+    caption = as_shown(" ".join(c.value for c in at.caption))
     assert f"· {source}." in caption
 
 

@@ -10,6 +10,7 @@ file.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from data_model.read import quality as read_quality
 from pages import registry
 from pages.ui.formats import fmt_number
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
+from tests.text_payloads import as_shown
 
 PAGE = registry.BY_KEY["data_quality"].file
 HEADERS = [
@@ -209,7 +211,7 @@ def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> Non
     charts = [c for c in at.get("plotly_chart") if "chart_linked_share" in c.proto.id]
     assert len(charts) == 1
     bars = json.loads(charts[0].proto.spec)["data"][0]
-    drawn = dict(zip(decode(bars["y"]), decode(bars["x"]), strict=True))
+    drawn = dict(zip(map(html.unescape, decode(bars["y"])), decode(bars["x"]), strict=True))
     for source, row in shown.iterrows():
         assert drawn[row["title"]] == pytest.approx(row["linked_elsewhere_share"]), source
 
@@ -278,7 +280,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     assert first["first_name_l"] in picker.options[0]
 
     # The pair in detail: both records side by side, with the weight of each comparison.
-    detail = at.table[0].value
+    detail = at.table[0].value.map(as_shown)  # st.table reads Markdown: its cells are escaped
     assert list(detail.columns) == ["Record 1", "Record 2", "Match weight"]
     assert detail.loc["Record id"].tolist()[:2] == [
         first["registration_l"],

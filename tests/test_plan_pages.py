@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from pages import registry
 from pages.ui.formats import slug
 from tests.test_app_pages import as_int, decode, leaves, metric, open_app, plotly_traces
+from tests.text_payloads import as_shown
 
 ROOT = Path(__file__).resolve().parents[1]
 NEAR = registry.BY_KEY["near_threshold"].file
@@ -49,7 +50,7 @@ def table(at: AppTest, name: str) -> pd.DataFrame:
 
 
 def text(at: AppTest) -> str:
-    return " ".join(m.value for m in at.markdown)
+    return as_shown(" ".join(m.value for m in at.markdown))
 
 
 def plan_row(con: duckdb.DuckDBPyConnection) -> dict:
@@ -147,7 +148,7 @@ def test_each_plan_page_draws_with_banner_plan_name_and_downloads(
         assert at.title[0].value == title
         banners = [w for w in at.warning if "Synthetic data" in w.value]
         assert len(banners) == (1 if synthetic else 0), page
-        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        sidebar = as_shown(" ".join(m.value for m in at.sidebar.markdown))
         assert f"Outcomes plan: **{plan['plan_name']}**" in sidebar
         # Every table is followed by its CSV and Excel downloads.
         elements = list(leaves(at.main))
@@ -239,7 +240,7 @@ def test_a_what_if_margin_reapplies_near_and_goes_back_to_the_plan(
     at.number_input(key="near_margin_percentage-points").set_value(0.0).run()
     tight = near_under(model_sql, {"percentage points": 0.0})
     assert as_int(metric(at, "Families near a claim")) == len(tight)
-    assert "(plan: 5)" in " ".join(c.value for c in at.caption)
+    assert "(plan: 5)" in as_shown(" ".join(c.value for c in at.caption))
 
 
 def test_cluster_and_ward_filters_narrow_the_list_and_the_barriers(
@@ -506,7 +507,9 @@ def test_the_quarterly_return_adds_up_and_states_its_prediction(app_model: Path,
     assert as_int(metric(at, "Claims made")) == (
         latest["attachment_claims"] + latest["results_claims"]
     )
-    method = " ".join(m.value for m in at.markdown if "How the prediction is made" in m.value)
+    method = as_shown(
+        " ".join(m.value for m in at.markdown if "How the prediction is made" in m.value)
+    )
     for state, n in states.items():
         assert f"{n} {state} × {100 * rates.get(state, 0):.1f}%" in method, state
     shares = table(at, "Prediction rates").set_index("state")["conversion_rate"]
@@ -527,12 +530,14 @@ def test_the_plan_page_shows_the_active_plan_in_words_and_in_full(
     measures = model_sql.execute("select count(*) from cfg_plan_measure").fetchall()[0][0]
 
     at = open_app(PLAN)
-    assert at.header[0].value == plan["plan_name"]
+    assert as_shown(at.header[0].value) == plan["plan_name"]
     page = text(at)
-    assert f"`{plan['plan_file']}`" in page
+    assert f"**File**: {plan['plan_file']}" in page
     assert f"at least {plan['eligibility_at_least']} of {len(problems)} problems" in page
     assert f"£{round(plan['attachment_fee']):,} attachment fee" in page
-    assert [s.value for s in at.subheader] == [f"{i}. {t}" for i, t in enumerate(problems, 1)]
+    assert [as_shown(s.value) for s in at.subheader] == [
+        f"{i}. {t}" for i, t in enumerate(problems, 1)
+    ]
     assert len(table(at, "Plan measures")) == measures
     code = at.get("code")
     assert len(code) == 1

@@ -4,12 +4,18 @@ A chart is made by `over_time` (lines and bars against dates) or `by_category` (
 categories) from a DataFrame and the columns to draw (a Series each), then drawn with `draw`,
 which gives it its alt text. `figure` starts a chart of another kind with the same title and
 template.
+
+Plotly reads a subset of HTML in titles, legend names, axis labels and hover text (<b>, <br>,
+<a href>): text from data is escaped with `label` before it gets there. `figure` escapes the
+title, a Series its name, and `by_category` its categories; a hover template is the caller's,
+who escapes any data put into it with `label`.
 """
 
 from __future__ import annotations
 
+import html
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,12 +81,22 @@ def draw(fig: go.Figure, alt: str, key: str | None = None) -> None:
     st.plotly_chart(fig, theme=None, config=_PLOTLY_CONFIG, alt=alt, key=key)
 
 
+def label(text: object) -> str:
+    """Text for Plotly to show as typed: <, > and & escaped, so no tag in it is read as one."""
+    return html.escape(str(text), quote=False)
+
+
+def wrapped_label(text: object, width: int) -> str:
+    """Text over lines of at most `width` characters (Plotly does not wrap), each escaped."""
+    return "<br>".join(label(line) for line in textwrap.wrap(str(text), width)) or label(text)
+
+
 TITLE_WIDTH = 75  # characters; Plotly does not wrap titles itself
 
 
 def figure(title: str, height: int = 380, **layout: Any) -> go.Figure:
-    """An empty figure whose title says what the chart shows."""
-    lines = textwrap.wrap(title, TITLE_WIDTH) or [""]
+    """An empty figure whose title says what the chart shows (as plain text: escaped)."""
+    lines = [label(line) for line in textwrap.wrap(title, TITLE_WIDTH)] or [""]
     fig = go.Figure()
     fig.update_layout(
         template="ffi",
@@ -119,7 +135,7 @@ def _line(series: Series, frame: pd.DataFrame, x: str) -> go.Scatter:
     return go.Scatter(
         x=rows[x],
         y=rows[series.column],
-        name=series.name,
+        name=None if series.name is None else label(series.name),
         mode="lines+markers" if series.markers else "lines",
         line=line,
         marker={"symbol": series.symbol} if series.symbol else None,
@@ -127,13 +143,23 @@ def _line(series: Series, frame: pd.DataFrame, x: str) -> go.Scatter:
     )
 
 
-def _bars(series: Series, frame: pd.DataFrame, category: str, horizontal: bool) -> go.Bar:
+def _bars(
+    series: Series,
+    frame: pd.DataFrame,
+    category: str,
+    horizontal: bool,
+    as_label: Callable[[Any], str] | None = None,
+) -> go.Bar:
+    """Bars of `series` against column `category`; `as_label` writes each category (text) as
+    Plotly is to show it; dates are left as they are."""
     rows = frame if series.data is None else series.data
     categories, values = rows[category], rows[series.column]
+    if as_label is not None:
+        categories = categories.map(as_label)
     return go.Bar(
         x=values if horizontal else categories,
         y=categories if horizontal else values,
-        name=series.name,
+        name=None if series.name is None else label(series.name),
         orientation="h" if horizontal else None,
         marker=series.marker if series.marker is not None else {"color": series.colour},
         text=series.text,
@@ -176,15 +202,24 @@ def by_category(
     value_axis: Mapping[str, Any],
     category_axis: Mapping[str, Any] | None = None,
     horizontal: bool = True,
+    wrap: int | None = None,
     **layout: Any,
 ) -> go.Figure:
     """Bars for each category in column `category`, horizontal (first category at the top)
-    unless `horizontal` is false."""
+    unless `horizontal` is false. Categories are text shown as typed (escaped), over lines of
+    `wrap` characters if given; a `categoryarray` in `category_axis` names them as in `frame`."""
+
+    def as_label(category: object) -> str:
+        return label(category) if wrap is None else wrapped_label(category, wrap)
+
     fig = figure(title, height=height, **layout)
     for series in bars:
-        fig.add_trace(_bars(series, frame, category, horizontal))
+        fig.add_trace(_bars(series, frame, category, horizontal, as_label))
     if category_axis is None:
         category_axis = {"autorange": "reversed"} if horizontal else {}
+    elif "categoryarray" in category_axis:
+        order = [as_label(c) for c in category_axis["categoryarray"]]
+        category_axis = {**category_axis, "categoryarray": order}
     value_axes, category_axes = (
         (fig.update_xaxes, fig.update_yaxes) if horizontal else (fig.update_yaxes, fig.update_xaxes)
     )

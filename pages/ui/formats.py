@@ -82,7 +82,19 @@ def slug(text: str) -> str:
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
+# What Streamlit's Markdown changes after the escapes are read, in the text itself: GitHub's
+# autolinks (any http://, https:// or www. after a space or punctuation, any name@domain) and
+# emoji shortcodes (:word:). A word joiner (U+2060: invisible, neither a space, punctuation nor
+# part of a word) before each address and after a shortcode's first colon stops both.
+_AUTOLINK_STARTS = re.compile(r"(https?://|www\.|@)", re.IGNORECASE)
+_SHORTCODE_START = re.compile(r":(?=[\w+-]+:)")
+WORD_JOINER = "\u2060"
+
+
 def plain(text: object) -> str:
     """Text from data (a name, a file's header, a programme name) for a widget that renders
-    Markdown, escaped so that it shows as typed: never a link, an image or a heading."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    Markdown, escaped so that it shows as typed: never a link, an image or a heading. A web or
+    email address or an emoji shortcode in it stays text too (with an invisible word joiner)."""
+    unlinked = _AUTOLINK_STARTS.sub(WORD_JOINER + r"\1", str(text))
+    unlinked = _SHORTCODE_START.sub(":" + WORD_JOINER, unlinked)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", unlinked)

@@ -14,6 +14,7 @@ import duckdb
 import streamlit as st
 
 from data_model.read import connection, open_model, plan, programme, quality, referrals
+from pages.ui.formats import plain
 
 # The synthetic demo has a path of its own, so a demo build can never land on a council's model.
 DEMO_MODEL = Path("data/demo.duckdb")
@@ -116,8 +117,9 @@ def info() -> dict:
     _hand_over_to_app_if_run_alone()
     if not model_exists():
         st.error(
-            f"There is no model at {model_path()}. Start the app with `streamlit run app.py` to "
-            "build the synthetic district, or build one from extracts (see the README)."
+            f"There is no model at {plain(model_path())}. Start the app with "
+            "`streamlit run app.py` to build the synthetic district, or build one from extracts "
+            "(see the README)."
         )
         st.stop()
     return query(programme.model_info)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.ui.formats import EXCEL_DATE_FORMAT, GRID_DATE_FORMAT, GRID_MONTH_FORMAT, slug
+from pages.ui.formats import EXCEL_DATE_FORMAT, GRID_DATE_FORMAT, GRID_MONTH_FORMAT, plain, slug
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,7 @@ def download_buttons(
     """CSV and Excel downloads of a table; the files are made only when a button is pressed."""
     spec = spec or {c: Col(c) for c in df.columns}
     file = slug(name)
+    about = plain(title or name)  # the tooltip reads Markdown; a title may name a case or family
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             "Download CSV",
@@ -138,7 +139,7 @@ def download_buttons(
             mime="text/csv",
             key=f"download_csv_{file}",
             on_click="ignore",
-            help=f"{title or name}, as CSV",
+            help=f"{about}, as CSV",
         )
         st.download_button(
             "Download Excel",
@@ -147,7 +148,7 @@ def download_buttons(
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"download_xlsx_{file}",
             on_click="ignore",
-            help=f"{title or name}, as an Excel workbook",
+            help=f"{about}, as an Excel workbook",
         )
 
 

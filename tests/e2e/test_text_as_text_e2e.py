@@ -1,0 +1,117 @@
+"""Text from data shown as text in a real browser: a district whose free text is Markdown and HTML
+images pointing at 127.0.0.1:9, an emoji shortcode and an email address (tests/text_payloads.py)
+is served, every page is opened, and no request for the image leaves the browser, no image or
+link to the planted addresses is drawn, no emoji either, and the payload shows as typed.
+
+127.0.0.1 is this machine, so the app_page guard (non-local hosts) would let the request pass:
+this test watches for the payload's own address instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pages import registry
+from pages.ui.formats import WORD_JOINER
+from tests.e2e.conftest import ROOT, _free_port, _port_taken, assert_no_exception, wait_for_app
+from tests.text_payloads import PAYLOAD, build_planted_model
+
+pytestmark = pytest.mark.e2e
+
+BEACON = "beacon"  # in every planted address: http://127.0.0.1:9/beacon…, beacon@beacon.example
+# Any address-bearing attribute of any element (an <img src>, a link, an SVG image, a style's
+# url()) holding a planted address; a heading's own anchor (#…) is the page's.
+ATTRIBUTES_WITH_ADDRESS = """() => [...document.querySelectorAll('*')].flatMap(element =>
+    [...element.attributes].filter(a =>
+        ['src', 'srcset', 'href', 'xlink:href', 'poster', 'data', 'style'].includes(a.name)
+        && a.value.includes('beacon') && !a.value.startsWith('#'))
+        .map(a => element.tagName + ' ' + a.name + '=' + a.value))"""
+EMOJI = "\N{FIRE}"  # what the planted :fire: would become
+
+
+@pytest.fixture(scope="module")
+def planted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on 127.0.0.1, serving the planted district; stopped at the end of the module."""
+    folder = tmp_path_factory.mktemp("text_payloads_e2e")
+    model = build_planted_model(folder)
+    port = _free_port()
+    if _port_taken(port):
+        pytest.fail(f"port {port} is already in use: refusing to test a server we did not start")
+    log_path = folder / "streamlit.log"
+    env = {**os.environ, "FFI_MODEL": str(model), "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"the app server exited ({server.returncode}):\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app server did not answer in 60 s:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _nothing_drawn_from_the_payload(page: Page, where: str) -> None:
+    page.wait_for_timeout(1000)  # charts and images load after the run ends
+    found = page.evaluate(ATTRIBUTES_WITH_ADDRESS)
+    assert not found, f"{where}: elements point at a planted address: {found}"
+    assert EMOJI not in page.locator("body").inner_text(), f"{where}: the shortcode is an emoji"
+
+
+def test_every_page_shows_planted_text_as_typed(app_page: Page, planted_server: str) -> None:
+    beacons: list[str] = []
+    app_page.on("request", lambda request: BEACON in request.url and beacons.append(request.url))
+
+    for entry in registry.PAGES:
+        app_page.goto(f"{planted_server}/{entry.url_path}")
+        wait_for_app(app_page)
+        assert_no_exception(app_page)
+        expect(app_page.get_by_role("heading", name=entry.heading, level=1)).to_be_visible()
+        # The programme's name, in the sidebar on every page, reads as typed.
+        sidebar_text = app_page.get_by_test_id("stSidebar").inner_text().replace(WORD_JOINER, "")
+        assert PAYLOAD in sidebar_text, sidebar_text
+        if entry.key == "outcomes_plan":  # the plan's name is the heading of its section
+            headings = app_page.get_by_role("heading", level=2).all_inner_texts()
+            assert any(PAYLOAD in h.replace(WORD_JOINER, "") for h in headings), headings
+        _nothing_drawn_from_the_payload(app_page, entry.title)
+
+    # Near threshold: barriers by ward, where the chart's labels are the planted ward names.
+    app_page.goto(f"{planted_server}/{registry.BY_KEY['near_threshold'].url_path}")
+    wait_for_app(app_page)
+    app_page.get_by_test_id("stRadio").get_by_text("Ward", exact=True).click()
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    _nothing_drawn_from_the_payload(app_page, "Near threshold by ward")
+
+    assert not beacons, f"the browser asked for a planted address: {beacons}"
