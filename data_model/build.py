@@ -102,6 +102,8 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, source: str, limit: int = 3) ->
                    case
                        when reason like 'duplicate row%' then 'duplicate row'
                        when reason like 'duplicate key%' then 'duplicate key'
+                       when reason = 'does not match the expected pattern'
+                           then coalesce(column_name || ' ', '') || reason
                        else regexp_replace(
                            regexp_replace(reason, '^''.*'' (is |does )',
                                           coalesce(column_name, 'a value') || ' \1', 's'),

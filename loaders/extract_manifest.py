@@ -49,7 +49,7 @@ def _problem(name: str, node: yaml.Node | None, text: str) -> ExtractError:
     return ExtractError(f"{name}{where}: {text}")
 
 
-def _date(value: str, name: str, node: yaml.Node) -> date:
+def _date(value: str, name: str, source: str, node: yaml.Node) -> date:
     text = value.strip()
     try:
         match = _UK_DATE.fullmatch(text)
@@ -59,7 +59,9 @@ def _date(value: str, name: str, node: yaml.Node) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise _problem(
-            name, node, f"current_to '{text}' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)"
+            name,
+            node,
+            f"{source}: current_to '{text}' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)",
         ) from None
 
 
@@ -111,7 +113,7 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
             raise _problem(name, key, f"{source}: current_to (the day its data is current to) is"
                            " missing")  # fmt: skip
         text, node = values["current_to"]
-        current_to = _date(text, name, node)
+        current_to = _date(text, name, source, node)
         if current_to > build_day:
             raise _problem(
                 name, node, f"{source}: current_to {current_to:%d %b %Y} is after today"
