@@ -258,3 +258,31 @@ def test_the_generators_district_declares_every_dated_source(tmp_path: Path) -> 
     assert set(declared) == dated
     assert declared["police_incidents"].current_to == CURRENT_AS_OF["police_incidents"].item()
     assert declared["ehm_referrals"].current_to == CURRENT_AS_OF["ehm"].item()
+
+
+# --- The Data quality page ------------------------------------------------------------------------
+
+
+def test_the_data_quality_page_says_how_current_each_source_is_and_how_we_know(
+    app_model: Path, model_sql
+) -> None:
+    from tests.test_app_pages import open_app
+    from tests.test_data_quality_page import PAGE
+
+    at = open_app(PAGE)
+    assert "How current each source is" in [s.value for s in at.subheader]
+    columns = list(quality.currency(model_sql).columns)
+    [shown] = [d.value for d in at.dataframe if list(d.value.columns) == columns]
+    expected = model_sql.execute(
+        "select source, data_current_as_of, current_to_basis from load_manifest"
+        " where data_current_as_of is not null order by source"
+    ).fetchall()
+    assert (
+        sorted(
+            zip(shown["source"], shown["data_current_as_of"].dt.date, shown["basis"], strict=True)
+        )
+        == expected
+    )
+    # the synthetic district declares every dated source; none went past the gates
+    assert set(shown["basis_text"]) == {"Declared in extracts.yaml"}
+    assert not [w for w in at.warning if "--accept-rejects" in w.value]
