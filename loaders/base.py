@@ -7,6 +7,12 @@ line a person would find it at, the reason in plain English and the whole origin
 `load_manifest` records rows read, loaded and rejected, and how current the data is; after every
 file, loaded + rejected = read is checked, so a row can never vanish silently.
 
+How current: the day the folder's extracts.yaml declares for the source
+(`loaders/extract_manifest.py`), else the latest date in its currency fields no later than the
+build day (`current_to_basis` says which). A loaded row dated more than checks.yaml's tolerance
+after that day is then rejected ("after the extract's current-to date"), so one mistyped year can
+neither move the model's as-at date nor be counted as an event.
+
 Before typing, rows that cannot be typed at all are rejected whole (`_screen`): values the reader
 could not give as text, a NUL character anywhere in the row, or a value longer than its column's
 kind allows (reading.yaml: text, code, number, date).
