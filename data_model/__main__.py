@@ -10,7 +10,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from data_model.build import BuildCheckError, BuildFileError, SyntheticOrigin, build_model
+from data_model.build import (
+    BuildCheckError,
+    BuildFileError,
+    BuildGateError,
+    SyntheticOrigin,
+    build_model,
+)
 from data_model.linkage.decisions import DecisionsFileError
 from data_model.plan import DEFAULT_PLAN, PlanError
 from loaders.base import ExtractError
@@ -48,8 +54,11 @@ def build_command(args: argparse.Namespace) -> int:
             progress=_progress_printer(started),
             plan=args.plan,
             synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
+            accept_rejects=args.accept_rejects,
         )
-    except (ExtractError, PlanError, BuildCheckError, BuildFileError, DecisionsFileError) as error:
+    except (
+        ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError, DecisionsFileError
+    ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
@@ -58,6 +67,8 @@ def build_command(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f}s "
         f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
     )
+    for breach in report.accepted:
+        print(f"accepted (--accept-rejects): {breach.message}")
     unusable = report.linkage.get("decision_problems", 0)
     if unusable:
         print(
@@ -158,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the extracts are the synthetic generator's: the model is marked synthetic and says "
         "so on every page",
+    )
+    build.add_argument(
+        "--accept-rejects",
+        action="store_true",
+        help="build even when a source has more rows rejected than settings.yaml allows (the "
+        "model records that it was accepted; an empty source that may not be empty still stops)",
     )
     build.set_defaults(run=build_command)
 

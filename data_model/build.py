@@ -28,7 +28,7 @@ from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
-from loaders.contracts import CONTRACTS, Contract
+from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
 from loaders.reference.calendar import bank_holiday_rows
 
 Progress = Callable[[float, str], None]
@@ -54,6 +54,7 @@ class BuildReport:
     models: list[str] = field(default_factory=list)
     linkage: dict = field(default_factory=dict)  # person linkage counts and timings
     plan: str = ""  # the outcomes plan evaluated (its id)
+    accepted: list[GateBreach] = field(default_factory=list)  # gates passed by --accept-rejects
 
     @property
     def source_rows(self) -> int:
@@ -66,6 +67,115 @@ class BuildReport:
 
 class BuildCheckError(RuntimeError):
     """The built model failed a data test; the previous model is left in place."""
+
+
+class BuildGateError(RuntimeError):
+    """A source failed a gate (too many rows rejected, or empty when it may not be); str(error)
+    is one line naming the file. The previous model is left in place."""
+
+
+# --- Gates: checks on each loaded source before the model is replaced (settings.yaml gates) -----
+
+
+@dataclass(frozen=True)
+class GateBreach:
+    """One source failing one gate. `acceptable`: --accept-rejects lets the build go on."""
+
+    source: str
+    message: str  # one line, naming the file
+    acceptable: bool
+
+
+def gate_settings(source: str) -> dict:
+    """The gates of one source: settings.yaml's defaults, with the source's own over them."""
+    gates = settings()["gates"]
+    return {**gates["defaults"], **((gates.get("sources") or {}).get(source) or {})}
+
+
+def _top_reasons(con: duckdb.DuckDBPyConnection, source: str, limit: int = 3) -> str:
+    """The commonest reasons a source's rows were rejected, without the values they name:
+    "INCIDENT_DATETIME is not a date (290), duplicate row (12), ..."."""
+    rows = con.execute(
+        r"""
+        with reasons as (
+            select line,
+                   case
+                       when reason like 'duplicate row%' then 'duplicate row'
+                       when reason like 'duplicate key%' then 'duplicate key'
+                       when reason = 'does not match the expected pattern'
+                           then coalesce(column_name || ' ', '') || reason
+                       else regexp_replace(
+                           regexp_replace(reason, '^''.*'' (is |does )',
+                                          coalesce(column_name, 'a value') || ' \1', 's'),
+                           ' \(expected [^)]*\)$', '')
+                   end as reason
+            from load_rejects where source = ?
+        )
+        select reason, count(distinct line) as n from reasons
+        group by reason order by n desc, reason
+        """,
+        [source],
+    ).fetchall()
+    shown = [f"{reason} ({n:,})" for reason, n in rows[:limit]]
+    return ", ".join(shown) + (", ..." if len(rows) > limit else "")
+
+
+def _rejected_share_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> GateBreach | None:
+    limit = float(gate_settings(load.source)["max_rejected_share"])
+    if load.rows_read == 0 or load.rows_rejected / load.rows_read <= limit:
+        return None
+    share = load.rows_rejected / load.rows_read
+    return GateBreach(
+        load.source,
+        f"{_file_name(load)}: {load.rows_rejected:,} of {load.rows_read:,} rows rejected"
+        f" ({share:.1%}, more than {limit:.0%}): {_top_reasons(con, load.source)}",
+        acceptable=True,
+    )
+
+
+def _empty_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> GateBreach | None:
+    if load.rows_read > 0 or gate_settings(load.source)["may_be_empty"]:
+        return None
+    return GateBreach(
+        load.source,
+        f"{_file_name(load)}: no rows, only a header; {BY_SOURCE[load.source].title} may not be"
+        " empty (data_model/settings.yaml, gates)",
+        acceptable=False,
+    )
+
+
+def _file_name(load: LoadResult) -> str:
+    contract = BY_SOURCE[load.source]
+    return f"{contract.subfolder}/{load.file.name}" if contract.subfolder else load.file.name
+
+
+# Each gate looks at one loaded source. A new gate (e.g. a per-column share of values set aside)
+# is a function of the same shape added here, with its setting in settings.yaml gates.
+GATES: tuple[Callable[[duckdb.DuckDBPyConnection, LoadResult], GateBreach | None], ...] = (
+    _empty_gate,
+    _rejected_share_gate,
+)
+
+
+def check_gates(
+    con: duckdb.DuckDBPyConnection, loads: list[LoadResult], accept_rejects: bool = False
+) -> list[GateBreach]:
+    """Every gate on every loaded source. Raises BuildGateError with the first breach that
+    cannot be accepted (all of them unless accept_rejects); returns the breaches accepted, which
+    load_manifest records (accepted_over_limit)."""
+    breaches = [b for load in loads for gate in GATES if (b := gate(con, load)) is not None]
+    stopping = [b for b in breaches if not (accept_rejects and b.acceptable)]
+    if stopping:
+        more = len(stopping) - 1
+        also = f" (and {more} more: see the build output)" if more else ""
+        raise BuildGateError(stopping[0].message + also)
+    accepted = sorted({b.source for b in breaches})
+    if accepted:
+        con.execute(
+            "update load_manifest set accepted_over_limit = true where list_contains(?, source)",
+            [accepted],
+        )
+    return breaches
 
 
 def _create_empty_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -225,6 +335,7 @@ def build_model(
     decisions_path: Path | None = None,
     plan: str | Path | Plan | None = None,
     synthetic: SyntheticOrigin | None = None,
+    accept_rejects: bool = False,
 ) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
 
@@ -234,9 +345,14 @@ def build_model(
 
     `synthetic` says the extracts are the generator's (the model then says so on every page).
 
+    Before anything else is built, each loaded source must pass the gates (GATES,
+    settings.yaml): no more of its rows rejected than allowed, and rows in it unless it may be
+    empty. `accept_rejects` builds past the rejected-share limit; load_manifest records it.
+
     Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
-    loaders.base.ExtractError for a missing, unreadable or malformed extract, BuildCheckError when
-    a data test fails, and BuildFileError when a file cannot be written (full disk, read-only
+    loaders.base.ExtractError for a missing, unreadable or malformed extract (or extracts.yaml),
+    BuildGateError when a source fails a gate, BuildCheckError when a data test fails, and
+    BuildFileError when a file cannot be written (full disk, read-only
     folder, model file held open); out_path is untouched in all cases.
     """
     active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
@@ -251,8 +367,9 @@ def build_model(
         except (OSError, duckdb.Error) as error:
             raise BuildFileError(_file_problem(error, out_path.parent)) from error
         report = _build_into(
-            con, building, out_path, sources_dir, progress, decisions_path, active_plan, synthetic
-        )
+            con, building, out_path, sources_dir, progress, decisions_path, active_plan, synthetic,
+            accept_rejects,
+        )  # fmt: skip
         try:
             os.replace(building, out_path)
         except OSError as error:
@@ -275,6 +392,7 @@ def _build_into(
     decisions_path: Path | None,
     active_plan: Plan,
     synthetic: SyntheticOrigin | None,
+    accept_rejects: bool = False,
 ) -> BuildReport:
     """Every stage into the new file `building` (out_path's replacement); on any failure the file
     is removed."""
@@ -300,6 +418,7 @@ def _build_into(
                 )
 
         report.loads = load_all(con, sources_dir, progress=loaded)
+        report.accepted = check_gates(con, report.loads, accept_rejects)
         for contract in CONTRACTS:
             _create_empty_raw_table(con, contract)
         report.stage_seconds["load"] = time.perf_counter() - started

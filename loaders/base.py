@@ -7,6 +7,12 @@ line a person would find it at, the reason in plain English and the whole origin
 `load_manifest` records rows read, loaded and rejected, and how current the data is; after every
 file, loaded + rejected = read is checked, so a row can never vanish silently.
 
+How current: the day the folder's extracts.yaml declares for the source
+(`loaders/extract_manifest.py`), else the latest date in its currency fields no later than the
+build day (`current_to_basis` says which). A loaded row dated more than checks.yaml's tolerance
+after that day is then rejected ("after the extract's current-to date"), so one mistyped year can
+neither move the model's as-at date nor be counted as an event.
+
 Before typing, rows that cannot be typed at all are rejected whole (`_screen`): values the reader
 could not give as text, a NUL character anywhere in the row, or a value longer than its column's
 kind allows (reading.yaml: text, code, number, date).
@@ -25,7 +31,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -34,6 +40,14 @@ import pyarrow as pa
 import pyarrow.compute as pa_compute
 
 from loaders.contracts import CONTRACTS, Column, Contract, RowCheck
+from loaders.extract_manifest import (
+    DECLARED,
+    INFERRED,
+    INFERRED_CAPPED,
+    TOLERANCE_DAYS,
+    Declared,
+    read_manifest,
+)
 from loaders.reading import (
     FIELD_MAX_CHARACTERS,
     FORMATS,
@@ -66,7 +80,8 @@ _REJECTS_DDL = """(
 _MANIFEST_DDL = """(
     source varchar, title varchar, file varchar, file_format varchar, encoding varchar,
     rows_read bigint, rows_loaded bigint, rows_rejected bigint, data_current_as_of date,
-    seconds double, loaded_at timestamp, read_as varchar)"""
+    seconds double, loaded_at timestamp, read_as varchar, current_to_basis varchar,
+    system_name varchar, coverage varchar, accepted_over_limit boolean default false)"""
 
 # Accepted spellings. UK order only: 03/04/2016 is 3 April, never March 4. Four-digit years only
 # (try_strptime would read 01/02/16 as the year 16). Excel serial numbers cover 1900 to 2119.
@@ -106,6 +121,10 @@ class LoadResult:
     seconds: float
     ignored_columns: tuple[str, ...] = field(default=())  # extra columns in the file
     notes: tuple[str, ...] = field(default=())  # how the file was read, when not the default
+    # How data_current_as_of was found: declared (extracts.yaml), inferred (the latest date in the
+    # table), or inferred, capped at the build day (later dates were not counted).
+    current_to_basis: str | None = None
+    rows_after_current_to: int = 0  # rejected for an event after the current-to date (+ tolerance)
 
 
 # --- SQL text. Identifiers come from the contracts; literals (rules, headers) are escaped. -----
@@ -433,6 +452,33 @@ class _Validation:
             [self.contract.source, self.name],
         )
 
+    def reject_after(self, fields: Sequence[str], limit: date, current_to: date) -> int:
+        """Reject loaded rows with an event in `fields` after `limit` (the current-to date plus
+        the tolerance): one reject per such date, the row taken out of raw_<source>. Returns the
+        rows rejected."""
+
+        def after(f: str, prefix: str = "t.") -> str:
+            return f"cast({prefix}{_ident(f)} as date) > ?::date"
+
+        said = _lit(f"' is after the extract's current-to date {current_to:%d %b %Y}")
+        parts = [
+            f"select t.line, {_lit(self._header(f))} as column_name, {self._raw_value(f)} as value,"
+            f" '''' || trim({self._raw_value(f)}) || {said} as reason,"
+            f" {self._record_json()} as record_json"
+            f" from {self.table} t join {_STAGE} st on st.line = t.line where {after(f)}"
+            for f in fields
+        ]
+        before = self.con.execute(f"select count(*) from {self.table}").fetchall()[0][0]
+        self.con.execute(
+            f"insert into load_rejects select ?, ?, line, column_name, value, reason, record_json"
+            f" from ({' union all '.join(parts)}) order by line, column_name",
+            [self.contract.source, self.name, *([limit] * len(fields))],
+        )
+        where = " or ".join(after(f, "") for f in fields)
+        self.con.execute(f"delete from {self.table} where {where}", [limit] * len(fields))
+        self.con.fetchall()
+        return before - self.con.execute(f"select count(*) from {self.table}").fetchall()[0][0]
+
     def _find_duplicates(self) -> None:
         """__load_dups(line, first_line, kind): later repeats among rows that passed the rules."""
 
@@ -635,12 +681,35 @@ def _screen(
     return table.filter(keep), rejects
 
 
-def _data_current_as_of(con: duckdb.DuckDBPyConnection, contract: Contract) -> date | None:
+def _data_current_as_of(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    declared: Declared | None = None,
+    build_day: date | None = None,
+) -> tuple[date | None, str | None]:
+    """The day the source's data is current to, and how it was found.
+
+    Declared in extracts.yaml, else inferred: the latest date in the contract's currency fields
+    that is not after the build day (a date after it cannot be an event that happened: it is
+    never counted, and the basis says the date was capped). None for a source without currency
+    fields, or an inferred one with no dates.
+    """
     if not contract.currency_fields:
-        return None
-    latest = ", ".join(f"cast(max({_ident(f)}) as date)" for f in contract.currency_fields)
+        return None, None
+    if declared is not None:
+        return declared.current_to, DECLARED
+    build_day = build_day or date.today()
     table = _ident(f"raw_{contract.source}")
-    return con.execute(f"select greatest({latest}) from {table}").fetchone()[0]
+    as_dates = [f"cast({_ident(f)} as date)" for f in contract.currency_fields]
+    latest = ", ".join(f"max({d}) filter (where {d} <= $day)" for d in as_dates)
+    beyond = " or ".join(f"{d} > $day" for d in as_dates)
+    found, capped = con.execute(
+        f"select greatest({latest}), count(*) filter (where {beyond}) > 0 from {table}",
+        {"day": build_day},
+    ).fetchall()[0]
+    if found is None:
+        return None, None
+    return found, INFERRED_CAPPED if capped else INFERRED
 
 
 # --- Loading -----------------------------------------------------------------------------------
@@ -672,14 +741,27 @@ def _with_trimmed_columns(table: pa.Table, positions: Sequence[int]) -> pa.Table
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection, contract: Contract, sources_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    sources_dir: Path,
+    manifest: dict[str, Declared] | None = None,
+    build_day: date | None = None,
 ) -> LoadResult | None:
     """Load one contract's file into raw_<source>; None only when an optional file is absent.
 
-    Raises ExtractError when the file is missing, unreadable, empty or lacks a column.
+    `manifest`: the folder's extracts.yaml declarations (read from sources_dir when not given).
+    The source's current-to date is declared there or inferred (_data_current_as_of); a loaded
+    row with an event more than checks.yaml's tolerance after it is then rejected.
+
+    Raises ExtractError when the file is missing, unreadable, empty or lacks a column, or when
+    extracts.yaml has a mistake.
     """
     started = time.perf_counter()
     sources_dir = Path(sources_dir)
+    build_day = build_day or date.today()
+    if manifest is None:
+        manifest = read_manifest(sources_dir, build_day)
+    declared = manifest.get(contract.source)
     path = find_extract(sources_dir, contract)
     if path is None:
         if contract.optional:
@@ -705,7 +787,13 @@ def load_source(
     _insert_rejects(con, contract.source, name, screened)
     con.register(_STAGE, _with_trimmed_columns(table, positions))
     try:
-        _Validation(con, contract, positions, headers, name).run(extract.malformed)
+        validation = _Validation(con, contract, positions, headers, name)
+        validation.run(extract.malformed)
+        current_to, basis = _data_current_as_of(con, contract, declared, build_day)
+        after = 0
+        if current_to is not None:
+            limit = current_to + timedelta(days=TOLERANCE_DAYS)
+            after = validation.reject_after(contract.currency_fields, limit, current_to)
     finally:
         con.unregister(_STAGE)
         con.execute(f"drop table if exists {_DUPS}")
@@ -729,13 +817,15 @@ def load_source(
         rows_read=rows_read,
         rows_loaded=rows_loaded,
         rows_rejected=rows_rejected,
-        data_current_as_of=_data_current_as_of(con, contract),
+        data_current_as_of=current_to,
         seconds=time.perf_counter() - started,
         ignored_columns=ignored,
         notes=tuple(extract.notes),
+        current_to_basis=basis,
+        rows_after_current_to=after,
     )
     con.execute(
-        "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
         [
             result.source,
             contract.title,
@@ -749,6 +839,9 @@ def load_source(
             result.seconds,
             datetime.now(UTC).replace(tzinfo=None),
             "; ".join(result.notes) or None,
+            result.current_to_basis,
+            declared.system if declared else None,
+            declared.coverage if declared else None,
         ],
     )
     return result
@@ -766,13 +859,15 @@ def load_all(
     at once, naming all that are missing.
     """
     sources_dir = Path(sources_dir)
+    build_day = date.today()
+    manifest = read_manifest(sources_dir, build_day)
     missing = [c for c in contracts if not c.optional and find_extract(sources_dir, c) is None]
     if missing:
         raise _not_found(sources_dir, missing)
     _ensure_load_tables(con)
     results = []
     for contract in contracts:
-        result = load_source(con, contract, sources_dir)
+        result = load_source(con, contract, sources_dir, manifest, build_day)
         if progress is not None:
             progress(contract.source, result)
         if result is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loaders.contracts import CONTRACTS, Column, Contract
+from loaders.extract_manifest import MANIFEST_NAME, TOLERANCE_DAYS
 from loaders.reading import SETTINGS
 
 DOC_FILE = Path(__file__).with_name("EXTRACTS.md")
@@ -44,8 +45,12 @@ def _section(contract: Contract) -> str:
         f" Usually sent as {contract.usual_format.upper()}, {contract.usual_encoding}."
         + (" Optional." if contract.optional else ""),
     ]
+    lines.append(f"Source name `{contract.source}` (in `extracts.yaml`, rejects and the model).")
     if contract.unique_key:
         lines.append(f"One row per {' + '.join(contract.unique_key)}.")
+    if contract.currency_fields:
+        dated = ", ".join(contract.column(f).header for f in contract.currency_fields)
+        lines.append(f"Dated by: {dated} (its current-to date, unless `extracts.yaml` says).")
     if contract.notes:
         lines.append(contract.notes)
     lines += ["", "| column | type | required | rule |", "|---|---|---|---|"]
@@ -87,7 +92,28 @@ def render() -> str:
         f" {limit['code']:,},\nnumbers {limit['number']:,} and dates {limit['date']:,}), or when a"
         " Parquet value is a list or a structure rather\nthan one value.\n"
     )
-    return intro + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
+    dated = next(c for c in CONTRACTS if c.source == "police_incidents")
+    manifest = (
+        f"## When each extract was taken: `{MANIFEST_NAME}`\n\n"
+        f"The sources folder may hold `{MANIFEST_NAME}`, saying for each source (by its source\n"
+        "name, given in its section below, e.g. `ehm_referrals`) the day its data is current to,\n"
+        "and optionally the system's name and what the extract covers:\n\n"
+        "```yaml\n"
+        f"{dated.source}:\n"
+        "  current_to: 2020-02-29        # YYYY-MM-DD or DD/MM/YYYY; not after the build day\n"
+        f"  system: {dated.system}\n"
+        "  coverage: Bradford district, incidents since April 2012\n"
+        "```\n\n"
+        "A source it does not declare is current to the latest date in its dated columns (each\n"
+        "section says which), never later than the day of the build: a later date cannot be\n"
+        "an event that happened, so it is not counted. The Data quality page says which sources\n"
+        "were declared and which inferred. The model's as-at date comes from these days. A row\n"
+        f"with a dated column more than {TOLERANCE_DAYS} days after its source's current-to date"
+        " (`loaders/checks.yaml`)\n"
+        'is rejected: "after the extract\'s current-to date". A mistake in the file (a source\n'
+        "or setting it does not know, a date that is not one) stops the build naming its line.\n"
+    )
+    return intro + "\n" + manifest + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
 
 
 if __name__ == "__main__":

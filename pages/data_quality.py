@@ -116,6 +116,35 @@ table(
     notes=("Loaded + rejected = read for every source (the build checks it).",),
 )
 
+current = model.query(quality.currency)
+accepted = current[current["accepted_over_limit"].fillna(False).astype(bool)]
+if not accepted.empty:
+    st.warning(
+        "Built knowingly with more rows rejected than allowed (`build --accept-rejects`): "
+        + ", ".join(accepted["title"])
+        + ". Figures from these sources leave out the rejected rows."
+    )
+if not current.empty:
+    st.subheader("How current each source is")
+    st.markdown(
+        "The day each source's data is current to, as the folder's `extracts.yaml` declares it "
+        "or, when it does not, the latest date in the file (never later than the day of the "
+        "build). The model's as-at date comes from these days, and a row dated well after its "
+        "source's day is rejected rather than counted."
+    )
+    table(
+        current,
+        "How current each source is",
+        {
+            "title": Col("Source"),
+            "data_current_as_of": Col("Current to", "date"),
+            "basis_text": Col("How we know"),
+            "system_name": Col("System"),
+            "coverage": Col("Coverage"),
+        },
+        title="The day each source is current to and how that was found, oldest first",
+    )
+
 st.subheader("Rejected rows and why")
 st.markdown(
     "One line for each problem found: the file, its line number (the header is line 1), the "

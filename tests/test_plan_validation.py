@@ -11,7 +11,7 @@ import pytest
 
 from data_model.plan import PLANS_DIR, PlanError, available_plans, load_plan
 from tests.extract_files import write_district
-from tests.test_build import run_cli
+from tests.test_build import REFERRAL, run_cli
 
 BRADFORD = (PLANS_DIR / "bradford_2015.yaml").read_text(encoding="utf-8")
 
@@ -116,7 +116,8 @@ def test_cli_stops_on_a_broken_plan_with_exit_2_and_one_line(tmp_path) -> None:
 
 
 def test_cli_builds_with_the_chosen_plan_and_stores_it(tmp_path) -> None:
-    extracts = write_district(tmp_path / "extracts", {})
+    # Referrals may not be empty (settings.yaml gates): one referral, never attached.
+    extracts = write_district(tmp_path / "extracts", {"ehm_referrals": [REFERRAL]})
     model = tmp_path / "model.duckdb"
     result = run_cli(
         "build", "--sources", str(extracts), "--out", str(model), "--plan", "warwickshire_2015"
@@ -128,7 +129,7 @@ def test_cli_builds_with_the_chosen_plan_and_stores_it(tmp_path) -> None:
         claims = con.execute("select count(*) from claim").fetchall()[0][0]
     assert plan_id == "warwickshire_2015"
     assert text == (PLANS_DIR / "warwickshire_2015.yaml").read_text(encoding="utf-8")
-    assert claims == 0  # an empty district has nobody to claim for
+    assert claims == 0  # a district with no family attached has nobody to claim for
 
 
 @pytest.mark.slow

@@ -43,6 +43,45 @@ def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
+CURRENT_TO_BASIS = {
+    "declared": "Declared in extracts.yaml",
+    "inferred": "Inferred: the latest date in the file",
+    "inferred, capped at the build day": (
+        "Inferred: the latest date in the file up to the build day (later dates not counted)"
+    ),
+}
+
+
+def currency(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source with dates: the day its data is current to, how that was found (basis: the
+    manifest's word; basis_text: in plain words), the system and coverage extracts.yaml gives,
+    and whether the build went on past the rejected-rows limit (build --accept-rejects). Empty
+    for a model built before the manifest recorded how."""
+    columns = ["source", "title", "file", "data_current_as_of", "basis", "basis_text",
+               "system_name", "coverage", "accepted_over_limit"]  # fmt: skip
+    have = set(
+        query_frame(
+            con,
+            "select column_name from information_schema.columns"
+            " where table_name = 'mart_data_currency'",
+        )["column_name"]
+    )
+    if "current_to_basis" not in have:
+        return pd.DataFrame(columns=columns)
+    frame = query_frame(
+        con,
+        """
+        select source, title, file, data_current_as_of, current_to_basis as basis,
+               system_name, coverage, accepted_over_limit
+        from mart_data_currency
+        where data_current_as_of is not null or accepted_over_limit
+        order by data_current_as_of, title
+        """,
+    )
+    frame.insert(5, "basis_text", frame["basis"].map(CURRENT_TO_BASIS).fillna(frame["basis"]))
+    return frame[columns]
+
+
 def load_totals(con: duckdb.DuckDBPyConnection) -> dict:
     """Rows read, loaded and rejected over every source, the share rejected (null when nothing
     was read), and how many of the sources had any row rejected."""

@@ -191,6 +191,8 @@ def generate(
         done += share
         say(done, f"Wrote {path.name} ({table.rows_out:,} rows)")
 
+    _write_extracts_manifest(out_dir, GENERATED)
+
     say(0.95, "Writing the truth files")
     truth = out_dir / "_truth"
     truth.mkdir(exist_ok=True)
@@ -307,6 +309,40 @@ def _span(pid: np.ndarray, when: np.ndarray, asof: np.datetime64) -> pd.DataFram
             "end": np.where(end < asof, end, NAT),
         }
     )
+
+
+# --- extracts.yaml: when each extract was taken ------------------------------------------------
+
+MANIFEST_COMMENT = """\
+When each extract was taken: the day its data is current to (loaders/extract_manifest.py).
+Written by the synthetic generator from loaders/synthetic/common.py CURRENT_AS_OF."""
+
+
+def current_to(source: str) -> np.datetime64 | None:
+    """The day the generator's extract of `source` is current to; None for reference files."""
+    if source.startswith("ehm_"):
+        return CURRENT_AS_OF["ehm"]
+    if source == "service_involvement":  # partner systems, each current to its own day
+        return max(CURRENT_AS_OF.values())
+    return CURRENT_AS_OF.get(source)
+
+
+def _write_extracts_manifest(out_dir: Path, contracts) -> Path:
+    """extracts.yaml: per source, the day it is current to, its system and its coverage."""
+    lines = [f"# {line}" for line in MANIFEST_COMMENT.splitlines()]
+    for contract in contracts:
+        when = current_to(contract.source)
+        if when is None or not contract.currency_fields:
+            continue
+        lines += [
+            f"{contract.source}:",
+            f"  current_to: {when}",
+            f"  system: {json.dumps(contract.system)}",
+            '  coverage: "Synthetic district (generated), every family in it"',
+        ]
+    path = out_dir / "extracts.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 # --- reference files ------------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""The optional manifest of a sources folder, `extracts.yaml`: when each extract was taken.
+
+    # extracts.yaml, beside the extract files
+    ehm_referrals:
+      current_to: 2020-03-31        # the day the data is current to (YYYY-MM-DD or DD/MM/YYYY)
+      system: Early Help Module     # optional: the system's name
+      coverage: Bradford district   # optional: what the extract covers
+
+Keys are the contracts' source names (loaders/contracts.py). A source the manifest does not
+declare has its current-to date inferred from the latest date in its table, never later than the
+build day. A mistake in the file stops the build with one line naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+
+from loaders.contracts import BY_SOURCE
+from loaders.reading import ExtractError
+
+MANIFEST_NAME = "extracts.yaml"
+CHECKS = yaml.safe_load(Path(__file__).with_name("checks.yaml").read_text(encoding="utf-8"))
+TOLERANCE_DAYS = int(CHECKS["current_to"]["tolerance_days"])
+
+DECLARED = "declared"
+INFERRED = "inferred"
+INFERRED_CAPPED = "inferred, capped at the build day"
+
+_FIELDS = ("current_to", "system", "coverage")
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What extracts.yaml says of one source."""
+
+    current_to: date
+    system: str | None = None
+    coverage: str | None = None
+
+
+def _problem(name: str, node: yaml.Node | None, text: str) -> ExtractError:
+    where = f", line {node.start_mark.line + 1}" if node is not None else ""
+    return ExtractError(f"{name}{where}: {text}")
+
+
+def _date(value: str, name: str, source: str, node: yaml.Node) -> date:
+    text = value.strip()
+    try:
+        match = _UK_DATE.fullmatch(text)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _problem(
+            name,
+            node,
+            f"{source}: current_to '{text}' is not a date (expected YYYY-MM-DD or DD/MM/YYYY)",
+        ) from None
+
+
+def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str, Declared]:
+    """The declarations of sources_dir/extracts.yaml by source ({} when there is no file).
+
+    Raises ExtractError (one line: the file, the line and what is wrong) for a file that is not
+    YAML, an unknown source or setting, a missing or unreadable date, or a date after the build
+    day (an extract cannot be current to a day that has not come).
+    """
+    path = Path(sources_dir) / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    name = MANIFEST_NAME
+    build_day = build_day or date.today()
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise _problem(name, None, "is not UTF-8 text; save it as UTF-8") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ExtractError(f"{name}{where}: not valid YAML ({error.problem})") from None
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise _problem(name, root, "expected one entry per source (source: then its settings)")
+    declared: dict[str, Declared] = {}
+    for key, body in root.value:
+        source = str(key.value)
+        if source not in BY_SOURCE:
+            raise _problem(name, key, f"'{source}' is not a source (see loaders/EXTRACTS.md)")
+        if source in declared:
+            raise _problem(name, key, f"'{source}' is declared twice")
+        if not isinstance(body, yaml.MappingNode):
+            raise _problem(name, body, f"{source}: expected current_to: and a date")
+        values: dict[str, tuple[str, yaml.Node]] = {}
+        for field_node, value_node in body.value:
+            field = str(field_node.value)
+            if field not in _FIELDS:
+                raise _problem(
+                    name, field_node, f"{source}: unknown setting '{field}' (expected one of: "
+                    + ", ".join(_FIELDS) + ")",
+                )  # fmt: skip
+            if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
+                raise _problem(name, value_node, f"{source}: {field} needs a value")
+            values[field] = (str(value_node.value), value_node)
+        if "current_to" not in values:
+            raise _problem(name, key, f"{source}: current_to (the day its data is current to) is"
+                           " missing")  # fmt: skip
+        text, node = values["current_to"]
+        current_to = _date(text, name, source, node)
+        if current_to > build_day:
+            raise _problem(
+                name, node, f"{source}: current_to {current_to:%d %b %Y} is after today"
+                f" ({build_day:%d %b %Y})",
+            )  # fmt: skip
+        declared[source] = Declared(
+            current_to,
+            values["system"][0].strip() if "system" in values else None,
+            values["coverage"][0].strip() if "coverage" in values else None,
+        )
+    return declared
+
+
+def as_date(value: date | datetime | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
