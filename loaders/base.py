@@ -460,6 +460,12 @@ class _Validation:
         def after(f: str, prefix: str = "t.") -> str:
             return f"cast({prefix}{_ident(f)} as date) > ?::date"
 
+        where = " or ".join(after(f, "") for f in fields)
+        (beyond,) = self.con.execute(
+            f"select count(*) from {self.table} where {where}", [limit] * len(fields)
+        ).fetchall()[0]
+        if not beyond:  # the usual case: one scan, nothing to write
+            return 0
         said = _lit(f"' is after the extract's current-to date {current_to:%d %b %Y}")
         parts = [
             f"select t.line, {_lit(self._header(f))} as column_name, {self._raw_value(f)} as value,"
@@ -474,7 +480,6 @@ class _Validation:
             f" from ({' union all '.join(parts)}) order by line, column_name",
             [self.contract.source, self.name, *([limit] * len(fields))],
         )
-        where = " or ".join(after(f, "") for f in fields)
         self.con.execute(f"delete from {self.table} where {where}", [limit] * len(fields))
         self.con.fetchall()
         return before - self.con.execute(f"select count(*) from {self.table}").fetchall()[0][0]
