@@ -49,3 +49,15 @@ def model_sql(synthetic_model: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(synthetic_model), read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An empty database with the loaders' tables (load_manifest, load_rejects), for loader tests.
+    A test module that needs another connection defines its own `con`."""
+    from loaders.base import create_load_tables
+
+    connection = duckdb.connect()
+    create_load_tables(connection)
+    yield connection
+    connection.close()

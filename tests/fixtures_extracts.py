@@ -246,3 +246,12 @@ def load_checked(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> L
     assert (result.rows_loaded, result.rows_rejected) == (loaded, rejected)
     assert loaded + rejected == result.rows_read
     return result
+
+
+def rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
+    """(line, column_name, value, reason) of a source's rejects, in file order."""
+    return con.execute(
+        "select line, column_name, value, reason from load_rejects where source = ?"
+        " order by line, column_name nulls first, reason",
+        [source],
+    ).fetchall()

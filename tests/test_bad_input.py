@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 import xlsxwriter
 
-from loaders.base import ExtractError, create_load_tables, load_source
+from loaders.base import ExtractError, load_source
 from loaders.contracts import BY_SOURCE
 from tests.fixtures_extracts import (
     as_cells,
@@ -20,27 +20,12 @@ from tests.fixtures_extracts import (
     headers,
     load_checked,
     path_for,
+    rejects,
     valid,
     write_bytes,
     write_parquet,
     write_xlsx,
 )
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    create_load_tables(connection)
-    yield connection
-    connection.close()
-
-
-def rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
-    return con.execute(
-        "select line, column_name, value, reason from load_rejects where source = ?"
-        " order by line, column_name nulls first",
-        [source],
-    ).fetchall()
 
 
 def lines_loaded(con: duckdb.DuckDBPyConnection, source: str) -> list[int]:

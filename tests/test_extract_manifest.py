@@ -13,7 +13,7 @@ import pytest
 
 from data_model.build import build_model
 from data_model.read import quality
-from loaders.base import ExtractError, create_load_tables, load_source
+from loaders.base import ExtractError, load_source
 from loaders.contracts import BY_SOURCE
 from loaders.extract_manifest import (
     DECLARED,
@@ -47,14 +47,6 @@ def manifest(folder: Path, text: str) -> Path:
     path = folder / "extracts.yaml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    create_load_tables(connection)
-    yield connection
-    connection.close()
 
 
 def manifest_row(con: duckdb.DuckDBPyConnection, source: str) -> tuple:

@@ -16,7 +16,6 @@ from loaders.base import (
     ExtractError,
     LoadInvariantError,
     LoadResult,
-    create_load_tables,
     find_extract,
     load_all,
     load_source,
@@ -28,6 +27,7 @@ from tests.fixtures_extracts import (
     csv_text,
     headers,
     load_checked,
+    rejects,
     valid,
     write_bytes,
     write_csv,
@@ -36,23 +36,6 @@ from tests.fixtures_extracts import (
 )
 
 DATE_REASON = "is not a date (expected DD/MM/YYYY, YYYY-MM-DD or an Excel serial number)"
-
-
-@pytest.fixture
-def con():
-    connection = duckdb.connect()
-    create_load_tables(connection)
-    yield connection
-    connection.close()
-
-
-def rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
-    """(line, column_name, value, reason) in file order."""
-    return con.execute(
-        "select line, column_name, value, reason from load_rejects where source = ?"
-        " order by line, column_name nulls first, reason",
-        [source],
-    ).fetchall()
 
 
 def raw(con: duckdb.DuckDBPyConnection, source: str, columns: str = "*") -> list[tuple]:

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -71,15 +72,13 @@ def _port_taken(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
-def app_server(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served on 127.0.0.1 from the test model; stopped at the end of the session."""
-    port = int(os.environ.get("FFI_E2E_PORT") or _free_port())
+@contextmanager
+def served(model: Path, log_path: Path, port: int | None = None) -> Iterator[str]:
+    """The app served on 127.0.0.1 from `model` (its log in log_path), stopped on leaving."""
+    port = port or _free_port()
     if _port_taken(port):
         pytest.fail(f"port {port} is already in use: refusing to test a server we did not start")
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    SERVER_LOG[0] = log_path
-    env = {**os.environ, "FFI_MODEL": str(synthetic_model), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "FFI_MODEL": str(model), "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true",
@@ -113,6 +112,16 @@ def app_server(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) 
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served on 127.0.0.1 from the test model; stopped at the end of the session."""
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    SERVER_LOG[0] = log_path
+    port = int(os.environ.get("FFI_E2E_PORT") or 0) or None
+    with served(synthetic_model, log_path, port) as url:
+        yield url
 
 
 @pytest.hookimpl(hookwrapper=True)

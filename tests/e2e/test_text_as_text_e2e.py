@@ -9,11 +9,6 @@ this test watches for the payload's own address instead.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from pages import registry
 from pages.ui.formats import WORD_JOINER
-from tests.e2e.conftest import ROOT, _free_port, _port_taken, assert_no_exception, wait_for_app
+from tests.e2e.conftest import assert_no_exception, served, wait_for_app
 from tests.text_payloads import PAYLOAD, build_planted_model
 
 pytestmark = pytest.mark.e2e
@@ -41,45 +36,8 @@ EMOJI = "\N{FIRE}"  # what the planted :fire: would become
 def planted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on 127.0.0.1, serving the planted district; stopped at the end of the module."""
     folder = tmp_path_factory.mktemp("text_payloads_e2e")
-    model = build_planted_model(folder)
-    port = _free_port()
-    if _port_taken(port):
-        pytest.fail(f"port {port} is already in use: refusing to test a server we did not start")
-    log_path = folder / "streamlit.log"
-    env = {**os.environ, "FFI_MODEL": str(model), "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the app server exited ({server.returncode}):\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    with served(build_planted_model(folder), folder / "streamlit.log") as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _nothing_drawn_from_the_payload(page: Page, where: str) -> None:
