@@ -201,9 +201,10 @@ table(
 if backlog.empty:
     st.info("Nobody was waiting at the end of the period with these filters.")
 else:
-    # A week (five working days) per bar up to twelve weeks, then one bar for longer waits; bars
-    # past the threshold in a second colour, named in the legend.
+    # A band of working days per bar (settings.yaml) up to the last edge, then one bar for longer
+    # waits; bars past the threshold in a second colour, named in the legend.
     age_bands = model.query(referrals.waiting_time_bands, f, threshold)
+    band_width, _ = referrals.waiting_band_settings()
     ages = charts.by_category(
         age_bands,
         "band",
@@ -233,8 +234,8 @@ else:
     charts.draw(
         ages,
         alt=f"Bar chart of the referrals waiting at {end} by how many working days they had "
-        f"waited, in groups of five, with those over {threshold} in a second colour; the waiting "
-        "list above has every referral.",
+        f"waited, in groups of {band_width}, with those over {threshold} in a second colour; the "
+        "waiting list above has every referral.",
         key="chart_waiting_ages",
     )
 

@@ -61,7 +61,7 @@ def test_a_build_removes_what_killed_builds_left_but_not_a_running_builds(
     )
 
 
-def test_removing_leftovers_keeps_the_building_file_of_this_process(tmp_path: Path) -> None:
+def test_a_leftover_under_this_processs_own_id_is_removed(tmp_path: Path) -> None:
     mine = tmp_path / f"model.duckdb.building-{os.getpid()}"
     mine.write_bytes(b"x")
     # this process's own name is cleared by the build itself before it starts writing
