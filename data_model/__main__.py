@@ -63,7 +63,8 @@ def build_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
-        f"({report.rows_rejected:,} rejected, see the Data quality page) "
+        f"({report.rows_rejected:,} rejected, {report.values_set_aside:,} values set aside: see"
+        " the Data quality page) "
         f"in {time.perf_counter() - started:.1f}s "
         f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
     )
@@ -109,6 +110,7 @@ def bench_command(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "source_rows": report.source_rows,
         "rows_rejected": report.rows_rejected,
+        "values_set_aside": report.values_set_aside,
         "generate_s": round(generate_s, 2),
         "build_s": round(build_s, 2),
         **{f"{stage}_s": round(s, 2) for stage, s in report.stage_seconds.items()},
@@ -185,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument(
         "--accept-rejects",
         action="store_true",
-        help="build even when a source has more rows rejected than settings.yaml allows (the "
-        "model records that it was accepted; an empty source that may not be empty still stops)",
+        help="build even when a source has more rows rejected, or a column more values set aside,"
+        " than settings.yaml allows (the model records that it was accepted; an empty source"
+        " that may not be empty still stops)",
     )
     build.set_defaults(run=build_command)
 

@@ -25,7 +25,7 @@ import psutil
 from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
 from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
-from data_model.runner import run_models
+from data_model.runner import create_macros, run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
 from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
@@ -64,6 +64,10 @@ class BuildReport:
     def rows_rejected(self) -> int:
         return sum(load.rows_rejected for load in self.loads)
 
+    @property
+    def values_set_aside(self) -> int:
+        return sum(load.values_set_aside for load in self.loads)
+
 
 class BuildCheckError(RuntimeError):
     """The built model failed a data test; the previous model is left in place."""
@@ -96,19 +100,9 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, source: str, limit: int = 3) ->
     """The commonest reasons a source's rows were rejected, without the values they name:
     "INCIDENT_DATETIME is not a date (290), duplicate row (12), ..."."""
     rows = con.execute(
-        r"""
+        """
         with reasons as (
-            select line,
-                   case
-                       when reason like 'duplicate row%' then 'duplicate row'
-                       when reason like 'duplicate key%' then 'duplicate key'
-                       when reason = 'does not match the expected pattern'
-                           then coalesce(column_name || ' ', '') || reason
-                       else regexp_replace(
-                           regexp_replace(reason, '^''.*'' (is |does )',
-                                          coalesce(column_name, 'a value') || ' \1', 's'),
-                           ' \(expected [^)]*\)$', '')
-                   end as reason
+            select line, reason_gist(reason, column_name) as reason
             from load_rejects where source = ?
         )
         select reason, count(distinct line) as n from reasons
@@ -144,16 +138,51 @@ def _empty_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> GateBreach 
     )
 
 
+def _set_aside_share_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> GateBreach | None:
+    """The column with the largest share of its loaded values set aside, when over the limit."""
+    if not load.values_set_aside or not load.rows_loaded:
+        return None
+    limit = float(gate_settings(load.source)["max_set_aside_share"])
+    worst = con.execute(
+        """
+        select column_name, count(distinct line) as n from load_set_aside where source = ?
+        group by column_name order by n desc, column_name limit 1
+        """,
+        [load.source],
+    ).fetchone()
+    column, count = worst
+    share = count / load.rows_loaded
+    if share <= limit:
+        return None
+    reasons = con.execute(
+        """
+        select reason_gist(reason, column_name) as why, count(*) as n
+        from load_set_aside where source = ? and column_name = ?
+        group by why order by n desc, why limit 4
+        """,
+        [load.source, column],
+    ).fetchall()
+    shown = ", ".join(f"{why} ({n:,})" for why, n in reasons[:3])
+    more = ", ..." if len(reasons) > 3 else ""
+    return GateBreach(
+        load.source,
+        f"{_file_name(load)}: {column}: {count:,} of {load.rows_loaded:,} values set aside"
+        f" ({share:.1%}, more than {limit:.0%}): {shown}{more}",
+        acceptable=True,
+    )
+
+
 def _file_name(load: LoadResult) -> str:
     contract = BY_SOURCE[load.source]
     return f"{contract.subfolder}/{load.file.name}" if contract.subfolder else load.file.name
 
 
-# Each gate looks at one loaded source. A new gate (e.g. a per-column share of values set aside)
-# is a function of the same shape added here, with its setting in settings.yaml gates.
+# Each gate looks at one loaded source. A new gate is a function of the same shape added here,
+# with its setting in settings.yaml gates.
 GATES: tuple[Callable[[duckdb.DuckDBPyConnection, LoadResult], GateBreach | None], ...] = (
     _empty_gate,
     _rejected_share_gate,
+    _set_aside_share_gate,
 )
 
 
@@ -414,10 +443,12 @@ def _build_into(
                 say(
                     done,
                     f"{source}: {result.rows_loaded:,} rows loaded, "
-                    f"{result.rows_rejected:,} rejected ({result.file.name})",
+                    f"{result.rows_rejected:,} rejected, {result.values_set_aside:,} values set"
+                    f" aside ({result.file.name})",
                 )
 
         report.loads = load_all(con, sources_dir, progress=loaded)
+        create_macros(con)  # the gates count reasons with reason_gist
         report.accepted = check_gates(con, report.loads, accept_rejects)
         for contract in CONTRACTS:
             _create_empty_raw_table(con, contract)

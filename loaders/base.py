@@ -39,7 +39,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pa_compute
 
-from loaders.contracts import CONTRACTS, Column, Contract, RowCheck
+from loaders.contracts import BY_SOURCE, CONTRACTS, Column, Contract, RowCheck
 from loaders.extract_manifest import (
     DECLARED,
     INFERRED,
@@ -47,6 +47,13 @@ from loaders.extract_manifest import (
     TOLERANCE_DAYS,
     Declared,
     read_manifest,
+)
+from loaders.plausibility import (
+    CURRENT_TO,
+    DOB_DAYS_AFTER_OWN_EVENT,
+    placeholder_prefixes,
+    placeholders,
+    plausible,
 )
 from loaders.reading import (
     FIELD_MAX_CHARACTERS,
@@ -74,6 +81,9 @@ __all__ = [
 # Work tables, registered or created in the caller's connection for the length of one load.
 _STAGE, _DUPS, _MALFORMED = "__load_stage", "__load_dups", "__load_malformed"
 
+_SET_ASIDE_DDL = """(
+    source varchar, file varchar, line bigint, column_name varchar, value varchar,
+    reason varchar)"""
 _REJECTS_DDL = """(
     source varchar, file varchar, line bigint, column_name varchar, value varchar,
     reason varchar, record_json varchar)"""
@@ -82,6 +92,7 @@ _MANIFEST_DDL = """(
     rows_read bigint, rows_loaded bigint, rows_rejected bigint, data_current_as_of date,
     seconds double, loaded_at timestamp, read_as varchar, current_to_basis varchar,
     system_name varchar, coverage varchar, accepted_over_limit boolean default false)"""
+
 
 # Accepted spellings. UK order only: 03/04/2016 is 3 April, never March 4. Four-digit years only
 # (try_strptime would read 01/02/16 as the year 16). Excel serial numbers cover 1900 to 2119.
@@ -125,6 +136,7 @@ class LoadResult:
     # table), or inferred, capped at the build day (later dates were not counted).
     current_to_basis: str | None = None
     rows_after_current_to: int = 0  # rejected for an event after the current-to date (+ tolerance)
+    values_set_aside: int = 0  # values loaded as blank, each recorded in load_set_aside
 
 
 # --- SQL text. Identifiers come from the contracts; literals (rules, headers) are escaped. -----
@@ -294,32 +306,85 @@ def _typed_sql(column: Column, s: str) -> str:
     return _timestamp_sql(s)
 
 
-def _reason_sql(column: Column, header: str, s: str, typed: str) -> str | None:
-    """Why the value fails (the first rule it breaks), or null when it passes.
+def _range_whens(column: Column, s: str, typed: str) -> list[str]:
+    """Rules for a value outside checks.yaml's plausible range (dates before `earliest` or after
+    a fixed `latest`, numbers above `maximum`). A `latest` of current_to is checked after the
+    load, once the source's current-to date is known (_Validation.set_aside_after)."""
+    quoted = f"'''' || {s} || ''''"
+    limits = plausible(column)
+    whens = []
+    if column.type in ("date", "datetime"):
+        as_date = f"cast({typed} as date)"
+        if limits.earliest is not None:
+            said = f" is before {limits.earliest:%d %b %Y}, the earliest plausible"
+            whens.append(
+                f"when {as_date} < {_lit(limits.earliest.isoformat())}::date"
+                f" then {quoted} || {_lit(said)}"
+            )
+        if isinstance(limits.latest, date):
+            said = f" is after {limits.latest:%d %b %Y}, the latest plausible"
+            whens.append(
+                f"when {as_date} > {_lit(limits.latest.isoformat())}::date"
+                f" then {quoted} || {_lit(said)}"
+            )
+    if column.type in ("int", "decimal") and limits.maximum is not None:
+        said = f" is more than {limits.maximum:,g}, the most plausible"
+        whens.append(f"when {typed} > {limits.maximum!r} then {quoted} || {_lit(said)}")
+    return whens
 
-    None when the column has no rule at all (optional free text): nothing to compute.
+
+def _placeholder_whens(column: Column, s: str) -> list[str]:
+    """Rules for a value that stands for "not known" (checks.yaml placeholders)."""
+    quoted = f"'''' || {s} || ''''"
+    whens = []
+    values = placeholders(column)
+    if values:
+        listed = ", ".join(_lit(v) for v in values)
+        whens.append(f"when upper({s}) in ({listed}) then {quoted} || ' stands for not known'")
+    for prefix in placeholder_prefixes(column):
+        whens.append(
+            f"when starts_with(upper(replace({s}, ' ', '')), {_lit(prefix)})"
+            f" then {quoted} || {_lit(' is a pseudo-postcode, which names no address')}"
+        )
+    return whens
+
+
+def _reason_sql(column: Column, header: str, s: str, typed: str) -> tuple[str | None, str | None]:
+    """Why the value fails, as two SQL expressions: (rejects its row, is set aside), each null
+    when the value passes and None when the column has no such rule.
+
+    An identity field's failures are all set aside (loaded as blank, recorded in
+    load_set_aside); a required column's all reject the row; another column's value that reads
+    but is out of its plausible range is set aside, and one that does not read rejects the row.
     """
     quoted = f"'''' || {s} || ''''"  # the value, in single quotes
     blank = _lit(f"blank, but {header} is required") if column.required else "null"
-    whens = [f"when {s} is null then {blank}"]
+    rules = []
     if column.type in _NOT_PARSED:
-        whens.append(
+        rules.append(
             f"when {typed} is null then {quoted} || {_lit(' ' + _NOT_PARSED[column.type])}"
         )
     if column.allowed and column.type in ("text", "flag"):
         allowed = " is not one of: " + ", ".join(column.allowed)
-        whens.append(f"when {typed} is null then {quoted} || {_lit(allowed)}")
+        rules.append(f"when {typed} is null then {quoted} || {_lit(allowed)}")
     if column.pattern:
-        whens.append(
+        rules.append(
             f"when not regexp_full_match({s}, {_lit(column.pattern)})"
             " then 'does not match the expected pattern'"
         )
     if column.minimum is not None and column.type in ("int", "decimal"):
         below = f" is below the minimum of {column.minimum:g}"
-        whens.append(f"when {typed} < {column.minimum!r} then {quoted} || {_lit(below)}")
-    if len(whens) == 1 and not column.required:
-        return None
-    return f"case {' '.join(whens)} end"
+        rules.append(f"when {typed} < {column.minimum!r} then {quoted} || {_lit(below)}")
+    ranges = _range_whens(column, s, typed)
+
+    def case(whens: list[str]) -> str | None:
+        return f"case when {s} is null then null {' '.join(whens)} end" if whens else None
+
+    if column.identity:
+        return None, case(_placeholder_whens(column, s) + rules + ranges)
+    if column.required:
+        return f"case when {s} is null then {blank} {' '.join(rules + ranges)} end", None
+    return case(rules), case(ranges)
 
 
 def _row_check_sql(check: RowCheck, column_ok: str) -> str:
@@ -361,14 +426,27 @@ class _Validation:
         return f"st.{stage_column(self.positions[self.contract.fields.index(field_name)])}"
 
     @cached_property
-    def _reasons(self) -> dict[int, str]:
-        """SQL for why column i fails, for the columns that have any rule."""
-        reasons = {}
+    def _rules(self) -> tuple[dict[int, str], dict[int, str]]:
+        """SQL for why column i's value rejects its row, and why it is set aside, for the
+        columns that have any such rule."""
+        rejects, set_asides = {}, {}
         for i, column in enumerate(self.contract.columns):
-            sql = _reason_sql(column, self._header(column.field), f"__s{i}", _ident(column.field))
-            if sql is not None:
-                reasons[i] = sql
-        return reasons
+            reject, set_aside = _reason_sql(
+                column, self._header(column.field), f"__s{i}", _ident(column.field)
+            )
+            if reject is not None:
+                rejects[i] = reject
+            if set_aside is not None:
+                set_asides[i] = set_aside
+        return rejects, set_asides
+
+    @property
+    def _reasons(self) -> dict[int, str]:
+        return self._rules[0]
+
+    @property
+    def _set_asides(self) -> dict[int, str]:
+        return self._rules[1]
 
     def _record_json(self) -> str:
         pairs = ", ".join(f"{_lit(k)}, st.{stage_column(i)}" for i, k in enumerate(self.keys))
@@ -389,6 +467,110 @@ class _Validation:
         )
         for column in ("__ok", "__hash"):
             self.con.execute(f"alter table {self.table} drop column {column}")
+        self._record_set_asides()
+
+    def _record_set_asides(self) -> None:
+        """One load_set_aside row per value set aside in a loaded row. Such a value is blank in
+        raw_<source> though the file had one, so only those rows are checked again."""
+        if not self._set_asides:
+            return
+        columns = self.contract.columns
+        blanked = " or ".join(
+            f"(r.{_ident(columns[i].field)} is null and nullif(st.__t{i}, '') is not null)"
+            for i in self._set_asides
+        )
+        lines = (
+            f"select r.line from {self.table} r join {_STAGE} st on st.line = r.line"
+            f" where {blanked}"
+        )
+        items = ", ".join(
+            f"struct_pack(column_name := {_lit(self._header(columns[i].field))},"
+            f" value := {self._raw_value(columns[i].field)}, reason := t.__a{i})"
+            for i in self._set_asides
+        )
+        self.con.execute(
+            f"""
+            insert into load_set_aside
+            select ?, ?, line, struct_extract(aside, 'column_name'),
+                   struct_extract(aside, 'value'), struct_extract(aside, 'reason')
+            from (
+                select t.line, unnest([{items}]) as aside
+                from ({self._checked_sql(lines)}) t join {_STAGE} st on st.line = t.line
+            )
+            where struct_extract(aside, 'reason') is not null
+            order by line
+            """,
+            [self.contract.source, self.name],
+        )
+
+    def set_aside_where(
+        self,
+        field_name: str,
+        condition: Callable[[str], str],
+        reason: str,
+        parameters: Sequence[object] = (),
+    ) -> int:
+        """Set aside `field_name` in the loaded rows where `condition(prefix)` holds (SQL over
+        the raw table's fields, each written prefix + name): the value is recorded in
+        load_set_aside, as the file had it, followed by `reason`, then blanked. Returns how many
+        were set aside."""
+        (found,) = self.con.execute(
+            f"select count(*) from {self.table} where {condition('')}", parameters
+        ).fetchall()[0]
+        if not found:
+            return 0
+        value = f"trim({self._raw_value(field_name)})"
+        self.con.execute(
+            f"""
+            insert into load_set_aside
+            select ?, ?, t.line, {_lit(self._header(field_name))}, {value},
+                   '''' || {value} || '''' || {_lit(" " + reason)}
+            from {self.table} t join {_STAGE} st on st.line = t.line
+            where {condition("t.")}
+            order by t.line
+            """,
+            [self.contract.source, self.name, *parameters],
+        )
+        self.con.execute(
+            f"update {self.table} set {_ident(field_name)} = null where {condition('')}",
+            parameters,
+        )
+        return found
+
+    def set_aside_after(self, current_to: date, limit: date) -> int:
+        """The checks that need the source's current-to date, setting values aside: a date whose
+        plausible latest is current_to (a date of birth) after it; a date of birth after the
+        row's own event (contract.dob_not_after); and an optional event date after `limit`
+        (current-to plus the tolerance; a required one rejects its row: reject_after).
+        Returns how many values were set aside."""
+        after_current_to = f"is after the extract's current-to date {current_to:%d %b %Y}"
+        count = 0
+        for column in self.contract.columns:
+            if plausible(column).latest == CURRENT_TO:
+                count += self.set_aside_where(
+                    column.field,
+                    lambda p, f=column.field: f"cast({p}{_ident(f)} as date) > ?::date",
+                    after_current_to,
+                    [current_to],
+                )
+        for event in self.contract.dob_not_after:
+            count += self.set_aside_where(
+                "dob",
+                lambda p, e=event: (
+                    f"cast({p}dob as date) > cast({p}{_ident(e)} as date)"
+                    f" + {DOB_DAYS_AFTER_OWN_EVENT:d}"
+                ),
+                f"is after the row's own {self._header(event)}",
+            )
+        for field_name in self.contract.currency_fields:
+            if not self.contract.column(field_name).required:
+                count += self.set_aside_where(
+                    field_name,
+                    lambda p, f=field_name: f"cast({p}{_ident(f)} as date) > ?::date",
+                    after_current_to,
+                    [limit],
+                )
+        return count
 
     def _checked_sql(self, only_lines: str | None = None) -> str:
         """The staged text (or the rows at `only_lines`, a subquery) typed and checked: line,
@@ -402,6 +584,14 @@ class _Validation:
         )
         fields = ", ".join(_ident(f) for f in self.contract.fields)
         reasons = "".join(f", {sql} as __r{i}" for i, sql in self._reasons.items())
+        reasons += "".join(f", {sql} as __a{i}" for i, sql in self._set_asides.items())
+        # A value set aside loads as blank, before the row checks see it.
+        blanked = ", ".join(
+            f"case when __a{i} is null then {_ident(columns[i].field)} end"
+            f" as {_ident(columns[i].field)}"
+            for i in self._set_asides
+        )
+        replace_blanked = f" replace ({blanked})" if blanked else ""
         column_reasons = [f"__r{i}" for i in self._reasons]
         column_ok = f"coalesce({', '.join(column_reasons)}) is null" if column_reasons else "true"
         checks = "".join(
@@ -413,9 +603,11 @@ class _Validation:
         return f"""
             select *, {ok} as __ok from (
                 select *{checks} from (
-                    select line, {fields}{reasons} from (
-                        select line, {typed}
-                        from (select line, {cleaned} from {_STAGE}{where})
+                    select *{replace_blanked} from (
+                        select line, {fields}{reasons} from (
+                            select line, {typed}
+                            from (select line, {cleaned} from {_STAGE}{where})
+                        )
                     )
                 )
             )"""
@@ -717,18 +909,57 @@ def _data_current_as_of(
     return found, INFERRED_CAPPED if capped else INFERRED
 
 
+def _set_aside_dob_after_own_referral(con: duckdb.DuckDBPyConnection) -> int:
+    """An early help person's date of birth after their own first referral (checks.yaml
+    date_of_birth) is set aside: the two files are loaded separately, so this runs once both
+    are. Returns how many were set aside."""
+    people, referrals = BY_SOURCE["ehm_people"], BY_SOURCE["ehm_referrals"]
+    names = dict(
+        con.execute(
+            "select source, file from load_manifest where source in (?, ?)",
+            [people.source, referrals.source],
+        ).fetchall()
+    )
+    if set(names) != {people.source, referrals.source}:
+        return 0
+    after = f"""
+        from raw_ehm_people p
+        join (select person_id, min(received_date) as first_received from raw_ehm_referrals
+              where person_id is not null group by person_id) r using (person_id)
+        where p.dob > r.first_received + {DOB_DAYS_AFTER_OWN_EVENT:d}"""
+    header = people.column("dob").header
+    con.execute(
+        f"""
+        insert into load_set_aside
+        select ?, ?, p.line, ?, strftime(p.dob, '%d/%m/%Y'),
+               '''' || strftime(p.dob, '%d/%m/%Y') || ''' is after the person''s own first'
+               || ' referral, received ' || strftime(r.first_received, '%d %b %Y')
+               || ' (' || ? || ')'
+        {after}
+        order by p.line
+        """,
+        [people.source, names[people.source], header, names[referrals.source]],
+    )
+    count = con.execute(f"select count(*) {after}").fetchall()[0][0]
+    if count:
+        con.execute(f"update raw_ehm_people set dob = null where line in (select p.line {after})")
+    return count
+
+
 # --- Loading -----------------------------------------------------------------------------------
 
 
 def _ensure_load_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create table if not exists load_rejects {_REJECTS_DDL}")
     con.execute(f"create table if not exists load_manifest {_MANIFEST_DDL}")
+    con.execute(f"create table if not exists load_set_aside {_SET_ASIDE_DDL}")
 
 
 def create_load_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or empty) load_rejects and load_manifest."""
+    """Create (or empty) load_rejects, load_set_aside and load_manifest."""
     con.execute(f"create or replace table load_rejects {_REJECTS_DDL}")
     con.execute(f"create or replace table load_manifest {_MANIFEST_DDL}")
+    con.execute(f"create or replace table load_set_aside {_SET_ASIDE_DDL}")
 
 
 def _with_trimmed_columns(table: pa.Table, positions: Sequence[int]) -> pa.Table:
@@ -789,6 +1020,7 @@ def load_source(
     _ensure_load_tables(con)
     con.execute("delete from load_rejects where source = ?", [contract.source])
     con.execute("delete from load_manifest where source = ?", [contract.source])
+    con.execute("delete from load_set_aside where source = ?", [contract.source])
     _insert_rejects(con, contract.source, name, screened)
     con.register(_STAGE, _with_trimmed_columns(table, positions))
     try:
@@ -798,7 +1030,10 @@ def load_source(
         after = 0
         if current_to is not None:
             limit = current_to + timedelta(days=TOLERANCE_DAYS)
-            after = validation.reject_after(contract.currency_fields, limit, current_to)
+            required = [f for f in contract.currency_fields if contract.column(f).required]
+            if required:
+                after = validation.reject_after(required, limit, current_to)
+            validation.set_aside_after(current_to, limit)
     finally:
         con.unregister(_STAGE)
         con.execute(f"drop table if exists {_DUPS}")
@@ -809,6 +1044,9 @@ def load_source(
     ).fetchone()[0]
     rows_rejected = con.execute(
         "select count(distinct line) from load_rejects where source = ?", [contract.source]
+    ).fetchone()[0]
+    values_set_aside = con.execute(
+        "select count(*) from load_set_aside where source = ?", [contract.source]
     ).fetchone()[0]
     if rows_loaded + rows_rejected != rows_read:
         raise LoadInvariantError(
@@ -828,6 +1066,7 @@ def load_source(
         notes=tuple(extract.notes),
         current_to_basis=basis,
         rows_after_current_to=after,
+        values_set_aside=values_set_aside,
     )
     con.execute(
         "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
@@ -877,4 +1116,9 @@ def load_all(
             progress(contract.source, result)
         if result is not None:
             results.append(result)
+    moved = _set_aside_dob_after_own_referral(con)
+    if moved:
+        for result in results:
+            if result.source == "ehm_people":
+                result.values_set_aside += moved
     return results

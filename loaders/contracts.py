@@ -31,6 +31,14 @@ CLUSTERS = (
 
 YES_NO = ("Y", "N")
 
+# The identity fields: a value of theirs that cannot be used (unreadable, implausible, a
+# placeholder for "not known") is set aside, loading as blank, and never rejects its row: the
+# row's other fields still identify the person and still count (loaders/base.py).
+IDENTITY_FIELDS = ("dob", "sex", "postcode")
+
+# A UK postcode's shape, any case, with or without its space (normalised in staging).
+POSTCODE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -45,6 +53,13 @@ class Column:
     minimum: float | None = None  # for int and decimal columns
     description: str = ""
     may_be_absent: bool = False  # a file may leave the column out; its values are then blank
+
+    @property
+    def identity(self) -> bool:
+        """An identity field of a person-bearing row: a bad value is set aside, never a reason to
+        reject the row. (Where the value is the row's whole point, as a postcode in the postcode
+        lookup, the column is required and a bad value rejects the row.)"""
+        return self.field in IDENTITY_FIELDS and not self.required
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,9 @@ class Contract:
     person_id_field: str | None = None  # the system's own person identifier, if rows are people
     currency_fields: tuple[str, ...] = ()  # "data current as of" = latest date in these fields
     row_checks: tuple[RowCheck, ...] = ()
+    # Events of the row's own that its person's date of birth may not come after (checks.yaml
+    # date_of_birth): a date of birth after them is set aside.
+    dob_not_after: tuple[str, ...] = ()
     usual_format: str = "csv"  # csv | xlsx | parquet (what the generator writes)
     usual_encoding: str = "utf-8"  # utf-8 | utf-8-sig | cp1252
     usual_date_format: str = "%d/%m/%Y"  # strftime format, or "excel" for native spreadsheet dates
@@ -106,7 +124,7 @@ EHM_PEOPLE = Contract(
         Column("Address Line 1", "address_line_1"),
         Column("Address Line 2", "address_line_2"),
         Column("Town", "town"),
-        Column("Postcode", "postcode"),
+        Column("Postcode", "postcode", pattern=POSTCODE),
         Column("Date Recorded", "recorded_date", "date", required=True),
     ),
     unique_key=("person_id",),
@@ -301,12 +319,12 @@ SCHOOL_CENSUS = Contract(
         ),
         Column("Forename", "first_name", required=True),
         Column("Surname", "last_name", required=True),
-        Column("DOB", "dob", "date", required=True),
+        Column("DOB", "dob", "date"),
         Column("Gender", "sex", allowed=("M", "F")),
         Column("AddressLine1", "address_line_1"),
         Column("AddressLine2", "address_line_2"),
         Column("Town", "town"),
-        Column("Postcode", "postcode"),
+        Column("Postcode", "postcode", pattern=POSTCODE),
         Column("SchoolURN", "school_urn", "int", required=True),
         Column("SchoolName", "school_name", required=True),
         Column("AcademicYear", "academic_year", required=True, pattern=r"20[0-9]{2}/[0-9]{2}"),
@@ -333,6 +351,7 @@ SCHOOL_CENSUS = Contract(
     unique_key=("upn", "academic_year", "term"),
     person_id_field="upn",
     currency_fields=("census_date",),
+    dob_not_after=("census_date",),
     row_checks=(
         RowCheck(
             "sessions_authorised_absence + sessions_unauthorised_absence <= sessions_possible",
@@ -359,7 +378,7 @@ POLICE_INCIDENTS = Contract(
         Column("DOB", "dob", "date"),
         Column("SEX", "sex", allowed=("M", "F", "U")),
         Column("HOME_ADDRESS", "address", description="whole address on one line, comma-separated"),
-        Column("POSTCODE", "postcode"),
+        Column("POSTCODE", "postcode", pattern=POSTCODE),
         Column("INCIDENT_DATETIME", "incident_datetime", "datetime", required=True),
         Column("OFFENCE_CATEGORY", "offence_category", required=True),
         Column(
@@ -375,6 +394,7 @@ POLICE_INCIDENTS = Contract(
     unique_key=("incident_ref", "nominal_id"),
     person_id_field="nominal_id",
     currency_fields=("incident_datetime",),
+    dob_not_after=("incident_datetime",),
 )
 
 # --- DWP: benefit and employment spells. lower_snake headers, ISO dates, NINO not always there ---
@@ -402,8 +422,8 @@ DWP_SPELLS = Contract(
         ),
         Column("first_name", "first_name", required=True),
         Column("surname", "last_name", required=True),
-        Column("date_of_birth", "dob", "date", required=True),
-        Column("postcode", "postcode"),
+        Column("date_of_birth", "dob", "date"),
+        Column("postcode", "postcode", pattern=POSTCODE),
         Column(
             "spell_type", "spell_type", required=True, allowed=("Out-of-work benefit", "Employment")
         ),
@@ -414,6 +434,7 @@ DWP_SPELLS = Contract(
     unique_key=("spell_id",),
     person_id_field="claimant_ref",
     currency_fields=("start_date", "end_date"),
+    dob_not_after=("start_date",),
     row_checks=(
         RowCheck(
             "end_date is null or end_date >= start_date",
@@ -443,7 +464,7 @@ HOUSING_TENANCIES = Contract(
         Column("Tenant Name", "tenant_name", required=True, description='"SURNAME, Forename"'),
         Column("Date of Birth", "dob", "date"),
         Column("Property Address", "address", required=True),
-        Column("Postcode", "postcode"),
+        Column("Postcode", "postcode", pattern=POSTCODE),
         Column("Tenancy Start", "tenancy_start", "date", required=True),
         Column("Tenancy End", "tenancy_end", "date"),
         Column("Rent Arrears", "rent_arrears", "decimal", description="£ owed at the extract date"),
@@ -503,7 +524,7 @@ HEALTH_EVENTS = Contract(
             " postcodes only may leave the column out",
             may_be_absent=True,
         ),
-        Column("postcode", "postcode"),
+        Column("postcode", "postcode", pattern=POSTCODE),
         Column(
             "event_type",
             "event_type",
@@ -522,6 +543,7 @@ HEALTH_EVENTS = Contract(
     unique_key=("event_id",),
     person_id_field="patient_id",
     currency_fields=("event_date",),
+    dob_not_after=("event_date",),
 )
 
 # --- Children's social care: child in need and child protection episodes ------------------------
@@ -540,7 +562,7 @@ CSC_EPISODES = Contract(
         Column("Date Of Birth", "dob", "date"),
         Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
         Column("Address", "address"),
-        Column("Postcode", "postcode"),
+        Column("Postcode", "postcode", pattern=POSTCODE),
         Column(
             "Episode Type",
             "episode_type",
@@ -597,7 +619,7 @@ SERVICE_INVOLVEMENT = Contract(
         Column("Date Of Birth", "dob", "date"),
         Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
         Column("Address", "address"),
-        Column("Postcode", "postcode"),
+        Column("Postcode", "postcode", pattern=POSTCODE),
         Column("Team", "team"),
         Column("Contact Name", "contact_name"),
         Column("Contact Role", "contact_role"),
@@ -723,6 +745,13 @@ WARDS = Contract(
         Column("lon", "lon", "decimal"),
     ),
     unique_key=("ward_code",),
+    row_checks=(
+        RowCheck(
+            "population_0_15 <= population",
+            "population_0_15",
+            "the population aged 0 to 15 is more than the whole population",
+        ),
+    ),
 )
 
 POSTCODE_WARD = Contract(
@@ -753,6 +782,9 @@ PROGRAMME = Contract(
         Column("start_date", "start_date", "date", required=True),
         Column("end_date", "end_date", "date", required=True),
         Column("target_families", "target_families", "int", required=True, minimum=1),
+    ),
+    row_checks=(
+        RowCheck("end_date > start_date", "end_date", "the programme ends before it starts"),
     ),
 )
 

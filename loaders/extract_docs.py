@@ -9,6 +9,7 @@ from pathlib import Path
 
 from loaders.contracts import CONTRACTS, Column, Contract
 from loaders.extract_manifest import MANIFEST_NAME, TOLERANCE_DAYS
+from loaders.plausibility import CURRENT_TO, plausible
 from loaders.reading import SETTINGS
 
 DOC_FILE = Path(__file__).with_name("EXTRACTS.md")
@@ -31,6 +32,17 @@ def _rule(column: Column) -> str:
         parts.append(f"pattern `{column.pattern}`")
     if column.minimum is not None:
         parts.append(f"at least {column.minimum:g}")
+    limits = plausible(column)
+    if limits.earliest is not None:
+        parts.append(f"not before {limits.earliest:%d %b %Y}")
+    if limits.latest == CURRENT_TO:
+        parts.append("not after the current-to date")
+    elif limits.latest is not None:
+        parts.append(f"not after {limits.latest:%d %b %Y}")
+    if limits.maximum is not None:
+        parts.append(f"at most {limits.maximum:,g}")
+    if column.identity:
+        parts.append("**set aside** when unusable, never rejecting the row")
     if column.description:
         parts.append(column.description)
     return "; ".join(parts).replace("|", "\\|")
@@ -61,6 +73,10 @@ def _section(contract: Contract) -> str:
         )
     for check in contract.row_checks:
         lines.append(f"\nRow check: {check.reason} is rejected.")
+    for event in contract.dob_not_after:
+        lines.append(
+            f"\nA date of birth after the row's own {contract.column(event).header} is set aside."
+        )
     return "\n".join(lines)
 
 
@@ -110,10 +126,26 @@ def render() -> str:
         "were declared and which inferred. The model's as-at date comes from these days. A row\n"
         f"with a dated column more than {TOLERANCE_DAYS} days after its source's current-to date"
         " (`loaders/checks.yaml`)\n"
-        'is rejected: "after the extract\'s current-to date". A mistake in the file (a source\n'
-        "or setting it does not know, a date that is not one) stops the build naming its line.\n"
+        'is rejected: "after the extract\'s current-to date" (set aside, when the column is not\n'
+        "required). A mistake in the file (a source or setting it does not know, a date that is\n"
+        "not one) stops the build naming its line.\n"
     )
-    return intro + "\n" + manifest + "\n" + "\n\n".join(_section(c) for c in CONTRACTS) + "\n"
+    set_aside = (
+        "## Values set aside\n\n"
+        "A value that cannot be used but does not make its row useless is **set aside**: the row\n"
+        "loads with that value blank, and `load_set_aside` records the file, line, column, value\n"
+        "and reason (the Data quality page lists them). The identity fields (date of birth, sex,\n"
+        "postcode) are always set aside, never the reason a row is rejected: an unreadable or\n"
+        'implausible value, a value that stands for "not known" (`NOT KNOWN`, `N/K`, `U`,\n'
+        "`01/01/1900`, NHS pseudo-postcodes `ZZ99 ...`: `loaders/checks.yaml` placeholders), a\n"
+        "date of birth after the source's current-to date or after the person's own event (the\n"
+        "row's, or the child's first early help referral). A date in an optional column outside\n"
+        "its plausible range is set aside too; in a required column it rejects the row. Ranges\n"
+        "are in `loaders/checks.yaml` (`plausible`). A column with more than\n"
+        "`data_model/settings.yaml`'s share of its values set aside stops the build.\n"
+    )
+    sections = "\n\n".join(_section(c) for c in CONTRACTS)
+    return intro + "\n" + manifest + "\n" + set_aside + "\n" + sections + "\n"
 
 
 if __name__ == "__main__":

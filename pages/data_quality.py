@@ -184,6 +184,58 @@ table(
     height=300,
 )
 
+# --- Values set aside ----------------------------------------------------------------------------
+st.subheader("Values set aside")
+st.markdown(
+    "A value that cannot be used but does not make its row useless is set aside: the row is "
+    "loaded and counted, with that value left blank. Dates of birth, sex and postcodes are "
+    "always set aside rather than rejecting the row (an unreadable or implausible value, or one "
+    'that stands for "not known"), so the person still links on their other details; so is an '
+    "optional date out of its plausible range. A column with more than its limit set aside stops "
+    "the build."
+)
+aside_counts = model.query(quality.set_aside_counts)
+if aside_counts.empty:
+    st.markdown("No values were set aside.")
+else:
+    table(
+        aside_counts,
+        "Values set aside by source and column",
+        {
+            "title": Col("Source"),
+            "column_name": Col("Column"),
+            "values_set_aside": Col("Values set aside", "count"),
+            "rows_loaded": Col("Rows loaded", "count"),
+            "set_aside_share": Col("Share set aside", "share"),
+            "top_reason": Col("Commonest reason"),
+        },
+        title="Values set aside for each source and column, largest share first",
+    )
+    aside_titles = dict(zip(aside_counts["source"], aside_counts["title"], strict=False))
+    aside_labels = {None: ALL_SOURCES, **aside_titles}
+    aside_source = st.selectbox(
+        "Source",
+        list(aside_labels),
+        format_func=aside_labels.__getitem__,
+        key="set_aside_source",
+        help="Show the values set aside from one source, or from all of them.",
+    )
+    table(
+        model.query(quality.set_aside_values, aside_source).drop(columns="source"),
+        "Values set aside",
+        {
+            "title": Col("Source"),
+            "file": Col("File"),
+            "line": Col("Line", "count", help="The line in the file; the header is line 1."),
+            "column_name": Col("Column"),
+            "value": Col("Value"),
+            "reason": Col("Reason"),
+        },
+        title="Values loaded as blank, with the reason",
+        notes=(f"Source: {aside_labels.get(aside_source, aside_source)}.",),
+        height=300,
+    )
+
 if not linkage_built:
     st.info(
         "This model was built before person linkage was added, so there is nothing more to show "

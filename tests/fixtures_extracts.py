@@ -248,6 +248,15 @@ def load_checked(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> L
     return result
 
 
+def set_aside(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
+    """(line, column_name, value, reason) of a source's values set aside, in file order."""
+    return con.execute(
+        "select line, column_name, value, reason from load_set_aside where source = ?"
+        " order by line, column_name, reason",
+        [source],
+    ).fetchall()
+
+
 def rejects(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
     """(line, column_name, value, reason) of a source's rejects, in file order."""
     return con.execute(

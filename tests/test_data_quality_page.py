@@ -26,6 +26,7 @@ from streamlit.testing.v1 import AppTest
 
 from data_model import linkage
 from data_model.read import quality as read_quality
+from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
@@ -438,3 +439,52 @@ def test_decisions_honoured_and_matching_time_add_up(app_model: Path, model_sql)
     assert f"**{honoured:,} analysts' decisions** were honoured" in words
     seconds = float(np.float64(train) + np.float64(predict) + np.float64(cluster))
     assert f"Matching took {fmt_number(seconds)} seconds (learning the weights " in words
+
+
+# --- Values set aside ----------------------------------------------------------------------------
+
+
+def test_values_set_aside_match_independent_sql(app_model: Path, model_sql) -> None:
+    by_column = model_sql.execute(
+        """
+        select a.source, a.column_name, count(*), any_value(m.rows_loaded)
+        from load_set_aside a join load_manifest m using (source)
+        group by all
+        """
+    ).fetchall()
+    assert by_column, "the synthetic district plants unreadable dates of birth and sexes"
+    at = open_app(PAGE)
+    counts = frame_with(
+        at, "source", "title", "column_name", "values_set_aside", "rows_loaded",
+        "set_aside_share", "top_reason",
+    )  # fmt: skip
+    shown = {
+        (r.source, r.column_name): (r.values_set_aside, r.rows_loaded) for r in counts.itertuples()
+    }
+    assert shown == {(s, c): (n, loaded) for s, c, n, loaded in by_column}
+    assert list(counts["set_aside_share"]) == sorted(counts["set_aside_share"], reverse=True)
+
+    def shown_values() -> pd.DataFrame:
+        return frame_with(at, "title", "file", "line", "column_name", "value", "reason")
+
+    assert len(shown_values()) == sum(n for *_, n, _ in by_column)
+    source = max(
+        {s for s, *_ in by_column}, key=lambda s: sum(n for x, _, n, _ in by_column if x == s)
+    )
+    at.selectbox(key="set_aside_source").set_value(source).run()
+    assert not at.exception
+    one = shown_values()
+    (expected,) = model_sql.execute(
+        "select count(*) from load_set_aside where source = ?", [source]
+    ).fetchone()
+    assert len(one) == expected
+    # A row with a value set aside is loaded, with that value blank.
+    line, field_header = model_sql.execute(
+        "select line, column_name from load_set_aside where source = ? order by line limit 1",
+        [source],
+    ).fetchone()
+    field = next(c.field for c in BY_SOURCE[source].columns if c.header == field_header)
+    (value,) = model_sql.execute(
+        f'select "{field}" from "raw_{source}" where line = ?', [line]
+    ).fetchone()
+    assert value is None

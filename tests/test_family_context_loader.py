@@ -260,7 +260,9 @@ def test_education_fixture_stages_school_and_contact_number(con, tmp_path: Path)
 # --- rejects -------------------------------------------------------------------------------------
 
 
-def test_broken_rows_are_rejected_with_file_line_column_and_reason(con, tmp_path: Path) -> None:
+def test_broken_rows_are_rejected_or_set_aside_with_file_line_column_and_reason(
+    con, tmp_path: Path
+) -> None:
     write_csv(
         tmp_path,
         CSC,
@@ -277,19 +279,33 @@ def test_broken_rows_are_rejected_with_file_line_column_and_reason(con, tmp_path
         ],
     )
     result = load_checked(con, tmp_path, CSC)
-    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 3, 6)
-    loaded = con.execute("select line, cms_id from raw_family_context_csc order by line")
-    assert loaded.fetchall() == [(2, "1000001"), (10, "1000003"), (30, "1000007")]
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 5, 4)
+    loaded = con.execute("select line, cms_id, dob, sex from raw_family_context_csc order by line")
+    assert [row[:2] for row in loaded.fetchall()] == [
+        (2, "1000001"),
+        (6, "1000002"),
+        (10, "1000003"),
+        (12, "1000004"),
+        (30, "1000007"),
+    ]
+    # A date of birth or gender that cannot be used is set aside; the row still loads.
+    aside = con.execute(
+        "select file, line, column_name, value, reason from load_set_aside where source = ?"
+        " order by line",
+        [CSC],
+    ).fetchall()
+    file = "family_context/csc.csv"
+    assert aside == [
+        (file, 6, "Date Of Birth", "2011-02-30", f"'2011-02-30' {DATE_REASON}"),
+        (file, 12, "Gender", "Femle")
+        + ("'Femle' is not one of: Male, Female, Other, Not Specified, Unknown",),
+    ]
     found = con.execute(
         "select file, line, column_name, value, reason from load_rejects where source = ?"
         " order by line",
         [CSC],
     ).fetchall()
-    file = "family_context/csc.csv"
     assert found == [
-        (file, 6, "Date Of Birth", "2011-02-30", f"'2011-02-30' {DATE_REASON}"),
-        (file, 12, "Gender", "Femle")
-        + ("'Femle' is not one of: Male, Female, Other, Not Specified, Unknown",),
         (file, 16, "Cms Id", "", "blank, but Cms Id is required"),
         (file, 18, "Cms Id", "1000001", "duplicate key (Cms Id 1000001) also on line 2"),
         (file, 22, "Date Current As Of", "2022-13-15 00:00:00")

@@ -33,7 +33,11 @@ def previous_model(tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_the_defaults() -> None:
-    assert gate_settings("police_incidents") == {"max_rejected_share": 0.05, "may_be_empty": True}
+    assert gate_settings("police_incidents") == {
+        "max_rejected_share": 0.05,
+        "max_set_aside_share": 0.10,
+        "may_be_empty": True,
+    }
     assert gate_settings("ehm_referrals")["may_be_empty"] is False
 
 

@@ -28,6 +28,7 @@ from tests.fixtures_extracts import (
     headers,
     load_checked,
     rejects,
+    set_aside,
     valid,
     write_bytes,
     write_csv,
@@ -139,27 +140,62 @@ def test_dates_in_every_accepted_form(con, tmp_path: Path) -> None:
     assert rejects(con, "ehm_people") == []
 
 
-def test_bad_dates_are_rejected_with_the_value(con, tmp_path: Path) -> None:
-    bad = [
-        "31/02/2016",  # impossible
-        "2016-13-01",
-        "12/31/2016",  # US order
-        "01/02/16",  # two-digit year
-        "1st Feb 2016",
-        "60",  # Excel's 29 February 1900, which never was
-        "0",
-        "99999",
-        "2016/02/01",
-        "01/02/0016",  # a slip for 2016, not the year 16
-        "0000-01-01",
+BAD_DATES = [
+    "31/02/2016",  # impossible
+    "2016-13-01",
+    "12/31/2016",  # US order
+    "01/02/16",  # two-digit year
+    "1st Feb 2016",
+    "60",  # Excel's 29 February 1900, which never was
+    "99999",
+    "2016/02/01",
+    "01/02/0016",  # a slip for 2016, not the year 16
+    "0000-01-01",
+]
+
+
+def test_bad_dates_in_a_required_column_reject_the_row_with_the_value(con, tmp_path: Path) -> None:
+    rows = [
+        valid("ehm_people", person_id=f"P{i:07d}", recorded_date=v) for i, v in enumerate(BAD_DATES)
     ]
-    rows = [valid("ehm_people", person_id=f"P{i:07d}", dob=v) for i, v in enumerate(bad)]
     write_csv(tmp_path, "ehm_people", rows)
     result = load_checked(con, tmp_path, "ehm_people")
-    assert result.rows_rejected == len(bad)
+    assert result.rows_rejected == len(BAD_DATES)
     assert rejects(con, "ehm_people") == [
-        (line, "Date of Birth", value, f"'{value}' {DATE_REASON}")
-        for line, value in enumerate(bad, start=2)
+        (line, "Date Recorded", value, f"'{value}' {DATE_REASON}")
+        for line, value in enumerate(BAD_DATES, start=2)
+    ]
+
+
+def test_a_bad_date_of_birth_is_set_aside_and_the_row_kept(con, tmp_path: Path) -> None:
+    values = [*BAD_DATES, "0", "N/K", "01/01/1900", "31/12/1899", "01/01/2099"]
+    rows = [valid("ehm_people", person_id=f"P{i:07d}", dob=v) for i, v in enumerate(values)]
+    write_csv(tmp_path, "ehm_people", rows)
+    result = load_checked(con, tmp_path, "ehm_people")
+    assert (result.rows_loaded, result.rows_rejected) == (len(values), 0)
+    assert result.values_set_aside == len(values)
+    assert raw(con, "ehm_people", "dob") == [(None,)] * len(values)
+    current_to = max(r[0] for r in raw(con, "ehm_people", "recorded_date"))
+    assert set_aside(con, "ehm_people") == [
+        *[
+            (line, "Date of Birth", value, f"'{value}' {DATE_REASON}")
+            for line, value in enumerate(BAD_DATES, start=2)
+        ],
+        (12, "Date of Birth", "0", "'0' stands for not known"),
+        (13, "Date of Birth", "N/K", "'N/K' stands for not known"),
+        (14, "Date of Birth", "01/01/1900", "'01/01/1900' stands for not known"),
+        (
+            15,
+            "Date of Birth",
+            "31/12/1899",
+            "'31/12/1899' is before 01 Jan 1900, the earliest plausible",
+        ),
+        (
+            16,
+            "Date of Birth",
+            "01/01/2099",
+            f"'01/01/2099' is after the extract's current-to date {current_to:%d %b %Y}",
+        ),
     ]
 
 
@@ -262,8 +298,10 @@ def test_allowed_values_match_any_case_and_are_stored_canonically(con, tmp_path:
     ]
     write_csv(tmp_path, "ehm_people", rows)
     load_checked(con, tmp_path, "ehm_people")
-    assert raw(con, "ehm_people", "sex") == [("Male",), ("Female",)]
-    assert rejects(con, "ehm_people") == [
+    # Gender is an identity field: a value not allowed is set aside, the row kept.
+    assert raw(con, "ehm_people", "sex") == [("Male",), ("Female",), (None,)]
+    assert rejects(con, "ehm_people") == []
+    assert set_aside(con, "ehm_people") == [
         (4, "Gender", "Femle", "'Femle' is not one of: Male, Female, Unknown")
     ]
 
@@ -398,7 +436,7 @@ def test_duplicate_rows_without_a_unique_key(con, tmp_path: Path) -> None:
 
 def test_record_json_keeps_the_whole_original_row(con, tmp_path: Path) -> None:
     header = [*headers("ehm_people"), "Notes"]
-    row = as_cells("ehm_people", [valid("ehm_people", sex=" Femle ")])[0] + ["see file, p.2"]
+    row = as_cells("ehm_people", [valid("ehm_people", case_id=" C12 ")])[0] + ["see file, p.2"]
     write_csv(tmp_path, "ehm_people", [row], header=header)
     result = load_checked(con, tmp_path, "ehm_people")
     assert result.ignored_columns == ("Notes",)
@@ -653,7 +691,7 @@ def test_multiline_quoted_addresses_keep_line_numbers(con, tmp_path: Path, newli
     rows = [
         valid("csc_episodes", episode_id="E1"),  # lines 2-4 (three-line address)
         valid("csc_episodes", episode_id="E2", address="1 Low Lane"),  # line 5
-        valid("csc_episodes", episode_id="E3", sex="Boy"),  # lines 6-8
+        valid("csc_episodes", episode_id="E3", episode_type="CIN"),  # lines 6-8
         valid("csc_episodes", episode_id="E4", address="a\n\nb", start_date="x"),  # lines 9-11
         valid("csc_episodes", episode_id="E5", address=""),  # line 12
     ]
@@ -662,7 +700,12 @@ def test_multiline_quoted_addresses_keep_line_numbers(con, tmp_path: Path, newli
         path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     load_checked(con, tmp_path, "csc_episodes")
     assert rejects(con, "csc_episodes") == [
-        (6, "Gender", "Boy", "'Boy' is not one of: Male, Female, Unknown"),
+        (
+            6,
+            "Episode Type",
+            "CIN",
+            "'CIN' is not one of: Child in Need, Child Protection Plan, Looked After",
+        ),
         (9, "Start Date", "x", f"'x' {DATE_REASON}"),
     ]
     lines = raw(con, "csc_episodes", "line, episode_id, address")
@@ -826,7 +869,8 @@ def test_xlsx_rows_are_worksheet_rows_and_the_named_sheet_is_read(con, tmp_path:
     cells = as_cells(
         "ehm_people", [valid("ehm_people", person_id=f"P000000{i}") for i in range(1, 4)]
     )
-    cells[2][4] = "31/02/2010"  # text that is not a date
+    cells[2][11] = "31/02/2010"  # text that is not a date
+    cells[2][4] = "31/02/2010"  # nor is this: a date of birth, set aside
     cells[0][4] = 40271  # an Excel serial number in a number cell: 3 April 2010
     write_xlsx(
         tmp_path,
@@ -843,7 +887,7 @@ def test_xlsx_rows_are_worksheet_rows_and_the_named_sheet_is_read(con, tmp_path:
         (4, "P0000002", dt.date(2010, 4, 3)),
     ]
     assert rejects(con, "ehm_people") == [
-        (5, "Date of Birth", "31/02/2010", f"'31/02/2010' {DATE_REASON}")
+        (5, "Date Recorded", "31/02/2010", f"'31/02/2010' {DATE_REASON}")
     ]
 
 
@@ -899,10 +943,11 @@ def test_load_all_reports_progress_and_skips_an_absent_optional_source(con, tmp_
 
 
 def test_loading_a_source_again_replaces_its_rows(con, tmp_path: Path) -> None:
-    write_csv(tmp_path, "ehm_people", [valid("ehm_people", sex="x")])
+    write_csv(tmp_path, "ehm_people", [valid("ehm_people", case_id="x", sex="x")])
     load_checked(con, tmp_path, "ehm_people")
     load_checked(con, tmp_path, "ehm_people")
     assert len(rejects(con, "ehm_people")) == 1
+    assert len(set_aside(con, "ehm_people")) == 0  # set aside only from rows loaded
 
 
 def test_a_broken_invariant_raises(con, tmp_path: Path, monkeypatch) -> None:

@@ -130,6 +130,53 @@ def load_rejects(con: duckdb.DuckDBPyConnection, source: str | None = None) -> p
     return frame
 
 
+def set_aside_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per source and column: the values set aside (loaded as blank), the rows loaded, and the
+    share of the column's values that is; the commonest reason. Empty for a model built before
+    values were set aside."""
+    columns = ["source", "title", "column_name", "values_set_aside", "rows_loaded",
+               "set_aside_share", "top_reason"]  # fmt: skip
+    if "mart_load_set_aside" not in model_tables(con):
+        return pd.DataFrame(columns=columns)
+    return query_frame(
+        con,
+        """
+        with reasons as (
+            select source, title, column_name, reason_gist(reason, column_name) as why
+            from mart_load_set_aside
+        ),
+        by_column as (
+            select source, title, column_name, count(*) as values_set_aside,
+                   mode(why order by why) as top_reason
+            from reasons
+            group by source, title, column_name
+        )
+        select by_column.source, by_column.title, column_name, values_set_aside,
+               currency.rows_loaded,
+               values_set_aside / nullif(currency.rows_loaded, 0) as set_aside_share, top_reason
+        from by_column join mart_data_currency currency using (source)
+        order by set_aside_share desc, title, column_name
+        """,
+    )[columns]
+
+
+def set_aside_values(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
+    """The values set aside (one row each), for one source or all."""
+    if "mart_load_set_aside" not in model_tables(con):
+        return pd.DataFrame(columns=["source", "title", "file", "line", "column_name", "value",
+                                     "reason"])  # fmt: skip
+    return query_frame(
+        con,
+        """
+        select source, title, file, line, column_name, value, reason
+        from mart_load_set_aside
+        where ?::varchar is null or source = ?
+        order by source, line, column_name
+        """,
+        [source, source],
+    )
+
+
 def linkage_by_source(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per source: its registrations, the persons they make, and the share known elsewhere too."""
     frame = query_frame(

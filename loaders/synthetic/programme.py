@@ -236,6 +236,11 @@ def _describe(rng, refs: pd.DataFrame, pop: Population) -> pd.DataFrame:
         bad = (age < 4) | (age > 16)
         retry = start + np.floor(rng.random(n) * count).astype(int)
         best = np.where(bad, retry, best)
+    # A child not yet born on the day received is not the child referred: the family's eldest
+    # child is (who may, rarely, be unborn too: a referral made before a first birth).
+    kid_dob = kids["dob"].to_numpy().astype("datetime64[D]")
+    for i in np.flatnonzero(kid_dob[best] > received):
+        best[i] = start[i] + int(np.argmin(kid_dob[start[i] : start[i] + count[i]]))
     refs["child_pid"] = kids["pid"].to_numpy()[best]
     return refs
 

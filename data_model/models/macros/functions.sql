@@ -150,3 +150,21 @@ create or replace macro route_is_near(
         false
     )
 );
+
+-- Load problems -----------------------------------------------------------------------------------
+
+-- A reject's or set-aside value's reason without the value it names or its particulars, so that
+-- reasons can be counted: "'x' is not a date (expected ...)" -> "Date of Birth is not a date";
+-- "duplicate key (Referral ID R1) also on line 2" -> "duplicate key". `subject` names the value
+-- (the column's name, or 'value').
+create or replace macro reason_gist(reason, subject) as (
+    case
+        when reason like 'duplicate row%' then 'duplicate row'
+        when reason like 'duplicate key%' then 'duplicate key'
+        when reason = 'does not match the expected pattern'
+            then coalesce(subject || ' ', '') || reason
+        else regexp_replace(regexp_replace(regexp_replace(
+            reason, '^''.*'' (is |stands |does )', coalesce(subject, 'a value') || ' \1', 's'),
+            ' \(expected [^)]*\)$', ''), ', received .*$', '')
+    end
+);

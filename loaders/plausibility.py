@@ -1,0 +1,69 @@
+"""What checks.yaml says a value may plausibly be, and which values stand for "not known".
+
+    plausible:        per field: earliest and latest dates (latest may be `current_to`), maximum
+    date_of_birth:    days_after_own_event (a date of birth after the person's own event)
+    placeholders:     any / dob / sex values, and postcode prefixes, that mean "not known"
+
+Read once, on import; loaders/base.py applies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from loaders.contracts import Column
+from loaders.extract_manifest import CHECKS
+
+CURRENT_TO = "current_to"
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The range a column's values may take: dates from earliest, to latest (a date, or the
+    source's current-to date), or numbers up to maximum."""
+
+    earliest: date | None = None
+    latest: date | str | None = None
+    maximum: float | None = None
+
+
+def _plausible(settings: dict | None) -> Plausible:
+    settings = settings or {}
+    return Plausible(settings.get("earliest"), settings.get("latest"), settings.get("maximum"))
+
+
+_PLAUSIBLE: dict = CHECKS.get("plausible") or {}
+_EVERY_DATE = _plausible(_PLAUSIBLE.get("every_date"))
+
+DOB_DAYS_AFTER_OWN_EVENT = int((CHECKS.get("date_of_birth") or {}).get("days_after_own_event", 0))
+
+_PLACEHOLDERS: dict = CHECKS.get("placeholders") or {}
+
+
+def plausible(column: Column) -> Plausible:
+    """The column's range: its field's own settings, else every_date's for a date column."""
+    own = _PLAUSIBLE.get(column.field)
+    if own is not None:
+        return _plausible(own)
+    if column.type in ("date", "datetime"):
+        return _EVERY_DATE
+    return Plausible()
+
+
+def placeholders(column: Column) -> tuple[str, ...]:
+    """Values (in capitals) that stand for "not known" in an identity column, less any value
+    its contract allows."""
+    if not column.identity:
+        return ()
+    values = [*_PLACEHOLDERS.get("any", ()), *_PLACEHOLDERS.get(column.field, ())]
+    allowed = {v.upper() for v in column.allowed or ()}
+    return tuple(dict.fromkeys(str(v).upper() for v in values if str(v).upper() not in allowed))
+
+
+def placeholder_prefixes(column: Column) -> tuple[str, ...]:
+    """Prefixes (capitals, no spaces) that stand for "not known": NHS pseudo-postcodes."""
+    if column.identity and column.field == "postcode":
+        prefixes = _PLACEHOLDERS.get("postcode_prefixes", ())
+        return tuple(str(p).upper().replace(" ", "") for p in prefixes)
+    return ()
