@@ -50,6 +50,7 @@ from loaders.extract_manifest import (
 )
 from loaders.plausibility import (
     CURRENT_TO,
+    DATE_ORDER_MIN_DATES,
     DOB_DAYS_AFTER_OWN_EVENT,
     placeholder_prefixes,
     placeholders,
@@ -83,7 +84,7 @@ _STAGE, _DUPS, _MALFORMED = "__load_stage", "__load_dups", "__load_malformed"
 
 _SET_ASIDE_DDL = """(
     source varchar, file varchar, line bigint, column_name varchar, value varchar,
-    reason varchar)"""
+    reason varchar, loaded_as varchar)"""
 _REJECTS_DDL = """(
     source varchar, file varchar, line bigint, column_name varchar, value varchar,
     reason varchar, record_json varchar)"""
@@ -250,8 +251,21 @@ def _json_keys(headers: Sequence[str]) -> list[str]:
 # --- Typing and validation SQL -----------------------------------------------------------------
 
 
-def _timestamp_sql(s: str) -> str:
-    """The text `s` as a timestamp, or null: ISO, UK day-first, or an Excel serial number.
+# How a file's slash dates (03/04/2016) are read: day first (the UK's order, the default), month
+# first (a file whose dates show it, or extracts.yaml says so), or day first with a value that
+# cannot be day-first read month-first and flagged (a file with both kinds: 13/04 and 04/13).
+DAY_FIRST, MONTH_FIRST, DAY_FIRST_OR_MONTH = "day-first", "month-first", "day-first-or-month"
+
+
+def _slash_formats(order: str) -> tuple[str, str, str]:
+    day, month = "%d/%m/%Y", "%m/%d/%Y"
+    first = month if order == MONTH_FIRST else day
+    return first, f"{first} %H:%M", f"{first} %H:%M:%S"
+
+
+def _timestamp_sql(s: str, order: str = DAY_FIRST) -> str:
+    """The text `s` as a timestamp, or null: ISO, slash dates in the file's order (day first
+    unless `order` says), or an Excel serial number.
 
     The usual exact shapes are tried first with cheap LIKE tests; the regular expressions that
     cover the rest cost more and only see values that are not in a usual shape.
@@ -264,22 +278,44 @@ def _timestamp_sql(s: str) -> str:
         f"::timestamp + to_microseconds(cast(round(({n} - floor({n})) * 86400000000) as bigint))"
         " end"
     )
+    date_only, minutes, seconds = _slash_formats(order)
+    slashed = f"replace({s}, '-', '/')"
+    any_slash = f"try_strptime({slashed}, [{_lit(date_only)}, {_lit(minutes)}, {_lit(seconds)}])"
+    just_date, with_minutes = (
+        f"try_strptime({s}, {_lit(date_only)})",
+        f"try_strptime({s}, {_lit(minutes)})",
+    )
+    if order == DAY_FIRST_OR_MONTH:
+        other = _slash_formats(MONTH_FIRST)
+        any_slash = (
+            f"coalesce({any_slash}, try_strptime({slashed},"
+            f" [{_lit(other[0])}, {_lit(other[1])}, {_lit(other[2])}]))"
+        )
+        just_date = f"coalesce({just_date}, try_strptime({s}, {_lit(other[0])}))"
+        with_minutes = f"coalesce({with_minutes}, try_strptime({s}, {_lit(other[1])}))"
     parsed = (
-        f"case when {s} like '__/__/____' then try_strptime({s}, '%d/%m/%Y')"
+        f"case when {s} like '__/__/____' then {just_date}"
         f" when {s} like '____-__-__' then try_strptime({s}, '%Y-%m-%d')"
-        f" when {s} like '__/__/____ __:__' then try_strptime({s}, '%d/%m/%Y %H:%M')"
+        f" when {s} like '__/__/____ __:__' then {with_minutes}"
         f" when regexp_full_match({s}, {_lit(_ISO)})"
         f" then try_cast(replace({s}, 'T', ' ') as timestamp)"
-        f" when regexp_full_match({s}, {_lit(_UK)})"
-        f" then try_strptime(replace({s}, '-', '/'),"
-        " ['%d/%m/%Y', '%d/%m/%Y %H:%M', '%d/%m/%Y %H:%M:%S'])"
+        f" when regexp_full_match({s}, {_lit(_UK)}) then {any_slash}"
         f" when regexp_full_match({s}, {_lit(_SERIAL)}) then {serial} end"
     )
     # Years before 1000 are typing slips (01/02/0016), and year 0 would be a date before Christ.
     return f"nullif(greatest({parsed}, {_EARLIEST}), {_EARLIEST})"
 
 
-def _typed_sql(column: Column, s: str) -> str:
+def _day_first_fails_sql(s: str) -> str:
+    """True when the slash date `s` cannot be read day first (for flagging a month-first read)."""
+    formats = ", ".join(_lit(f) for f in _slash_formats(DAY_FIRST))
+    return (
+        f"(regexp_full_match({s}, {_lit(_UK)})"
+        f" and try_strptime(replace({s}, '-', '/'), [{formats}]) is null)"
+    )
+
+
+def _typed_sql(column: Column, s: str, order: str = DAY_FIRST) -> str:
     """The typed value of the cleaned text `s`, or null when it does not parse or is not allowed."""
     if column.type in ("text", "flag"):
         if not column.allowed:
@@ -302,8 +338,8 @@ def _typed_sql(column: Column, s: str) -> str:
             f" then try_cast(replace({bare}, ',', '') as double) end"
         )
     if column.type == "date":
-        return f"cast({_timestamp_sql(s)} as date)"
-    return _timestamp_sql(s)
+        return f"cast({_timestamp_sql(s, order)} as date)"
+    return _timestamp_sql(s, order)
 
 
 def _range_whens(column: Column, s: str, typed: str) -> list[str]:
@@ -409,6 +445,7 @@ class _Validation:
     positions: Sequence[int]  # file column index of each contract column
     headers: Sequence[str]  # the file's headers, as written
     name: str  # the file, as named in messages
+    date_order: str = DAY_FIRST  # how slash dates are read (_date_order)
 
     @property
     def table(self) -> str:
@@ -468,6 +505,31 @@ class _Validation:
         for column in ("__ok", "__hash"):
             self.con.execute(f"alter table {self.table} drop column {column}")
         self._record_set_asides()
+        self._record_month_first_reads()
+
+    def _record_month_first_reads(self) -> None:
+        """In a file read day first, a slash date that cannot be day first but can be month first
+        (04/13/2016) is read month first: loaded, and flagged in load_set_aside with the date it
+        was read as."""
+        if self.date_order != DAY_FIRST_OR_MONTH:
+            return
+        for i, column in enumerate(self.contract.columns):
+            if column.type not in ("date", "datetime"):
+                continue
+            field = _ident(column.field)
+            self.con.execute(
+                f"""
+                insert into load_set_aside
+                select ?, ?, r.line, ?, st.__t{i},
+                       '''' || st.__t{i} || ''' read month first, as '
+                       || strftime(r.{field}, '%d %b %Y') || ': it cannot be day first',
+                       strftime(r.{field}, '%d %b %Y')
+                from {self.table} r join {_STAGE} st on st.line = r.line
+                where r.{field} is not null and {_day_first_fails_sql(f"st.__t{i}")}
+                order by r.line
+                """,
+                [self.contract.source, self.name, self._header(column.field)],
+            )
 
     def _record_set_asides(self) -> None:
         """One load_set_aside row per value set aside in a loaded row. Such a value is blank in
@@ -492,7 +554,7 @@ class _Validation:
             f"""
             insert into load_set_aside
             select ?, ?, line, struct_extract(aside, 'column_name'),
-                   struct_extract(aside, 'value'), struct_extract(aside, 'reason')
+                   struct_extract(aside, 'value'), struct_extract(aside, 'reason'), null
             from (
                 select t.line, unnest([{items}]) as aside
                 from ({self._checked_sql(lines)}) t join {_STAGE} st on st.line = t.line
@@ -524,7 +586,7 @@ class _Validation:
             f"""
             insert into load_set_aside
             select ?, ?, t.line, {_lit(self._header(field_name))}, {value},
-                   '''' || {value} || '''' || {_lit(" " + reason)}
+                   '''' || {value} || '''' || {_lit(" " + reason)}, null
             from {self.table} t join {_STAGE} st on st.line = t.line
             where {condition("t.")}
             order by t.line
@@ -579,7 +641,7 @@ class _Validation:
         where = f" where line in ({only_lines})" if only_lines else ""
         cleaned = ", ".join(f"nullif(__t{i}, '') as __s{i}" for i in range(len(columns)))
         typed = ", ".join(
-            f"__s{i}, {_typed_sql(c, f'__s{i}')} as {_ident(c.field)}"
+            f"__s{i}, {_typed_sql(c, f'__s{i}', self.date_order)} as {_ident(c.field)}"
             for i, c in enumerate(columns)
         )
         fields = ", ".join(_ident(f) for f in self.contract.fields)
@@ -878,6 +940,45 @@ def _screen(
     return table.filter(keep), rejects
 
 
+def _date_order(
+    con: duckdb.DuckDBPyConnection, contract: Contract, declared: Declared | None
+) -> tuple[str, str | None]:
+    """How the staged file's slash dates are to be read, and a note saying why when not the
+    default: declared in extracts.yaml, else found from the dates themselves. A first number
+    above 12 shows day first; a second above 12, month first. A file with only month-first
+    evidence and enough slash dates that day-first ones would have shown (checks.yaml
+    date_order) is month first; with both, or too few to tell, day first, reading a value that
+    cannot be day first month first and flagging it."""
+    if declared is not None and declared.date_order is not None:
+        return declared.date_order, f"dates read {declared.date_order} (declared in extracts.yaml)"
+    dated = [i for i, c in enumerate(contract.columns) if c.type in ("date", "datetime")]
+    if not dated:
+        return DAY_FIRST, None
+    values = ", ".join(f"__t{i}" for i in dated)
+    parts = (
+        "case when v like '__/__/____%' or v like '__-__-____%' then [substr(v, 1, 2),"
+        " substr(v, 4, 2)] when v similar to '[0-9]{1,2}[-/][0-9]{1,2}[-/][0-9]{4}.*' then"
+        " [regexp_extract(v, '^([0-9]{1,2})[-/]', 1),"
+        " regexp_extract(v, '^[0-9]{1,2}[-/]([0-9]{1,2})', 1)] end"
+    )
+    slash, day_shown, month_shown = con.execute(
+        f"""
+        select count(*), count(*) filter (where p[1]::int > 12 and p[2]::int <= 12),
+               count(*) filter (where p[2]::int > 12 and p[1]::int <= 12)
+        from (select {parts} as p from (select unnest([{values}]) as v from {_STAGE}))
+        where p is not null
+        """
+    ).fetchall()[0]
+    if not month_shown:
+        return DAY_FIRST, None
+    if not day_shown and slash >= DATE_ORDER_MIN_DATES:
+        return MONTH_FIRST, (
+            f"dates read month first (MM/DD/YYYY): {month_shown:,} of {slash:,} had a second"
+            " number above 12 and none a first"
+        )
+    return DAY_FIRST_OR_MONTH, None
+
+
 def _data_current_as_of(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -934,7 +1035,7 @@ def _set_aside_dob_after_own_referral(con: duckdb.DuckDBPyConnection) -> int:
         select ?, ?, p.line, ?, strftime(p.dob, '%d/%m/%Y'),
                '''' || strftime(p.dob, '%d/%m/%Y') || ''' is after the person''s own first'
                || ' referral, received ' || strftime(r.first_received, '%d %b %Y')
-               || ' (' || ? || ')'
+               || ' (' || ? || ')', null
         {after}
         order by p.line
         """,
@@ -1024,7 +1125,10 @@ def load_source(
     _insert_rejects(con, contract.source, name, screened)
     con.register(_STAGE, _with_trimmed_columns(table, positions))
     try:
-        validation = _Validation(con, contract, positions, headers, name)
+        order, order_note = _date_order(con, contract, declared)
+        if order_note:
+            extract.notes.append(order_note)
+        validation = _Validation(con, contract, positions, headers, name, order)
         validation.run(extract.malformed)
         current_to, basis = _data_current_as_of(con, contract, declared, build_day)
         after = 0

@@ -5,6 +5,7 @@
       current_to: 2020-03-31        # the day the data is current to (YYYY-MM-DD or DD/MM/YYYY)
       system: Early Help Module     # optional: the system's name
       coverage: Bradford district   # optional: what the extract covers
+      date_order: month-first       # optional: how its slash dates are written (else detected)
 
 Keys are the contracts' source names (loaders/contracts.py). A source the manifest does not
 declare has its current-to date inferred from the latest date in its table, never later than the
@@ -31,7 +32,8 @@ DECLARED = "declared"
 INFERRED = "inferred"
 INFERRED_CAPPED = "inferred, capped at the build day"
 
-_FIELDS = ("current_to", "system", "coverage")
+_FIELDS = ("current_to", "system", "coverage", "date_order")
+DATE_ORDERS = ("day-first", "month-first")
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
@@ -42,6 +44,7 @@ class Declared:
     current_to: date
     system: str | None = None
     coverage: str | None = None
+    date_order: str | None = None  # day-first | month-first; None: found from the file
 
 
 def _problem(name: str, node: yaml.Node | None, text: str) -> ExtractError:
@@ -119,10 +122,20 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
                 name, node, f"{source}: current_to {current_to:%d %b %Y} is after today"
                 f" ({build_day:%d %b %Y})",
             )  # fmt: skip
+        order = None
+        if "date_order" in values:
+            text, node = values["date_order"]
+            order = text.strip().lower()
+            if order not in DATE_ORDERS:
+                raise _problem(
+                    name, node, f"{source}: date_order '{text.strip()}' is not one of: "
+                    + ", ".join(DATE_ORDERS),
+                )  # fmt: skip
         declared[source] = Declared(
             current_to,
             values["system"][0].strip() if "system" in values else None,
             values["coverage"][0].strip() if "coverage" in values else None,
+            order,
         )
     return declared
 

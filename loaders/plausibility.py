@@ -2,6 +2,7 @@
 
     plausible:        per field: earliest and latest dates (latest may be `current_to`), maximum
     date_of_birth:    days_after_own_event (a date of birth after the person's own event)
+    date_order:       min_dates_to_detect (a file's slash dates found to be month first)
     placeholders:     any / dob / sex values, and postcode prefixes, that mean "not known"
 
 Read once, on import; loaders/base.py applies them.
@@ -35,6 +36,8 @@ def _plausible(settings: dict | None) -> Plausible:
 
 _PLAUSIBLE: dict = CHECKS.get("plausible") or {}
 _EVERY_DATE = _plausible(_PLAUSIBLE.get("every_date"))
+
+DATE_ORDER_MIN_DATES = int((CHECKS.get("date_order") or {}).get("min_dates_to_detect", 10))
 
 DOB_DAYS_AFTER_OWN_EVENT = int((CHECKS.get("date_of_birth") or {}).get("days_after_own_event", 0))
 

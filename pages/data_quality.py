@@ -191,8 +191,9 @@ st.markdown(
     "loaded and counted, with that value left blank. Dates of birth, sex and postcodes are "
     "always set aside rather than rejecting the row (an unreadable or implausible value, or one "
     'that stands for "not known"), so the person still links on their other details; so is an '
-    "optional date out of its plausible range. A column with more than its limit set aside stops "
-    "the build."
+    "optional date out of its plausible range. A date written month first (04/13/2016) in a file "
+    "of day-first dates is read month first and listed here too. A column with more than its "
+    "limit set aside stops the build."
 )
 aside_counts = model.query(quality.set_aside_counts)
 if aside_counts.empty:
@@ -230,8 +231,9 @@ else:
             "column_name": Col("Column"),
             "value": Col("Value"),
             "reason": Col("Reason"),
+            "loaded_as": Col("Loaded as"),
         },
-        title="Values loaded as blank, with the reason",
+        title="Values set aside, with the reason and what was loaded instead",
         notes=(f"Source: {aside_labels.get(aside_source, aside_source)}.",),
         height=300,
     )

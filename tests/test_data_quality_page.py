@@ -465,7 +465,9 @@ def test_values_set_aside_match_independent_sql(app_model: Path, model_sql) -> N
     assert list(counts["set_aside_share"]) == sorted(counts["set_aside_share"], reverse=True)
 
     def shown_values() -> pd.DataFrame:
-        return frame_with(at, "title", "file", "line", "column_name", "value", "reason")
+        return frame_with(
+            at, "title", "file", "line", "column_name", "value", "reason", "loaded_as"
+        )
 
     assert len(shown_values()) == sum(n for *_, n, _ in by_column)
     source = max(

@@ -204,10 +204,10 @@ def test_cross_field_checks_on_the_reference_files(con, tmp_path) -> None:
 
 
 def census(n: int, bad: int) -> list[dict[str, str]]:
-    """n pupils, the last `bad` of them with a month-first date of birth that cannot be read."""
+    """n pupils, the last `bad` of them with a date of birth that cannot be read."""
     rows = [valid("school_census", upn=f"A{i:011d}B") for i in range(n)]
     for row in rows[n - bad :]:
-        row["dob"] = "05/13/2008"
+        row["dob"] = "2008-02-30"
     return rows
 
 

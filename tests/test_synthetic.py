@@ -211,9 +211,7 @@ ROW_CHECKS = {  # the contracts' row checks, in Python
     "tenancy_end is null or tenancy_end >= tenancy_start": lambda r: _le(
         r, "tenancy_start", "tenancy_end"
     ),
-    "population_0_15 <= population": lambda r: (
-        int(r["population_0_15"]) <= int(r["population"])
-    ),
+    "population_0_15 <= population": lambda r: int(r["population_0_15"]) <= int(r["population"]),
     "end_date > start_date": lambda r: r["__d_start_date"] < r["__d_end_date"],
 }
 

@@ -161,14 +161,16 @@ def set_aside_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def set_aside_values(con: duckdb.DuckDBPyConnection, source: str | None = None) -> pd.DataFrame:
-    """The values set aside (one row each), for one source or all."""
+    """The values set aside (one row each), for one source or all, with what was loaded instead:
+    'blank', or the date a slash date was read as, month first."""
     if "mart_load_set_aside" not in model_tables(con):
         return pd.DataFrame(columns=["source", "title", "file", "line", "column_name", "value",
-                                     "reason"])  # fmt: skip
+                                     "reason", "loaded_as"])  # fmt: skip
     return query_frame(
         con,
         """
-        select source, title, file, line, column_name, value, reason
+        select source, title, file, line, column_name, value, reason,
+               coalesce(loaded_as, 'blank') as loaded_as
         from mart_load_set_aside
         where ?::varchar is null or source = ?
         order by source, line, column_name

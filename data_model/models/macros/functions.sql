@@ -164,7 +164,7 @@ create or replace macro reason_gist(reason, subject) as (
         when reason = 'does not match the expected pattern'
             then coalesce(subject || ' ', '') || reason
         else regexp_replace(regexp_replace(regexp_replace(
-            reason, '^''.*'' (is |stands |does )', coalesce(subject, 'a value') || ' \1', 's'),
-            ' \(expected [^)]*\)$', ''), ', received .*$', '')
+            reason, '^''.*'' (is |stands |does |read )', coalesce(subject, 'a value') || ' \1', 's'),
+            ' \(expected [^)]*\)$', ''), '(, received|, as) .*$', '')
     end
 );

@@ -1,4 +1,5 @@
--- Values of loaded rows that could not be used and so loaded as blank, with the reason.
+-- Values of loaded rows that could not be used as sent, with the reason: loaded as blank, or
+-- (a slash date that cannot be day first) read month first.
 
 with set_aside as (
     select * from {{ source('load', 'load_set_aside') }}
@@ -16,7 +17,8 @@ final as (
         set_aside.line,
         set_aside.column_name,
         set_aside.value,
-        set_aside.reason
+        set_aside.reason,
+        set_aside.loaded_as
     from set_aside
     inner join manifest using (source)
 )
