@@ -55,6 +55,7 @@ from loaders.plausibility import (
     placeholder_prefixes,
     placeholders,
     plausible,
+    sex_synonyms,
 )
 from loaders.reading import (
     FIELD_MAX_CHARACTERS,
@@ -320,7 +321,8 @@ def _typed_sql(column: Column, s: str, order: str = DAY_FIRST) -> str:
     if column.type in ("text", "flag"):
         if not column.allowed:
             return s
-        whens = " ".join(f"when {_lit(v.lower())} then {_lit(v)}" for v in column.allowed)
+        spelled = {v.lower(): v for v in column.allowed} | sex_synonyms(column)
+        whens = " ".join(f"when {_lit(k)} then {_lit(v)}" for k, v in spelled.items())
         return f"cast(case lower({s}) {whens} end as varchar)"
     if column.type == "int":
         # Plain digits convert directly. DuckDB's cast also takes "1e3", "0x1F", "1_000" and

@@ -70,3 +70,22 @@ def placeholder_prefixes(column: Column) -> tuple[str, ...]:
         prefixes = _PLACEHOLDERS.get("postcode_prefixes", ())
         return tuple(str(p).upper().replace(" ", "") for p in prefixes)
     return ()
+
+
+_SEX_SYNONYMS: dict = CHECKS.get("sex_synonyms") or {}
+
+
+def sex_synonyms(column: Column) -> dict[str, str]:
+    """For an identity sex column: other systems' codes (lower case) and the column's own code
+    each stands for, e.g. {"female": "F", "2": "F", ...} for a column of M and F."""
+    if not (column.identity and column.field == "sex" and column.allowed):
+        return {}
+    mapping: dict[str, str] = {}
+    for words in _SEX_SYNONYMS.values():
+        spelled = {str(w).lower() for w in words}
+        own = [a for a in column.allowed if a.lower() in spelled]
+        if len(own) == 1:
+            mapping.update(
+                {w: own[0] for w in spelled if w not in {a.lower() for a in column.allowed}}
+            )
+    return mapping

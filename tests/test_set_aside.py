@@ -239,3 +239,14 @@ def test_a_column_at_its_set_aside_limit_builds(tmp_path: Path) -> None:
     )
     report = build_model(district, tmp_path / "model.duckdb")
     assert report.values_set_aside == 2 and report.accepted == []
+
+
+def test_a_sex_in_another_systems_code_is_read_as_the_columns_own(con, tmp_path) -> None:
+    values = ["Female", "male", "2", "Boy", "Femle"]
+    rows = [valid("school_census", upn=f"A1234567890{i}B", sex=v) for i, v in enumerate(values)]
+    write_csv(tmp_path, "school_census", rows)
+    load_checked(con, tmp_path, "school_census")
+    assert raw(con, "school_census", "sex") == [("F",), ("M",), ("F",), ("M",), (None,)]
+    assert [r[2:] for r in set_aside(con, "school_census")] == [
+        ("Femle", "'Femle' is not one of: M, F")
+    ]
