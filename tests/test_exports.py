@@ -3,8 +3,8 @@
 A cell whose text starts with =, +, -, @, a tab or a carriage return is a formula to Excel (or the
 start of one: OWASP's CSV injection). Every CSV download writes such text with a leading
 apostrophe, and every Excel download writes it as a string cell, never a formula, while real
-numbers stay numbers. The tests plant payloads in a district's extracts, draw every page and
-export every table each page draws.
+numbers stay numbers. The tests plant payloads in a district's extracts and plan
+(tests/export_payloads.py), draw every page and export every table each page draws.
 """
 
 from __future__ import annotations
@@ -24,17 +24,9 @@ from streamlit.testing.v1 import AppTest
 from pages import registry
 from pages.ui import tables
 from pages.ui.tables import FORMULA_STARTS, Col, to_csv, to_excel
+from tests.export_payloads import PAYLOADS, build_export_model
 
 ROOT = Path(__file__).resolve().parents[1]
-PAYLOADS = (
-    "=cmd|' /C calc'!A0",
-    "+SUM(1,2)",
-    "-2+3",
-    "@SUM(1)",
-    "\tTAB",
-    "\rCR",
-    '=HYPERLINK("http://127.0.0.1:9/beacon","click")',
-)
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -115,37 +107,9 @@ def test_the_helper_is_the_only_way_pages_download() -> None:
 # --- Every table of every page, on a district with payloads in its extracts ----------------------
 
 
-def _plant(extracts: Path) -> None:
-    """Payloads in free-text fields that pages show: a ward's name, teams and key workers, and a
-    rejected row's value (the Data quality page lists rejected values)."""
-    wards_file = extracts / "reference" / "wards.csv"
-    wards = pd.read_csv(wards_file, dtype=str, keep_default_na=False)
-    wards.loc[wards.index[:4], "ward_name"] = [PAYLOADS[0], PAYLOADS[1], PAYLOADS[3], PAYLOADS[6]]
-    wards.to_csv(wards_file, index=False)
-
-    episodes_file = extracts / "ehm_episodes.csv"
-    episodes = pd.read_csv(episodes_file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    episodes["Team"] = episodes["Team"].where(episodes.index % 3 != 0, PAYLOADS[0])
-    episodes["Key Worker"] = episodes["Key Worker"].where(episodes.index % 4 != 0, PAYLOADS[3])
-    episodes.to_csv(episodes_file, index=False, encoding="utf-8-sig")
-
-    referrals_file = extracts / "ehm_referrals.csv"
-    referrals = pd.read_csv(referrals_file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    referrals.loc[referrals.index[-1], "Received Date"] = PAYLOADS[1]  # rejected, value listed
-    referrals.to_csv(referrals_file, index=False, encoding="utf-8-sig")
-
-
 @pytest.fixture(scope="module")
 def planted_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from data_model.build import build_model
-    from loaders.synthetic.generate import generate
-
-    folder = tmp_path_factory.mktemp("planted")
-    generate(300, 11, folder / "extracts")
-    _plant(folder / "extracts")
-    model = folder / "model.duckdb"
-    # the payloads reject a quarter of the episodes: past the gate, knowingly
-    build_model(folder / "extracts", model, accept_rejects=True)
+    model = build_export_model(tmp_path_factory.mktemp("planted"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FFI_MODEL", str(model))
         yield model
@@ -169,15 +133,18 @@ def test_every_download_of_every_page_is_inert(
         assert not at.exception, f"{page.title}: {at.exception}"
 
     assert len(drawn) >= 15, "fewer tables than the pages draw"
-    planted_cells = 0
+    planted_cells: list[str] = []
     for name, df, spec, title, notes in drawn:
         for row in _csv_cells(to_csv(df, spec))[1:]:
             for cell in row:
                 if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
-                    planted_cells += 1
+                    planted_cells.append(cell)
                 assert not cell.startswith(FORMULA_STARTS) or NUMBER.match(cell), (
                     f"{name}: CSV cell {cell!r} would run as a formula"
                 )
         assert _formulas(_xlsx_parts(to_excel(df, spec, title, notes))) == [], name
-    # the payloads reached the downloads (a test that finds none would prove nothing)
-    assert planted_cells >= 10
+    # the payloads reached the downloads (a test that finds none would prove nothing), each one
+    # whole in the rejected rows, tab and carriage return included
+    assert len(planted_cells) >= 10
+    for payload in PAYLOADS:
+        assert "'" + payload in planted_cells, payload
