@@ -83,6 +83,14 @@ def test_csv_writes_formula_text_as_inert_text_and_numbers_as_numbers(planted) -
     assert rows[1][3] == "2020-03-01"
 
 
+def test_a_header_taken_from_data_is_inert_too() -> None:
+    # e.g. a table pivoted with one column per ward, the ward names from the reference file
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": [1], "Baildon": [2]})
+    spec = {column: Col(column, "count") for column in frame.columns}
+    rows = _csv_cells(to_csv(frame, spec))
+    assert rows == [["'=cmd|' /C calc'!A0", "Baildon"], ["1", "2"]]
+
+
 def test_excel_writes_formula_text_as_string_cells(planted) -> None:
     frame, spec = planted
     parts = _xlsx_parts(to_excel(frame, spec, "=title", notes=("@note",)))

@@ -80,6 +80,8 @@ def inert_text(df: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(_as_text_cell)
+    # Headers too: a table pivoted on data (a ward per column) takes its headers from the data.
+    out.columns = [_as_text_cell(c) for c in out.columns]
     return out
 
 
