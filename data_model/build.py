@@ -438,7 +438,7 @@ def _build_into(
             nonlocal done
             done += share
             if result is None:
-                say(done, f"{source}: not supplied (optional)")
+                say(done, f"{source}: no extract (declared not available, or optional)")
             else:
                 say(
                     done,

@@ -44,8 +44,11 @@ from loaders.extract_manifest import (
     DECLARED,
     INFERRED,
     INFERRED_CAPPED,
+    MANIFEST_NAME,
     TOLERANCE_DAYS,
     Declared,
+    absent_sources,
+    declare_absent_hint,
     read_manifest,
 )
 from loaders.plausibility import (
@@ -93,7 +96,8 @@ _MANIFEST_DDL = """(
     source varchar, title varchar, file varchar, file_format varchar, encoding varchar,
     rows_read bigint, rows_loaded bigint, rows_rejected bigint, data_current_as_of date,
     seconds double, loaded_at timestamp, read_as varchar, current_to_basis varchar,
-    system_name varchar, coverage varchar, accepted_over_limit boolean default false)"""
+    system_name varchar, coverage varchar, accepted_over_limit boolean default false,
+    absent varchar)"""
 
 
 # Accepted spellings. UK order only: 03/04/2016 is 3 April, never March 4. Four-digit years only
@@ -188,9 +192,48 @@ def find_extract(sources_dir: Path, contract: Contract) -> Path | None:
 
 
 def _not_found(sources_dir: Path, contracts: Sequence[Contract]) -> ExtractError:
+    """Required files that are not there, and how to say the council has no such extract."""
     names = ", ".join(_expected_name(c) for c in contracts)
+    hint = declare_absent_hint(contracts[0].source)
+    if len(contracts) > 1:
+        hint += " (one line per source)"
     return ExtractError(
-        f"{names}: not found in {Path(sources_dir)} (each may be .csv, .xlsx or .parquet)"
+        f"{names}: not found in {Path(sources_dir)} (each may be .csv, .xlsx or .parquet); {hint}"
+    )
+
+
+def _declared_absent_but_present(path: Path, sources_dir: Path, contract: Contract) -> ExtractError:
+    return ExtractError(
+        f"{_display_name(path, sources_dir)}: is in {sources_dir}, but {MANIFEST_NAME} says the"
+        f" council has no {contract.title} extract ({contract.source}: available: false);"
+        " remove the file or that line"
+    )
+
+
+# Why a source has no file, as load_manifest.absent records it (null: loaded).
+ABSENT_DECLARED = "declared not available in extracts.yaml"
+ABSENT_NOT_SENT = "optional, not sent"
+
+
+def _record_absent(
+    con: duckdb.DuckDBPyConnection, contract: Contract, why: str, declared: Declared | None
+) -> None:
+    """A load_manifest row for a source without a file: no rows counted (null, not 0: nothing was
+    read), so the pages can tell an absent source from one sent empty."""
+    _ensure_load_tables(con)
+    con.execute("delete from load_rejects where source = ?", [contract.source])
+    con.execute("delete from load_manifest where source = ?", [contract.source])
+    con.execute(
+        "insert into load_manifest (source, title, loaded_at, system_name, coverage, absent)"
+        " values (?, ?, ?, ?, ?, ?)",
+        [
+            contract.source,
+            contract.title,
+            datetime.now(UTC).replace(tzinfo=None),
+            declared.system if declared else None,
+            declared.coverage if declared else None,
+            why,
+        ],
     )
 
 
@@ -1086,14 +1129,16 @@ def load_source(
     manifest: dict[str, Declared] | None = None,
     build_day: date | None = None,
 ) -> LoadResult | None:
-    """Load one contract's file into raw_<source>; None only when an optional file is absent.
+    """Load one contract's file into raw_<source>; None when the source has no file (an optional
+    one not sent, or one extracts.yaml declares `available: false`): load_manifest then records
+    it as absent, with no row counts.
 
     `manifest`: the folder's extracts.yaml declarations (read from sources_dir when not given).
     The source's current-to date is declared there or inferred (_data_current_as_of); a loaded
     row with an event more than checks.yaml's tolerance after it is then rejected.
 
-    Raises ExtractError when the file is missing, unreadable, empty or lacks a column, or when
-    extracts.yaml has a mistake.
+    Raises ExtractError when the file is missing, unreadable, empty or lacks a column, when
+    extracts.yaml has a mistake, or when it declares absent a source whose file is there.
     """
     started = time.perf_counter()
     sources_dir = Path(sources_dir)
@@ -1102,8 +1147,14 @@ def load_source(
         manifest = read_manifest(sources_dir, build_day)
     declared = manifest.get(contract.source)
     path = find_extract(sources_dir, contract)
+    if declared is not None and not declared.available:
+        if path is not None:
+            raise _declared_absent_but_present(path, sources_dir, contract)
+        _record_absent(con, contract, ABSENT_DECLARED, declared)
+        return None
     if path is None:
         if contract.optional:
+            _record_absent(con, contract, ABSENT_NOT_SENT, declared)
             return None
         raise _not_found(sources_dir, [contract])
     name = _display_name(path, sources_dir)
@@ -1175,7 +1226,8 @@ def load_source(
         values_set_aside=values_set_aside,
     )
     con.execute(
-        "insert into load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+        "insert into load_manifest"
+        " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, null)",
         [
             result.source,
             contract.title,
@@ -1203,17 +1255,27 @@ def load_all(
     contracts: Sequence[Contract] = CONTRACTS,
     progress: Callable[[str, LoadResult | None], None] | None = None,
 ) -> list[LoadResult]:
-    """Load every contract's file; progress(source, result) after each (None: optional, absent).
+    """Load every contract's file; progress(source, result) after each (None: no file, as an
+    optional source may have none and extracts.yaml may declare of any but the reference files).
 
     Every required file is looked for before anything is loaded, so a missing one stops the build
-    at once, naming all that are missing.
+    at once, naming all that are missing (a source declared `available: false` is not required).
     """
     sources_dir = Path(sources_dir)
     build_day = date.today()
     manifest = read_manifest(sources_dir, build_day)
-    missing = [c for c in contracts if not c.optional and find_extract(sources_dir, c) is None]
+    absent = absent_sources(manifest)
+    missing = [
+        c
+        for c in contracts
+        if not c.optional and c.source not in absent and find_extract(sources_dir, c) is None
+    ]
     if missing:
         raise _not_found(sources_dir, missing)
+    for contract in contracts:
+        path = find_extract(sources_dir, contract) if contract.source in absent else None
+        if path is not None:
+            raise _declared_absent_but_present(path, sources_dir, contract)
     _ensure_load_tables(con)
     results = []
     for contract in contracts:

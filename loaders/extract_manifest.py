@@ -6,10 +6,16 @@
       system: Early Help Module     # optional: the system's name
       coverage: Bradford district   # optional: what the extract covers
       date_order: month-first       # optional: how its slash dates are written (else detected)
+    dwp_spells:
+      available: false              # the council has no such extract (no current_to then)
 
 Keys are the contracts' source names (loaders/contracts.py). A source the manifest does not
 declare has its current-to date inferred from the latest date in its table, never later than the
-build day. A mistake in the file stops the build with one line naming the file and the line.
+build day. A source declared `available: false` is one the council does not have: its file is not
+looked for (the build stops if it is there after all: the folder and the manifest disagree), its
+tables are empty and the pages say it is not available. Reference files every model needs (wards,
+postcode lookup) cannot be declared absent. A mistake in the file stops the build with one line
+naming the file and the line.
 """
 
 from __future__ import annotations
@@ -32,19 +38,35 @@ DECLARED = "declared"
 INFERRED = "inferred"
 INFERRED_CAPPED = "inferred, capped at the build day"
 
-_FIELDS = ("current_to", "system", "coverage", "date_order")
+_FIELDS = ("current_to", "system", "coverage", "date_order", "available")
 DATE_ORDERS = ("day-first", "month-first")
+_YES, _NO = ("true", "yes"), ("false", "no")
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
 @dataclass(frozen=True)
 class Declared:
-    """What extracts.yaml says of one source."""
+    """What extracts.yaml says of one source. `available` false: the council has no such extract
+    (current_to is then None)."""
 
-    current_to: date
+    current_to: date | None
     system: str | None = None
     coverage: str | None = None
     date_order: str | None = None  # day-first | month-first; None: found from the file
+    available: bool = True
+
+
+def absent_sources(manifest: dict[str, Declared]) -> set[str]:
+    """The sources the manifest declares the council does not have."""
+    return {source for source, declared in manifest.items() if not declared.available}
+
+
+def declare_absent_hint(source: str) -> str:
+    """How to tell the build a council has no such extract, for a missing file's message."""
+    return (
+        f"if the council has no such extract, say so in {MANIFEST_NAME}:"
+        f" `{source}: {{available: false}}`"
+    )
 
 
 def _problem(name: str, node: yaml.Node | None, text: str) -> ExtractError:
@@ -100,7 +122,9 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
         if source in declared:
             raise _problem(name, key, f"'{source}' is declared twice")
         if not isinstance(body, yaml.MappingNode):
-            raise _problem(name, body, f"{source}: expected current_to: and a date")
+            raise _problem(
+                name, body, f"{source}: expected current_to: and a date (or available: false)"
+            )
         values: dict[str, tuple[str, yaml.Node]] = {}
         for field_node, value_node in body.value:
             field = str(field_node.value)
@@ -112,6 +136,10 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
             if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
                 raise _problem(name, value_node, f"{source}: {field} needs a value")
             values[field] = (str(value_node.value), value_node)
+        available = _available(values, name, source)
+        if not available:
+            declared[source] = _absent(values, name, source, key)
+            continue
         if "current_to" not in values:
             raise _problem(name, key, f"{source}: current_to (the day its data is current to) is"
                            " missing")  # fmt: skip
@@ -138,6 +166,40 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
             order,
         )
     return declared
+
+
+def _available(values: dict[str, tuple[str, yaml.Node]], name: str, source: str) -> bool:
+    if "available" not in values:
+        return True
+    text, node = values["available"]
+    word = text.strip().lower()
+    if word not in _YES + _NO:
+        raise _problem(name, node, f"{source}: available '{text.strip()}' is not true or false")
+    return word in _YES
+
+
+def _absent(
+    values: dict[str, tuple[str, yaml.Node]], name: str, source: str, key: yaml.Node
+) -> Declared:
+    """A source declared `available: false`: nothing to be current to, and never a file the
+    model cannot do without."""
+    contract = BY_SOURCE[source]
+    if contract.subfolder == "reference" and not contract.optional:
+        raise _problem(
+            name, key, f"{source}: {contract.title} is needed by every model; it cannot be"
+            " declared not available (send the file, header-only if need be)",
+        )  # fmt: skip
+    if "current_to" in values:
+        raise _problem(
+            name, values["current_to"][1], f"{source}: declared not available, so it has no"
+            " current_to; remove one of the two",
+        )  # fmt: skip
+    return Declared(
+        None,
+        values["system"][0].strip() if "system" in values else None,
+        values["coverage"][0].strip() if "coverage" in values else None,
+        available=False,
+    )
 
 
 def as_date(value: date | datetime | None) -> date | None:

@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from data_model.read import plan as plan_read
-from data_model.read import programme
+from data_model.read import programme, sources
 from pages.ui import charts, model
+from pages.ui.absent import never_counted, stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
 from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity, plain
@@ -38,6 +39,14 @@ st.markdown(
     f"{fmt_money(payment)} for each family that meets a claim route. Each claim carries "
     "its evidence trail for internal audit and government spot checks. Then the quarterly "
     f"return. Data current to **{as_at}**."
+)
+# Claims are for attached families: without the extract that says who was attached, "no claims"
+# would look like a finding.
+stop_if_not_available("Attached families are", model.query(sources.not_available, "attachment"))
+never_counted(
+    "No results claim can rest on these measures, since the council has no extract to measure them",
+    model.query(sources.unavailable_measures),
+    "measure_title",
 )
 
 # --- Headline numbers ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_model.linkage import decisions
-from data_model.read import model_tables, quality
+from data_model.read import model_tables, quality, sources
 from pages.ui import charts, model
 from pages.ui.charts import Series
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
@@ -143,6 +143,29 @@ if not current.empty:
             "coverage": Col("Coverage"),
         },
         title="The day each source is current to and how that was found, oldest first",
+    )
+
+absent = model.query(sources.absent_sources)
+if not absent.empty:
+    st.subheader("Extracts the council has not sent")
+    st.markdown(
+        "Sources the model has no file for: declared not available in the folder's "
+        "`extracts.yaml` (the council has no such extract), or optional and not sent. They are "
+        "not the same as a file sent with no rows: whatever counts from them says *not "
+        "available* rather than nought, and the outcomes plan's indicators and measures that "
+        "read them never count (see **Outcomes plan**)."
+    )
+    table(
+        absent,
+        "Extracts not sent",
+        {
+            "title": Col("Source"),
+            "absent_reason": Col("Why"),
+            "not_available_text": Col("What needs it says"),
+            "system_name": Col("System"),
+            "coverage": Col("Coverage"),
+        },
+        title="The sources the model has no extract of, and why",
     )
 
 st.subheader("Rejected rows and why")

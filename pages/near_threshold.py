@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_model.read import plan as plan_read
-from data_model.read import programme
+from data_model.read import programme, sources
 from pages.ui import charts, model
+from pages.ui.absent import never_counted, stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
 from pages.ui.formats import (
@@ -49,6 +50,15 @@ st.markdown(
     "to its threshold: a final push could get them over. What each family needs, and which "
     f"measures block most claims, by place and over time. Data current to **{as_at}**; outcomes "
     f"plan: *{plain(plan['plan_name'])}*."
+)
+# Every family here is an attached one: without the extract that says who was attached, "no
+# family near" would look like a finding.
+stop_if_not_available("Attached families are", model.query(sources.not_available, "attachment"))
+never_counted(
+    "Never met or near, since the council has no extract to measure them (a claim route that "
+    "needs one cannot be met)",
+    model.query(sources.unavailable_measures),
+    "measure_title",
 )
 
 

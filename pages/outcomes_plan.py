@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_model.read import plan as plan_read
+from data_model.read import sources
 from pages.ui import model
 from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity, plain
 from pages.ui.tables import Col, table
@@ -20,6 +21,17 @@ problems = model.query(plan_read.plan_problems)
 measures = model.query(plan_read.plan_measures)
 margins = model.query(plan_read.near_margins)
 routes = model.query(plan_read.plan_routes)
+# indicators and measures whose source the council has no extract of: (problem, title) → why
+unseen = model.query(sources.unavailable_indicators)
+not_shown = dict(
+    zip(
+        zip(unseen["problem_title"], unseen["indicator_title"], strict=True),
+        unseen["not_available_text"],
+        strict=True,
+    )
+)
+unmeasured = model.query(sources.unavailable_measures)
+not_measured = dict(zip(unmeasured["measure_title"], unmeasured["not_available_text"], strict=True))
 
 st.title("Outcomes plan")
 st.markdown(
@@ -101,11 +113,21 @@ for problem in problems.itertuples():
     st.subheader(f"{problem.problem_order}. {plain(problem.problem_title)}")
     if problem.note:
         st.markdown(plain(problem.note))
-    shown_by = "\n".join(f"  - {plain(title)}" for title in problem.indicators) or (
-        "  - (no indicator: no extract shows it, so no family is counted with it)"
-    )
+    shown_by = "\n".join(
+        f"  - {plain(title)}"
+        + (
+            f" — *{plain(not_shown[problem.problem_title, title])}*"
+            if (problem.problem_title, title) in not_shown
+            else ""
+        )
+        for title in problem.indicators
+    ) or ("  - (no indicator: no extract shows it, so no family is counted with it)")
     needs = "every measure met" if problem.progress_rule == "all" else "any one measure met"
-    progress = "\n".join(f"  - {plain(title)}" for title in problem.measures) or "  - (none)"
+    progress = "\n".join(
+        f"  - {plain(title)}"
+        + (f" — *{plain(not_measured[title])}*" if title in not_measured else "")
+        for title in problem.measures
+    ) or ("  - (none)")
     st.markdown(
         f"- **The family has it when** a member meets any of:\n{shown_by}\n"
         f"- **Progress** ({needs}):\n{progress}"
@@ -124,6 +146,7 @@ table(
             lambda ids: "; ".join(route_titles.get(i, i) for i in ids)
         ),
         measured_after=measures["measured_after"].map(lambda after: f"after {after}"),
+        availability=measures["measure_title"].map(not_measured).fillna("available"),
     ),
     "Plan measures",
     {
@@ -134,6 +157,9 @@ table(
         "unit": Col("Distance counted in"),
         "near_margin": Col("Near within", "decimal"),
         "claim_routes": Col("Claim routes"),
+        "availability": Col(
+            "Data", help="Whether the model has the extract the measure is measured from"
+        ),
     },
     title=f"The outcome measures of {plan['plan_name']}",
     notes=(f"From {plan['plan_file']}.",),

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from data_model.read import plan as plan_read
-from data_model.read import programme
+from data_model.read import programme, sources
 from pages import registry
 from pages.ui import charts, model
+from pages.ui.absent import SEE_DATA_QUALITY, never_counted
 from pages.ui.formats import (
     blocking_measures_words,
     fmt_date,
@@ -17,7 +18,7 @@ from pages.ui.formats import (
     fmt_number,
     plain,
 )
-from pages.ui.metrics import Metric, metric_row
+from pages.ui.metrics import Metric, metric_row, not_available
 from pages.ui.tables import Col, table
 
 info = model.info()
@@ -44,17 +45,24 @@ target = int(
     )
 )
 summary = model.query(programme.programme_summary, target)
+# Without the early help extracts these figures would be zeros that look like a count.
+no_referrals = model.query(sources.not_available, "referrals")
+no_attachment = model.query(sources.not_available, "attachment")
 
 # --- Headline numbers ----------------------------------------------------------------------------
 behind = summary["gap_families"]
 metric_row(
     [
-        Metric(
+        not_available("Families referred", no_referrals)
+        if no_referrals
+        else Metric(
             "Families referred",
             fmt_int(summary["families_referred"]),
             "Families (early help cases) with at least one referral received by the as-at date.",
         ),
-        Metric(
+        not_available("Families attached", no_attachment)
+        if no_attachment
+        else Metric(
             "Families attached",
             fmt_int(summary["families_attached"]),
             "Families attached to the programme (one key worker, a whole-family assessment and a "
@@ -66,7 +74,9 @@ metric_row(
             "Where a straight line from none at the start to the target at the end stands at the "
             "as-at month.",
         ),
-        Metric(
+        not_available("Behind the trajectory", no_attachment)
+        if no_attachment
+        else Metric(
             "Behind the trajectory" if behind > 0 else "Ahead of the trajectory",
             fmt_int(abs(behind)),
             "Expected by now minus families attached.",
@@ -79,86 +89,93 @@ months = summary["recent_months"]
 recent = fmt_number(summary["recent_families_a_month"])
 attached_so_far = fmt_int(summary["families_attached"])
 recent_rate = f"**{recent} a month** over the last {months} months"
-if summary["still_needed"] == 0:
-    over = summary["over_target"]
-    st.markdown(
-        f"The target of {fmt_int(target)} families has been reached: "
-        f"**{attached_so_far} attached**"
-        + (f", {fmt_int(over)} more than the target" if over else "")
-        + f", with {recent_rate}."
-    )
-elif summary["families_a_month_needed"] is not None:
-    st.markdown(
-        f"**{fmt_int(summary['families_a_month_needed'])} families a month** needed to "
-        f"reach the target of {fmt_int(target)} by {fmt_date(end)}, against "
-        f"{recent_rate}."
-    )
-else:
-    st.markdown(
-        f"The programme ended on {fmt_date(end)} with **{attached_so_far} of "
-        f"{fmt_int(target)} families attached**, "
-        f"{fmt_int(summary['still_needed'])} short of the target; the last {months} "
-        f"months averaged **{recent} a month** against "
-        f"{fmt_number(summary['target_families_a_month'])} a month on the trajectory."
-    )
+if not no_attachment:  # else said under the heading below
+    if summary["still_needed"] == 0:
+        over = summary["over_target"]
+        st.markdown(
+            f"The target of {fmt_int(target)} families has been reached: "
+            f"**{attached_so_far} attached**"
+            + (f", {fmt_int(over)} more than the target" if over else "")
+            + f", with {recent_rate}."
+        )
+    elif summary["families_a_month_needed"] is not None:
+        st.markdown(
+            f"**{fmt_int(summary['families_a_month_needed'])} families a month** needed to "
+            f"reach the target of {fmt_int(target)} by {fmt_date(end)}, against "
+            f"{recent_rate}."
+        )
+    else:
+        st.markdown(
+            f"The programme ended on {fmt_date(end)} with **{attached_so_far} of "
+            f"{fmt_int(target)} families attached**, "
+            f"{fmt_int(summary['still_needed'])} short of the target; the last {months} "
+            f"months averaged **{recent} a month** against "
+            f"{fmt_number(summary['target_families_a_month'])} a month on the trajectory."
+        )
 
 # --- Attachment against the target ---------------------------------------------------------------
 st.header("Families attached against the target")
-trajectory = model.query(programme.attachment_trajectory, target)
-months_so_far = pd.to_datetime(trajectory["month"]) <= pd.Timestamp(as_at)
-charts.draw(
-    charts.over_time(
-        trajectory,
-        "month",
-        title=f"Families attached so far, against a straight line to {fmt_int(target)} "
-        f"by {fmt_date(end)}",
-        lines=[
-            charts.Series(
-                "target_cumulative",
-                f"Trajectory to the target of {fmt_int(target)}",
-                charts.ORANGE,
-                "%{y:,} expected<extra></extra>",
-                dash="dash",
-            ),
-            charts.Series(
-                "attached_cumulative",
-                "Families attached (cumulative)",
-                charts.DARK_BLUE,
-                "%{y:,} attached<extra></extra>",
-                data=trajectory[months_so_far],
-            ),
-        ],
-        x_axis={"title": "Month", "tickformat": "%b %Y"},
-        y_axis={"title": "Families", "tickformat": ","},
-        hovermode="x unified",
-    ),
-    alt=f"Line chart: families attached each month, cumulative, against the trajectory to "
-    f"{fmt_int(target)}. {fmt_int(summary['families_attached'])} attached by "
-    f"{fmt_date(as_at)}. The table below gives every month.",
-    key="chart_trajectory",
-)
+if no_attachment:
+    st.info(
+        f"Families attached to the programme are {plain(no_attachment)}, so progress against "
+        f"the target cannot be shown. {SEE_DATA_QUALITY}"
+    )
+else:
+    trajectory = model.query(programme.attachment_trajectory, target)
+    months_so_far = pd.to_datetime(trajectory["month"]) <= pd.Timestamp(as_at)
+    charts.draw(
+        charts.over_time(
+            trajectory,
+            "month",
+            title=f"Families attached so far, against a straight line to {fmt_int(target)} "
+            f"by {fmt_date(end)}",
+            lines=[
+                charts.Series(
+                    "target_cumulative",
+                    f"Trajectory to the target of {fmt_int(target)}",
+                    charts.ORANGE,
+                    "%{y:,} expected<extra></extra>",
+                    dash="dash",
+                ),
+                charts.Series(
+                    "attached_cumulative",
+                    "Families attached (cumulative)",
+                    charts.DARK_BLUE,
+                    "%{y:,} attached<extra></extra>",
+                    data=trajectory[months_so_far],
+                ),
+            ],
+            x_axis={"title": "Month", "tickformat": "%b %Y"},
+            y_axis={"title": "Families", "tickformat": ","},
+            hovermode="x unified",
+        ),
+        alt=f"Line chart: families attached each month, cumulative, against the trajectory to "
+        f"{fmt_int(target)}. {fmt_int(summary['families_attached'])} attached by "
+        f"{fmt_date(as_at)}. The table below gives every month.",
+        key="chart_trajectory",
+    )
 
-# Months after the as-at date show the trajectory only: blank, not nought, for what is to come.
-trajectory_table = trajectory.copy()
-for column in ("attached_in_month", "attached_cumulative"):
-    trajectory_table[column] = trajectory_table[column].astype("Int64").where(months_so_far)
-table(
-    trajectory_table,
-    "Attachment trajectory",
-    {
-        "month": Col("Month", "month"),
-        "attached_in_month": Col("Families attached in the month", "count"),
-        "attached_cumulative": Col("Families attached so far", "count"),
-        "target_cumulative": Col("Trajectory to the target", "count"),
-    },
-    title="Families attached each month against the trajectory to the target",
-    notes=(
-        f"Target: {target:,} families by {fmt_date(end)}.",
-        f"Data current to {fmt_date(as_at)}; later months show the trajectory only.",
-        "A family is counted once, in the month it was first attached.",
-    ),
-    height=280,
-)
+    # Months after the as-at date show the trajectory only: blank, not nought, for what is to come.
+    trajectory_table = trajectory.copy()
+    for column in ("attached_in_month", "attached_cumulative"):
+        trajectory_table[column] = trajectory_table[column].astype("Int64").where(months_so_far)
+    table(
+        trajectory_table,
+        "Attachment trajectory",
+        {
+            "month": Col("Month", "month"),
+            "attached_in_month": Col("Families attached in the month", "count"),
+            "attached_cumulative": Col("Families attached so far", "count"),
+            "target_cumulative": Col("Trajectory to the target", "count"),
+        },
+        title="Families attached each month against the trajectory to the target",
+        notes=(
+            f"Target: {target:,} families by {fmt_date(end)}.",
+            f"Data current to {fmt_date(as_at)}; later months show the trajectory only.",
+            "A family is counted once, in the month it was first attached.",
+        ),
+        height=280,
+    )
 
 # --- Eligibility, claims and income under the outcomes plan --------------------------------------
 plan_name = model.active_plan_name()  # none for a model built before plans existed
@@ -170,16 +187,19 @@ if plan_name:
         f"{fmt_date(as_at)}."
     )
     blocked_by = blocking_measures_words(int(plan_figures["near_max_blocking_measures"]))
-    metric_row(
-        [
-            Metric(
-                "Families eligible now",
-                fmt_int(plan_figures["families_eligible"]),
-                "Families meeting the plan's eligibility rule on the as-at date, from their "
-                f"records; {fmt_int(plan_figures['eligible_not_attached'])} of them are not "
-                f"attached. {fmt_int(plan_figures['families_ever_eligible'])} families have "
-                "met it at some time.",
-            ),
+    not_attached = (
+        ""
+        if no_attachment
+        else f"; {fmt_int(plan_figures['eligible_not_attached'])} of them are not attached"
+    )
+    # near families, claims and income are all about attached families
+    if no_attachment:
+        attached_figures = [
+            not_available(label, no_attachment)
+            for label in ("Families near a claim", "Results claims", "Income so far")
+        ]
+    else:
+        attached_figures = [
             Metric(
                 "Families near a claim",
                 fmt_int(plan_figures["families_near"]),
@@ -201,9 +221,29 @@ if plan_name:
                 "ready.",
             ),
         ]
+    no_evidence = model.query(sources.eligibility_not_available)
+    metric_row(
+        [
+            not_available("Families eligible now", no_evidence)
+            if no_evidence
+            else Metric(
+                "Families eligible now",
+                fmt_int(plan_figures["families_eligible"]),
+                "Families meeting the plan's eligibility rule on the as-at date, from their "
+                f"records{not_attached}. {fmt_int(plan_figures['families_ever_eligible'])} "
+                "families have met it at some time.",
+            ),
+            *attached_figures,
+        ]
+    )
+    never_counted(
+        "Eligibility counts only the problems the model's extracts can show. Never counted, "
+        "since the council has no extract for them",
+        model.query(sources.unavailable_indicators),
+        "indicator_title",
     )
     target_income = plan_figures["target_income"]
-    if target_income:
+    if target_income and not no_attachment:
         st.markdown(
             f"**{fmt_money(plan_figures['income'])}** so far: "
             f"**{plan_figures['share_of_target_income']:.0%}** of the "
@@ -247,3 +287,13 @@ table(
     title="How current each source is, and the rows read, loaded and rejected",
     notes=(f"Model data current to {fmt_date(as_at)}.",),
 )
+absent = model.query(sources.absent_sources)
+if not absent.empty:
+    st.markdown(
+        "No extract of: "
+        + "; ".join(
+            f"{plain(row.title)} ({plain(row.absent_reason)})" for row in absent.itertuples()
+        )
+        + ". What needs them says *not available* rather than counting nothing (**Data quality** "
+        "lists them)."
+    )

@@ -12,8 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model.read import referrals
+from data_model.read import referrals, sources
 from pages.ui import charts, model
+from pages.ui.absent import stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import describe_filter, period_label, referral_filter
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
@@ -27,6 +28,11 @@ st.title("Referrals and allocation")
 st.markdown(
     "How long referrals take to reach a lead practitioner, which clusters have backlogs, and who "
     "is waiting. Choose a period (one click), and optionally clusters and referral sources."
+)
+# Without the referrals, or the episodes that say when each was allocated, every figure below
+# would be a zero (or everyone waiting) that looks like a measurement.
+stop_if_not_available(
+    "Referrals and their allocation are", model.query(sources.not_available, "allocation")
 )
 
 # --- Filters -------------------------------------------------------------------------------------

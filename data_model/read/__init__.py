@@ -2,7 +2,8 @@
 
 `connection` opens a built model read-only and runs parameterised queries; then one module per page
 domain: `programme` (the Overview), `referrals` (Referrals & allocation), `quality` (Data quality
-and the clerical review queue) and `plan` (Near threshold, Claims & returns and the Outcomes plan).
+and the clerical review queue), `plan` (Near threshold, Claims & returns and the Outcomes plan) and
+`sources` (which extracts the model has, and what is not available without the others).
 Rules live in the model (marts and the macros of models/macros/functions.sql); these modules only
 select, filter and pass a user's choices in as parameters.
 """

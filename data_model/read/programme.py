@@ -11,6 +11,7 @@ import pandas as pd
 
 from data_model.read.connection import query_frame, query_row
 from data_model.read.periods import last_complete_month
+from data_model.read.sources import sent_only
 from data_model.settings import settings
 from loaders.contracts import BY_SOURCE
 
@@ -32,12 +33,14 @@ def model_info(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def data_currency(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per source: the file it came from, rows read, loaded and rejected, and how current it is."""
+    """Per source sent: the file it came from, rows read, loaded and rejected, and how current it
+    is (the sources the council has no file for are in sources.absent_sources)."""
     frame = query_frame(
         con,
-        """
+        f"""
         select source, title, file, rows_read, rows_loaded, rows_rejected, data_current_as_of
         from mart_data_currency
+        where {sent_only(con)}
         order by title
         """,
     )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from data_model.linkage.decisions import Decision, pair_key
 from data_model.read.connection import model_tables, query_frame, query_row
+from data_model.read.sources import sent_only
 from loaders.contracts import BY_SOURCE
 
 # Splink's comparisons (linkage.yaml) in plain words, in the order a reviewer reads a pair.
@@ -29,15 +30,16 @@ def _source_title(source: str) -> str:
 
 
 def load_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per source: rows read, loaded and rejected by its contract, the share rejected, and how the
-    file was read (another delimiter, sheet or header row than the contract's)."""
+    """Per source sent: rows read, loaded and rejected by its contract, the share rejected, and how
+    the file was read (another delimiter, sheet or header row than the contract's)."""
     return query_frame(
         con,
-        """
+        f"""
         select source, title, file, rows_read, rows_loaded, rows_rejected,
                rows_rejected / nullif(rows_read, 0) as rejected_share,
                coalesce(read_as, 'as its contract says') as read_as
         from mart_data_currency
+        where {sent_only(con)}
         order by rows_rejected desc, title
         """,
     )
@@ -83,11 +85,11 @@ def currency(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def load_totals(con: duckdb.DuckDBPyConnection) -> dict:
-    """Rows read, loaded and rejected over every source, the share rejected (null when nothing
-    was read), and how many of the sources had any row rejected."""
+    """Rows read, loaded and rejected over every source sent, the share rejected (null when
+    nothing was read), and how many of the sources had any row rejected."""
     return query_row(
         con,
-        """
+        f"""
         select
             coalesce(sum(rows_read), 0) as rows_read,
             coalesce(sum(rows_loaded), 0) as rows_loaded,
@@ -96,6 +98,7 @@ def load_totals(con: duckdb.DuckDBPyConnection) -> dict:
             count(*) filter (where rows_rejected > 0) as sources_with_rejects,
             count(*) as sources
         from mart_data_currency
+        where {sent_only(con)}
         """,
     )
 

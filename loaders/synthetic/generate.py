@@ -3,6 +3,7 @@ written as the extracts a council would receive, with the dirt real extracts car
 `_truth/` folder saying who is really who.
 
     python -m loaders.synthetic --households 10000 --seed 2016 --out data/synthetic
+    python -m loaders.synthetic --households 2000 --without dwp_spells,health_events --out DIR
 
 The same seed and size give byte-identical files. How the district is made, and every kind of
 dirt with its rate, is described in loaders/synthetic/SYNTHETIC.md.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,11 @@ GENERATOR_VERSION = 1
 # every other contract gets its file.
 NOT_GENERATED = frozenset({"family_context_csc", "family_context_education"})
 GENERATED = tuple(c for c in CONTRACTS if c.source not in NOT_GENERATED)
+# Sources `--without` may leave out, as a council without them would: every generated source but
+# the reference files every model needs.
+MAY_LEAVE_OUT = tuple(
+    c.source for c in GENERATED if not (c.subfolder == "reference" and not c.optional)
+)
 BRADFORD_TARGET = 5990  # families to attach by March 2020 (DOMAIN.md)
 BRADFORD_HOUSEHOLDS = 70_000
 DIRT_COLUMNS = [
@@ -72,13 +78,23 @@ def generate(
     seed: int = 2016,
     out_dir: Path = Path("data/synthetic"),
     progress: Progress | None = None,
+    without: Sequence[str] = (),
 ) -> dict:
     """Write a synthetic district's extracts, reference files and truth into out_dir.
+
+    `without`: sources (MAY_LEAVE_OUT) whose files are not written, as for a council that has no
+    such extract; extracts.yaml declares them `available: false`. The district itself (and its
+    truth) is the same, so a build with and without them can be compared.
 
     Returns a summary: rows written per file and the seconds taken.
     """
     if households < 50:
         raise ValueError("households must be at least 50")
+    unknown = sorted(set(without) - set(MAY_LEAVE_OUT))
+    if unknown:
+        raise ValueError(
+            f"cannot leave out {', '.join(unknown)}: choose among {', '.join(MAY_LEAVE_OUT)}"
+        )
     started = time.perf_counter()
     say = progress or (lambda fraction, message: None)
     out_dir = Path(out_dir)
@@ -185,13 +201,15 @@ def generate(
     share = 0.26 / len(GENERATED)
     done = 0.68
     for contract in GENERATED:
+        if contract.source in without:
+            continue
         table = tables[contract.source]
         path = write_table(table, out_dir)
         rows_written[str(path.relative_to(out_dir))] = table.rows_out
         done += share
         say(done, f"Wrote {path.name} ({table.rows_out:,} rows)")
 
-    _write_extracts_manifest(out_dir, GENERATED)
+    _write_extracts_manifest(out_dir, GENERATED, without)
 
     say(0.95, "Writing the truth files")
     truth = out_dir / "_truth"
@@ -327,10 +345,14 @@ def current_to(source: str) -> np.datetime64 | None:
     return CURRENT_AS_OF.get(source)
 
 
-def _write_extracts_manifest(out_dir: Path, contracts) -> Path:
-    """extracts.yaml: per source, the day it is current to, its system and its coverage."""
+def _write_extracts_manifest(out_dir: Path, contracts, without: Sequence[str] = ()) -> Path:
+    """extracts.yaml: per source, the day it is current to, its system and its coverage; each
+    source left out declared `available: false`."""
     lines = [f"# {line}" for line in MANIFEST_COMMENT.splitlines()]
     for contract in contracts:
+        if contract.source in without:
+            lines += [f"{contract.source}:", "  available: false"]
+            continue
         when = current_to(contract.source)
         if when is None or not contract.currency_fields:
             continue
@@ -538,12 +560,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=2016)
     parser.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    parser.add_argument(
+        "--without",
+        default="",
+        metavar="SOURCE,...",
+        help="sources a council without them would not send (declared absent in extracts.yaml):"
+        f" any of {', '.join(MAY_LEAVE_OUT)}",
+    )
     args = parser.parse_args(argv)
+    without = tuple(s.strip() for s in args.without.split(",") if s.strip())
+    unknown = sorted(set(without) - set(MAY_LEAVE_OUT))
+    if unknown:
+        parser.error(f"--without: not a source it may leave out: {', '.join(unknown)}")
 
     def show(fraction: float, message: str) -> None:
         print(f"[{fraction:4.0%}] {message}", flush=True)
 
-    summary = generate(args.households, args.seed, args.out, progress=show)
+    summary = generate(args.households, args.seed, args.out, progress=show, without=without)
     for name, rows in summary["rows"].items():
         print(f"{rows:>10,}  {name}")
     print(f"{summary['total_rows']:>10,}  rows in {summary['seconds']}s")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from pages.ui.formats import plain
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -29,3 +31,12 @@ def metric_row(metrics: Sequence[Metric], *, fill: bool = False) -> None:
         for item in metrics:
             extra = {"delta": item.delta, "delta_color": "off"} if item.delta is not None else {}
             st.metric(item.label, item.value, help=item.help, border=True, width="content", **extra)
+
+
+NOT_AVAILABLE = "Not available"
+
+
+def not_available(label: str, reason: str) -> Metric:
+    """A headline figure the model cannot give because it lacks the source it counts from
+    (`reason`: "not available: no <source> extract"): said in words, never shown as a zero."""
+    return Metric(label, NOT_AVAILABLE, plain(reason[:1].upper() + reason[1:] + "."))

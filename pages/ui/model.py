@@ -13,7 +13,15 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from data_model.read import connection, open_model, plan, programme, quality, referrals
+from data_model.read import (
+    connection,
+    open_model,
+    plan,
+    programme,
+    quality,
+    referrals,
+    sources,
+)
 from pages.ui.formats import plain
 
 # The synthetic demo has a path of its own, so a demo build can never land on a council's model.
@@ -68,7 +76,7 @@ def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
 # The modules whose functions a page may call through query(): looked up by name, never imported
 # from what a cache key says.
 _QUERY_MODULES = {
-    module.__name__: module for module in (connection, plan, programme, quality, referrals)
+    module.__name__: module for module in (connection, plan, programme, quality, referrals, sources)
 }
 
 

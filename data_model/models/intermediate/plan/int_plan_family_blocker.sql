@@ -27,12 +27,14 @@ unmet_problem_measures as (
         progress.progress_rule,
         row_number() over (
             partition by measures.family_key, measures.evaluation_date, measures.problem_id
-            order by measures.status = 'near' desc, measures.distance_to_threshold,
+            order by measures.status = 'near' desc, measures.status = 'not available',
+            measures.distance_to_threshold,
                 measures.measure_id
         ) as closeness
     from measures
     inner join progress using (family_key, evaluation_date, problem_id)
-    where measures.status in ('near', 'not met')
+    -- a measure without its source blocks: nothing can show it met
+    where measures.status in ('near', 'not met', 'not available')
       and not coalesce(progress.achieved_date <= progress.evaluation_date, false)
 ),
 
@@ -72,7 +74,9 @@ measure_route_blockers as (
         measures.evaluation_date,
         measures.problem_id,
         measures.measure_id,
-        measures.status
+        -- without the measure's source the route cannot be met, whatever the family had
+        case when not measures.is_available then 'not available' else measures.status end
+            as status
     from measures
     inner join routes on routes.requires = measures.measure_id
     where measures.status <> 'met'
@@ -105,6 +109,7 @@ select
         when 'invalid' then 'another member developed this problem after attachment'
         when 'not eligible' then 'the family did not meet the eligibility rule when attached'
         when 'not applicable' then 'the family did not have this problem when attached'
+        when 'not available' then measures.not_available_text
         else measures.needs
     end as needs
 from blockers

@@ -1,9 +1,15 @@
 -- Every outcome measure of the plan for every attached family on each evaluation date: met, near,
 -- not met or not applicable, with the measured value, the threshold and the distance between them
 -- for the member who decides it (the furthest child when every child must meet it; the nearest
--- adult when one adult is enough).
+-- adult when one adult is enough). A measure whose source the council does not have
+-- (int_source_availability) is 'not available': never met or near, with no figures, since no
+-- records there would otherwise read as "none happened".
 with measures as (
     select * from {{ source('config', 'cfg_plan_measure') }}
+),
+
+availability as (
+    select * from {{ ref('int_source_availability') }}
 ),
 
 attached as (
@@ -31,11 +37,14 @@ family_measures as (
         attached.closure_date,
         measures.*,
         list_contains(attached.problems_at_attachment, measures.problem_id) as is_applicable,
+        coalesce(availability.is_available, true) as is_available,
+        availability.not_available_text,
         -- one adult in work is enough; every child must attend
         case when measures.kind = 'continuous_spell' then 'any' else 'every' end as members_rule
     from dates
     inner join attached using (family_key)
     cross join measures
+    left join availability on availability.source = measures.source
     -- the measures that do not apply are listed on the as-at date only
     where dates.is_current or list_contains(attached.problems_at_attachment, measures.problem_id)
 ),
@@ -96,6 +105,8 @@ combined as (
         family_measures.evaluation_date,
         family_measures.is_current,
         family_measures.is_applicable,
+        family_measures.is_available,
+        family_measures.not_available_text,
         family_measures.unit,
         family_measures.weeks,
         family_measures.near_within,
@@ -132,44 +143,57 @@ select
     is_current,
     case
         when not is_applicable then 'not applicable'
+        when not is_available then 'not available'
         when achieved_date <= evaluation_date then 'met'
         when subjects is null then 'not met'
         when measure_is_near(can_still_be_met, distance_to_threshold, near_within) then 'near'
         else 'not met'
     end as status,
-    case when is_applicable and achieved_date <= evaluation_date then achieved_date end
-        as achieved_date,
-    -- no spell since attachment is 0 weeks of the weeks needed
-    coalesce(measured_value, case when kind = 'continuous_spell' then 0 end) as measured_value,
+    case when is_applicable and is_available and achieved_date <= evaluation_date
+        then achieved_date end as achieved_date,
+    -- no spell since attachment is 0 weeks of the weeks needed (when there are spells to see)
+    case when is_available
+        then coalesce(measured_value, case when kind = 'continuous_spell' then 0 end)
+    end as measured_value,
     coalesce(threshold_value, case when kind = 'continuous_spell' then weeks end) as threshold_value,
     unit,
-    coalesce(distance_to_threshold, case when kind = 'continuous_spell' then weeks end)
-        as distance_to_threshold,
+    case when is_available
+        then coalesce(distance_to_threshold, case when kind = 'continuous_spell' then weeks end)
+    end as distance_to_threshold,
     near_within as near_margin,
-    coalesce(periods_done, case when kind = 'continuous_spell' then 0 end) as periods_done,
+    case when is_available
+        then coalesce(periods_done, case when kind = 'continuous_spell' then 0 end)
+    end as periods_done,
     coalesce(periods_needed, case when kind = 'continuous_spell' then weeks end) as periods_needed,
     coalesce(period_unit, case when kind = 'continuous_spell' then 'weeks' end) as period_unit,
-    coalesce(can_still_be_met, true) as can_still_be_met,
-    is_applicable and not coalesce(achieved_date <= evaluation_date, false)
+    is_available and coalesce(can_still_be_met, true) as can_still_be_met,
+    is_applicable and is_available and not coalesce(achieved_date <= evaluation_date, false)
         and distance_to_threshold = 0 as is_on_track,
-    coalesce(subjects, 0) as members_measured,
-    coalesce(subjects_met, 0) as members_met,
+    case when is_available then coalesce(subjects, 0) end as members_measured,
+    case when is_available then coalesce(subjects_met, 0) end as members_met,
     members_rule,
-    case when kind <> 'records' then subject_key end as deciding_person_key,
+    case when is_available and kind <> 'records' then subject_key end as deciding_person_key,
     window_from,
     window_to,
     baseline_from,
     baseline_to,
     case
         when not is_applicable then null
+        when not is_available then not_available_text
         when subjects is null then nothing_yet
         when members_rule = 'every' and subjects > 1
             then subjects_met || ' of ' || subjects || ' children met; furthest: ' || progress
         else progress
     end as progress,
     case
-        when not is_applicable or achieved_date <= evaluation_date then null
+        when not is_applicable then null
+        when not is_available then not_available_text
+        when achieved_date <= evaluation_date then null
         when subjects is null then nothing_yet
         else needs
-    end as needs
+    end as needs,
+    -- whether the model has the measure's source, applicable or not (a claim route that needs
+    -- the measure cannot be met without it)
+    is_available,
+    not_available_text
 from combined

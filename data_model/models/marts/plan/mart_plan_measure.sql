@@ -12,6 +12,10 @@ routes as (
     select requires, list(route_id order by route_order) as routes
     from {{ source('config', 'cfg_plan_route') }}
     group by requires
+),
+
+availability as (
+    select * from {{ ref('int_source_availability') }}
 )
 
 select
@@ -33,9 +37,15 @@ select
             || case when measures.window_mode = 'first' then ' after ' || measures.after
                 else ' (any such period after ' || measures.after || ')' end
     end as sustain_window,
-    coalesce(direct.routes, []) || coalesce(every_problem.routes, []) as claim_routes
+    coalesce(direct.routes, []) || coalesce(every_problem.routes, []) as claim_routes,
+    -- the source it reads, and whether the model has it: a measure without its extract is never
+    -- met or near (int_plan_family_measure: 'not available')
+    measures.source,
+    coalesce(availability.is_available, true) as is_available,
+    availability.not_available_text
 from measures
 inner join problems using (problem_id)
+left join availability using (source)
 left join routes as direct on direct.requires = measures.measure_id
 cross join (
     -- every measure counts towards the routes that need progress on every problem
