@@ -29,6 +29,7 @@ from data_model.runner import create_macros, run_models
 from data_model.settings import settings
 from loaders.base import LoadResult, create_load_tables, load_all
 from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
+from loaders.extract_manifest import declare_absent_hint
 from loaders.reference.calendar import bank_holiday_rows
 
 Progress = Callable[[float, str], None]
@@ -128,12 +129,13 @@ def _rejected_share_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> Ga
 
 
 def _empty_gate(con: duckdb.DuckDBPyConnection, load: LoadResult) -> GateBreach | None:
-    if load.rows_read > 0 or gate_settings(load.source)["may_be_empty"]:
+    contract = BY_SOURCE[load.source]
+    if load.rows_read > 0 or contract.optional or gate_settings(load.source)["may_be_empty"]:
         return None
     return GateBreach(
         load.source,
-        f"{_file_name(load)}: no rows, only a header; {BY_SOURCE[load.source].title} may not be"
-        " empty (data_model/settings.yaml, gates)",
+        f"{_file_name(load)}: no rows, only a header; {contract.title} may not be empty"
+        f" (data_model/settings.yaml, gates); {declare_absent_hint(load.source)}",
         acceptable=False,
     )
 

@@ -1062,7 +1062,7 @@ def _set_aside_dob_after_own_referral(con: duckdb.DuckDBPyConnection) -> int:
     people, referrals = BY_SOURCE["ehm_people"], BY_SOURCE["ehm_referrals"]
     names = dict(
         con.execute(
-            "select source, file from load_manifest where source in (?, ?)",
+            "select source, file from load_manifest where source in (?, ?) and absent is null",
             [people.source, referrals.source],
         ).fetchall()
     )

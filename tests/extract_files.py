@@ -1,5 +1,5 @@
-"""Writes small hand-made extract folders for tests: given rows for some sources, header-only
-files for the rest, so a build sees a complete, exactly known set of extracts."""
+"""Writes small hand-made extract folders for tests: given rows for some sources, the others
+declared absent, so a build sees a complete, exactly known set of extracts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ WARDS = [
     ("E05001341", "Baildon", "Shipley", "Airedale & Wharfedale", "15263", "2648", "53.85", "-1.76"),
     ("E05001351", "Keighley Central", "Keighley", "Keighley", "18000", "5000", "53.86", "-1.91"),
 ]
+# postcode, ward_code, lat, lon: a postcode no hand-made record uses, so no family gets a ward
+POSTCODE = ("BD21 9ZZ", "E05001351", "53.86", "-1.91")
 
 
 def write_district(
@@ -21,20 +23,24 @@ def write_district(
     rows_by_source: dict[str, list[dict[str, str]]],
     absent: Sequence[str] = (),
 ) -> Path:
-    """A complete extract folder: the given rows, two wards, and header-only files elsewhere.
+    """A complete extract folder: the given rows (an empty list: a header-only file), two wards,
+    a one-postcode lookup and a header-only relationships file, and every other source declared
+    absent in the folder's extracts.yaml, as a council without it would.
 
-    `absent`: sources the council does not have: no file, and declared `available: false` in the
-    folder's extracts.yaml."""
+    `absent`: sources declared absent even though rows were given (no file is written)."""
     wards = [dict(zip(BY_SOURCE["ref_wards"].fields, w, strict=True)) for w in WARDS]
-    defaults = {"ref_wards": wards}
+    postcodes = [dict(zip(BY_SOURCE["ref_postcode_ward"].fields, POSTCODE, strict=True))]
+    defaults = {"ref_wards": wards, "ref_postcode_ward": postcodes, "ehm_relationships": []}
+    declared = list(absent)
     for contract in CONTRACTS:
         if contract.source in absent:
             continue
-        if contract.optional and contract.source not in rows_by_source:
-            continue
-        rows = rows_by_source.get(contract.source, defaults.get(contract.source, []))
-        write_csv(folder, contract.source, rows)
-    if absent:
-        declared = "".join(f"{source}: {{available: false}}\n" for source in absent)
-        (folder / "extracts.yaml").write_text(declared, encoding="utf-8")
+        if contract.source in rows_by_source or contract.source in defaults:
+            rows = rows_by_source.get(contract.source, defaults.get(contract.source, []))
+            write_csv(folder, contract.source, rows)
+        elif not contract.optional:
+            declared.append(contract.source)
+    if declared:
+        text = "".join(f"{source}: {{available: false}}\n" for source in declared)
+        (folder / "extracts.yaml").write_text(text, encoding="utf-8")
     return folder

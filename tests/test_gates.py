@@ -12,6 +12,7 @@ import pytest
 
 from data_model.build import BuildGateError, build_model, gate_settings
 from data_model.read import quality
+from loaders.contracts import BY_SOURCE
 from tests.extract_files import write_district
 from tests.fixtures_extracts import valid
 from tests.test_build import digest, run_cli
@@ -36,9 +37,9 @@ def test_the_defaults() -> None:
     assert gate_settings("police_incidents") == {
         "max_rejected_share": 0.05,
         "max_set_aside_share": 0.10,
-        "may_be_empty": True,
+        "may_be_empty": False,
     }
-    assert gate_settings("ehm_referrals")["may_be_empty"] is False
+    assert gate_settings("ehm_relationships")["may_be_empty"] is True
 
 
 def test_a_source_over_the_reject_limit_stops_the_build_with_one_line(tmp_path: Path) -> None:
@@ -113,20 +114,36 @@ def test_accept_rejects_builds_and_the_model_records_it(tmp_path: Path) -> None:
         assert currency.loc[currency["accepted_over_limit"], "source"].tolist() == ["ehm_referrals"]
 
 
-@pytest.mark.parametrize("accept", [False, True])
-def test_a_header_only_source_that_may_not_be_empty_stops_the_build(
-    tmp_path: Path, accept: bool
+@pytest.mark.parametrize(
+    ("source", "file", "accept"),
+    [
+        ("ehm_referrals", "ehm_referrals.csv", False),
+        ("ehm_referrals", "ehm_referrals.csv", True),
+        ("police_incidents", "police_incidents.csv", False),
+    ],
+)
+def test_a_required_source_sent_header_only_stops_the_build(
+    tmp_path: Path, source: str, file: str, accept: bool
 ) -> None:
     model, before = previous_model(tmp_path)
-    district = write_district(tmp_path / "extracts", {})  # referrals: the header only
+    rows = {"ehm_referrals": referrals(3), source: []}  # the source: its header only
+    district = write_district(tmp_path / "extracts", rows)
     flags = ["--accept-rejects"] if accept else []
     result = run_cli("build", "--sources", str(district), "--out", str(model), *flags)
     assert result.returncode == 2
+    title = BY_SOURCE[source].title
     assert result.stderr.strip().splitlines() == [
-        "error: ehm_referrals.csv: no rows, only a header; Early help: referrals may not be empty"
-        " (data_model/settings.yaml, gates)"
+        f"error: {file}: no rows, only a header; {title} may not be empty"
+        " (data_model/settings.yaml, gates); if the council has no such extract, say so in"
+        f" extracts.yaml: `{source}: {{available: false}}`"
     ]
     assert digest(model) == before
+
+
+def test_optional_and_relationship_files_may_be_header_only(tmp_path: Path) -> None:
+    rows = {"ehm_referrals": referrals(3), "ehm_relationships": [], "family_context_csc": []}
+    report = build_model(write_district(tmp_path / "extracts", rows), tmp_path / "model.duckdb")
+    assert {load.source: load.rows_read for load in report.loads}["family_context_csc"] == 0
 
 
 def test_the_generators_district_builds_under_the_default_gates(tmp_path: Path) -> None:
