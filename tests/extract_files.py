@@ -44,3 +44,15 @@ def write_district(
         text = "".join(f"{source}: {{available: false}}\n" for source in declared)
         (folder / "extracts.yaml").write_text(text, encoding="utf-8")
     return folder
+
+
+def declare(folder: Path, text: str) -> Path:
+    """Write `text` as the folder's extracts.yaml, followed by what write_district declared
+    absent (one line each) for the sources `text` does not declare itself."""
+    path = folder / "extracts.yaml"
+    own = {line.split(":")[0] for line in text.splitlines() if line and not line[0].isspace()}
+    before = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    absent = [line for line in before if line.split(":")[0] not in own]
+    separator = "" if not text or text.endswith("\n") else "\n"
+    path.write_text(text + separator + "".join(f"{a}\n" for a in absent), encoding="utf-8")
+    return path

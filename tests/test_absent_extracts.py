@@ -30,7 +30,7 @@ from loaders.contracts import BY_SOURCE, CONTRACTS
 from loaders.extract_manifest import Declared, read_manifest
 from loaders.synthetic.generate import generate
 from pages import registry
-from tests.extract_files import WARDS, write_district
+from tests.extract_files import WARDS, declare, write_district
 from tests.fixtures_extracts import valid, write_csv
 from tests.test_app_pages import APP
 from tests.test_build import digest, run_cli
@@ -65,7 +65,7 @@ def plan_sources(kind: str) -> dict[str, str]:
 
 
 def manifest(folder: Path, text: str) -> None:
-    (folder / "extracts.yaml").write_text(text, encoding="utf-8")
+    declare(folder, text)
 
 
 def page_text(at: AppTest) -> str:
@@ -184,7 +184,7 @@ def previous_model(tmp_path: Path) -> Path:
 
 
 def test_a_missing_file_not_declared_absent_names_it_and_how_to_declare_it(tmp_path) -> None:
-    district = write_district(tmp_path / "extracts", {})
+    district = write_district(tmp_path / "extracts", {"dwp_spells": [valid("dwp_spells")]})
     (district / "dwp_benefit_spells.csv").unlink()  # the DWP contract's file
     model = previous_model(tmp_path)
     result = run_cli("build", "--sources", str(district), "--out", str(model))
@@ -199,7 +199,7 @@ def test_a_missing_file_not_declared_absent_names_it_and_how_to_declare_it(tmp_p
 
 
 def test_a_file_declared_absent_but_there_stops_the_build(tmp_path: Path) -> None:
-    district = write_district(tmp_path / "extracts", {})
+    district = write_district(tmp_path / "extracts", {"health_events": [valid("health_events")]})
     manifest(district, "health_events: {available: false}\n")
     model = previous_model(tmp_path)
     result = run_cli("build", "--sources", str(district), "--out", str(model))
@@ -212,19 +212,21 @@ def test_a_file_declared_absent_but_there_stops_the_build(tmp_path: Path) -> Non
 
 def test_absent_is_not_sent_empty_and_the_gates_leave_an_absent_source_alone(tmp_path) -> None:
     """Referrals may not be empty (settings.yaml gates), but a council may have none to send; a
-    header-only police file is sent, and empty."""
-    district = write_district(tmp_path / "extracts", {}, absent=["ehm_referrals", "dwp_spells"])
+    header-only relationships file is sent, and empty."""
+    district = write_district(
+        tmp_path / "extracts", {"ehm_relationships": []}, absent=["ehm_referrals", "dwp_spells"]
+    )
     model = tmp_path / "model.duckdb"
     build_model(district, model)
     with duckdb.connect(str(model), read_only=True) as con:
         currency = con.execute(
             "select source, is_available, rows_read, absent_reason, not_available_text"
-            " from mart_data_currency where source in ('ehm_referrals', 'police_incidents')"
+            " from mart_data_currency where source in ('ehm_referrals', 'ehm_relationships')"
             " order by source"
         ).fetchall()
         assert currency == [
             ("ehm_referrals", False, None, DECLARED_ABSENT, not_available("ehm_referrals")),
-            ("police_incidents", True, 0, None, None),
+            ("ehm_relationships", True, 0, None, None),
         ]
         for source in ("ehm_referrals", "dwp_spells"):
             assert con.execute(f"select count(*) from raw_{source}").fetchall() == [(0,)]

@@ -54,8 +54,8 @@ def test_build_replaces_the_model_only_when_it_succeeds(district: Path, tmp_path
         assert con.execute("select count(*) from mart_referral").fetchall() == [(1,)]
 
     # Break the extracts: the previous model must survive untouched, with nothing left behind.
-    (district / "ehm_episodes.csv").unlink()
-    with pytest.raises(ExtractError, match="ehm_episodes"):
+    (district / "ehm_referrals.csv").unlink()
+    with pytest.raises(ExtractError, match="ehm_referrals"):
         build_model(district, model)
     assert digest(model) == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["extracts", "model.duckdb"]
@@ -64,12 +64,12 @@ def test_build_replaces_the_model_only_when_it_succeeds(district: Path, tmp_path
 def test_cli_missing_file_exits_2_with_one_line(district: Path, tmp_path: Path) -> None:
     model = tmp_path / "model.duckdb"
     model.write_bytes(b"previous model")
-    (district / "police_incidents.csv").unlink()
+    (district / "ehm_referrals.csv").unlink()
     result = run_cli("build", "--sources", str(district), "--out", str(model))
     assert result.returncode == 2
     message = result.stderr.strip().splitlines()
     assert len(message) == 1
-    assert "police_incidents" in message[0]
+    assert "ehm_referrals" in message[0]
     assert model.read_bytes() == b"previous model"
 
 

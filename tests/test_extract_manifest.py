@@ -23,7 +23,7 @@ from loaders.extract_manifest import (
     Declared,
     read_manifest,
 )
-from tests.extract_files import write_district
+from tests.extract_files import declare, write_district
 from tests.fixtures_extracts import load_checked, valid, write_csv
 from tests.test_build import run_cli
 
@@ -44,9 +44,7 @@ def incidents(count: int, **last: str) -> list[dict[str, str]]:
 
 
 def manifest(folder: Path, text: str) -> Path:
-    path = folder / "extracts.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return declare(folder, text)
 
 
 def manifest_row(con: duckdb.DuckDBPyConnection, source: str) -> tuple:
@@ -230,7 +228,7 @@ def test_a_referral_dated_2031_does_not_move_the_as_at_date_when_inferred(tmp_pa
 
 
 def test_a_referral_dated_2031_does_not_move_a_declared_as_at_date(tmp_path) -> None:
-    declared = "ehm_referrals:\n  current_to: 2015-10-31\nehm_episodes:\n  current_to: 2015-10-31\n"
+    declared = "ehm_referrals:\n  current_to: 2015-10-31\n"
     with _build(tmp_path, declared) as con:
         assert con.execute("select as_at_date from mart_model_info").fetchall() == [(CURRENT_TO,)]
         currency = quality.currency(con).set_index("source")

@@ -303,7 +303,7 @@ def many_sources(tmp_path_factory: pytest.TempPathFactory):
                 rid += 1
                 received = date(monday.year, monday.month, monday.day + day % 5)
                 rows.append(referral(rid, received.isoformat(), source=source))
-    write_district(folder, {"ehm_referrals": rows, "ehm_episodes": []})
+    write_district(folder, {"ehm_referrals": rows})  # no episodes extract
     out = folder / "model.duckdb"
     build_model(folder, out)
     con = open_model(out)
