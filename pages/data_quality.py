@@ -120,9 +120,11 @@ current = model.query(quality.currency)
 accepted = current[current["accepted_over_limit"].fillna(False).astype(bool)]
 if not accepted.empty:
     st.warning(
-        "Built knowingly with more rows rejected than allowed (`build --accept-rejects`): "
+        "Built knowingly with more rows rejected, or more values set aside, than allowed "
+        "(`build --accept-rejects`): "
         + ", ".join(accepted["title"])
-        + ". Figures from these sources leave out the rejected rows."
+        + ". Figures from these sources leave out the rejected rows, and their people link "
+        "without the values set aside."
     )
 if not current.empty:
     st.subheader("How current each source is")
