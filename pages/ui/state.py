@@ -1,0 +1,44 @@
+"""The application-state database as the pages open it: one store per model folder and setting,
+shared by every session (it holds a connection pool).
+
+Settings, from .streamlit/secrets.toml: `[state] url` (PostgreSQL for several replicas; absent:
+app_state.sqlite beside the model) and `[audit] key` (the audit trail's HMAC key; FFI_AUDIT_KEY
+when absent). A synthetic model may use the public demo key; a council's model never does, so
+without a key every audit write fails and nothing person-level is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from data_model.state import audit
+from data_model.state.store import Store
+from pages.ui import model
+
+
+def _secret(section: str, name: str) -> str | None:
+    try:
+        value = st.secrets.get(section, {}).get(name)
+    except (FileNotFoundError, KeyError, AttributeError):  # no secrets.toml at all
+        return None
+    return str(value) if value else None
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _open(model_folder: str, url: str | None, key: str | None, demo: bool) -> Store:
+    return audit.open_store(model.model_path(), url, key=key, demo=demo)
+
+
+def store(model_info: Mapping[str, Any] | None = None) -> Store:
+    """The state store for the model the app serves. Raises audit.AuditWriteError when it cannot
+    be opened (a page then shows nothing person-level)."""
+    info = model_info if model_info is not None else model.info()
+    return _open(
+        str(model.model_path().resolve().parent),
+        _secret("state", "url"),
+        _secret("audit", "key"),
+        bool(info.get("is_synthetic")),
+    )
