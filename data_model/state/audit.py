@@ -106,7 +106,7 @@ KEY_ENV = "FFI_AUDIT_KEY"
 WRITE_ATTEMPTS = 8
 
 
-class AuditError(RuntimeError):
+class AuditError(StateStoreError):
     """Something about the audit trail went wrong; str(error) is one line, no personal data."""
 
 
