@@ -56,6 +56,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ KEY_ENV = "FFI_AUDIT_KEY"
 
 # A writer that lost a race for the head (the UNIQUE prev_hash refused it) or met a busy
 # database tries again this many times.
-WRITE_ATTEMPTS = 8
+WRITE_ATTEMPTS = 20
 
 
 class AuditError(StateStoreError):
@@ -248,7 +249,7 @@ def write_with(store: Store, work, *, attempts: int = WRITE_ATTEMPTS):  # noqa: 
                 return work(conn)
         except (IntegrityError, OperationalError) as error:
             last = error
-            time.sleep(0.01 * (attempt + 1))
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # apart, not in step
         except SQLAlchemyError as error:
             raise AuditWriteError(
                 f"the audit trail in {store.where} could not be written: {first_line(error)}"
@@ -382,16 +383,13 @@ def verify(store: Store, anchor: Anchor | None = None, *, batch: int = 5_000) ->
                 first_seq = seq
                 if purge is not None and purge["seq"] >= seq:
                     start_seq, start_prev = purge["first_kept_seq"], purge["base_hash"]
-                    why = f"where the purge at row {purge['seq']:,} says the trail now starts"
+                    why = f"where the purge at row {purge['seq']:,} says the trail starts"
                 else:
                     start_seq, start_prev, why = 1, GENESIS, "the trail's first row"
                 if seq != start_seq:
                     broken = (
-                        seq,
-                        (
-                            f"the trail starts here, but should start at row {start_seq:,} "
-                            f"({why}): rows before it were deleted"
-                        ),
+                        start_seq,
+                        (f"missing (deleted): it is {why}, but the trail starts at row {seq:,}"),
                     )
                     break
                 expected_seq, expected_prev = seq, start_prev

@@ -94,7 +94,8 @@ _SQLITE_GUARDS = (
 _PG_GUARD_FUNCTION = """
 create or replace function ffi_append_only() returns trigger language plpgsql as $$
 begin
-    raise exception '% is append-only: rows cannot be changed or deleted', tg_table_name;
+    raise exception using
+        message = tg_table_name || ' is append-only: rows cannot be changed or deleted';
 end
 $$
 """
