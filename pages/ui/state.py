@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from data_model.state import audit
-from data_model.state.store import Store
+from data_model.state.audit import Store
 from pages.ui import model
 
 
