@@ -84,8 +84,7 @@ if isinstance(result, audit.AuditKeyError):
     st.warning(f"The chain cannot be checked: {plain(result)}", icon=":material/key_off:")
 elif result.ok:
     st.success(
-        f"**The chain is intact** (checked {when(checked_at)}): "
-        f"{plain(result.message())}.",
+        f"**The chain is intact** (checked {when(checked_at)}): {plain(result.message())}.",
         icon=":material/verified:",
     )
 else:
