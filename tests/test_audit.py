@@ -262,15 +262,54 @@ def test_a_chain_rewritten_and_re_hashed_without_the_key_is_named(store: Store) 
 # --- Two writers at once ---------------------------------------------------------------------
 
 
-def _write_events(model: str, url: str | None, who: str, count: int) -> None:
-    """One writer: its own store (its own connections), `count` events in order."""
-    store = audit.open_store(Path(model), url, key=KEY)
+def _write_events(
+    model: str, url: str | None, who: str, count: int, shared: Store | None = None
+) -> None:
+    """One writer, `count` events in order: on a store of its own (its own connections, as
+    another replica would have), or on one shared with other threads (as the app's sessions
+    share one)."""
+    store = shared or audit.open_store(Path(model), url, key=KEY)
     try:
         for i in range(count):
             audit.record(store, "search", user=who, role="analyst", session=who,
                          detail={"n": i})  # fmt: skip
     finally:
-        store.dispose()
+        if shared is None:
+            store.dispose()
+
+
+def test_a_writer_holds_the_write_lock_until_it_commits(store: Store) -> None:
+    """BEGIN IMMEDIATE on SQLite, the advisory lock on PostgreSQL: taken before the head is read,
+    so no other writer can read the same head; readers are not held up."""
+    import sqlite3
+
+    import psycopg
+
+    from data_model.state.store import PG_WRITE_LOCK
+
+    def other_writer_can_start() -> bool:
+        if store.dialect == "sqlite":
+            other = sqlite3.connect(store.path, timeout=0, isolation_level=None)
+            try:
+                other.execute("begin immediate")
+                other.execute("rollback")
+                return True
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                other.close()
+        url = store.engine.url
+        with psycopg.connect(host=url.query["host"], port=int(url.query["port"]),
+                             dbname=url.database, user=url.username) as other:  # fmt: skip
+            return other.execute(
+                "select pg_try_advisory_xact_lock(%s)", [PG_WRITE_LOCK]
+            ).fetchone()[0]
+
+    with store.writing():
+        assert not other_writer_can_start()
+    with store.reading():
+        assert other_writer_can_start()
+    assert other_writer_can_start()
 
 
 def _one_unbroken_chain(store: Store, writers: list[str], count: int) -> None:
@@ -287,9 +326,11 @@ def _one_unbroken_chain(store: Store, writers: list[str], count: int) -> None:
 def test_writers_in_threads_leave_one_unbroken_chain(state_target, store: Store) -> None:
     model, url = state_target
     writers, count = [f"thread-{i}" for i in range(4)], 30
-    threads = [
-        threading.Thread(target=_write_events, args=(str(model), url, who, count))
-        for who in writers
+    threads = [  # two with stores of their own, two sharing the test's
+        threading.Thread(
+            target=_write_events, args=(str(model), url, who, count, store if i % 2 else None)
+        )
+        for i, who in enumerate(writers)
     ]
     for thread in threads:
         thread.start()
