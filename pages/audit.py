@@ -106,15 +106,14 @@ st.markdown(
 )
 if now.head_seq is not None:
     taken = audit.Anchor(now.head_seq, now.head_hash or "", now.rows, datetime.now(UTC).isoformat())
-    st.download_button(
-        "Download an anchor file",
-        data=taken.to_json(),
-        file_name=f"audit-anchor-row-{now.head_seq}.json",
-        mime="application/json",
-        key="audit_anchor",
-        on_click="ignore",
-        help="The trail's head now, for `python -m data_model audit verify --anchor FILE`.",
-    )
+    with st.expander("An anchor of the head now, to keep elsewhere"):
+        st.markdown(
+            "Copy this into a file the app cannot write (or run `python -m data_model audit "
+            "anchor --out FILE`); `python -m data_model audit verify --anchor FILE` checks the "
+            "trail against it."
+        )
+        st.code(taken.to_json(), language="json")
+
 
 # --- Filters -------------------------------------------------------------------------------------
 st.header("Events")
