@@ -61,3 +61,29 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     create_load_tables(connection)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL server (tests/postgres_server.py) for the whole session; skipped
+    when PostgreSQL is not installed, a failure then with FFI_REQUIRE_POSTGRES=1."""
+    from tests import postgres_server
+
+    cluster = postgres_server.start()
+    if isinstance(cluster, str):
+        if postgres_server.required():
+            pytest.fail(f"FFI_REQUIRE_POSTGRES=1 but {cluster}")
+        pytest.skip(cluster)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str | None]:
+    """Where a test's state database is: (model path, URL). SQLite: app_state.sqlite beside
+    tmp_path/model.duckdb (URL None); PostgreSQL: a new database on the session's server."""
+    model = tmp_path / "model.duckdb"
+    if request.param == "sqlite":
+        return model, None
+    cluster = request.getfixturevalue("postgres_cluster")
+    return model, cluster.url(cluster.new_database())
