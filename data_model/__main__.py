@@ -18,10 +18,28 @@ from data_model.build import (
     build_model,
 )
 from data_model.linkage.decisions import DecisionsFileError
+from data_model.linkage.spark import ENGINES, SparkUnavailableError, linkage_engine
+from data_model.linkage.spark import check_spark_available as _check_spark
 from data_model.plan import DEFAULT_PLAN, PlanError
 from loaders.base import ExtractError
 
 EXIT_BAD_INPUT = 2
+
+# --linkage-engine, for build and bench
+ENGINE_ARGUMENT = ("--linkage-engine",)
+ENGINE_OPTIONS = {
+    "choices": ENGINES,
+    "default": None,
+    "help": "where candidate pairs are made and scored: duckdb, or spark (Splink's Spark "
+    "backend; needs requirements-spark.txt and Java 17); default: linkage.yaml's engine",
+}
+
+
+def check_engine(engine: str | None) -> None:
+    """Raise SparkUnavailableError before any work when the Spark engine is chosen and cannot
+    run here."""
+    if linkage_engine(engine) == "spark":
+        _check_spark()
 
 
 def _peak_rss_mb() -> float:
@@ -55,9 +73,11 @@ def build_command(args: argparse.Namespace) -> int:
             plan=args.plan,
             synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
             accept_rejects=args.accept_rejects,
+            linkage_engine=args.linkage_engine,
         )
     except (
-        ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError, DecisionsFileError
+        ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError,
+        DecisionsFileError, SparkUnavailableError,
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -65,7 +85,12 @@ def build_command(args: argparse.Namespace) -> int:
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, see the Data quality page) "
         f"in {time.perf_counter() - started:.1f}s "
-        f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
+        f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s"
+        + (
+            f"; linkage on {report.linkage['engine']}: {report.stage_seconds['linkage']:.1f}s)"
+            if report.linkage
+            else ")"
+        )
     )
     for breach in report.accepted:
         print(f"accepted (--accept-rejects): {breach.message}")
@@ -81,6 +106,12 @@ def build_command(args: argparse.Namespace) -> int:
 def bench_command(args: argparse.Namespace) -> int:
     from loaders.synthetic.generate import generate
 
+    try:
+        check_engine(args.linkage_engine)
+    except SparkUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     with tempfile.TemporaryDirectory(prefix="ffi-bench-") as tmp:
         extracts, model = Path(tmp) / "extracts", Path(tmp) / "model.duckdb"
         started = time.perf_counter()
@@ -94,6 +125,7 @@ def bench_command(args: argparse.Namespace) -> int:
             model,
             progress=_progress_printer(started),
             synthetic=SyntheticOrigin(args.households, args.seed),
+            linkage_engine=args.linkage_engine,
         )
         build_s = time.perf_counter() - started
         model_mb = model.stat().st_size / 1024 / 1024
@@ -116,6 +148,7 @@ def bench_command(args: argparse.Namespace) -> int:
             f"linkage_{step}_s": round(s, 2)
             for step, s in report.linkage.get("seconds", {}).items()
         },
+        "linkage_engine": report.linkage.get("engine"),
         "linkage_records": report.linkage.get("records"),
         "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
@@ -188,12 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         help="build even when a source has more rows rejected than settings.yaml allows (the "
         "model records that it was accepted; an empty source that may not be empty still stops)",
     )
+    build.add_argument(*ENGINE_ARGUMENT, **ENGINE_OPTIONS)
     build.set_defaults(run=build_command)
 
     bench = commands.add_parser("bench", help="generate a synthetic district, build it, time it")
     bench.add_argument("--households", type=int, default=10_000)
     bench.add_argument("--seed", type=int, default=2016)
     bench.add_argument("--skip-pages", action="store_true", help="do not time the page scripts")
+    bench.add_argument(*ENGINE_ARGUMENT, **ENGINE_OPTIONS)
     bench.set_defaults(run=bench_command)
 
     evaluate = commands.add_parser(
