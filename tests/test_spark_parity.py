@@ -105,26 +105,74 @@ def _same_rows(left: list[tuple], right: list[tuple]) -> bool:
     )
 
 
+# Splink's Spark jar computes Jaro-Winkler with half the out-of-order letters unrounded, as
+# Winkler defined it; DuckDB rounds that half down. A name pair with an odd number of out-of-order
+# letters (AGNIEAZKA / AGNIESZKA: 0.918 on Spark, 0.931 on DuckDB) can then take another level of
+# a name comparison: 2 scored pairs of 196,934 at 10,000 households. Only the name comparisons use
+# Jaro-Winkler, so only their weights, and so the pair's, may differ, on at most 1 pair in 1,000.
+NAME_WEIGHTS = {
+    "match_weight",
+    "match_probability",
+    "mw_first_name",
+    "mw_tf_adj_first_name",
+    "mw_last_name",
+    "mw_tf_adj_last_name",
+}
+
+
+def _rows_by(model: Path, table: str, key: str) -> dict[str, dict]:
+    con = duckdb.connect(str(model), read_only=True)
+    try:
+        result = con.execute(f"select * from {table}")
+        columns = [column[0] for column in result.description]
+        return {
+            row[columns.index(key)]: dict(zip(columns, row, strict=True))
+            for row in result.fetchall()
+        }
+    finally:
+        con.close()
+
+
+def _named_differently(left: dict, right: dict) -> bool:
+    """Whether two rows of one pair differ only where the name comparisons' Jaro-Winkler can
+    (AssertionError when they differ anywhere else)."""
+    differing = {
+        column for column, value in left.items() if not _same_rows([(value,)], [(right[column],)])
+    }
+    assert differing <= NAME_WEIGHTS, f"{left['pair_id']}: {sorted(differing)}"
+    return bool(differing)
+
+
 @pytest.mark.slow
 def test_both_engines_score_the_same_candidate_pairs_the_same_way(built):
     (duck_model, duck), (spark_model, spark) = built["duckdb"], built["spark"]
     assert (duck.linkage["engine"], spark.linkage["engine"]) == ("duckdb", "spark")
     assert spark.linkage["seconds"]["spark_start"] > 0  # the pairs really were made on Spark
     run = "select records, pairs_compared, pairs_scored, persons from int_person_link_run"
-    counts = _query(duck_model, run)
-    assert counts == _query(spark_model, run)
-    (records, compared, scored, _persons) = counts[0]
+    ((records, compared, scored, persons),) = _query(duck_model, run)
     assert records > 5_000 and compared > 50_000 and scored > 5_000
+    ((spark_records, spark_compared, spark_scored, spark_persons),) = _query(spark_model, run)
+    # the same candidate pairs (blocking uses no similarity function), the same persons
+    assert (spark_records, spark_compared, spark_persons) == (records, compared, persons)
+    assert abs(spark_scored - scored) <= scored // 1_000
     # the same parameters, trained on DuckDB in each build (DuckDB's parallel sums may differ in
     # the last bits from one run to the next; Spark only scores with them)
     parameters = "select * from int_person_link_parameter order by comparison, level"
     assert _same_rows(_query(duck_model, parameters), _query(spark_model, parameters))
-    # the pairs an analyst sees, with their weights, and the probability joining each record
-    pairs = "select * from int_person_link_pair order by pair_id"
-    assert len(_query(duck_model, pairs)) > 0
-    assert _same_rows(_query(duck_model, pairs), _query(spark_model, pairs))
-    joins = "select * from int_person_link order by unique_id"
-    assert _same_rows(_query(duck_model, joins), _query(spark_model, joins))
+    # the pairs an analyst sees, with every comparison's weight
+    duck_pairs = _rows_by(duck_model, "int_person_link_pair", "pair_id")
+    spark_pairs = _rows_by(spark_model, "int_person_link_pair", "pair_id")
+    assert len(duck_pairs) > 10
+    only_one = duck_pairs.keys() ^ spark_pairs.keys()
+    named_differently = [
+        pair
+        for pair in duck_pairs.keys() & spark_pairs.keys()
+        if _named_differently(duck_pairs[pair], spark_pairs[pair])
+    ]
+    assert len(only_one) + len(named_differently) <= max(1, len(duck_pairs) // 1_000)
+    # each record in the same person
+    links = "select unique_id, registration_id, person_key from int_person_link order by 1"
+    assert _query(duck_model, links) == _query(spark_model, links)
 
 
 @pytest.mark.slow
