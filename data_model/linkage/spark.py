@@ -20,16 +20,18 @@ down, so a rare name pair takes another Jaro-Winkler level (2 of 196,934 scored 
 households, neither changing a person; README "Beyond one machine").
 
 Spark runs quietly and makes no network request: by default its master is `local[2]` on this
-machine, its driver listens on 127.0.0.1 only, its web UI is off, and Splink's similarity
-functions come from the jar inside the splink package. Everything it writes (the records it
-reads, its checkpoints, shuffle files, the scored pairs) is in one folder, owner-only (0700),
-removed when the build's linkage ends; a build that was killed leaves one that the next Spark
-build removes. pyspark is imported here only, when this engine is used (requirements-spark.txt);
-Java 17 must be installed (Debian: openjdk-17-jre-headless).
+machine, its driver listens on 127.0.0.1 only, its web UI is off, and Splink's similarity functions
+come from the jar inside the splink package. Everything it writes (the records it reads, its
+checkpoints, the scored pairs) is in one folder, owner-only (0700), removed when the build's
+linkage ends, and its shuffle files in one folder per process, removed when the process ends; what
+a killed build leaves, the next Spark build removes. pyspark is imported here only, when this
+engine is used (requirements-spark.txt); Java 17 must be installed (Debian: openjdk-17-jre-
+headless).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
@@ -132,11 +134,23 @@ def remove_leftover_folders(parent: Path) -> list[Path]:
         if not match or not path.is_dir():
             continue
         pid = int(match.group(1))
-        if pid != os.getpid() and psutil.pid_exists(pid):
+        if pid == os.getpid() or psutil.pid_exists(pid):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
+
+
+def spark_local_folder(parent: Path) -> Path:
+    """Spark's folder for shuffle and spill files. Spark fixes it when this process's JVM starts
+    its first session and keeps it for every later one, so it is one per process, not per build:
+    owner-only, emptied by Spark when a session stops, removed when the process ends (or, if the
+    process is killed, by the next Spark build)."""
+    folder = parent / f"{_FOLDER_PREFIX}{os.getpid()}-local"
+    if not folder.exists():
+        _owner_only_folder(folder)
+        atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 @contextmanager
@@ -186,8 +200,8 @@ def session_conf(folder: Path, spark: dict[str, Any]) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         # Splink's similarity functions (Jaro-Winkler, Damerau-Levenshtein) from its own jar
         "spark.jars": similarity_jar_location(),
-        # shuffle and spill files, and any table, in the work folder
-        "spark.local.dir": str(_owner_only_folder(folder / "local")),
+        # shuffle and spill files beside the work folder, any table in it
+        "spark.local.dir": str(spark_local_folder(folder.parent)),
         "spark.sql.warehouse.dir": str(folder / "warehouse"),
         "spark.sql.catalogImplementation": "in-memory",
         "spark.hadoop.fs.permissions.umask-mask": "077",
