@@ -20,11 +20,29 @@ from data_model.build import (
     build_model,
 )
 from data_model.linkage.decisions import DecisionsFileError
+from data_model.linkage.spark import ENGINES, SparkUnavailableError, linkage_engine
+from data_model.linkage.spark import check_spark_available as _check_spark
 from data_model.plan import DEFAULT_PLAN, PlanError
 from data_model.state import cli as state_cli
 from loaders.base import ExtractError
 
 EXIT_BAD_INPUT = 2
+
+# --linkage-engine, for build and bench
+ENGINE_ARGUMENT = ("--linkage-engine",)
+ENGINE_OPTIONS = {
+    "choices": ENGINES,
+    "default": None,
+    "help": "where candidate pairs are made and scored: duckdb, or spark (Splink's Spark "
+    "backend; needs requirements-spark.txt and Java 17); default: linkage.yaml's engine",
+}
+
+
+def check_engine(engine: str | None) -> None:
+    """Raise SparkUnavailableError before any work when the Spark engine is chosen and cannot
+    run here."""
+    if linkage_engine(engine) == "spark":
+        _check_spark()
 
 
 def _peak_rss_mb() -> float:
@@ -59,9 +77,11 @@ def build_command(args: argparse.Namespace) -> int:
             synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
             accept_rejects=args.accept_rejects,
             state_url=args.state_url or os.environ.get(state_cli.STATE_URL_ENV),
+            linkage_engine=args.linkage_engine,
         )
     except (
-        ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError, DecisionsFileError
+        ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError,
+        DecisionsFileError, SparkUnavailableError,
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -70,7 +90,12 @@ def build_command(args: argparse.Namespace) -> int:
         f"({report.rows_rejected:,} rejected, {report.values_set_aside:,} values set aside: see"
         " the Data quality page) "
         f"in {time.perf_counter() - started:.1f}s "
-        f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s)"
+        f"(outcomes plan {report.plan}: {report.stage_seconds['plan']:.1f}s"
+        + (
+            f"; linkage on {report.linkage['engine']}: {report.stage_seconds['linkage']:.1f}s)"
+            if report.linkage
+            else ")"
+        )
     )
     for breach in report.accepted:
         print(f"accepted (--accept-rejects): {breach.message}")
@@ -86,6 +111,12 @@ def build_command(args: argparse.Namespace) -> int:
 def bench_command(args: argparse.Namespace) -> int:
     from loaders.synthetic.generate import generate
 
+    try:
+        check_engine(args.linkage_engine)
+    except SparkUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
     with tempfile.TemporaryDirectory(prefix="ffi-bench-") as tmp:
         extracts, model = Path(tmp) / "extracts", Path(tmp) / "model.duckdb"
         started = time.perf_counter()
@@ -99,6 +130,7 @@ def bench_command(args: argparse.Namespace) -> int:
             model,
             progress=_progress_printer(started),
             synthetic=SyntheticOrigin(args.households, args.seed),
+            linkage_engine=args.linkage_engine,
         )
         build_s = time.perf_counter() - started
         model_mb = model.stat().st_size / 1024 / 1024
@@ -122,6 +154,7 @@ def bench_command(args: argparse.Namespace) -> int:
             f"linkage_{step}_s": round(s, 2)
             for step, s in report.linkage.get("seconds", {}).items()
         },
+        "linkage_engine": report.linkage.get("engine"),
         "linkage_records": report.linkage.get("records"),
         "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
@@ -200,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the application-state database whose clerical decisions the build honours (default:"
         " FFI_STATE_URL, else app_state.sqlite beside --out)",
     )
+    build.add_argument(*ENGINE_ARGUMENT, **ENGINE_OPTIONS)
     build.set_defaults(run=build_command)
 
     bench = commands.add_parser("bench", help="generate a synthetic district, build it, time it")
     bench.add_argument("--households", type=int, default=10_000)
     bench.add_argument("--seed", type=int, default=2016)
     bench.add_argument("--skip-pages", action="store_true", help="do not time the page scripts")
+    bench.add_argument(*ENGINE_ARGUMENT, **ENGINE_OPTIONS)
     bench.set_defaults(run=bench_command)
 
     evaluate = commands.add_parser(

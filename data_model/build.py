@@ -24,6 +24,8 @@ import psutil
 
 from data_model.linkage import create_linkage_reference_tables
 from data_model.linkage.decisions import DecisionsFile
+from data_model.linkage.spark import check_spark_available
+from data_model.linkage.spark import linkage_engine as chosen_linkage_engine
 from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import create_macros, run_models
@@ -369,6 +371,7 @@ def build_model(
     plan: str | Path | Plan | None = None,
     synthetic: SyntheticOrigin | None = None,
     accept_rejects: bool = False,
+    linkage_engine: str | None = None,
 ) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
 
@@ -384,13 +387,20 @@ def build_model(
     settings.yaml): no more of its rows rejected than allowed, and rows in it unless it may be
     empty. `accept_rejects` builds past the rejected-share limit; load_manifest records it.
 
+    `linkage_engine` makes and scores the candidate pairs on "duckdb" or "spark" (by default
+    linkage.yaml's `engine`); the Spark engine's needs (pyspark, Java) are checked first.
+
     Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
     loaders.base.ExtractError for a missing, unreadable or malformed extract (or extracts.yaml),
     BuildGateError when a source fails a gate, BuildCheckError when a data test fails, and
     BuildFileError when a file cannot be written (full disk, read-only
-    folder, model file held open); out_path is untouched in all cases.
+    folder, model file held open), and SparkUnavailableError when the Spark engine cannot run
+    here; out_path is untouched in all cases.
     """
     active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
+    engine = chosen_linkage_engine(linkage_engine)
+    if engine == "spark":
+        check_spark_available()
     sources_dir, out_path = Path(sources_dir), Path(out_path)
     decisions = read_for_build(out_path, state_url)
     with owner_only_files():
@@ -404,7 +414,7 @@ def build_model(
             raise BuildFileError(_file_problem(error, out_path.parent)) from error
         report = _build_into(
             con, building, out_path, sources_dir, progress, decisions, active_plan, synthetic,
-            accept_rejects,
+            accept_rejects, engine,
         )  # fmt: skip
         try:
             os.replace(building, out_path)
@@ -429,6 +439,7 @@ def _build_into(
     active_plan: Plan,
     synthetic: SyntheticOrigin | None,
     accept_rejects: bool = False,
+    linkage_engine: str = "duckdb",
 ) -> BuildReport:
     """Every stage into the new file `building` (out_path's replacement); on any failure the file
     is removed."""
@@ -477,6 +488,7 @@ def _build_into(
         context = {
             "decisions": decisions,
             "plan": active_plan,
+            "linkage_engine": linkage_engine,
         }
         report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started

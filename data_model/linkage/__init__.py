@@ -2,10 +2,11 @@
 
 Modules, one job each: settings (linkage.yaml, name_variants.yaml and the configuration tables),
 decisions (analysts' clerical decisions), comparisons (linkage.yaml's comparison levels as Splink
-comparisons), prediction (blocking, training and scoring with Splink), clustering (records into
-persons, strongest pair first, with the guards), writers (the int_person_link tables), link (the
-whole person step, link_persons), families (persons into families) and evaluation (pairwise
-precision, recall and F1).
+comparisons), prediction (blocking, training and scoring with Splink), spark (making and scoring
+the candidate pairs on Spark instead, for linkage beyond one machine; pyspark is imported there
+only), clustering (records into persons, strongest pair first, with the guards), writers (the
+int_person_link tables), link (the whole person step, link_persons), families (persons into
+families) and evaluation (pairwise precision, recall and F1).
 
 The names the rest of the code uses are re-exported here; link_persons and LinkageRun on first
 use, as they bring Splink, which the app's pages need not load.

@@ -4,7 +4,9 @@ The steps, each explainable to an analyst:
 1. Deterministic links: the rows of one registration (a system's own person id), and rows sharing
    an identifier (NHS number, NINO, a service fed from a system we load) are one person.
 2. Splink scores candidate pairs (blocking rules and comparisons from linkage.yaml), trained by
-   expectation maximisation without labels (prediction.py, comparisons.py).
+   expectation maximisation without labels (prediction.py, comparisons.py). The pairs are made
+   and scored on DuckDB, or on Spark with the model trained on DuckDB (spark.py); the steps
+   below run here either way.
 3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
    two groups unless an analyst rejected it, or the two groups are people some system holds
    apart (each has its own registration there) and joining them would merge twins or siblings
@@ -44,6 +46,7 @@ from data_model.linkage.prediction import (
     train_and_predict,
 )
 from data_model.linkage.settings import linkage_settings
+from data_model.linkage.spark import linkage_engine
 from data_model.linkage.writers import (
     write_decision_problems,
     write_parameters,
@@ -58,14 +61,18 @@ def link_persons(
     decisions: DecisionsFile | None = None,
     person: dict | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
 ) -> LinkageRun:
     """Link int_linkage_record into persons; writes the int_person_link family of tables.
 
     `decisions` are the analysts' clerical decisions the build read from the state database
-    (data_model.state.decisions.read_for_build), with those it could not use."""
+    (data_model.state.decisions.read_for_build), with those it could not use.
+
+    `engine`: where candidate pairs are made and scored, "duckdb" or "spark" (spark.py); by
+    default linkage.yaml's `engine`."""
     person = person or linkage_settings()["person"]
     say = progress or (lambda message: None)
-    run = LinkageRun()
+    run = LinkageRun(engine=linkage_engine(engine))
     run.records, run.registrations = con.execute(
         "select count(*), count(distinct registration_id) from int_linkage_record"
     ).fetchall()[0]
@@ -133,7 +140,7 @@ def score_pairs(
     rules = blocking_rules(con, person)
     run.broad_rules_used = [" + ".join(rule) for rule in rules[len(person["blocking_rules"]) :]]
     if run.records >= person["min_records_to_score"]:
-        return train_and_predict(con, person, rules, run)
+        return train_and_predict(con, person, rules, run, run.engine)
     return no_predictions(con, person), None
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class LinkageRun:
     """Counts and timings of one linkage run (int_person_link_run)."""
 
+    engine: str = "duckdb"  # where candidate pairs were made and scored: duckdb or spark
     records: int = 0
     registrations: int = 0
     persons: int = 0
@@ -109,10 +110,16 @@ def floor_m_probabilities(model: dict[str, Any], floor: float) -> dict[str, Any]
 
 
 def train_and_predict(
-    con: duckdb.DuckDBPyConnection, person: dict, rules: list[list[str] | str], run: LinkageRun
+    con: duckdb.DuckDBPyConnection,
+    person: dict,
+    rules: list[list[str] | str],
+    run: LinkageRun,
+    engine: str = "duckdb",
 ) -> tuple[str, dict[str, Any]]:
     """Train by EM without labels and score candidate pairs; returns the predictions table and
-    the model (Splink's settings dictionary, with each level's m and u probabilities)."""
+    the model (Splink's settings dictionary, with each level's m and u probabilities). Training
+    runs on DuckDB; with `engine` "spark" the candidate pairs are made and scored on Spark with
+    the model trained here (spark.py), so both engines score the same pairs the same way."""
     from splink import DuckDBAPI, Linker, block_on
 
     db_api = DuckDBAPI(connection=con)
@@ -138,6 +145,11 @@ def train_and_predict(
     # A level the training data never shows for a true pair (a sex keyed wrongly, say) would
     # otherwise learn m ≈ 0: a weight so negative that one such slip could never link.
     model = floor_m_probabilities(linker.misc.save_model_to_json(), training["min_m_probability"])
+    if engine == "spark":
+        run.seconds["train"] = time.perf_counter() - started
+        from data_model.linkage.spark import predict_on_spark
+
+        return predict_on_spark(con, person, rules, model, run), model
     # Splink's public API sets no trained probability: the floored model scores in a linker of
     # its own, loaded as a saved model is.
     linker = Linker(db_api.register("int_linkage_record"), model, log_level=logging.ERROR)

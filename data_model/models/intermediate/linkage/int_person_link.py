@@ -15,4 +15,6 @@ OUTPUTS = (
 
 
 def build(con, context: dict) -> None:
-    context["linkage_run"] = link_persons(con, decisions=context.get("decisions"))
+    context["linkage_run"] = link_persons(
+        con, decisions=context.get("decisions"), engine=context.get("linkage_engine")
+    )

@@ -26,12 +26,15 @@ referred_child as (
 ),
 
 index_child as (
-    -- the referred child; else the eldest child; else the youngest member
+    -- the referred child; else the eldest child; else the youngest member. Children of one age
+    -- (twins) are told apart by date of birth, then person key, so that the choice does not
+    -- depend on the order rows arrive in (it differed between the DuckDB and Spark engines).
     select family_key, coalesce(
         any_value(referred_child.person_key),
-        arg_max(members.person_key, members.age_at_as_at)
+        first(members.person_key order by members.age_at_as_at desc, members.dob, members.person_key)
             filter (where members.age_at_as_at < 18),
-        arg_min(members.person_key, members.age_at_as_at),
+        first(members.person_key order by members.age_at_as_at, members.dob desc, members.person_key)
+            filter (where members.age_at_as_at is not null),
         min(members.person_key)
     ) as index_person_key
     from members
