@@ -538,7 +538,8 @@ class _Validation:
         fields = ", ".join(_ident(f) for f in self.contract.fields)
         self.con.execute(
             f"create or replace table {self.table} as"
-            f" select line, {fields}, __ok, hash({fields}) as __hash from ({self._checked_sql()})"
+            f" select line, {fields}, __ok, hash({fields}) as __hash, {self._flag_sql()} as __flag"
+            f" from ({self._checked_sql()})"
         )
         self._reject_values()
         self._find_duplicates()
@@ -549,10 +550,26 @@ class _Validation:
         )
         for column in ("__ok", "__hash"):
             self.con.execute(f"alter table {self.table} drop column {column}")
-        self._record_set_asides()
-        self._record_month_first_reads()
+        flagged = f"select line from {self.table} where __flag"
+        if self.con.execute(f"select count(*) from ({flagged})").fetchall()[0][0]:
+            self._record_set_asides(flagged)
+            self._record_month_first_reads(flagged)
+        self.con.execute(f"alter table {self.table} drop column __flag")
 
-    def _record_month_first_reads(self) -> None:
+    def _flag_sql(self) -> str:
+        """True for a row with a value set aside or (a file read day first, with month-first
+        dates in it) a date read month first: the rows load_set_aside will list, marked while
+        the row is typed so that finding them later needs no second pass over the file."""
+        flags = [f"__a{i} is not null" for i in self._set_asides]
+        if self.date_order == DAY_FIRST_OR_MONTH:
+            flags += [
+                f"({_ident(c.field)} is not null and {_day_first_fails_sql(f'__s{i}')})"
+                for i, c in enumerate(self.contract.columns)
+                if c.type in ("date", "datetime")
+            ]
+        return f"coalesce({' or '.join(flags)}, false)" if flags else "false"
+
+    def _record_month_first_reads(self, flagged: str) -> None:
         """In a file read day first, a slash date that cannot be day first but can be month first
         (04/13/2016) is read month first: loaded, and flagged in load_set_aside with the date it
         was read as."""
@@ -570,26 +587,20 @@ class _Validation:
                        || strftime(r.{field}, '%d %b %Y') || ': it cannot be day first',
                        strftime(r.{field}, '%d %b %Y')
                 from {self.table} r join {_STAGE} st on st.line = r.line
-                where r.{field} is not null and {_day_first_fails_sql(f"st.__t{i}")}
+                where r.line in ({flagged}) and r.{field} is not null
+                      and {_day_first_fails_sql(f"st.__t{i}")}
                 order by r.line
                 """,
                 [self.contract.source, self.name, self._header(column.field)],
             )
 
-    def _record_set_asides(self) -> None:
-        """One load_set_aside row per value set aside in a loaded row. Such a value is blank in
-        raw_<source> though the file had one, so only those rows are checked again."""
+    def _record_set_asides(self, flagged: str) -> None:
+        """One load_set_aside row per value set aside in a loaded row: the flagged rows (a
+        subquery of their lines) are checked again to say why."""
         if not self._set_asides:
             return
         columns = self.contract.columns
-        blanked = " or ".join(
-            f"(r.{_ident(columns[i].field)} is null and nullif(st.__t{i}, '') is not null)"
-            for i in self._set_asides
-        )
-        lines = (
-            f"select r.line from {self.table} r join {_STAGE} st on st.line = r.line"
-            f" where {blanked}"
-        )
+        lines = flagged
         items = ", ".join(
             f"struct_pack(column_name := {_lit(self._header(columns[i].field))},"
             f" value := {self._raw_value(columns[i].field)}, reason := t.__a{i})"
@@ -692,6 +703,10 @@ class _Validation:
         fields = ", ".join(_ident(f) for f in self.contract.fields)
         reasons = "".join(f", {sql} as __r{i}" for i, sql in self._reasons.items())
         reasons += "".join(f", {sql} as __a{i}" for i, sql in self._set_asides.items())
+        if self.date_order == DAY_FIRST_OR_MONTH:  # the text, to flag dates read month first
+            reasons += "".join(
+                f", __s{i}" for i, c in enumerate(columns) if c.type in ("date", "datetime")
+            )
         # A value set aside loads as blank, before the row checks see it.
         blanked = ", ".join(
             f"case when __a{i} is null then {_ident(columns[i].field)} end"
@@ -1001,7 +1016,8 @@ def _date_order(
         return DAY_FIRST, None
     values = ", ".join(f"__t{i}" for i in dated)
     parts = (
-        "case when v like '__/__/____%' or v like '__-__-____%' then [substr(v, 1, 2),"
+        "case when substr(v, 2, 1) not in ('/', '-') and substr(v, 3, 1) not in ('/', '-')"
+        " then null when v like '__/__/____%' or v like '__-__-____%' then [substr(v, 1, 2),"
         " substr(v, 4, 2)] when v similar to '[0-9]{1,2}[-/][0-9]{1,2}[-/][0-9]{4}.*' then"
         " [regexp_extract(v, '^([0-9]{1,2})[-/]', 1),"
         " regexp_extract(v, '^[0-9]{1,2}[-/]([0-9]{1,2})', 1)] end"
