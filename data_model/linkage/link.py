@@ -6,11 +6,14 @@ The steps, each explainable to an analyst:
 2. Splink scores candidate pairs (blocking rules and comparisons from linkage.yaml), trained by
    expectation maximisation without labels (prediction.py, comparisons.py).
 3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
-   two groups unless an analyst rejected it, or the two groups are people some system holds
-   apart (each has its own registration there) and joining them would merge twins or siblings
-   caught by the twin guard, or dates of birth years apart. Pairs an analyst accepted join first.
-4. Pairs in the review band whose records ended in different persons form the review queue
-   (writers.py).
+   two groups unless an analyst rejected it, it would give one person two NHS numbers, or the
+   pair's own evidence says two people: twins (same date of birth and dwelling, different first
+   names) or a parent and child of one name (dates of birth ten or more years apart). Where some
+   system holds the two groups apart (each has its own registration there), siblings sharing a
+   postcode and dates of birth over a year apart are kept apart too. Pairs an analyst accepted
+   join first.
+4. Pairs scoring from the review band up whose records ended in different persons form the
+   review queue (writers.py): the band itself, and the pairs the guards kept apart.
 
 Inputs: table int_linkage_record (see its SQL). Outputs: int_person_link (unique_id → person_key),
 int_person_link_pair (scored pairs in the review band, with the evidence for each comparison),
@@ -75,14 +78,20 @@ def link_persons(
     link_threshold = person["link_threshold"]
     keep_scored_pairs(con, predictions)
     must_link = certain_links(con)
-    twins = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
-    run.twin_guard_pairs = len(twins)
+    twins, siblings = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
+    run.twin_guard_pairs = len(twins) + len(siblings)
     decisions_file = load_decisions(decisions_path)
     decisions = decisions_file.decisions
     usable, unknown = decided_pairs(con, decisions)
     accepted = [(a, b) for a, b, decision in usable if decision.decision == ACCEPT]
     rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
+    twins, siblings = (
+        lift_accepted_names(
+            con, pairs, accepted, person["twin_guard"]["first_name_similarity_below"]
+        )
+        for pairs in (twins, siblings)
+    )
     contradicted: list[tuple[int, int]] = []
     roots, joined_by = cluster_strongest_first(
         cluster_records(con, person["one_person_identifiers"]),
@@ -90,9 +99,11 @@ def link_persons(
         must_link,
         accepted,
         strongest_first(con, link_threshold),
-        guarded=twins,
+        guarded=siblings,
         rejected=rejected,
         contradicted=contradicted,
+        apart=twins,
+        namesake_span_days=namesake_span_days(person),
     )
     by_nodes = {(a, b): decision for a, b, decision in usable}
     problems = [
@@ -112,7 +123,14 @@ def link_persons(
     started = time.perf_counter()
     write_person_link(con, roots, joined_by)
     run.twin_guard_blocked = twin_guard_blocked(con, link_threshold)
-    write_review_pairs(con, predictions, person["review_from"], link_threshold, decisions)
+    write_review_pairs(
+        con,
+        predictions,
+        person["review_from"],
+        decisions,
+        person["one_person_identifiers"],
+        namesake_span_days(person),
+    )
     write_decision_problems(con, problems)
     write_parameters(con, parameter_rows(model))
     count_outcomes(con, run)
@@ -170,30 +188,129 @@ def certain_links(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     return np.column_stack([pairs["first_node"], pairs["node"]])
 
 
-def twin_guard_pairs(con: duckdb.DuckDBPyConnection, similarity_below: float) -> np.ndarray:
-    """linkage_twin_pair, and its pairs (n × 2): records of two registrations sharing a date of
-    birth, postcode and surname whose first names are not alike, as twins' and siblings' are."""
-    con.execute(
-        """
-        create or replace temp table linkage_twin_pair as
-        select l.unique_id - 1 as node_l, r.unique_id - 1 as node_r
+def namesake_span_days(person: dict) -> float:
+    """The namesake guard's years apart, in days."""
+    return person["namesake_guard"]["dob_years_apart_at_least"] * 365.25
+
+
+def different_first_names(a: str, b: str) -> str:
+    """SQL: the first names of records `a` and `b` (aliases of int_linkage_record), both recorded,
+    are different names, as twins' are (linkage.yaml twin_guard); `$similarity_below` is the
+    setting's Jaro-Winkler bound. Typos, nicknames and spellings are judged on the first given
+    names, so a second given name on one side ("NISHA DIYA", "BISHA") changes nothing."""
+    return f"""(
+        {a}.first_name_std <> {b}.first_name_std
+        -- not a typo
+        and jaro_winkler_similarity({a}.first_given_name, {b}.first_given_name) < $similarity_below
+        and damerau_levenshtein({a}.first_given_name, {b}.first_given_name) > 1
+        -- not a nickname, spelling variant or transliteration
+        and not list_has_any({a}.first_name_groups, {b}.first_name_groups)
+        and {a}.first_name_skeleton <> {b}.first_name_skeleton
+        -- not an initial
+        and length({a}.first_given_name) > 1 and length({b}.first_given_name) > 1
+        -- not one contained in the other: a second given name, or a short form (KEN, KENNETH)
+        and not list_has_all({a}.first_name_tokens, {b}.first_name_tokens)
+        and not list_has_all({b}.first_name_tokens, {a}.first_name_tokens)
+        and not starts_with({a}.first_given_name, {b}.first_given_name)
+        and not starts_with({b}.first_given_name, {a}.first_given_name)
+        -- not the surname recorded as the forename (names swapped)
+        and jaro_winkler_similarity({a}.first_name_std, coalesce({b}.last_name_std, '')) < 0.92
+        and jaro_winkler_similarity({b}.first_name_std, coalesce({a}.last_name_std, '')) < 0.92
+    )"""
+
+
+def alike_first_names(a: str, b: str) -> str:
+    """SQL: both first names recorded and not different names (one name, as far as twins go)."""
+    return (
+        f"({a}.first_name_std is not null and {b}.first_name_std is not null"
+        f" and not {different_first_names(a, b)})"
+    )
+
+
+def twin_guard_pairs(
+    con: duckdb.DuckDBPyConnection, similarity_below: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """linkage_twin_pair, and its pairs (each n × 2): records of two registrations sharing a date
+    of birth whose first names are different names (different_first_names), as twins' are.
+
+    The first pairs share a dwelling (the address; or the postcode where either has no address):
+    twins on their own evidence, kept apart always. The second share only a postcode and a
+    surname (siblings whose address one system keyed wrongly), kept apart where a system holds
+    them as two people.
+    """
+    # Each join is filtered where it is made: joining the pairs back to their records lets the
+    # planner compare every record with every other.
+    twins_by = """
+        select l.unique_id - 1 as node_l, r.unique_id - 1 as node_r,
+               coalesce(l.address_key = r.address_key, l.postcode = r.postcode) as same_dwelling
         from int_linkage_record as l
         inner join int_linkage_record as r
-            on l.dob = r.dob
-            and l.postcode = r.postcode
-            and l.unique_id < r.unique_id
-            and l.registration_id <> r.registration_id
-        where jaro_winkler_similarity(l.first_name_std, r.first_name_std) < ?
-            and not list_has_any(l.first_name_groups, r.first_name_groups)
-            and l.first_name_skeleton <> r.first_name_skeleton
-            -- one surname, or one part of a double-barrelled one
-            and (l.last_name_skeleton = r.last_name_skeleton
+            on l.dob = r.dob and l.{key} = r.{key} and l.unique_id < r.unique_id
+        where l.registration_id <> r.registration_id
+            and {different}
+            and (coalesce(l.address_key = r.address_key, l.postcode = r.postcode)
+                 -- one surname, or one part of a double-barrelled one
+                 or l.last_name_skeleton = r.last_name_skeleton
                  or list_has_any(l.last_name_parts, r.last_name_parts))
+    """
+    con.execute(
+        f"""
+        create or replace temp table linkage_twin_pair as
+        select node_l, node_r, bool_or(same_dwelling) as same_dwelling
+        from (
+            {twins_by.format(key="address_key", different=different_first_names("l", "r"))}
+            union all
+            {twins_by.format(key="postcode", different=different_first_names("l", "r"))}
+        )
+        group by node_l, node_r
         """,
-        [similarity_below],
+        {"similarity_below": similarity_below},
     )
-    pairs = con.execute("select node_l, node_r from linkage_twin_pair").fetchnumpy()
-    return np.column_stack([pairs["node_l"], pairs["node_r"]])
+    pairs = con.execute("select node_l, node_r, same_dwelling from linkage_twin_pair").fetchnumpy()
+    both = np.column_stack([pairs["node_l"], pairs["node_r"]])
+    same_dwelling = pairs["same_dwelling"].astype(bool)
+    return both[same_dwelling], both[~same_dwelling]
+
+
+def lift_accepted_names(
+    con: duckdb.DuckDBPyConnection,
+    pairs: np.ndarray,
+    accepted: list[tuple[int, int]],
+    similarity_below: float,
+) -> np.ndarray:
+    """Twin-guard pairs (n × 2) without those an analyst's decision answers: once two first names
+    at one date of birth are accepted as one person (Martin in one system, Damian in another),
+    the guard no longer parts records with those names, or names alike them (Damien), at that
+    date of birth. Names not alike stay apart: Daniel, Damian's real twin, from both."""
+    if not accepted or not len(pairs):
+        return pairs
+    con.execute("create or replace temp table linkage_guard_pair (node_l bigint, node_r bigint)")
+    con.executemany("insert into linkage_guard_pair values (?, ?)", pairs.tolist())
+    con.execute("create or replace temp table linkage_accepted (node_l bigint, node_r bigint)")
+    con.executemany("insert into linkage_accepted values (?, ?)", accepted)
+    kept = con.execute(
+        f"""
+        with records as (select * from int_linkage_record),
+        answered as (
+            select distinct guard.node_l, guard.node_r
+            from linkage_guard_pair as guard
+            inner join records as x on x.unique_id = guard.node_l + 1
+            inner join records as y on y.unique_id = guard.node_r + 1
+            inner join records as a on a.dob = x.dob
+            inner join linkage_accepted as decision on decision.node_l + 1 = a.unique_id
+                or decision.node_r + 1 = a.unique_id
+            inner join records as b
+                on b.unique_id = decision.node_l + decision.node_r + 2 - a.unique_id
+            where {alike_first_names("x", "a")} and {alike_first_names("y", "b")}
+        )
+        select guard.node_l, guard.node_r
+        from linkage_guard_pair as guard
+        anti join answered using (node_l, node_r)
+        order by guard.node_l, guard.node_r
+        """,
+        {"similarity_below": similarity_below},
+    ).fetchnumpy()
+    return np.column_stack([kept["node_l"], kept["node_r"]]).astype(np.int64)
 
 
 def strongest_first(con: duckdb.DuckDBPyConnection, link_threshold: float) -> np.ndarray:

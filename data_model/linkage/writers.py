@@ -57,11 +57,17 @@ def write_review_pairs(
     con: duckdb.DuckDBPyConnection,
     predictions: str,
     review_from: float,
-    link_threshold: float,
     decisions: list[Decision],
+    identifier_kinds: list[str],
+    namesake_days: float,
 ) -> None:
-    """Scored pairs an analyst should see: the review band kept apart, and twin-guard pairs
-    scoring high, whether the clustering kept them apart or linked them."""
+    """Scored pairs an analyst should see: pairs scoring from `review_from` up whose records
+    ended in different persons (the review band, and pairs a guard kept apart however high they
+    scored), decided pairs, and twin-guard pairs linked anyway (by an identifier or a decision),
+    for a second look. Pairs of persons holding two different NHS numbers (or NINOs) are two
+    people for certain and are not offered.
+
+    `review_reason` says why each pair is there, in plain words."""
     columns = [
         column[0] for column in con.execute(f"select * from {predictions} limit 0").description
     ]
@@ -81,11 +87,16 @@ def write_review_pairs(
         with pairs as (
             select
                 p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, {evidence},
-                twin.node_l is not null as twin_guard
+                twin.node_l is not null as twin_guard,
+                abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
+                    and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
+                    as namesake_guard
             from {predictions} as p
+            inner join int_linkage_record as record_l on record_l.unique_id = p.unique_id_l
+            inner join int_linkage_record as record_r on record_r.unique_id = p.unique_id_r
             left join linkage_twin_pair as twin
                 on twin.node_l = p.unique_id_l - 1 and twin.node_r = p.unique_id_r - 1
-            where p.match_probability >= ?
+            where p.match_probability >= $review_from
         ),
         with_people as (
             select
@@ -98,6 +109,23 @@ def write_review_pairs(
             inner join int_person_link as link_l on link_l.unique_id = pairs.unique_id_l
             inner join int_person_link as link_r on link_r.unique_id = pairs.unique_id_r
         ),
+        -- persons holding an identifier that names one person (NHS number, NINO)
+        person_identifier as (
+            select distinct link.person_key, record.shared_id
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where list_contains($identifier_kinds, split_part(record.shared_id, ':', 1))
+        ),
+        -- pairs of persons holding two different ones of a kind (among the pairs scored here)
+        two_identifiers as (
+            select distinct scored.person_key_l, scored.person_key_r
+            from (select distinct person_key_l, person_key_r from with_people) as scored
+            inner join person_identifier as a on a.person_key = scored.person_key_l
+            inner join person_identifier as b
+                on b.person_key = scored.person_key_r
+                and split_part(a.shared_id, ':', 1) = split_part(b.shared_id, ':', 1)
+                and a.shared_id <> b.shared_id
+        ),
         undecided_or_decided as (
             select
                 with_people.*,
@@ -105,7 +133,6 @@ def write_review_pairs(
                 greatest(registration_l, registration_r) as pair_r
             from with_people
             where registration_l <> registration_r
-                and (match_probability < ? or twin_guard)
         ),
         -- one row per pair of registrations: the strongest of their records' pairs
         best as (
@@ -118,16 +145,29 @@ def write_review_pairs(
         select
             pair_l || ' ~ ' || pair_r as pair_id,
             best.*,
+            case
+                when best.twin_guard then 'same date of birth and home, different first names'
+                when best.namesake_guard then 'one name, dates of birth years apart'
+                else 'in the review band'
+            end as review_reason,
             decision.decision,
             decision.decided_at,
             decision.decided_by
         from best
         left join linkage_decision as decision using (pair_l, pair_r)
-        -- kept apart, or decided; twin-guard pairs either way (linked ones want a second look)
-        where decision.decision is not null or best.person_key_l <> best.person_key_r
+        left join two_identifiers as certain
+            on certain.person_key_l = best.person_key_l
+            and certain.person_key_r = best.person_key_r
+        -- kept apart, or decided; twin-guard pairs linked anyway want a second look
+        where decision.decision is not null
+            or best.person_key_l <> best.person_key_r and certain.person_key_l is null
             or best.twin_guard
         """,
-        [review_from, link_threshold],
+        {
+            "review_from": review_from,
+            "namesake_days": namesake_days,
+            "identifier_kinds": identifier_kinds,
+        },
     )
 
 

@@ -47,19 +47,25 @@ create or replace macro name_skeleton(std_name) as (
     ), '') end
 );
 
--- The flat of an address: "Flat 2, 14 Oak Road", "14 OAK ROAD FLAT 2" and "2/14 Oak Rd" all give "2".
+-- The flat of an address: "Flat 2, 14 Oak Road", "Flat 2 14 Oak Road", "Flat No 2, 14 Oak Road",
+-- "14 OAK ROAD FLAT 2", "2/14 Oak Rd" and "2, 14 Oak Road" all give "2".
 create or replace macro address_flat(raw_address) as (
-    nullif(coalesce(
-        nullif(regexp_extract(upper(raw_address), '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+([0-9A-Z]+)', 1), ''),
-        regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*/\s*[0-9]', 1)
-    ), '')
+    nullif(trim(coalesce(
+        nullif(regexp_extract(upper(raw_address),
+            '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)(?:\s+NO\.?|\s+NUMBER)?\s*([0-9]+[A-Z]?|\s[A-Z]{1,2})\b', 1), ''),
+        nullif(regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*/\s*[0-9]', 1), ''),
+        regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*,\s*[0-9]', 1)
+    )), '')
 );
 
--- The address without its flat, in capitals: the part that names the building and street.
+-- The address without its flat, in capitals: the part that names the building and street
+-- ("10, Oak Road" is 10 Oak Road).
 create or replace macro address_building(raw_address) as (
-    trim(regexp_replace(regexp_replace(upper(raw_address),
-        '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+[0-9A-Z]+\s*,?', '', 'g'),
-        '^\s*[0-9]+[A-Z]?\s*/\s*', ''))
+    trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(upper(raw_address),
+        '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)(?:\s+NO\.?|\s+NUMBER)?\s*(?:[0-9]+[A-Z]?|\s[A-Z]{1,2})\b\s*,?', '', 'g'),
+        '^\s*[0-9]+[A-Z]?\s*/\s*', ''),
+        '^\s*[0-9]+[A-Z]?\s*,\s*([0-9])', '\1'),
+        '^\s*([0-9]+[A-Z]?)\s*,\s*([A-Z])', '\1 \2'))
 );
 
 -- Street-type abbreviations written out, so "14 Oak Rd" meets "14 OAK ROAD".
@@ -73,8 +79,15 @@ create or replace macro street_std(street) as (
         ' CT$', ' COURT'), '\s+', ' ', 'g')
 );
 
+-- A house number and street up to its last street-type word (ROAD, ST, LANE...), where it has one.
+create or replace macro street_through_type(street) as (
+    coalesce(nullif(regexp_extract(street,
+        '^([0-9]+[A-Z]?\s.*\b(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|CLOSE|CL|CRESCENT|CRES|DRIVE|DR|GROVE|GR|PLACE|PL|TERRACE|TERR|TER|GARDENS|GDNS|MOUNT|MT|COURT|CT|WAY|WALK|VIEW|ROW|HILL|SQUARE|SQ|PARADE|GREEN|FOLD|GATE|RISE|VALE|CIRCUIT|PARK))\b', 1), ''), street)
+);
+
 -- One key per dwelling: flat, house number and street ("2 14 OAK ROAD"); without a house number,
--- the first line of the address.
+-- the first line of the address. Where no comma ends the street, what follows its last street
+-- word is dropped ("14 OAK ROAD HEATON BRADFORD" is 14 OAK ROAD).
 create or replace macro address_key(raw_address) as (
     case when nullif(trim(raw_address), '') is not null then
         concat_ws(' ',
@@ -82,9 +95,10 @@ create or replace macro address_key(raw_address) as (
             coalesce(
                 nullif(regexp_extract(address_building(raw_address), '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
                 split_part(address_building(raw_address), ',', 1)
-            ).street_std())
+            ).street_through_type().street_std())
     end
 );
+
 
 -- Multi-line addresses whose last line is the postcode (the Family Context extracts) -----------
 
