@@ -61,10 +61,9 @@ create or replace macro address_flat(raw_address) as (
 -- The address without its flat, in capitals: the part that names the building and street
 -- ("10, Oak Road" is 10 Oak Road).
 create or replace macro address_building(raw_address) as (
-    trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(upper(raw_address),
+    trim(regexp_replace(regexp_replace(regexp_replace(upper(raw_address),
         '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)(?:\s+NO\.?|\s+NUMBER)?\s*(?:[0-9]+[A-Z]?|\s[A-Z]{1,2})\b\s*,?', '', 'g'),
-        '^\s*[0-9]+[A-Z]?\s*/\s*', ''),
-        '^\s*[0-9]+[A-Z]?\s*,\s*([0-9])', '\1'),
+        '^\s*[0-9]+[A-Z]?\s*[/,]\s*([0-9])', '\1'),
         '^\s*([0-9]+[A-Z]?)\s*,\s*([A-Z])', '\1 \2'))
 );
 
@@ -85,17 +84,22 @@ create or replace macro street_through_type(street) as (
         '^([0-9]+[A-Z]?\s.*\b(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|CLOSE|CL|CRESCENT|CRES|DRIVE|DR|GROVE|GR|PLACE|PL|TERRACE|TERR|TER|GARDENS|GDNS|MOUNT|MT|COURT|CT|WAY|WALK|VIEW|ROW|HILL|SQUARE|SQ|PARADE|GREEN|FOLD|GATE|RISE|VALE|CIRCUIT|PARK))\b', 1), ''), street)
 );
 
--- One key per dwelling: flat, house number and street ("2 14 OAK ROAD"); without a house number,
+-- One key per dwelling (from an address's flat and building): flat, house number and street ("2 14 OAK ROAD"); without a house number,
 -- the first line of the address. Where no comma ends the street, what follows its last street
 -- word is dropped ("14 OAK ROAD HEATON BRADFORD" is 14 OAK ROAD).
+create or replace macro dwelling_key(flat, building) as (
+    concat_ws(' ',
+        flat,
+        coalesce(
+            nullif(regexp_extract(building, '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
+            split_part(building, ',', 1)
+        ).street_through_type().street_std())
+);
+
+-- The same from the address as recorded (int_linkage_record computes its parts once per address).
 create or replace macro address_key(raw_address) as (
     case when nullif(trim(raw_address), '') is not null then
-        concat_ws(' ',
-            address_flat(raw_address),
-            coalesce(
-                nullif(regexp_extract(address_building(raw_address), '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
-                split_part(address_building(raw_address), ',', 1)
-            ).street_through_type().street_std())
+        dwelling_key(address_flat(raw_address), address_building(raw_address))
     end
 );
 

@@ -46,16 +46,26 @@ placeholders as (
     from {{ source('config', 'cfg_placeholder_value') }}
 ),
 
-standard_addresses as (
-    select
-        address,
-        case when not exists (
-            select 1 from placeholders
-            where placeholders.field = 'address'
-                and placeholders.compact_value
-                    = regexp_replace(upper(addresses.address), '[^A-Z0-9]', '', 'g')
-        ) then address_key(address) end as address_key
+placeholder_addresses as (
+    select address
     from (select distinct address from recorded_variants) as addresses
+    inner join placeholders
+        on placeholders.field = 'address'
+        and placeholders.compact_value = regexp_replace(upper(address), '[^A-Z0-9]', '', 'g')
+),
+
+-- address_key(), its parts computed once (the regular expressions are the costly part)
+standard_addresses as (
+    select address, case when nullif(trim(address), '') is not null
+        then dwelling_key(flat, building) end as address_key
+    from (
+        select address, address_flat(address) as flat, address_building(address) as building
+        from (
+            select distinct address from recorded_variants
+            except
+            select address from placeholder_addresses
+        )
+    )
 ),
 
 standard_postcodes as (
@@ -122,17 +132,24 @@ first_name_groups as (
     group by variants.first_name_std
 ),
 
-name_skeletons as (
-    select
-        name_std,
-        name_skeleton(split_part(name_std, ' ', 1)) as given_name_skeleton,
-        name_skeleton(name_std) as whole_name_skeleton
+-- (the names made distinct first: the skeleton is costly)
+distinct_names as (
+    select name_std
     from (
         select first_name_std as name_std from registration_variants
         union
         select last_name_std from registration_variants
     )
     where name_std is not null
+    group by name_std
+),
+
+name_skeletons as (
+    select
+        name_std,
+        name_skeleton(split_part(name_std, ' ', 1)) as given_name_skeleton,
+        name_skeleton(name_std) as whole_name_skeleton
+    from distinct_names
 ),
 
 standardised as (
