@@ -23,6 +23,7 @@ and timings).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,34 +78,14 @@ def link_persons(
     started = time.perf_counter()
     link_threshold = person["link_threshold"]
     keep_scored_pairs(con, predictions)
-    must_link = certain_links(con)
-    twins, siblings = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
-    run.twin_guard_pairs = len(twins) + len(siblings)
     decisions_file = load_decisions(decisions_path)
     decisions = decisions_file.decisions
     usable, unknown = decided_pairs(con, decisions)
     accepted = [(a, b) for a, b, decision in usable if decision.decision == ACCEPT]
     rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
-    twins, siblings = (
-        lift_accepted_names(
-            con, pairs, accepted, person["twin_guard"]["first_name_similarity_below"]
-        )
-        for pairs in (twins, siblings)
-    )
     contradicted: list[tuple[int, int]] = []
-    roots, joined_by = cluster_strongest_first(
-        cluster_records(con, person["one_person_identifiers"]),
-        person["max_dob_span_days"],
-        must_link,
-        accepted,
-        strongest_first(con, link_threshold),
-        guarded=siblings,
-        rejected=rejected,
-        contradicted=contradicted,
-        apart=twins,
-        namesake_span_days=namesake_span_days(person),
-    )
+    roots, joined_by = cluster_persons(con, person, accepted, rejected, contradicted, run)
     by_nodes = {(a, b): decision for a, b, decision in usable}
     problems = [
         *decisions_file.problems,
@@ -138,6 +119,40 @@ def link_persons(
     run.seconds["write"] = time.perf_counter() - started
     write_run(con, run, person)
     return run
+
+
+def cluster_persons(
+    con: duckdb.DuckDBPyConnection,
+    person: dict,
+    accepted: list[tuple[int, int]],
+    rejected: list[tuple[int, int]],
+    contradicted: list[tuple[int, int]],
+    run: LinkageRun,
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Records into persons (cluster_strongest_first's result) from the scored pairs in
+    linkage_scored: certain links, the analysts' decisions (record pairs), the twin and namesake
+    guards, and without the pairs of records that could be either of two people kept apart."""
+    link_threshold = person["link_threshold"]
+    similarity_below = person["twin_guard"]["first_name_similarity_below"]
+    twins, siblings = twin_guard_pairs(con, similarity_below)
+    run.twin_guard_pairs = len(twins) + len(siblings)
+    twins, siblings = (
+        lift_accepted_names(con, pairs, accepted, similarity_below) for pairs in (twins, siblings)
+    )
+    return cluster_strongest_first(
+        cluster_records(con, person["one_person_identifiers"]),
+        person["max_dob_span_days"],
+        certain_links(con),
+        accepted,
+        without_ambiguous_records(
+            con, strongest_first(con, link_threshold), twins, link_threshold, person
+        ),
+        guarded=siblings,
+        rejected=rejected,
+        contradicted=contradicted,
+        apart=twins,
+        namesake_span_days=namesake_span_days(person),
+    )
 
 
 def score_pairs(
@@ -311,6 +326,96 @@ def lift_accepted_names(
         {"similarity_below": similarity_below},
     ).fetchnumpy()
     return np.column_stack([kept["node_l"], kept["node_r"]]).astype(np.int64)
+
+
+def without_ambiguous_records(
+    con: duckdb.DuckDBPyConnection,
+    scored: np.ndarray,
+    twins: np.ndarray,
+    link_threshold: float,
+    person: dict,
+) -> np.ndarray:
+    """The scored pairs (strongest_first's) without those of a record that could be either of two
+    people the guards keep apart: it scores at or above the link threshold with both twins, or
+    with both a parent and a child of one name (a tenancy without a date of birth, say), and is
+    not at least as much likelier to be one than the other as a link asks (the link threshold's
+    odds: 99 to 1 at 0.99). Such a record joins neither; its pairs go to review."""
+    if not len(scored):
+        return scored
+    decisive_bits = math.log2(link_threshold / (1 - link_threshold))
+    con.execute("create or replace temp table linkage_apart_pair (node_l bigint, node_r bigint)")
+    if len(twins):
+        con.executemany("insert into linkage_apart_pair values (?, ?)", twins.tolist())
+    (ambiguous,) = (
+        con.execute(
+            """
+            with edge as (
+                select node_l as node, node_r as other, match_weight as weight
+                from linkage_scored where match_probability >= $link_threshold
+                union all
+                select node_r, node_l, match_weight
+                from linkage_scored where match_probability >= $link_threshold
+            ),
+            dated as (
+                select edge.*, record.dob
+                from edge
+                inner join int_linkage_record as record on record.unique_id = edge.other + 1
+                where record.dob is not null
+            ),
+            -- records whose strong partners' dates of birth lie years apart (few)
+            spread as (
+                select node, max(weight) as best_weight, arg_max(dob, weight) as best_dob
+                from dated group by node
+                having date_diff('day', min(dob), max(dob)) >= $namesake_days
+            ),
+            -- the strongest partner born years from the strongest one (not one keystroke away)
+            namesake_rival as (
+                select spread.node, any_value(spread.best_weight) as best_weight,
+                       max(dated.weight) as rival_weight
+                from spread
+                inner join dated using (node)
+                where abs(date_diff('day', dated.dob, spread.best_dob)) >= $namesake_days
+                    and damerau_levenshtein(
+                        strftime(dated.dob, '%Y%m%d'), strftime(spread.best_dob, '%Y%m%d')
+                    ) > 1
+                group by spread.node
+            ),
+            best as (
+                select node, arg_max(other, weight) as best_other, max(weight) as best_weight
+                from edge group by node
+            ),
+            apart as (
+                select node_l as a, node_r as b from linkage_apart_pair
+                union all
+                select node_r, node_l from linkage_apart_pair
+            ),
+            -- the strongest partner the twin guard keeps apart from the strongest one
+            twin_rival as (
+                select best.node, any_value(best.best_weight) as best_weight,
+                       max(edge.weight) as rival_weight
+                from best
+                inner join apart on apart.a = best.best_other
+                inner join edge on edge.node = best.node and edge.other = apart.b
+                group by best.node
+            )
+            select distinct node
+            from (select * from namesake_rival union all select * from twin_rival)
+            where best_weight - rival_weight < $decisive_bits
+            """,
+            {
+                "link_threshold": link_threshold,
+                "namesake_days": namesake_span_days(person),
+                "decisive_bits": decisive_bits,
+            },
+        )
+        .fetchnumpy()
+        .values()
+    )
+    if not len(ambiguous):
+        return scored
+    nodes = scored[:, :2].astype(np.int64)
+    clear = ~(np.isin(nodes[:, 0], ambiguous) | np.isin(nodes[:, 1], ambiguous))
+    return scored[clear]
 
 
 def strongest_first(con: duckdb.DuckDBPyConnection, link_threshold: float) -> np.ndarray:

@@ -104,28 +104,35 @@ def score_against_truth(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame) -> 
             select row_number() over (order by source, record_id) as item, *
             from eval_truth_frame
         ),
+        -- each way a record is named, so that every match is an equality join
+        record_name as (
+            select distinct source, source_person_id as record_id, registration_id
+            from int_person_record
+            union
+            select distinct source, source_record_id, registration_id from int_person_record
+            union
+            -- service involvement's person is <system>:<Cms Id>; the truth names the Cms Id
+            select distinct source,
+                   substr(source_person_id, strpos(source_person_id, ':') + 1), registration_id
+            from int_person_record
+            where source = 'service_involvement'
+        ),
         found as (
-            select distinct truth.item, record.registration_id
+            select distinct truth.item, record_name.registration_id
             from truth
-            inner join int_person_record as record
-                on record.source = truth.source
-                and truth.record_id in (
-                    record.source_person_id,
-                    record.source_record_id,
-                    -- service involvement's person is <system>:<Cms Id>; the truth names the Cms Id
-                    substr(record.source_person_id, strpos(record.source_person_id, ':') + 1)
-                )
+            inner join record_name using (source, record_id)
         ),
         one_registration as (
             select item, min(registration_id) as registration_id from found group by item
+        ),
+        person_of as (
+            select registration_id, any_value(person_key) as person_key
+            from int_person_link group by registration_id
         )
-        select
-            truth.*,
-            one_registration.registration_id,
-            (select any_value(link.person_key) from int_person_link as link
-             where link.registration_id = one_registration.registration_id) as person_key
+        select truth.*, one_registration.registration_id, person_of.person_key
         from truth
         left join one_registration using (item)
+        left join person_of using (registration_id)
         """
     )
     con.unregister("eval_truth_frame")
