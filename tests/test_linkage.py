@@ -646,7 +646,7 @@ def test_febrl4_evaluation_runs_offline_and_a_right_reviewer_completes_it():
 
 
 def test_febrl3_one_file_with_duplicates_is_linked_and_reviewed_the_same_way():
-    """FEBRL3: one file of 5,000 records, originals with up to nine duplicates each."""
+    """FEBRL3: one file of 5,000 records, 2,000 people with up to five duplicates each."""
     from data_model.tools.linkage_eval import evaluate_febrl
 
     result = evaluate_febrl("febrl3")
