@@ -32,7 +32,11 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from data_model.linkage.clustering import ClusterRecords, cluster_strongest_first
+from data_model.linkage.clustering import (
+    ClusterRecords,
+    cluster_strongest_first,
+    one_slip_apart,
+)
 from data_model.linkage.decisions import (
     ACCEPT,
     REJECT,
@@ -139,13 +143,19 @@ def cluster_persons(
     twins, siblings = (
         lift_accepted_names(con, pairs, accepted, similarity_below) for pairs in (twins, siblings)
     )
+    records = cluster_records(con, person["one_person_identifiers"])
     return cluster_strongest_first(
-        cluster_records(con, person["one_person_identifiers"]),
+        records,
         person["max_dob_span_days"],
         certain_links(con),
         accepted,
         without_ambiguous_records(
-            con, strongest_first(con, link_threshold), twins, link_threshold, person
+            con,
+            strongest_first(con, link_threshold),
+            twins,
+            link_threshold,
+            person,
+            records.dob_days,
         ),
         guarded=siblings,
         rejected=rejected,
@@ -253,31 +263,40 @@ def twin_guard_pairs(
     surname (siblings whose address one system keyed wrongly), kept apart where a system holds
     them as two people.
     """
-    # Each join is filtered where it is made: joining the pairs back to their records lets the
-    # planner compare every record with every other.
-    twins_by = """
-        select l.unique_id - 1 as node_l, r.unique_id - 1 as node_r,
-               coalesce(l.address_key = r.address_key, l.postcode = r.postcode) as same_dwelling
+    # Pairs sharing a date of birth and an address or a postcode, made first (by equality joins
+    # alone), then judged: the names are compared once per pair.
+    con.execute(
+        """
+        create or replace temp table linkage_birthday_pair as
+        select l.unique_id as id_l, r.unique_id as id_r
         from int_linkage_record as l
         inner join int_linkage_record as r
-            on l.dob = r.dob and l.{key} = r.{key} and l.unique_id < r.unique_id
-        where l.registration_id <> r.registration_id
-            and {different}
+            on l.dob = r.dob and l.address_key = r.address_key and l.unique_id < r.unique_id
+        where l.registration_id <> r.registration_id and l.first_name_std <> r.first_name_std
+        union
+        select l.unique_id, r.unique_id
+        from int_linkage_record as l
+        inner join int_linkage_record as r
+            on l.dob = r.dob and l.postcode = r.postcode and l.unique_id < r.unique_id
+        where l.registration_id <> r.registration_id and l.first_name_std <> r.first_name_std
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table linkage_twin_pair as
+        select
+            l.unique_id - 1 as node_l,
+            r.unique_id - 1 as node_r,
+            coalesce(l.address_key = r.address_key, l.postcode = r.postcode) as same_dwelling
+        from linkage_birthday_pair as pair
+        inner join int_linkage_record as l on l.unique_id = pair.id_l
+        inner join int_linkage_record as r on r.unique_id = pair.id_r
+        where {different_first_names("l", "r")}
             and (coalesce(l.address_key = r.address_key, l.postcode = r.postcode)
                  -- one surname, or one part of a double-barrelled one
                  or l.last_name_skeleton = r.last_name_skeleton
                  or list_has_any(l.last_name_parts, r.last_name_parts))
-    """
-    con.execute(
-        f"""
-        create or replace temp table linkage_twin_pair as
-        select node_l, node_r, bool_or(same_dwelling) as same_dwelling
-        from (
-            {twins_by.format(key="address_key", different=different_first_names("l", "r"))}
-            union all
-            {twins_by.format(key="postcode", different=different_first_names("l", "r"))}
-        )
-        group by node_l, node_r
+        order by node_l, node_r
         """,
         {"similarity_below": similarity_below},
     )
@@ -334,83 +353,58 @@ def without_ambiguous_records(
     twins: np.ndarray,
     link_threshold: float,
     person: dict,
+    dob_days: np.ndarray,
 ) -> np.ndarray:
     """The scored pairs (strongest_first's) without those of a record that could be either of two
     people the guards keep apart: it scores at or above the link threshold with both twins, or
     with both a parent and a child of one name (a tenancy without a date of birth, say), and is
     not at least as much likelier to be one than the other as a link asks (the link threshold's
-    odds: 99 to 1 at 0.99). Such a record joins neither; its pairs go to review."""
+    odds: 99 to 1 at 0.99). Such a record joins neither; its pairs go to review.
+
+    For each record: its strongest partner, and its strongest rival partner, one the guards keep
+    apart from the first (the other twin), or one born years from the strongest partner born on a
+    known day (not one keystroke away). `dob_days`: each record's date of birth (ClusterRecords)."""
     if not len(scored):
         return scored
     decisive_bits = math.log2(link_threshold / (1 - link_threshold))
-    con.execute("create or replace temp table linkage_apart_pair (node_l bigint, node_r bigint)")
+    strong = con.execute(
+        "select node_l, node_r, match_weight from linkage_scored where match_probability >= ?",
+        [link_threshold],
+    ).fetchnumpy()
+    node = np.concatenate([strong["node_l"], strong["node_r"]]).astype(np.int64)
+    other = np.concatenate([strong["node_r"], strong["node_l"]]).astype(np.int64)
+    weight = np.concatenate([strong["match_weight"], strong["match_weight"]]).astype(float)
+    n_records = len(dob_days)
+    # each record's partners, strongest first
+    order = np.lexsort((-weight, node))
+    node, other, weight = node[order], other[order], weight[order]
+    first = np.r_[True, node[1:] != node[:-1]]
+    best_weight = np.full(n_records, -np.inf)
+    best_other = np.full(n_records, -1, dtype=np.int64)
+    best_weight[node[first]], best_other[node[first]] = weight[first], other[first]
+    rival_weight = np.full(n_records, -np.inf)
+
+    # twins: a partner the guard keeps apart from the strongest one
     if len(twins):
-        con.executemany("insert into linkage_apart_pair values (?, ?)", twins.tolist())
-    (ambiguous,) = (
-        con.execute(
-            """
-            with edge as (
-                select node_l as node, node_r as other, match_weight as weight
-                from linkage_scored where match_probability >= $link_threshold
-                union all
-                select node_r, node_l, match_weight
-                from linkage_scored where match_probability >= $link_threshold
-            ),
-            dated as (
-                select edge.*, record.dob
-                from edge
-                inner join int_linkage_record as record on record.unique_id = edge.other + 1
-                where record.dob is not null
-            ),
-            -- records whose strong partners' dates of birth lie years apart (few)
-            spread as (
-                select node, max(weight) as best_weight, arg_max(dob, weight) as best_dob
-                from dated group by node
-                having date_diff('day', min(dob), max(dob)) >= $namesake_days
-            ),
-            -- the strongest partner born years from the strongest one (not one keystroke away)
-            namesake_rival as (
-                select spread.node, any_value(spread.best_weight) as best_weight,
-                       max(dated.weight) as rival_weight
-                from spread
-                inner join dated using (node)
-                where abs(date_diff('day', dated.dob, spread.best_dob)) >= $namesake_days
-                    and damerau_levenshtein(
-                        strftime(dated.dob, '%Y%m%d'), strftime(spread.best_dob, '%Y%m%d')
-                    ) > 1
-                group by spread.node
-            ),
-            best as (
-                select node, arg_max(other, weight) as best_other, max(weight) as best_weight
-                from edge group by node
-            ),
-            apart as (
-                select node_l as a, node_r as b from linkage_apart_pair
-                union all
-                select node_r, node_l from linkage_apart_pair
-            ),
-            -- the strongest partner the twin guard keeps apart from the strongest one
-            twin_rival as (
-                select best.node, any_value(best.best_weight) as best_weight,
-                       max(edge.weight) as rival_weight
-                from best
-                inner join apart on apart.a = best.best_other
-                inner join edge on edge.node = best.node and edge.other = apart.b
-                group by best.node
-            )
-            select distinct node
-            from (select * from namesake_rival union all select * from twin_rival)
-            where best_weight - rival_weight < $decisive_bits
-            """,
-            {
-                "link_threshold": link_threshold,
-                "namesake_days": namesake_span_days(person),
-                "decisive_bits": decisive_bits,
-            },
-        )
-        .fetchnumpy()
-        .values()
-    )
+        apart = np.concatenate([twins, twins[:, ::-1]]).astype(np.int64)
+        apart_keys = apart[:, 0] * n_records + apart[:, 1]
+        is_rival = np.isin(best_other[node] * n_records + other, apart_keys)
+        np.maximum.at(rival_weight, node[is_rival], weight[is_rival])
+
+    # namesakes: a partner born years from the strongest partner with a known date of birth
+    partner_dob = dob_days[other]
+    dated = ~np.isnan(partner_dob)
+    # the first dated partner of each record, in strongest-first order
+    rows = np.flatnonzero(dated)
+    firsts = rows[np.r_[True, node[rows][1:] != node[rows][:-1]]] if len(rows) else rows
+    best_dob = np.full(n_records, np.nan)
+    best_dob[node[firsts]] = partner_dob[firsts]
+    far = dated & (np.abs(partner_dob - best_dob[node]) >= namesake_span_days(person))
+    for i in np.flatnonzero(far):  # few
+        if not one_slip_apart(partner_dob[i], best_dob[node[i]]):
+            rival_weight[node[i]] = max(rival_weight[node[i]], weight[i])
+
+    ambiguous = np.flatnonzero(best_weight - rival_weight < decisive_bits)
     if not len(ambiguous):
         return scored
     nodes = scored[:, :2].astype(np.int64)

@@ -87,13 +87,8 @@ def write_review_pairs(
         with pairs as (
             select
                 p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, {evidence},
-                twin.node_l is not null as twin_guard,
-                abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
-                    and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
-                    as namesake_guard
+                twin.node_l is not null as twin_guard
             from {predictions} as p
-            inner join int_linkage_record as record_l on record_l.unique_id = p.unique_id_l
-            inner join int_linkage_record as record_r on record_r.unique_id = p.unique_id_r
             left join linkage_twin_pair as twin
                 on twin.node_l = p.unique_id_l - 1 and twin.node_r = p.unique_id_r - 1
             where p.match_probability >= $review_from
@@ -109,23 +104,6 @@ def write_review_pairs(
             inner join int_person_link as link_l on link_l.unique_id = pairs.unique_id_l
             inner join int_person_link as link_r on link_r.unique_id = pairs.unique_id_r
         ),
-        -- persons holding an identifier that names one person (NHS number, NINO)
-        person_identifier as (
-            select distinct link.person_key, record.shared_id
-            from int_linkage_record as record
-            inner join int_person_link as link using (unique_id)
-            where list_contains($identifier_kinds, split_part(record.shared_id, ':', 1))
-        ),
-        -- pairs of persons holding two different ones of a kind (among the pairs scored here)
-        two_identifiers as (
-            select distinct scored.person_key_l, scored.person_key_r
-            from (select distinct person_key_l, person_key_r from with_people) as scored
-            inner join person_identifier as a on a.person_key = scored.person_key_l
-            inner join person_identifier as b
-                on b.person_key = scored.person_key_r
-                and split_part(a.shared_id, ':', 1) = split_part(b.shared_id, ':', 1)
-                and a.shared_id <> b.shared_id
-        ),
         undecided_or_decided as (
             select
                 with_people.*,
@@ -134,34 +112,68 @@ def write_review_pairs(
             from with_people
             where registration_l <> registration_r
         ),
+        -- kept apart, or decided; twin-guard pairs linked anyway want a second look
+        to_offer as (
+            select pairs.*, decision.decision, decision.decided_at, decision.decided_by
+            from undecided_or_decided as pairs
+            left join linkage_decision as decision using (pair_l, pair_r)
+            where decision.decision is not null
+                or pairs.person_key_l <> pairs.person_key_r
+                or pairs.twin_guard
+        ),
         -- one row per pair of registrations: the strongest of their records' pairs
-        best as (
-            select * from undecided_or_decided
+        offered as (
+            select * from to_offer
             qualify row_number() over (
                 partition by pair_l, pair_r
                 order by match_probability desc, unique_id_l, unique_id_r
             ) = 1
+        ),
+        -- persons holding an identifier that names one person (NHS number, NINO), among those
+        person_identifier as (
+            select distinct link.person_key, record.shared_id
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where list_contains($identifier_kinds, split_part(record.shared_id, ':', 1))
+                and link.person_key in (
+                    select person_key_l from offered union select person_key_r from offered
+                )
+        ),
+        -- pairs of persons holding two different ones of a kind: two people for certain
+        two_identifiers as (
+            select distinct offered.person_key_l, offered.person_key_r
+            from offered
+            inner join person_identifier as a on a.person_key = offered.person_key_l
+            inner join person_identifier as b
+                on b.person_key = offered.person_key_r
+                and split_part(a.shared_id, ':', 1) = split_part(b.shared_id, ':', 1)
+                and a.shared_id <> b.shared_id
         )
         select
-            pair_l || ' ~ ' || pair_r as pair_id,
-            best.*,
+            offered.pair_l || ' ~ ' || offered.pair_r as pair_id,
+            offered.* exclude (decision, decided_at, decided_by),
+            abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
+                and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
+                as namesake_guard,
             case
-                when best.twin_guard then 'same date of birth and home, different first names'
-                when best.namesake_guard then 'one name, dates of birth years apart'
+                when offered.twin_guard then 'same date of birth and home, different first names'
+                when abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
+                    and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
+                    then 'one name, dates of birth years apart'
                 else 'in the review band'
             end as review_reason,
-            decision.decision,
-            decision.decided_at,
-            decision.decided_by
-        from best
-        left join linkage_decision as decision using (pair_l, pair_r)
+            offered.decision,
+            offered.decided_at,
+            offered.decided_by
+        from offered
+        inner join int_linkage_record as record_l on record_l.unique_id = offered.unique_id_l
+        inner join int_linkage_record as record_r on record_r.unique_id = offered.unique_id_r
         left join two_identifiers as certain
-            on certain.person_key_l = best.person_key_l
-            and certain.person_key_r = best.person_key_r
-        -- kept apart, or decided; twin-guard pairs linked anyway want a second look
-        where decision.decision is not null
-            or best.person_key_l <> best.person_key_r and certain.person_key_l is null
-            or best.twin_guard
+            on certain.person_key_l = offered.person_key_l
+            and certain.person_key_r = offered.person_key_r
+        where offered.decision is not null
+            or offered.twin_guard
+            or certain.person_key_l is null
         """,
         {
             "review_from": review_from,
