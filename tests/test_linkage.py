@@ -214,7 +214,7 @@ def test_each_comparison_level_is_written_once_and_labelled_as_before():
         "forename and surname swapped, one mistyped",
         "nickname or spelling variant",
         "first given names agree",
-        "a given name in common",
+        "a second given name the other's first",
         "same consonant skeleton",
         "Jaro-Winkler ≥ 0.92",
         "an initial and a name it could stand for",

@@ -160,6 +160,7 @@ standardised as (
         ) as unique_id,
         variants.*,
         split_part(variants.first_name_std, ' ', 1) as first_given_name,
+        nullif(split_part(variants.first_name_std, ' ', 2), '') as second_given_name,
         -- every given name, for "one name contained in the other" ("MARY JANE" / "JANE")
         string_split(variants.first_name_std, ' ') as first_name_tokens,
         coalesce(
