@@ -225,23 +225,45 @@ def synthetic_truth_dir(extracts: Path) -> Path:
 
 
 def _twins_merged(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
-    """Persons holding both of a pair of twins (the generator's persons.csv says who is a twin)."""
+    """Persons holding both of a pair of twins, and persons holding both a parent and a child of
+    one first name (the generator's persons.csv says who is a twin and who is whose parent)."""
     path = str(Path(truth_dir) / "persons.csv").replace("'", "''")
-    twins = con.execute(
+    twins, namesakes = con.execute(
         f"""
-        with twin_ids as (
-            select true_person_id from read_csv('{path}', all_varchar = true) where is_twin = 'Y'
+        with persons as (select * from read_csv('{path}', all_varchar = true)),
+        twin_ids as (select true_person_id from persons where is_twin = 'Y'),
+        namesake_ids as (
+            select child.true_person_id as child, parent.true_person_id as parent
+            from persons as child
+            inner join persons as parent
+                on parent.true_family_id = child.true_family_id
+                and parent.first_name = child.first_name
+                and parent.household_role in ('father', 'mother')
+                and child.role = 'child'
         ),
-        merged as (
-            select person_key, count(distinct person_id) as people
+        merged_twins as (
+            select person_key
             from eval_truth_record
             where person_id in (select true_person_id from twin_ids) and person_key is not null
             group by person_key
+            having count(distinct person_id) > 1
+        ),
+        merged_namesakes as (
+            select distinct child_record.person_key
+            from namesake_ids
+            inner join eval_truth_record as child_record
+                on child_record.person_id = namesake_ids.child
+            inner join eval_truth_record as parent_record
+                on parent_record.person_id = namesake_ids.parent
+                and parent_record.person_key = child_record.person_key
         )
-        select count(*) from merged where people > 1
+        select (select count(*) from merged_twins), (select count(*) from merged_namesakes)
         """
-    ).fetchall()[0][0]
-    return {"persons_holding_two_twins": int(twins)}
+    ).fetchall()[0]
+    return {
+        "persons_holding_two_twins": int(twins),
+        "persons_holding_a_parent_and_child_of_one_name": int(namesakes),
+    }
 
 
 def score_district(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
