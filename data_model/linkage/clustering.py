@@ -246,12 +246,59 @@ def cluster_strongest_first(
             contradicted.append((a, b))
     scored = np.asarray(scored, dtype=float).reshape(-1, 3)
     node_a, node_b = scored[:, 0].astype(np.int64), scored[:, 1].astype(np.int64)
-    apart = component[node_a] != component[node_b]  # else already one person by an identifier
-    for a, b, probability in zip(
-        node_a[apart].tolist(), node_b[apart].tolist(), scored[apart, 2].tolist(), strict=True
+    cross = component[node_a] != component[node_b]  # else already one person by an identifier
+    node_a, node_b, probability = node_a[cross], node_b[cross], scored[cross, 2]
+    # Where no rule could refuse any join (most people), strongest-first joins everything
+    # connected: those records are grouped at once, and only the rest go pair by pair.
+    whole = connected_groups(
+        n_records, np.concatenate([_pairs(must_link), np.column_stack([node_a, node_b])])
+    )
+    settled = _settled(records, whole, [guarded, apart, rejected, accepted], groups.least_span)
+    one_by_one = ~settled[whole[node_a]]
+    for a, b, p in zip(
+        node_a[one_by_one].tolist(),
+        node_b[one_by_one].tolist(),
+        probability[one_by_one].tolist(),
+        strict=True,
     ):
         if groups.join(a, b):
-            joined_by[a] = max(joined_by.get(a, 0.0), probability)
-            joined_by[b] = max(joined_by.get(b, 0.0), probability)
+            joined_by[a] = max(joined_by.get(a, 0.0), p)
+            joined_by[b] = max(joined_by.get(b, 0.0), p)
     roots = np.fromiter((groups.find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
+    at_once = settled[whole]
+    roots[at_once] = whole[at_once]
+    # There each record's strongest pair joined it (it was alone until then, or in a certain
+    # group, already at 1.0).
+    strongest = np.full(n_records, -1.0)
+    for nodes in (node_a[~one_by_one], node_b[~one_by_one]):
+        np.maximum.at(strongest, nodes, probability[~one_by_one])
+    for node in np.flatnonzero(strongest >= 0).tolist():
+        joined_by[node] = max(joined_by.get(node, 0.0), float(strongest[node]))
     return roots, joined_by
+
+
+def _settled(
+    records: ClusterRecords, whole: np.ndarray, pair_lists: list, least_span: float
+) -> np.ndarray:
+    """Per connected group of `whole` (indexed by its label): True where no rule could refuse a
+    join inside it: no guarded, kept-apart, rejected or accepted pair touches it, its dates of
+    birth lie within `least_span` days, and it holds no two identifiers of a kind."""
+    n_records = len(whole)
+    unsettled = np.zeros(n_records, dtype=bool)
+    for pairs in pair_lists:
+        nodes = _pairs(pairs)
+        unsettled[whole[nodes.ravel()]] = True
+    known = ~np.isnan(records.dob_days)
+    earliest, latest = np.full(n_records, np.inf), np.full(n_records, -np.inf)
+    np.minimum.at(earliest, whole[known], records.dob_days[known])
+    np.maximum.at(latest, whole[known], records.dob_days[known])
+    unsettled |= latest - earliest > least_span
+    for kind in range(records.identifier_codes.shape[1]):
+        codes = records.identifier_codes[:, kind]
+        held = codes >= 0
+        lowest = np.full(n_records, np.iinfo(np.int64).max)
+        highest = np.full(n_records, -1)
+        np.minimum.at(lowest, whole[held], codes[held])
+        np.maximum.at(highest, whole[held], codes[held])
+        unsettled |= (highest >= 0) & (lowest != highest)
+    return ~unsettled

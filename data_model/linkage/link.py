@@ -404,7 +404,10 @@ def without_ambiguous_records(
         if not one_slip_apart(partner_dob[i], best_dob[node[i]]):
             rival_weight[node[i]] = max(rival_weight[node[i]], weight[i])
 
-    ambiguous = np.flatnonzero(best_weight - rival_weight < decisive_bits)
+    has_rival = np.isfinite(rival_weight)
+    ambiguous = np.flatnonzero(has_rival)[
+        best_weight[has_rival] - rival_weight[has_rival] < decisive_bits
+    ]
     if not len(ambiguous):
         return scored
     nodes = scored[:, :2].astype(np.int64)
