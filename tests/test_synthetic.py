@@ -459,11 +459,24 @@ def test_recorded_dirt_is_what_it_says(larger):
             )
         elif kind in ("postcode_missing", "nino_missing", "nhs_number_missing"):
             assert rec == ""
+        elif kind == "title":
+            title, _, rest = rec.partition(" ")
+            assert title in ("Mr", "Mrs", "Miss", "Ms", "Dr", "Master") and rest == true
+        elif kind == "initial_first":
+            assert rec in (true[0], true[0] + ".")
+        elif kind == "second_given_name":
+            given, _, second = rec.partition(" ")
+            assert given == true and second and second != true
+        elif kind == "names_swapped":
+            assert rec == person["last_name"] and true == person["first_name"]
+        elif kind == "flat_format":
+            assert row.detail.rpartition("|")[2] in ("flat_no_comma", "flat_bare", "flat_no")
     assert seen >= {
         "typo_first", "typo_last", "nickname", "transliteration_first", "transliteration_last",
         "diacritics_first", "previous_surname", "hyphen_part", "hyphen_space", "dob_swapped",
         "dob_shifted", "dob_missing", "postcode_no_space", "postcode_typo", "postcode_missing",
         "address_format", "duplicate_registration", "sex_unknown", "apostrophe_variant",
+        "title", "initial_first", "second_given_name", "names_swapped", "flat_format",
     }  # fmt: skip
 
 
@@ -524,6 +537,29 @@ def test_twins_share_birthday_and_home_but_not_a_name(larger):
     )
     same = same.dropna()
     assert len(same) > 20 and same.mean() > 0.9
+
+
+def test_some_children_share_a_parents_first_name_and_home(larger):
+    """Namesakes: a son named after his father (a daughter after her mother), decades apart."""
+    persons = truth(larger, "persons")
+    persons["dob"] = pd.to_datetime(persons["dob"])
+    parents = persons[persons["household_role"].isin(["father", "mother"])]
+    children = persons[persons["role"] == "child"]
+    pairs = children.merge(parents, on=["true_family_id", "first_name", "sex"], suffixes=("", "_p"))
+    assert len(pairs) >= 5
+    assert ((pairs["dob"] - pairs["dob_p"]).dt.days > 10 * 365).all()
+    # one a household, and never two siblings of one name
+    assert not pairs["true_family_id"].duplicated().any()
+    assert not children.duplicated(["true_family_id", "first_name"]).any()
+
+
+def test_flats_are_written_each_way_in_the_files(larger):
+    """flat_format shows in the files: Flat 2 14 Oak Road; 2, 14 Oak Road; Flat No 2, 14 ..."""
+    police = read_text_table(larger, BY_SOURCE["police_incidents"])
+    text = police.filter(like="ADDRESS").fillna("").agg(" ".join, axis=1)
+    assert text.str.contains(r"^Flat \d+[A-Z]? \d", regex=True).any()
+    assert text.str.contains(r"^\d+[A-Z]?, \d", regex=True).any()
+    assert text.str.contains(r"^Flat No \d", regex=True).any()
 
 
 def test_families_that_move_change_address_and_those_that_leave_vanish(larger):

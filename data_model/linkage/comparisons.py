@@ -14,6 +14,8 @@ A level in linkage.yaml is a mapping with a `label` and one kind, e.g.
 - `swapped`: [a, b]; a of each record equals b of the other (forename and surname swapped)
 - `swapped_jaro_winkler`: {columns: [a, b], at_least}; as `swapped`, by Jaro-Winkler similarity
 - `shares_any`: an array column; the two arrays share an element
+- `either_equals`: [a, b]; a of one record equals b of the other, either way round
+- `initial`: a column; one record's value is a single letter, the other's first letter (J, JOHN)
 - `jaro_winkler`: {column, at_least}; Jaro-Winkler similarity at least that
 - `damerau_levenshtein`: {column, at_most}; at most that many edits apart
 - `days_apart`: {column, at_most}; dates at most that many days apart
@@ -78,6 +80,29 @@ def none_recorded_level(columns: list[str]) -> cll.CustomLevel:
     return cll.CustomLevel(" OR ".join(sides), base_dialect_str="duckdb")
 
 
+def initial_level(column: str) -> cll.CustomLevel:
+    """One record holds only an initial, and it is the other's first letter ("J" and "JOHN").
+
+    No library level compares a value with another's first letter; plain ANSI SQL (length,
+    substr), which Splink translates for each backend.
+    """
+    left, right = f"{column}_l", f"{column}_r"
+    return cll.CustomLevel(
+        f"(length({left}) = 1 OR length({right}) = 1)"
+        f" AND substr({left}, 1, 1) = substr({right}, 1, 1)",
+        base_dialect_str="duckdb",
+    )
+
+
+def either_equals_level(column_a: str, column_b: str) -> cll.CustomLevel:
+    """Column a of one record equals column b of the other, either way round (a second given
+    name recorded where the other system has only it: "MARY JANE" and "JANE"). Splink's
+    ColumnsReversedLevel asks both ways at once; plain ANSI SQL, translated for each backend."""
+    return cll.CustomLevel(
+        f"({column_a}_l = {column_b}_r OR {column_b}_l = {column_a}_r)", base_dialect_str="duckdb"
+    )
+
+
 def missing_level(columns: str | list[str], recorded_as: str | None = None) -> LevelCreator:
     """Either record lacks the value (or holds `recorded_as`, which means missing: sex 'U')."""
     if isinstance(columns, list):
@@ -117,6 +142,10 @@ def _level(spec: dict[str, Any]) -> LevelCreator:
         return SwappedJaroWinklerLevel(*argument["columns"], argument["at_least"])
     if kind == "shares_any":
         return cll.ArrayIntersectLevel(argument, min_intersection=1)
+    if kind == "either_equals":
+        return either_equals_level(*argument)
+    if kind == "initial":
+        return initial_level(argument)
     if kind == "jaro_winkler":
         return cll.JaroWinklerLevel(argument["column"], argument["at_least"])
     if kind == "damerau_levenshtein":

@@ -8,11 +8,14 @@ The steps, each explainable to an analyst:
    and scored on DuckDB, or on Spark with the model trained on DuckDB (spark.py); the steps
    below run here either way.
 3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
-   two groups unless an analyst rejected it, or the two groups are people some system holds
-   apart (each has its own registration there) and joining them would merge twins or siblings
-   caught by the twin guard, or dates of birth years apart. Pairs an analyst accepted join first.
-4. Pairs in the review band whose records ended in different persons form the review queue
-   (writers.py).
+   two groups unless an analyst rejected it, it would give one person two NHS numbers, or the
+   pair's own evidence says two people: twins (same date of birth and dwelling, different first
+   names) or a parent and child of one name (dates of birth ten or more years apart). Where some
+   system holds the two groups apart (each has its own registration there), siblings sharing a
+   postcode and dates of birth over a year apart are kept apart too. Pairs an analyst accepted
+   join first.
+4. Pairs scoring from the review band up whose records ended in different persons form the
+   review queue (writers.py): the band itself, and the pairs the guards kept apart.
 
 Inputs: table int_linkage_record (see its SQL). Outputs: int_person_link (unique_id → person_key),
 int_person_link_pair (scored pairs in the review band, with the evidence for each comparison),
@@ -22,6 +25,7 @@ and timings).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,7 +33,11 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from data_model.linkage.clustering import ClusterRecords, cluster_strongest_first
+from data_model.linkage.clustering import (
+    ClusterRecords,
+    cluster_strongest_first,
+    one_slip_apart,
+)
 from data_model.linkage.decisions import (
     ACCEPT,
     REJECT,
@@ -83,25 +91,14 @@ def link_persons(
     started = time.perf_counter()
     link_threshold = person["link_threshold"]
     keep_scored_pairs(con, predictions)
-    must_link = certain_links(con)
-    twins = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
-    run.twin_guard_pairs = len(twins)
     decisions_file = decisions or DecisionsFile([], [])
-    usable, unknown = decided_pairs(con, decisions_file.decisions)
+    decided = decisions_file.decisions
+    usable, unknown = decided_pairs(con, decided)
     accepted = [(a, b) for a, b, decision in usable if decision.decision == ACCEPT]
     rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
     contradicted: list[tuple[int, int]] = []
-    roots, joined_by = cluster_strongest_first(
-        cluster_records(con, person["one_person_identifiers"]),
-        person["max_dob_span_days"],
-        must_link,
-        accepted,
-        strongest_first(con, link_threshold),
-        guarded=twins,
-        rejected=rejected,
-        contradicted=contradicted,
-    )
+    roots, joined_by = cluster_persons(con, person, accepted, rejected, contradicted, run)
     by_nodes = {(a, b): decision for a, b, decision in usable}
     problems = [
         *decisions_file.problems,
@@ -121,7 +118,12 @@ def link_persons(
     write_person_link(con, roots, joined_by)
     run.twin_guard_blocked = twin_guard_blocked(con, link_threshold)
     write_review_pairs(
-        con, predictions, person["review_from"], link_threshold, decisions_file.decisions
+        con,
+        predictions,
+        person["review_from"],
+        decided,
+        person["one_person_identifiers"],
+        namesake_span_days(person),
     )
     write_decision_problems(con, problems)
     write_parameters(con, parameter_rows(model))
@@ -130,6 +132,46 @@ def link_persons(
     run.seconds["write"] = time.perf_counter() - started
     write_run(con, run, person)
     return run
+
+
+def cluster_persons(
+    con: duckdb.DuckDBPyConnection,
+    person: dict,
+    accepted: list[tuple[int, int]],
+    rejected: list[tuple[int, int]],
+    contradicted: list[tuple[int, int]],
+    run: LinkageRun,
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Records into persons (cluster_strongest_first's result) from the scored pairs in
+    linkage_scored: certain links, the analysts' decisions (record pairs), the twin and namesake
+    guards, and without the pairs of records that could be either of two people kept apart."""
+    link_threshold = person["link_threshold"]
+    similarity_below = person["twin_guard"]["first_name_similarity_below"]
+    twins, siblings = twin_guard_pairs(con, similarity_below)
+    run.twin_guard_pairs = len(twins) + len(siblings)
+    twins, siblings = (
+        lift_accepted_names(con, pairs, accepted, similarity_below) for pairs in (twins, siblings)
+    )
+    records = cluster_records(con, person["one_person_identifiers"])
+    return cluster_strongest_first(
+        records,
+        person["max_dob_span_days"],
+        certain_links(con),
+        accepted,
+        without_ambiguous_records(
+            con,
+            strongest_first(con, link_threshold),
+            twins,
+            link_threshold,
+            person,
+            records.dob_days,
+        ),
+        guarded=siblings,
+        rejected=rejected,
+        contradicted=contradicted,
+        apart=twins,
+        namesake_span_days=namesake_span_days(person),
+    )
 
 
 def score_pairs(
@@ -180,30 +222,206 @@ def certain_links(con: duckdb.DuckDBPyConnection) -> np.ndarray:
     return np.column_stack([pairs["first_node"], pairs["node"]])
 
 
-def twin_guard_pairs(con: duckdb.DuckDBPyConnection, similarity_below: float) -> np.ndarray:
-    """linkage_twin_pair, and its pairs (n × 2): records of two registrations sharing a date of
-    birth, postcode and surname whose first names are not alike, as twins' and siblings' are."""
+def namesake_span_days(person: dict) -> float:
+    """The namesake guard's years apart, in days."""
+    return person["namesake_guard"]["dob_years_apart_at_least"] * 365.25
+
+
+def different_first_names(a: str, b: str) -> str:
+    """SQL: the first names of records `a` and `b` (aliases of int_linkage_record), both recorded,
+    are different names, as twins' are (linkage.yaml twin_guard); `$similarity_below` is the
+    setting's Jaro-Winkler bound. Typos, nicknames and spellings are judged on the first given
+    names, so a second given name on one side ("NISHA DIYA", "BISHA") changes nothing."""
+    return f"""(
+        {a}.first_name_std <> {b}.first_name_std
+        -- not a typo
+        and jaro_winkler_similarity({a}.first_given_name, {b}.first_given_name) < $similarity_below
+        and damerau_levenshtein({a}.first_given_name, {b}.first_given_name) > 1
+        -- not a nickname, spelling variant or transliteration
+        and not list_has_any({a}.first_name_groups, {b}.first_name_groups)
+        and {a}.first_name_skeleton <> {b}.first_name_skeleton
+        -- not an initial
+        and length({a}.first_given_name) > 1 and length({b}.first_given_name) > 1
+        -- not one contained in the other: a second given name, or a short form (KEN, KENNETH)
+        and not list_has_all({a}.first_name_tokens, {b}.first_name_tokens)
+        and not list_has_all({b}.first_name_tokens, {a}.first_name_tokens)
+        and not starts_with({a}.first_given_name, {b}.first_given_name)
+        and not starts_with({b}.first_given_name, {a}.first_given_name)
+        -- not the surname recorded as the forename (names swapped)
+        and jaro_winkler_similarity({a}.first_name_std, coalesce({b}.last_name_std, '')) < 0.92
+        and jaro_winkler_similarity({b}.first_name_std, coalesce({a}.last_name_std, '')) < 0.92
+    )"""
+
+
+def alike_first_names(a: str, b: str) -> str:
+    """SQL: both first names recorded and not different names (one name, as far as twins go)."""
+    return (
+        f"({a}.first_name_std is not null and {b}.first_name_std is not null"
+        f" and not {different_first_names(a, b)})"
+    )
+
+
+def twin_guard_pairs(
+    con: duckdb.DuckDBPyConnection, similarity_below: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """linkage_twin_pair, and its pairs (each n × 2): records of two registrations sharing a date
+    of birth whose first names are different names (different_first_names), as twins' are.
+
+    The first pairs share a dwelling (the address; or the postcode where either has no address):
+    twins on their own evidence, kept apart always. The second share only a postcode and a
+    surname (siblings whose address one system keyed wrongly), kept apart where a system holds
+    them as two people.
+    """
+    # Pairs sharing a date of birth and an address or a postcode, made first (by equality joins
+    # alone), then judged: the names are compared once per pair.
     con.execute(
         """
-        create or replace temp table linkage_twin_pair as
-        select l.unique_id - 1 as node_l, r.unique_id - 1 as node_r
+        create or replace temp table linkage_birthday_pair as
+        select l.unique_id as id_l, r.unique_id as id_r
         from int_linkage_record as l
         inner join int_linkage_record as r
-            on l.dob = r.dob
-            and l.postcode = r.postcode
-            and l.unique_id < r.unique_id
-            and l.registration_id <> r.registration_id
-        where jaro_winkler_similarity(l.first_name_std, r.first_name_std) < ?
-            and not list_has_any(l.first_name_groups, r.first_name_groups)
-            and l.first_name_skeleton <> r.first_name_skeleton
-            -- one surname, or one part of a double-barrelled one
-            and (l.last_name_skeleton = r.last_name_skeleton
-                 or list_has_any(l.last_name_parts, r.last_name_parts))
-        """,
-        [similarity_below],
+            on l.dob = r.dob and l.address_key = r.address_key and l.unique_id < r.unique_id
+        where l.registration_id <> r.registration_id and l.first_name_std <> r.first_name_std
+        union
+        select l.unique_id, r.unique_id
+        from int_linkage_record as l
+        inner join int_linkage_record as r
+            on l.dob = r.dob and l.postcode = r.postcode and l.unique_id < r.unique_id
+        where l.registration_id <> r.registration_id and l.first_name_std <> r.first_name_std
+        """
     )
-    pairs = con.execute("select node_l, node_r from linkage_twin_pair").fetchnumpy()
-    return np.column_stack([pairs["node_l"], pairs["node_r"]])
+    con.execute(
+        f"""
+        create or replace temp table linkage_twin_pair as
+        select
+            l.unique_id - 1 as node_l,
+            r.unique_id - 1 as node_r,
+            coalesce(l.address_key = r.address_key, l.postcode = r.postcode) as same_dwelling
+        from linkage_birthday_pair as pair
+        inner join int_linkage_record as l on l.unique_id = pair.id_l
+        inner join int_linkage_record as r on r.unique_id = pair.id_r
+        where {different_first_names("l", "r")}
+            and (coalesce(l.address_key = r.address_key, l.postcode = r.postcode)
+                 -- one surname, or one part of a double-barrelled one
+                 or l.last_name_skeleton = r.last_name_skeleton
+                 or list_has_any(l.last_name_parts, r.last_name_parts))
+        order by node_l, node_r
+        """,
+        {"similarity_below": similarity_below},
+    )
+    pairs = con.execute("select node_l, node_r, same_dwelling from linkage_twin_pair").fetchnumpy()
+    both = np.column_stack([pairs["node_l"], pairs["node_r"]])
+    same_dwelling = pairs["same_dwelling"].astype(bool)
+    return both[same_dwelling], both[~same_dwelling]
+
+
+def lift_accepted_names(
+    con: duckdb.DuckDBPyConnection,
+    pairs: np.ndarray,
+    accepted: list[tuple[int, int]],
+    similarity_below: float,
+) -> np.ndarray:
+    """Twin-guard pairs (n × 2) without those an analyst's decision answers: once two first names
+    at one date of birth are accepted as one person (Martin in one system, Damian in another),
+    the guard no longer parts records with those names, or names alike them (Damien), at that
+    date of birth. Names not alike stay apart: Daniel, Damian's real twin, from both."""
+    if not accepted or not len(pairs):
+        return pairs
+    con.execute("create or replace temp table linkage_guard_pair (node_l bigint, node_r bigint)")
+    con.executemany("insert into linkage_guard_pair values (?, ?)", pairs.tolist())
+    con.execute("create or replace temp table linkage_accepted (node_l bigint, node_r bigint)")
+    con.executemany("insert into linkage_accepted values (?, ?)", accepted)
+    kept = con.execute(
+        f"""
+        with records as (select * from int_linkage_record),
+        answered as (
+            select distinct guard.node_l, guard.node_r
+            from linkage_guard_pair as guard
+            inner join records as x on x.unique_id = guard.node_l + 1
+            inner join records as y on y.unique_id = guard.node_r + 1
+            inner join records as a on a.dob = x.dob
+            inner join linkage_accepted as decision on decision.node_l + 1 = a.unique_id
+                or decision.node_r + 1 = a.unique_id
+            inner join records as b
+                on b.unique_id = decision.node_l + decision.node_r + 2 - a.unique_id
+            where {alike_first_names("x", "a")} and {alike_first_names("y", "b")}
+        )
+        select guard.node_l, guard.node_r
+        from linkage_guard_pair as guard
+        anti join answered using (node_l, node_r)
+        order by guard.node_l, guard.node_r
+        """,
+        {"similarity_below": similarity_below},
+    ).fetchnumpy()
+    return np.column_stack([kept["node_l"], kept["node_r"]]).astype(np.int64)
+
+
+def without_ambiguous_records(
+    con: duckdb.DuckDBPyConnection,
+    scored: np.ndarray,
+    twins: np.ndarray,
+    link_threshold: float,
+    person: dict,
+    dob_days: np.ndarray,
+) -> np.ndarray:
+    """The scored pairs (strongest_first's) without those of a record that could be either of two
+    people the guards keep apart: it scores at or above the link threshold with both twins, or
+    with both a parent and a child of one name (a tenancy without a date of birth, say), and is
+    not at least as much likelier to be one than the other as a link asks (the link threshold's
+    odds: 99 to 1 at 0.99). Such a record joins neither; its pairs go to review.
+
+    For each record: its strongest partner, and its strongest rival partner, one the guards keep
+    apart from the first (the other twin), or one born years from the strongest partner born on a
+    known day (not one keystroke away). `dob_days`: each record's date of birth (ClusterRecords)."""
+    if not len(scored):
+        return scored
+    decisive_bits = math.log2(link_threshold / (1 - link_threshold))
+    strong = con.execute(
+        "select node_l, node_r, match_weight from linkage_scored where match_probability >= ?",
+        [link_threshold],
+    ).fetchnumpy()
+    node = np.concatenate([strong["node_l"], strong["node_r"]]).astype(np.int64)
+    other = np.concatenate([strong["node_r"], strong["node_l"]]).astype(np.int64)
+    weight = np.concatenate([strong["match_weight"], strong["match_weight"]]).astype(float)
+    n_records = len(dob_days)
+    # each record's partners, strongest first
+    order = np.lexsort((-weight, node))
+    node, other, weight = node[order], other[order], weight[order]
+    first = np.r_[True, node[1:] != node[:-1]]
+    best_weight = np.full(n_records, -np.inf)
+    best_other = np.full(n_records, -1, dtype=np.int64)
+    best_weight[node[first]], best_other[node[first]] = weight[first], other[first]
+    rival_weight = np.full(n_records, -np.inf)
+
+    # twins: a partner the guard keeps apart from the strongest one
+    if len(twins):
+        apart = np.concatenate([twins, twins[:, ::-1]]).astype(np.int64)
+        apart_keys = apart[:, 0] * n_records + apart[:, 1]
+        is_rival = np.isin(best_other[node] * n_records + other, apart_keys)
+        np.maximum.at(rival_weight, node[is_rival], weight[is_rival])
+
+    # namesakes: a partner born years from the strongest partner with a known date of birth
+    partner_dob = dob_days[other]
+    dated = ~np.isnan(partner_dob)
+    # the first dated partner of each record, in strongest-first order
+    rows = np.flatnonzero(dated)
+    firsts = rows[np.r_[True, node[rows][1:] != node[rows][:-1]]] if len(rows) else rows
+    best_dob = np.full(n_records, np.nan)
+    best_dob[node[firsts]] = partner_dob[firsts]
+    far = dated & (np.abs(partner_dob - best_dob[node]) >= namesake_span_days(person))
+    for i in np.flatnonzero(far):  # few
+        if not one_slip_apart(partner_dob[i], best_dob[node[i]]):
+            rival_weight[node[i]] = max(rival_weight[node[i]], weight[i])
+
+    has_rival = np.isfinite(rival_weight)
+    ambiguous = np.flatnonzero(has_rival)[
+        best_weight[has_rival] - rival_weight[has_rival] < decisive_bits
+    ]
+    if not len(ambiguous):
+        return scored
+    nodes = scored[:, :2].astype(np.int64)
+    clear = ~(np.isin(nodes[:, 0], ambiguous) | np.isin(nodes[:, 1], ambiguous))
+    return scored[clear]
 
 
 def strongest_first(con: duckdb.DuckDBPyConnection, link_threshold: float) -> np.ndarray:

@@ -3,6 +3,7 @@ nickname and spelling groups), and the configuration tables the SQL models read 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -29,9 +30,38 @@ def name_variant_rows(path: Path = NAME_VARIANTS_FILE) -> list[tuple[str, str]]:
 
 
 def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Configuration the SQL models read: name groups and systems that share another's ids."""
+    """Configuration the SQL models read: name groups, systems that share another's ids, titles
+    and the placeholder postcodes and addresses (linkage.yaml's `standardise`)."""
     con.execute("create or replace table cfg_name_variant (name_std varchar, name_group varchar)")
     con.executemany("insert into cfg_name_variant values (?, ?)", name_variant_rows())
     con.execute("create or replace table cfg_system_source (system_name varchar, source varchar)")
     systems = linkage_settings()["person"]["same_identifier_systems"]
     con.executemany("insert into cfg_system_source values (?, ?)", list(systems.items()))
+    con.execute("create or replace table cfg_name_title (title varchar)")
+    con.executemany("insert into cfg_name_title values (?)", [(t,) for t in name_titles()])
+    con.execute(
+        "create or replace table cfg_placeholder_value"
+        " (field varchar, compact_value varchar, is_prefix boolean)"
+    )
+    con.executemany("insert into cfg_placeholder_value values (?, ?, ?)", placeholder_rows())
+
+
+def compact(value: object) -> str:
+    """A value as placeholders are compared: capitals, letters and digits only ("N/K" -> "NK")."""
+    return re.sub(r"[^A-Z0-9]", "", str(value).upper())
+
+
+def name_titles() -> list[str]:
+    """linkage.yaml's titles in linkage's standard name form (capitals, letters only)."""
+    return sorted({compact(title) for title in linkage_settings()["standardise"]["name_titles"]})
+
+
+def placeholder_rows() -> list[tuple[str, str, bool]]:
+    """(field, compact value, is a prefix) for each postcode and address placeholder."""
+    settings = linkage_settings()["standardise"]
+    rows = {
+        *(("postcode", compact(v), False) for v in settings["postcode_placeholders"]),
+        *(("postcode", compact(v), True) for v in settings["postcode_placeholder_prefixes"]),
+        *(("address", compact(v), False) for v in settings["address_placeholders"]),
+    }
+    return sorted(rows)

@@ -57,11 +57,17 @@ def write_review_pairs(
     con: duckdb.DuckDBPyConnection,
     predictions: str,
     review_from: float,
-    link_threshold: float,
     decisions: list[Decision],
+    identifier_kinds: list[str],
+    namesake_days: float,
 ) -> None:
-    """Scored pairs an analyst should see: the review band kept apart, and twin-guard pairs
-    scoring high, whether the clustering kept them apart or linked them."""
+    """Scored pairs an analyst should see: pairs scoring from `review_from` up whose records
+    ended in different persons (the review band, and pairs a guard kept apart however high they
+    scored), decided pairs, and twin-guard pairs linked anyway (by an identifier or a decision),
+    for a second look. Pairs of persons holding two different NHS numbers (or NINOs) are two
+    people for certain and are not offered.
+
+    `review_reason` says why each pair is there, in plain words."""
     columns = [
         column[0] for column in con.execute(f"select * from {predictions} limit 0").description
     ]
@@ -85,7 +91,7 @@ def write_review_pairs(
             from {predictions} as p
             left join linkage_twin_pair as twin
                 on twin.node_l = p.unique_id_l - 1 and twin.node_r = p.unique_id_r - 1
-            where p.match_probability >= ?
+            where p.match_probability >= $review_from
         ),
         with_people as (
             select
@@ -105,29 +111,75 @@ def write_review_pairs(
                 greatest(registration_l, registration_r) as pair_r
             from with_people
             where registration_l <> registration_r
-                and (match_probability < ? or twin_guard)
+        ),
+        -- kept apart, or decided; twin-guard pairs linked anyway want a second look
+        to_offer as (
+            select pairs.*, decision.decision, decision.decided_at, decision.decided_by
+            from undecided_or_decided as pairs
+            left join linkage_decision as decision using (pair_l, pair_r)
+            where decision.decision is not null
+                or pairs.person_key_l <> pairs.person_key_r
+                or pairs.twin_guard
         ),
         -- one row per pair of registrations: the strongest of their records' pairs
-        best as (
-            select * from undecided_or_decided
+        offered as (
+            select * from to_offer
             qualify row_number() over (
                 partition by pair_l, pair_r
                 order by match_probability desc, unique_id_l, unique_id_r
             ) = 1
+        ),
+        -- persons holding an identifier that names one person (NHS number, NINO), among those
+        person_identifier as (
+            select distinct link.person_key, record.shared_id
+            from int_linkage_record as record
+            inner join int_person_link as link using (unique_id)
+            where list_contains($identifier_kinds, split_part(record.shared_id, ':', 1))
+                and link.person_key in (
+                    select person_key_l from offered union select person_key_r from offered
+                )
+        ),
+        -- pairs of persons holding two different ones of a kind: two people for certain
+        two_identifiers as (
+            select distinct offered.person_key_l, offered.person_key_r
+            from offered
+            inner join person_identifier as a on a.person_key = offered.person_key_l
+            inner join person_identifier as b
+                on b.person_key = offered.person_key_r
+                and split_part(a.shared_id, ':', 1) = split_part(b.shared_id, ':', 1)
+                and a.shared_id <> b.shared_id
         )
         select
-            pair_l || ' ~ ' || pair_r as pair_id,
-            best.*,
-            decision.decision,
-            decision.decided_at,
-            decision.decided_by
-        from best
-        left join linkage_decision as decision using (pair_l, pair_r)
-        -- kept apart, or decided; twin-guard pairs either way (linked ones want a second look)
-        where decision.decision is not null or best.person_key_l <> best.person_key_r
-            or best.twin_guard
+            offered.pair_l || ' ~ ' || offered.pair_r as pair_id,
+            offered.* exclude (decision, decided_at, decided_by),
+            abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
+                and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
+                as namesake_guard,
+            case
+                when offered.twin_guard then 'same date of birth and home, different first names'
+                when abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
+                    and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
+                    then 'one name, dates of birth years apart'
+                else 'in the review band'
+            end as review_reason,
+            offered.decision,
+            offered.decided_at,
+            offered.decided_by
+        from offered
+        inner join int_linkage_record as record_l on record_l.unique_id = offered.unique_id_l
+        inner join int_linkage_record as record_r on record_r.unique_id = offered.unique_id_r
+        left join two_identifiers as certain
+            on certain.person_key_l = offered.person_key_l
+            and certain.person_key_r = offered.person_key_r
+        where offered.decision is not null
+            or offered.twin_guard
+            or certain.person_key_l is null
         """,
-        [review_from, link_threshold],
+        {
+            "review_from": review_from,
+            "namesake_days": namesake_days,
+            "identifier_kinds": identifier_kinds,
+        },
     )
 
 

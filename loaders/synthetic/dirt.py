@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from loaders.synthetic import identity_dirt
 from loaders.synthetic import names as nm
 from loaders.synthetic.common import make_date, split_date
 from loaders.synthetic.geography import ABBREVIATIONS
@@ -211,6 +212,10 @@ SOURCE_RATES: dict[str, dict[str, float]] = {
         "duplicate_registration": 0.0,
     },
 }
+# Titles, initials, second given names, swapped names and flat formats (identity_dirt.py), at
+# their own rates.
+for _source, _rates in identity_dirt.RATES.items():
+    SOURCE_RATES[_source] = SOURCE_RATES[_source] | _rates
 ROW_RATES = {
     "duplicate_row": 0.003,  # exact repeats, in the files where joins in the export cause them
     "contract_violation": 0.0015,
@@ -354,6 +359,9 @@ def register(
         return nm.typo(value, rng)
 
     apply(LAST_NAME_KINDS, "last", last_elig, last_change, true_last)
+    records.extend(
+        identity_dirt.name_forms(rng.spawn(1)[0], source, regs, true_first, true_last, p, eligible)
+    )
 
     # Dates of birth.
     dob = regs["dob"].to_numpy().astype("datetime64[D]").copy()
@@ -401,6 +409,11 @@ def register(
     for i in np.flatnonzero(fmt | missing):
         kind = "address_missing" if style[i] == "missing" else "address_format"
         records.append((i, kind, "address", "", "", style[i]))
+    home = pop.households.iloc[p["hh"].to_numpy()]
+    in_a_flat = (home["flat0"].to_numpy() > 0) | (home["flat1"].to_numpy() > 0)
+    records.extend(
+        identity_dirt.flat_forms(rng.spawn(1)[0], source, style, has_address & in_a_flat, eligible)
+    )
     regs["style"] = style
     pc_dirt = np.full(n, "", dtype=object)
     taken = np.zeros(n, dtype=bool)
@@ -565,7 +578,9 @@ def render_addresses(
     line1 = np.where(
         style == "abbreviated", abbreviated, np.where(style == "upper", upper, canonical)
     )
-    line1 = line1.astype(object)
+    line1 = identity_dirt.flat_lines(
+        line1.astype(object), style, has_flat, flat_s, num + " " + street
+    )
     up = style == "upper"
     locality = np.where(up, pd.Series(locality).str.upper(), locality).astype(object)
     town = np.where(up, pd.Series(town).str.upper(), town).astype(object)

@@ -33,6 +33,7 @@ from loaders.synthetic.dirt import (
 )
 from loaders.synthetic.ehm import early_help, service_involvement
 from loaders.synthetic.geography import WARDS
+from loaders.synthetic.identity_dirt import name_after_parent
 from loaders.synthetic.population import PROBLEMS, Population, build_population
 from loaders.synthetic.programme import Programme, build_programme
 from loaders.synthetic.sources import (
@@ -104,6 +105,7 @@ def generate(
 
     say(0.0, "Drawing the district's families and where they live")
     pop = build_population(streams[0], households)
+    name_after_parent(streams[15], pop.persons)
     say(0.08, "Running the programme: referrals, allocation queues and key work")
     prog = build_programme(streams[1], pop)
     mem = members(pop)

@@ -47,19 +47,24 @@ create or replace macro name_skeleton(std_name) as (
     ), '') end
 );
 
--- The flat of an address: "Flat 2, 14 Oak Road", "14 OAK ROAD FLAT 2" and "2/14 Oak Rd" all give "2".
+-- The flat of an address: "Flat 2, 14 Oak Road", "Flat 2 14 Oak Road", "Flat No 2, 14 Oak Road",
+-- "14 OAK ROAD FLAT 2", "2/14 Oak Rd" and "2, 14 Oak Road" all give "2".
 create or replace macro address_flat(raw_address) as (
-    nullif(coalesce(
-        nullif(regexp_extract(upper(raw_address), '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+([0-9A-Z]+)', 1), ''),
-        regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*/\s*[0-9]', 1)
-    ), '')
+    nullif(trim(coalesce(
+        nullif(regexp_extract(upper(raw_address),
+            '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)(?:\s+NO\.?|\s+NUMBER)?\s*([0-9]+[A-Z]?|\s[A-Z]{1,2})\b', 1), ''),
+        nullif(regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*/\s*[0-9]', 1), ''),
+        regexp_extract(upper(raw_address), '^\s*([0-9]+[A-Z]?)\s*,\s*[0-9]', 1)
+    )), '')
 );
 
--- The address without its flat, in capitals: the part that names the building and street.
+-- The address without its flat, in capitals: the part that names the building and street
+-- ("10, Oak Road" is 10 Oak Road).
 create or replace macro address_building(raw_address) as (
-    trim(regexp_replace(regexp_replace(upper(raw_address),
-        '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)\s+[0-9A-Z]+\s*,?', '', 'g'),
-        '^\s*[0-9]+[A-Z]?\s*/\s*', ''))
+    trim(regexp_replace(regexp_replace(regexp_replace(upper(raw_address),
+        '\b(?:FLAT|APARTMENT|APT|UNIT|STUDIO)(?:\s+NO\.?|\s+NUMBER)?\s*(?:[0-9]+[A-Z]?|\s[A-Z]{1,2})\b\s*,?', '', 'g'),
+        '^\s*[0-9]+[A-Z]?\s*[/,]\s*([0-9])', '\1'),
+        '^\s*([0-9]+[A-Z]?)\s*,\s*([A-Z])', '\1 \2'))
 );
 
 -- Street-type abbreviations written out, so "14 Oak Rd" meets "14 OAK ROAD".
@@ -73,18 +78,31 @@ create or replace macro street_std(street) as (
         ' CT$', ' COURT'), '\s+', ' ', 'g')
 );
 
--- One key per dwelling: flat, house number and street ("2 14 OAK ROAD"); without a house number,
--- the first line of the address.
+-- A house number and street up to its last street-type word (ROAD, ST, LANE...), where it has one.
+create or replace macro street_through_type(street) as (
+    coalesce(nullif(regexp_extract(street,
+        '^([0-9]+[A-Z]?\s.*\b(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|CLOSE|CL|CRESCENT|CRES|DRIVE|DR|GROVE|GR|PLACE|PL|TERRACE|TERR|TER|GARDENS|GDNS|MOUNT|MT|COURT|CT|WAY|WALK|VIEW|ROW|HILL|SQUARE|SQ|PARADE|GREEN|FOLD|GATE|RISE|VALE|CIRCUIT|PARK))\b', 1), ''), street)
+);
+
+-- One key per dwelling (from an address's flat and building): flat, house number and street ("2 14 OAK ROAD"); without a house number,
+-- the first line of the address. Where no comma ends the street, what follows its last street
+-- word is dropped ("14 OAK ROAD HEATON BRADFORD" is 14 OAK ROAD).
+create or replace macro dwelling_key(flat, building) as (
+    concat_ws(' ',
+        flat,
+        coalesce(
+            nullif(regexp_extract(building, '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
+            split_part(building, ',', 1)
+        ).street_through_type().street_std())
+);
+
+-- The same from the address as recorded (int_linkage_record computes its parts once per address).
 create or replace macro address_key(raw_address) as (
     case when nullif(trim(raw_address), '') is not null then
-        concat_ws(' ',
-            address_flat(raw_address),
-            coalesce(
-                nullif(regexp_extract(address_building(raw_address), '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
-                split_part(address_building(raw_address), ',', 1)
-            ).street_std())
+        dwelling_key(address_flat(raw_address), address_building(raw_address))
     end
 );
+
 
 -- Multi-line addresses whose last line is the postcode (the Family Context extracts) -----------
 

@@ -18,18 +18,69 @@ recorded_variants as (
     group by all
 ),
 
+-- Titles (linkage.yaml standardise.name_titles) are not names: "Mrs Jane" is Jane, and a field
+-- holding only a title is empty.
+titles as (
+    select coalesce(list(title), []::varchar[]) as titles
+    from {{ source('config', 'cfg_name_title') }}
+),
+
 standard_names as (
-    select name, name_std(name) as name_std
+    select
+        name,
+        nullif(array_to_string(list_filter(
+            string_split(name_std(name), ' '), lambda token: not list_contains(titles.titles, token)
+        ), ' '), '') as name_std
     from (
         select first_name as name from recorded_variants
         union
         select last_name from recorded_variants
     )
+    cross join titles
 ),
 
+-- Postcodes and addresses meaning "not known" (NOT KNOWN, N/K, ZZ99 3WZ...; linkage.yaml
+-- standardise) are missing: never a postcode, never a dwelling.
+placeholders as (
+    select field, compact_value, is_prefix
+    from {{ source('config', 'cfg_placeholder_value') }}
+),
+
+placeholder_addresses as (
+    select address
+    from (select distinct address from recorded_variants) as addresses
+    inner join placeholders
+        on placeholders.field = 'address'
+        and placeholders.compact_value = regexp_replace(upper(address), '[^A-Z0-9]', '', 'g')
+),
+
+-- address_key(), its parts computed once (the regular expressions are the costly part)
 standard_addresses as (
-    select address, address_key(address) as address_key
-    from (select distinct address from recorded_variants)
+    select address, case when nullif(trim(address), '') is not null
+        then dwelling_key(flat, building) end as address_key
+    from (
+        select address, address_flat(address) as flat, address_building(address) as building
+        from (
+            select distinct address from recorded_variants
+            except
+            select address from placeholder_addresses
+        )
+    )
+),
+
+standard_postcodes as (
+    select
+        postcode,
+        case when not exists (
+            select 1 from placeholders
+            where placeholders.field = 'postcode'
+                and (placeholders.compact_value = compact
+                     or placeholders.is_prefix and starts_with(compact, placeholders.compact_value))
+        ) then postcodes.postcode end as postcode_std
+    from (
+        select postcode, regexp_replace(upper(postcode), '[^A-Z0-9]', '', 'g') as compact
+        from (select distinct postcode from recorded_variants)
+    ) as postcodes
 ),
 
 registration_variants as (
@@ -38,12 +89,24 @@ registration_variants as (
         variants.source,
         variants.source_person_id,
         variants.shared_id,
-        first_names.name_std as first_name_std,
+        -- A surname recorded in the forename field as well ("KHAN MOHAMMED" / "KHAN") is the
+        -- surname: the forename is what is left.
+        case
+            when len(list_filter(
+                string_split(first_names.name_std, ' '),
+                lambda token: not list_contains(string_split(last_names.name_std, ' '), token)
+            )) between 1 and len(string_split(first_names.name_std, ' ')) - 1
+                then array_to_string(list_filter(
+                    string_split(first_names.name_std, ' '),
+                    lambda token: not list_contains(string_split(last_names.name_std, ' '), token)
+                ), ' ')
+            else first_names.name_std
+        end as first_name_std,
         last_names.name_std as last_name_std,
         variants.dob,
         variants.sex,
         addresses.address_key,
-        variants.postcode,
+        postcodes.postcode_std as postcode,
         any_value(variants.first_name) as first_name,
         any_value(variants.last_name) as last_name,
         any_value(variants.address) as address,
@@ -54,6 +117,7 @@ registration_variants as (
     left join standard_names as first_names on first_names.name = variants.first_name
     left join standard_names as last_names on last_names.name = variants.last_name
     left join standard_addresses as addresses on addresses.address = variants.address
+    left join standard_postcodes as postcodes on postcodes.postcode = variants.postcode
     group by all
 ),
 
@@ -68,12 +132,24 @@ first_name_groups as (
     group by variants.first_name_std
 ),
 
+-- (the names made distinct first: the skeleton is costly)
+distinct_names as (
+    select name_std
+    from (
+        select first_name_std as name_std from registration_variants
+        union
+        select last_name_std from registration_variants
+    )
+    where name_std is not null
+    group by name_std
+),
+
 name_skeletons as (
     select
         name_std,
         name_skeleton(split_part(name_std, ' ', 1)) as given_name_skeleton,
         name_skeleton(name_std) as whole_name_skeleton
-    from (select distinct name_std from standard_names where name_std is not null)
+    from distinct_names
 ),
 
 standardised as (
@@ -84,6 +160,9 @@ standardised as (
         ) as unique_id,
         variants.*,
         split_part(variants.first_name_std, ' ', 1) as first_given_name,
+        nullif(split_part(variants.first_name_std, ' ', 2), '') as second_given_name,
+        -- every given name, for "one name contained in the other" ("MARY JANE" / "JANE")
+        string_split(variants.first_name_std, ' ') as first_name_tokens,
         coalesce(
             groups.name_groups, [split_part(variants.first_name_std, ' ', 1)]
         ) as first_name_groups,

@@ -55,6 +55,7 @@ select
     -- twin-guard pairs no system holds apart are linked, and queued for a second look
     pairs.person_key_l = pairs.person_key_r as linked_by_last_build,
     pairs.registration_pairs,
+    pairs.review_reason,
     pairs.decision,
     pairs.decided_at,
     pairs.decided_by

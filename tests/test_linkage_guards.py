@@ -1,0 +1,411 @@
+"""Linkage on hand-made records: titles, initials, second given names and swapped names compared
+as such; twins and parent-child namesakes kept apart on their own evidence, with no system holding
+both; placeholder postcodes and addresses never a dwelling; flats however written one dwelling;
+people without an address placed in their family through their other records and recorded
+relationships.
+
+The records go through the real standardisation (int_linkage_record's SQL) and the real guards,
+clustering and writers; only Splink's scores are given, as the probability it would give a pair
+that agrees on everything but the field in question."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pytest
+
+from data_model.linkage import linkage_settings
+from data_model.linkage.clustering import one_slip_apart
+from data_model.linkage.families import build_families
+from data_model.linkage.link import (
+    cluster_persons,
+    keep_scored_pairs,
+    namesake_span_days,
+    twin_guard_pairs,
+)
+from data_model.linkage.prediction import LinkageRun
+from data_model.linkage.settings import create_linkage_reference_tables
+from data_model.linkage.writers import write_person_link, write_review_pairs
+from data_model.runner import create_macros, discover_models, render
+
+PERSON = linkage_settings()["person"]
+SIMILARITY = PERSON["twin_guard"]["first_name_similarity_below"]
+HOME = ("Flat 2, 10 High Street, Heaton, Bradford", "BD9 4AA")
+COLUMNS = ("source", "person_id", "first_name", "last_name", "dob", "address", "postcode")
+
+
+def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None):
+    """A connection holding int_person_record (the rows: source, person id, first name, last
+    name, date of birth, address, postcode) and int_linkage_record made from it by the model's
+    SQL, one linkage record per row in the order given (unique_id 1, 2, ...)."""
+    con = duckdb.connect()
+    create_macros(con)
+    create_linkage_reference_tables(con)
+    con.execute(
+        "create table int_person_record (source varchar, source_record_id varchar,"
+        " source_person_id varchar, first_name varchar, last_name varchar, dob date, sex varchar,"
+        " address varchar, postcode varchar, record_date date, known_from date, known_to date,"
+        " shared_id varchar, registration_id varchar)"
+    )
+    for i, row in enumerate(rows):
+        values = dict(zip(COLUMNS, row, strict=True))
+        con.execute(
+            "insert into int_person_record values (?, ?, ?, ?, ?, ?, 'U', ?, ?, date '2019-01-01',"
+            " date '2019-01-01', date '2019-06-30', ?, ?)",
+            [
+                values["source"],
+                f"row{i}",
+                values["person_id"],
+                values["first_name"],
+                values["last_name"],
+                values["dob"],
+                values["address"],
+                values["postcode"],
+                (shared_ids or {}).get(i),
+                f"{values['source']}:{values['person_id']}",
+            ],
+        )
+    sql = render(discover_models()["int_linkage_record"].sql)
+    con.execute(f"create table int_linkage_record as {sql}")
+    # one record per row, numbered in the rows' order (the model numbers by registration)
+    con.execute(
+        "create or replace table int_linkage_record as select * replace ("
+        " cast(substr(source_person_id, 2) as bigint) as unique_id) from int_linkage_record"
+    )
+    return con
+
+
+def record(i: int, source: str, first: str, last: str = "Smith", dob="2010-05-01", home=HOME):
+    """A row whose person id is `P<i>` (so its linkage record is number i)."""
+    address, postcode = home if home else (None, None)
+    return (source, f"P{i}", first, last, dob, address, postcode)
+
+
+def standard(con: duckdb.DuckDBPyConnection, column: str) -> list:
+    query = f"select {column} from int_linkage_record order by unique_id"
+    return [value for (value,) in con.execute(query).fetchall()]
+
+
+# --- Names ---------------------------------------------------------------------------------------
+
+
+def test_titles_go_and_a_surname_repeated_in_the_forename_is_the_surname():
+    con = linkage_records(
+        [
+            record(1, "housing_tenancies", "Mrs Jane", "Smith"),
+            record(2, "police_incidents", "Master Adam", "MR SMITH"),
+            record(3, "health_events", "KHAN Mohammed", "Khan"),
+            record(4, "dwp_spells", "Miss", "Jones"),
+            record(5, "school_census", "Dr. Priya Kaur", "Sandhu"),
+            record(6, "school_census", "Ali", "Ali"),  # one name in both fields stays
+        ]
+    )
+    assert standard(con, "first_name_std") == [
+        "JANE",
+        "ADAM",
+        "MOHAMMED",
+        None,
+        "PRIYA KAUR",
+        "ALI",
+    ]
+    assert standard(con, "last_name_std") == ["SMITH", "SMITH", "KHAN", "JONES", "SANDHU", "ALI"]
+    assert standard(con, "first_name_tokens")[4] == ["PRIYA", "KAUR"]
+
+
+# --- Twins ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first_a", "first_b", "twins"),
+    [
+        ("Martin", "Damian", True),
+        ("Jaspreet", "Manpreet", True),
+        ("Hamza", "Bilal", True),
+        ("Aisha", "Ayesha", False),  # spelling variants of one name
+        ("Mohammed", "Muhammad", False),  # one consonant skeleton
+        ("William", "Bill", False),  # nickname
+        ("Nicola", "Nicky", False),
+        ("Jonathan", "Jonathon", False),  # typo
+        ("Ali", "Ari", False),  # one edit
+        ("J", "John", False),  # initial
+        ("J.", "John", False),
+        ("Mary Jane", "Mary", False),  # a second given name
+        ("Mary Jane", "Jane", False),
+        ("Nisha Diya", "Bisha", False),  # a second given name and a typo
+        ("Chris", "Christopher", False),  # short form
+        ("Mr John", "John", False),  # title
+    ],
+)
+def test_the_twin_rule_knows_different_names_from_one_name_written_differently(
+    first_a, first_b, twins
+):
+    # two systems, one record each: no system holds both
+    con = linkage_records(
+        [record(1, "school_census", first_a), record(2, "police_incidents", first_b)]
+    )
+    apart, siblings = twin_guard_pairs(con, SIMILARITY)
+    assert (apart.tolist() == [[0, 1]]) is twins
+    assert siblings.tolist() == []
+
+
+def test_swapped_names_and_other_birthdays_or_homes_are_not_twins():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Martin", "Smith"),
+            record(2, "police_incidents", "Smith", "Martin"),  # forename and surname swapped
+            record(3, "health_events", "Damian", dob="2011-05-01"),  # another birthday
+            record(4, "health_events", "Daniel", home=("22 Low Lane, Heaton", "BD9 4ZZ")),
+        ]
+    )
+    apart, siblings = twin_guard_pairs(con, SIMILARITY)
+    assert apart.tolist() == [] and siblings.tolist() == []
+
+
+def test_a_home_without_an_address_is_its_postcode_and_a_postcode_alone_needs_a_system():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Martin"),
+            record(2, "health_events", "Damian", home=(None, HOME[1])),  # postcode only: one home
+            record(3, "police_incidents", "Daniel", home=("99 Other Road", HOME[1])),
+        ]
+    )
+    apart, siblings = twin_guard_pairs(con, SIMILARITY)
+    assert apart.tolist() == [[0, 1], [1, 2]]
+    # another address at the postcode, the surname shared: kept apart where a system holds both
+    assert siblings.tolist() == [[0, 2]]
+
+
+def cluster(con, scored, accepted=(), rejected=()):
+    """Cluster the hand-made records as link_persons does, from the given scored pairs (node_l,
+    node_r, probability): the guards from the records, the settings' thresholds and spans; then
+    write int_person_link and the review pairs. Returns each record's group root."""
+    con.execute(
+        "create or replace table given_predictions (unique_id_l bigint, unique_id_r bigint,"
+        " match_probability double, match_weight double, mw_first_name double,"
+        " mw_tf_adj_first_name double, mw_last_name double, mw_tf_adj_last_name double,"
+        " mw_dob double, mw_location double, mw_sex double)"
+    )
+    for a, b, probability in scored:
+        weight = float(np.log2(probability / (1 - probability)))
+        con.execute(
+            "insert into given_predictions values (?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0)",
+            [a + 1, b + 1, probability, weight],
+        )
+    keep_scored_pairs(con, "given_predictions")
+    roots, joined_by = cluster_persons(
+        con, PERSON, list(accepted), list(rejected), [], LinkageRun()
+    )
+    write_person_link(con, roots, joined_by)
+    write_review_pairs(
+        con,
+        "given_predictions",
+        PERSON["review_from"],
+        [],
+        PERSON["one_person_identifiers"],
+        namesake_span_days(PERSON),
+    )
+    return roots.tolist()
+
+
+def queue(con) -> list[tuple]:
+    return con.execute(
+        "select unique_id_l - 1, unique_id_r - 1, review_reason from int_person_link_pair"
+        " where person_key_l <> person_key_r order by 1, 2"
+    ).fetchall()
+
+
+def test_twins_no_system_holds_apart_are_never_linked_and_go_to_review():
+    # Martin at school, Damian in a police record: scored as one person (all but the first name
+    # agree). A health record without a first name scores as high with both: it could be either
+    # twin, so it joins neither and waits for a reviewer; one with Martin's name is his.
+    con = linkage_records(
+        [
+            record(1, "school_census", "Martin"),
+            record(2, "police_incidents", "Damian"),
+            record(3, "health_events", None),
+            record(4, "housing_tenancies", "Martin"),
+        ]
+    )
+    # (the same first name is worth some 13 bits more than a different one)
+    roots = cluster(
+        con, [(0, 1, 0.9995), (0, 2, 0.999), (1, 2, 0.998), (0, 3, 0.9999999), (1, 3, 0.9995)]
+    )
+    assert roots[0] != roots[1]
+    assert roots[2] not in (roots[0], roots[1])
+    assert roots[3] == roots[0]
+    offered = queue(con)
+    assert (0, 1, "same date of birth and home, different first names") in offered
+    assert {(0, 2), (1, 2)} <= {(a, b) for a, b, _ in offered}
+
+
+def test_one_child_written_differently_in_two_systems_is_one_person():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Mary Jane"),
+            record(2, "police_incidents", "Mrs Mary"),
+            record(3, "health_events", "M."),
+            record(4, "housing_tenancies", "Smith", "Mary"),
+        ]
+    )
+    roots = cluster(con, [(0, 1, 0.999), (1, 2, 0.999), (2, 3, 0.995)])
+    assert len(set(roots)) == 1
+    assert queue(con) == []
+
+
+def test_a_parent_and_child_of_one_name_are_never_linked_even_through_a_record_without_a_birthday():
+    con = linkage_records(
+        [
+            record(1, "health_events", "Mohammed", "Khan", dob="1976-03-12"),
+            record(2, "school_census", "Mohammed", "Khan", dob="2003-07-25"),
+            record(3, "police_incidents", "Mohammed", "Khan", dob=None),
+        ]
+    )
+    roots = cluster(con, [(0, 1, 0.995), (0, 2, 0.999), (1, 2, 0.998)])
+    assert roots[0] != roots[1]
+    assert (0, 1, "one name, dates of birth years apart") in queue(con)
+
+
+def test_a_record_that_could_be_the_parent_or_the_child_joins_neither():
+    # A tenancy without a date of birth scores as high with the father as with the son of one
+    # name: it is no likelier one than the other, so it waits for a reviewer. A police record
+    # with the son's date of birth is his.
+    con = linkage_records(
+        [
+            record(1, "health_events", "Oliver", "Wilson", dob="1976-03-12"),
+            record(2, "school_census", "Oliver", "Wilson", dob="2007-03-03"),
+            record(3, "housing_tenancies", "Oliver", "WILSON", dob=None),
+            record(4, "police_incidents", "Oliver", "Wilson", dob="2007-03-03"),
+        ]
+    )
+    roots = cluster(con, [(0, 2, 0.999), (1, 2, 0.999), (1, 3, 0.99999), (0, 3, 0.99)])
+    assert roots[2] not in (roots[0], roots[1])
+    assert roots[3] == roots[1] != roots[0]
+    offered = {(a, b) for a, b, _ in queue(con)}
+    assert {(0, 2), (1, 2)} <= offered
+
+
+def test_a_year_keyed_one_digit_wrong_is_not_a_namesake():
+    def days(text: str) -> int:
+        return (dt.date.fromisoformat(text) - dt.date(1900, 1, 1)).days
+
+    assert one_slip_apart(days("1976-03-12"), days("1986-03-12"))  # one digit
+    assert one_slip_apart(days("1976-03-12"), days("1967-03-12"))  # two neighbours swapped
+    assert not one_slip_apart(days("1976-03-12"), days("2003-07-25"))
+    con = linkage_records(
+        [
+            record(1, "health_events", "Mohammed", "Khan", dob="1976-03-12"),
+            record(2, "police_incidents", "Mohammed", "Khan", dob="1986-03-12"),
+        ]
+    )
+    assert len(set(cluster(con, [(0, 1, 0.999)]))) == 1
+
+
+def test_an_analysts_same_person_answers_the_guard_for_those_names_and_no_others():
+    # Martin (school) and Damian / Damien (police, health) are one child, as an analyst accepted;
+    # Daniel, the real twin, stays apart from all of them.
+    con = linkage_records(
+        [
+            record(1, "school_census", "Martin"),
+            record(2, "police_incidents", "Damian"),
+            record(3, "health_events", "Damien"),
+            record(4, "school_census", "Daniel"),
+        ]
+    )
+    scored = [(0, 2, 0.999), (1, 2, 0.9995), (0, 3, 0.999), (2, 3, 0.9)]
+    roots = cluster(con, scored, accepted=[(0, 1)])
+    assert roots[0] == roots[1] == roots[2] != roots[3]
+
+
+# --- Dwellings and families ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("postcode", ["NOT KNOWN", "N/K", "unknown", "ZZ99 3WZ", "zz993vz", "NFA"])
+def test_a_placeholder_postcode_is_missing(postcode):
+    con = linkage_records([record(1, "police_incidents", "Martin", home=("Not Known", postcode))])
+    assert standard(con, "postcode") == [None]
+    assert standard(con, "address_key") == [None]
+
+
+def families(con, persons: dict[int, str], relationships=()) -> dict[str, str]:
+    """Build families over the hand-made records: `persons` maps record number to person key;
+    `relationships` are (EHM person id, related EHM person id, relationship)."""
+    con.execute("create or replace table person_of (unique_id bigint, person_key varchar)")
+    con.executemany("insert into person_of values (?, ?)", list(persons.items()))
+    con.execute(
+        "create or replace table int_person_link as select record.unique_id,"
+        " record.registration_id, person_of.person_key, 1.0 as match_probability"
+        " from int_linkage_record as record inner join person_of using (unique_id)"
+    )
+    con.execute(
+        "create or replace table stg_ehm_relationships (person_id varchar,"
+        " related_person_id varchar, relationship varchar, start_date date, end_date date)"
+    )
+    for relationship in relationships:
+        con.execute("insert into stg_ehm_relationships values (?, ?, ?, null, null)", relationship)
+    con.execute(
+        "create or replace table stg_ehm_people (case_id varchar, source_person_id varchar,"
+        " record_date date)"
+    )
+    build_families(con)
+    return dict(con.execute("select person_key, family_key from int_family_link").fetchall())
+
+
+def test_a_flat_written_any_way_is_one_dwelling_and_one_family():
+    ways = [
+        "Flat 2, 10 High Street, Heaton",
+        "2/10 High St, Heaton",
+        "Flat 2 10 High St",
+        "2, 10 High Street",
+        "Flat No 2, 10 High Street",
+        "10 HIGH STREET FLAT 2",
+    ]
+    con = linkage_records(
+        [
+            record(i, "school_census", f"Child{i}", home=(way, "BD9 4AA"))
+            for i, way in enumerate(ways, 1)
+        ]
+        + [record(7, "school_census", "Other", home=("Flat 3, 10 High Street", "BD9 4AA"))]
+    )
+    family = families(con, {i: f"P{i}" for i in range(1, 8)})
+    assert len({family[f"P{i}"] for i in range(1, 7)}) == 1
+    assert family["P7"] != family["P1"]  # the flat upstairs is another dwelling
+
+
+def test_placeholder_postcodes_never_make_a_dwelling_or_a_communal_one():
+    # Twenty unrelated people whose address and postcode were "not known": no one family, and no
+    # communal dwelling named NOT KNOWN.
+    con = linkage_records(
+        [
+            record(
+                i, "police_incidents", f"Name{i}", f"Surname{i}", home=("Not known", "NOT KNOWN")
+            )
+            for i in range(1, 21)
+        ]
+    )
+    family = families(con, {i: f"P{i:02d}" for i in range(1, 21)})
+    assert len(set(family.values())) == 20
+    assert con.execute("select count(*) from int_family_link_communal").fetchall()[0][0] == 0
+
+
+def test_people_without_an_address_join_through_their_other_records_and_relationships():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Adam", dob="2010-01-01"),  # the child, at home
+            record(2, "school_census", "Jane", dob="1985-02-02"),  # mother's school-run record
+            record(3, "dwp_spells", "Jane", dob="1985-02-02", home=None),  # her claim: no address
+            record(4, "dwp_spells", "Paul", dob="1983-03-03", home=None),  # father: DWP only
+            record(5, "ehm_people", "Paul", dob="1983-03-03", home=None),  # and case management
+            record(6, "ehm_people", "Adam", dob="2010-01-01", home=None),
+            record(7, "dwp_spells", "Lone", "Other", home=None),  # no address, no relationship
+        ]
+    )
+    family = families(
+        con,
+        {1: "ADAM", 2: "JANE", 3: "JANE", 4: "PAUL", 5: "PAUL", 6: "ADAM", 7: "LONE"},
+        relationships=[("P6", "P5", "Father")],
+    )
+    assert family["JANE"] == family["ADAM"]  # through her other record
+    assert family["PAUL"] == family["ADAM"]  # through the recorded relationship
+    assert family["LONE"] not in {family["ADAM"]}
