@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from data_model.linkage.decisions import ACCEPT, REJECT, Decision, DecisionsFile
 from data_model.linkage.evaluation import PairwiseScore, pairwise_score
 
 __all__ = [
@@ -317,7 +318,7 @@ PUBLIC_SETS = {
 }
 
 
-def link_febrl(records: pd.DataFrame, decisions_path: Path | None = None):
+def link_febrl(records: pd.DataFrame, decisions: DecisionsFile | None = None):
     """Link FEBRL records with the engine's configuration (same blocking, comparisons, training,
     thresholds and guards); returns the open connection and the linkage run. Its fields mapped
     to ours: given_name, surname, date_of_birth, street_number + address_1 (the dwelling),
@@ -354,16 +355,13 @@ def link_febrl(records: pd.DataFrame, decisions_path: Path | None = None):
     con.unregister("febrl_frame")
     sql = render(discover_models()["int_linkage_record"].sql)
     con.execute(f"create table int_linkage_record as {sql}")
-    run = link_persons(con, decisions_path=decisions_path, person=linkage_settings()["person"])
+    run = link_persons(con, decisions=decisions, person=linkage_settings()["person"])
     return con, run
 
 
-def review_correctly(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame, path: Path) -> int:
+def review_correctly(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame) -> DecisionsFile:
     """A reviewer who is always right: each pair the review queue offers (one per pair of
-    persons, the strongest) decided by the truth and written to a decisions file at `path`.
-    Returns the number of pairs decided."""
-    from data_model.linkage.decisions import ACCEPT, REJECT, record_decision
-
+    persons, the strongest) decided by the truth, as the decisions a later build reads."""
     con.register("eval_truth_frame", truth)
     offered = con.execute(
         """
@@ -384,9 +382,11 @@ def review_correctly(con: duckdb.DuckDBPyConnection, truth: pd.DataFrame, path: 
         """
     ).fetchall()
     con.unregister("eval_truth_frame")
-    for left, right, same in offered:
-        record_decision(path, left, right, ACCEPT if same else REJECT, "linkage-eval")
-    return len(offered)
+    decided = [
+        Decision(left, right, ACCEPT if same else REJECT, decided_by="linkage-eval")
+        for left, right, same in offered
+    ]
+    return DecisionsFile(decided, [], decided)
 
 
 def evaluate_febrl(which: str) -> dict:
@@ -406,14 +406,13 @@ def evaluate_febrl(which: str) -> dict:
     seconds = time.perf_counter() - started
     try:
         automatic = score_against_truth(con, truth)["person"]
-        with tempfile.TemporaryDirectory(prefix="ffi-linkage-eval-") as tmp:
-            decisions = Path(tmp) / "decisions.csv"
-            decided = review_correctly(con, truth, decisions)
-            reviewed_con, _ = link_febrl(records, decisions)
-            try:
-                reviewed = score_against_truth(reviewed_con, truth)["person"]
-            finally:
-                reviewed_con.close()
+        decisions = review_correctly(con, truth)
+        decided = len(decisions.decisions)
+        reviewed_con, _ = link_febrl(records, decisions)
+        try:
+            reviewed = score_against_truth(reviewed_con, truth)["person"]
+        finally:
+            reviewed_con.close()
     finally:
         con.close()
     return {
