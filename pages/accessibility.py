@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.ui import access
+
+access.require("accessibility")  # first: who may open this page (data_model/access.yaml)
+
 PREPARED = "23 Nov 2026"
 
 st.title("Accessibility statement for Families First Insight")

@@ -21,12 +21,14 @@ import streamlit as st
 
 from data_model.linkage import decisions
 from data_model.read import model_tables, quality
-from pages.ui import charts, model
+from pages.ui import access, charts, model
 from pages.ui.charts import Series
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.formats import fmt_share as percent
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("data_quality")  # first: who may open this page (data_model/access.yaml)
 
 log = logging.getLogger(__name__)
 
