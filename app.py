@@ -126,8 +126,11 @@ for section, entries in registry.sections().items():
             home = home or page_object
 # Hidden: the sidebar links are ours (client.showSidebarNavigation is false in config.toml).
 page = st.navigation(pages, position="hidden")
-if access.role_just_changed() and page not in [p for group in listed.values() for p in group]:
-    st.switch_page(home)  # the demo's role changed: to its home page rather than a refusal
+role_changed = access.role_just_changed()
+if page not in [p for group in listed.values() for p in group] and (instead or role_changed):
+    # Signed out, session ended, no role, or the demo's role just changed: to the page that says
+    # what to do, rather than a refusal. (A signed-in role is refused, and the refusal audited.)
+    st.switch_page(home)
 layout.sidebar_navigation(listed)
 access.sidebar(visitor)
 layout.sidebar_details(info)

@@ -29,6 +29,7 @@ from data_model.read import quality as read_quality
 from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
+from tests.access_helpers import give_reason
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
 from tests.text_payloads import as_shown
 
@@ -58,6 +59,7 @@ def open_page() -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
+    give_reason(at)  # the page shows people's records: a reason for access first
     return at
 
 

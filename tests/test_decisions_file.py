@@ -19,6 +19,7 @@ from data_model.linkage.decisions import (
     DecisionsFileError,
     load_decisions,
 )
+from tests.access_helpers import give_reason, signed_in
 from tests.extract_files import write_district
 from tests.test_build import REFERRAL, digest, run_cli
 
@@ -174,8 +175,9 @@ def test_the_data_quality_page_says_the_file_cannot_be_read_and_keeps_working(
     write(tmp_path / DECISIONS_FILE_NAME, "![x](http://127.0.0.1:9/beacon.png),who\n1,2\n")
     monkeypatch.setenv("FFI_MODEL", str(model))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.run()
+    signed_in(at, "analyst").run()  # a council's model: behind sign-in
     at.switch_page("pages/data_quality.py").run()
+    give_reason(at)
     assert not at.exception
     (shown,) = [e.value for e in at.error if "cannot be read" in e.value]
     assert r"the header must name registration\_l" in shown
@@ -193,8 +195,9 @@ def test_the_data_quality_page_lists_the_decisions_the_build_could_not_use(
     build_model(district, model)
     monkeypatch.setenv("FFI_MODEL", str(model))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.run()
+    signed_in(at, "analyst").run()  # a council's model: behind sign-in
     at.switch_page("pages/data_quality.py").run()
+    give_reason(at)
     assert not at.exception
     listed = [df.value for df in at.dataframe if "problem" in df.value.columns]
     assert len(listed) == 1 and listed[0]["registration_l"].tolist() == ["x:1"]

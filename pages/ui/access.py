@@ -98,6 +98,16 @@ class _SignIn:
     ended: str | None = None
 
 
+@dataclass(frozen=True)
+class Use:
+    """A sign-in's use as the server saw it: why it has ended (None while it may be used),
+    whether the server had not seen it before, and whether it ended with this use."""
+
+    ended: str | None
+    new: bool
+    just_ended: bool
+
+
 class SignIns:
     """The sign-ins this server has seen, with when each was last used (one per process: a
     second replica sees a sign-in as new, and ends it if it was signed in longer ago than the
@@ -107,26 +117,25 @@ class SignIns:
         self._lock = threading.Lock()
         self._seen: dict[str, _SignIn] = {}
 
-    def touch(
-        self, key: str, signed_in_at: datetime | None, now: datetime
-    ) -> tuple[str | None, bool]:
-        """Record a use of the sign-in: (why it has ended or None, whether it is new here)."""
+    def touch(self, key: str, signed_in_at: datetime | None, now: datetime) -> Use:
+        """Record a use of the sign-in, unless it has ended (then say why, and whether it ended
+        just now: the moment to write it to the audit trail, once)."""
         with self._lock:
             entry = self._seen.get(key)
             new = entry is None
             if entry is not None and entry.ended:
-                return entry.ended, False
+                return Use(entry.ended, new=False, just_ended=False)
             start = signed_in_at or (entry.first_seen if entry else now)
             why = rules.session_ended(start, entry.last_seen if entry else None, now)
             if why:
                 self._seen[key] = _SignIn(entry.first_seen if entry else now, now, why)
-                return why, new
+                return Use(why, new=new, just_ended=True)
             if entry is None:
                 self._prune(now)
                 self._seen[key] = _SignIn(now, now)
             else:
                 entry.last_seen = now
-            return None, new
+            return Use(None, new=new, just_ended=False)
 
     def peek(self, key: str, signed_in_at: datetime | None, now: datetime) -> str | None:
         """Why the sign-in has ended, without counting this as a use."""
@@ -215,7 +224,8 @@ def resolve(model_info: Mapping[str, Any]) -> Visitor:
     )
     key = _sign_in_key(claims, user)
     role = rules.role_for(claims, mapping)
-    ended, new = sign_ins().touch(key, _signed_in_at(claims), datetime.now(UTC))
+    use = sign_ins().touch(key, _signed_in_at(claims), datetime.now(UTC))
+    ended = use.ended
     visitor = Visitor(
         "ended" if ended else "signed_in",
         None if ended else role,
@@ -227,10 +237,9 @@ def resolve(model_info: Mapping[str, Any]) -> Visitor:
         synthetic=synthetic,
         claims={k: claims[k] for k in ("email", "name", "preferred_username") if k in claims},
     )
-    if new and not ended:
+    if use.new and not ended:
         _audit_quietly("sign_in", visitor, role=role, **visitor.claims)
-    elif ended and st.session_state.get("_ffi_ended_recorded") != key:
-        st.session_state["_ffi_ended_recorded"] = key
+    elif use.just_ended:  # once per sign-in, whichever tab or replica run saw it end
         _audit_quietly("sign_out", visitor, role=role, why=ended)
     st.session_state[VISITOR_KEY] = visitor
     return visitor
@@ -540,9 +549,8 @@ def sidebar(visitor: Visitor) -> None:
             )
             st.caption("Demo: no sign-in. A council's own model opens only behind its sign-in.")
         elif visitor.mode in ("signed_in", "ended"):
-            st.markdown(
-                f"Signed in as **{plain(visitor.name)}** ({plain(role_title(visitor.role))})"
-            )
+            held = "session ended" if visitor.mode == "ended" else role_title(visitor.role)
+            st.markdown(f"Signed in as **{plain(visitor.name)}** ({plain(held)})")
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
                 sign_out(visitor)
             if visitor.mode == "signed_in":
