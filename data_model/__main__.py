@@ -1,9 +1,11 @@
-"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs ...`."""
+"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs|audit|decisions
+...`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from data_model.build import (
 )
 from data_model.linkage.decisions import DecisionsFileError
 from data_model.plan import DEFAULT_PLAN, PlanError
+from data_model.state import cli as state_cli
 from loaders.base import ExtractError
 
 EXIT_BAD_INPUT = 2
@@ -55,6 +58,7 @@ def build_command(args: argparse.Namespace) -> int:
             plan=args.plan,
             synthetic=SyntheticOrigin.of_folder(args.sources) if args.synthetic else None,
             accept_rejects=args.accept_rejects,
+            state_url=args.state_url or os.environ.get(state_cli.STATE_URL_ENV),
         )
     except (
         ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError, DecisionsFileError
@@ -191,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         " than settings.yaml allows (the model records that it was accepted; an empty source"
         " that may not be empty still stops)",
     )
+    build.add_argument(
+        "--state-url",
+        help="the application-state database whose clerical decisions the build honours (default:"
+        " FFI_STATE_URL, else app_state.sqlite beside --out)",
+    )
     build.set_defaults(run=build_command)
 
     bench = commands.add_parser("bench", help="generate a synthetic district, build it, time it")
@@ -222,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         "docs", help="write data_model/models/MODELS.md, the model reference, from the YAML"
     )
     docs.set_defaults(run=docs_command)
+
+    state_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -22,11 +22,13 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from data_model.linkage import DECISIONS_FILE_NAME, create_linkage_reference_tables
+from data_model.linkage import create_linkage_reference_tables
+from data_model.linkage.decisions import DecisionsFile
 from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import create_macros, run_models
 from data_model.settings import settings
+from data_model.state.decisions import read_for_build
 from loaders.base import LoadResult, create_load_tables, load_all
 from loaders.contracts import BY_SOURCE, CONTRACTS, Contract
 from loaders.reference.calendar import bank_holiday_rows
@@ -361,15 +363,17 @@ def build_model(
     sources_dir: Path,
     out_path: Path,
     progress: Progress | None = None,
-    decisions_path: Path | None = None,
+    state_url: str | None = None,
     plan: str | Path | Plan | None = None,
     synthetic: SyntheticOrigin | None = None,
     accept_rejects: bool = False,
 ) -> BuildReport:
     """Build the model from the extracts in sources_dir and atomically replace out_path.
 
-    Analysts' clerical linkage decisions are read from decisions_path (by default
-    linkage_decisions.csv beside the model), which the build never writes. `plan` is the outcomes
+    Analysts' clerical linkage decisions are read from the application-state database: `state_url`
+    when given, else app_state.sqlite beside the model (data_model.state); the build never writes
+    it. An un-imported linkage_decisions.csv beside the model stops the build
+    (DecisionsFileError), as does a state database that cannot be read. `plan` is the outcomes
     plan: a shipped plan's name, a plan file, or a loaded Plan (default bradford_2015).
 
     `synthetic` says the extracts are the generator's (the model then says so on every page).
@@ -386,6 +390,7 @@ def build_model(
     """
     active_plan = plan if isinstance(plan, Plan) else load_plan(plan)
     sources_dir, out_path = Path(sources_dir), Path(out_path)
+    decisions = read_for_build(out_path, state_url)
     with owner_only_files():
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -396,7 +401,7 @@ def build_model(
         except (OSError, duckdb.Error) as error:
             raise BuildFileError(_file_problem(error, out_path.parent)) from error
         report = _build_into(
-            con, building, out_path, sources_dir, progress, decisions_path, active_plan, synthetic,
+            con, building, out_path, sources_dir, progress, decisions, active_plan, synthetic,
             accept_rejects,
         )  # fmt: skip
         try:
@@ -418,7 +423,7 @@ def _build_into(
     out_path: Path,
     sources_dir: Path,
     progress: Progress | None,
-    decisions_path: Path | None,
+    decisions: DecisionsFile,
     active_plan: Plan,
     synthetic: SyntheticOrigin | None,
     accept_rejects: bool = False,
@@ -468,7 +473,7 @@ def _build_into(
             say(done, f"model {model.name}")
 
         context = {
-            "decisions_path": decisions_path or out_path.with_name(DECISIONS_FILE_NAME),
+            "decisions": decisions,
             "plan": active_plan,
         }
         report.models = run_models(con, on_model=model_started, context=context)

@@ -2,16 +2,15 @@
 last build's linkage did, and the pairs of records an analyst should decide on.
 
 Every number comes from data_model.read.quality. The one thing this page writes is an analyst's
-clerical decision, appended with data_model.linkage.decisions.record_decision to the decisions
-file beside the model; the model itself is read-only here, so a decision takes effect at the next
-build.
+clerical decision, saved with data_model.state.decisions.record_decision in the application-state
+database (with its audit event, attributed to the user); the model itself is read-only here, so a
+decision takes effect at the next build.
 Personal data stays on screen: nothing here logs a name, a date of birth or a record id.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,9 @@ import streamlit as st
 
 from data_model.linkage import decisions
 from data_model.read import model_tables, quality
-from pages.ui import access, charts, model
+from data_model.state import audit
+from data_model.state import decisions as stored_decisions
+from pages.ui import access, charts, model, state
 from pages.ui.charts import Series
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.formats import fmt_share as percent
@@ -40,11 +41,6 @@ CHOICES = {
     "same": (decisions.ACCEPT, "the same person"),
     "different": (decisions.REJECT, "two people"),
 }
-
-
-def decisions_path() -> Path:
-    """The clerical decisions file: beside the model file, where the build reads it."""
-    return model.model_path().with_name(decisions.DECISIONS_FILE_NAME)
 
 
 def signed(weight: float | None) -> str:
@@ -421,22 +417,22 @@ with st.expander("How the match weights work"):
 
 # --- Clerical review -----------------------------------------------------------------------------
 st.header("Clerical review")
-path = decisions_path()
 st.markdown(
     "Pairs the matching could not decide on its own: they scored in the review band, or look "
     "like twins or siblings. Look at both records and decide whether they are the same person. "
-    "Your decision is saved at once to the decisions file beside the model "
-    f"(`{path.name}`) and **takes effect at the next build**, which links or separates the two "
-    "records and never asks about the pair again. Strongest pairs first."
+    "Your decision is saved at once, in your name, in the app's state database beside the "
+    "model, and **takes effect at the next build**, which links or separates the two records and "
+    "never asks about the pair again. Strongest pairs first."
 )
 queue = model.query(quality.linkage_review_queue)
-try:  # read on every run: it changes without a rebuild
-    recorded = decisions.read_decisions(path)
-except decisions.DecisionsFileError as error:
-    # The same line the build stops with; the rest of the page keeps working.
+store = None
+try:  # read on every run: decisions change without a rebuild
+    store = state.store(info)
+    recorded = stored_decisions.read_decisions(store)
+except audit.StateStoreError as error:
+    # One line with no personal data; the rest of the page keeps working.
     st.error(
-        f"The clerical decisions file cannot be read, so the next build will stop until it is "
-        f"mended: {plain(error)}",
+        f"The clerical decisions cannot be read, so none can be saved now: {plain(error)}",
         icon=":material/error:",
     )
     recorded = []
@@ -497,28 +493,33 @@ def go_to(pair_id: str | None) -> None:
 
 
 def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
-    """Save the decision, say so, and move on to the next pair."""
+    """Save the decision (with its audit event, in the user's name), say so, and move on to the
+    next pair."""
     decision, words = CHOICES[choice]
-    target = decisions_path()
+    who = access.actor(st.session_state.get("reviewer", ""))
     try:
-        decisions.record_decision(
-            target,
+        if store is None:
+            raise audit.AuditWriteError("the state database could not be opened")
+        stored_decisions.record_decision(
+            store,
             row["registration_l"],
             row["registration_r"],
             decision,
-            decided_by=st.session_state.get("reviewer", "").strip(),
+            user=who.user,
+            role=who.role,
+            session=who.session,
+            reason=who.reason,
         )
-    except OSError as error:
-        # The file and the reason only: no record ids or names in the log.
-        log.error("could not save a clerical decision to %s: %s", target, error.strerror)
+    except audit.AuditWriteError as error:
+        # The reason only (never a record id or a name): nothing was saved.
+        log.error("could not save a clerical decision: %s", error)
         st.session_state["review_message"] = (
             "error",
-            f"The decision could not be saved to {plain(target)}: "
-            f"{plain(error.strerror or error)}. Ask "
-            "whoever runs the dashboard to let it write to the model's folder.",
+            f"The decision could not be saved, so nothing was: {plain(error)}. Ask whoever runs "
+            "the dashboard to check the state database and the audit key.",
         )
         return
-    log.info("clerical decision saved to %s", target)
+    log.info("clerical decision saved")
     st.session_state["review_message"] = (
         "success",
         f"Saved: the records of pair {rank.get(row['pair_id'], '')} are **{words}** "
@@ -652,12 +653,13 @@ else:
         key="chart_pair_weights",
     )
 
-    st.text_input(
-        "Your initials (optional)",
-        key="reviewer",
-        max_chars=20,
-        help="Saved with each decision, so a later reviewer can ask who made it.",
-    )
+    if access.current_mode() == "demo":  # signed in, a decision is saved in the user's name
+        st.text_input(
+            "Your initials (optional)",
+            key="reviewer",
+            max_chars=20,
+            help="Saved with each decision, so a later reviewer can ask who made it.",
+        )
     row = {
         "pair_id": picked,
         "registration_l": pair["registration_l"],
@@ -707,7 +709,7 @@ problems = model.query(quality.decision_problems)
 if not problems.empty:
     st.subheader("Decisions the last build could not use")
     st.markdown(
-        "Each is listed with why: a row of the decisions file that is not a decision, a record "
+        "Each is listed with why: a stored row that is not a decision, a record "
         "no longer in the extracts, or a decision that contradicts others. Contradictions are "
         'kept apart, as the "different people" decision says, until you settle them.'
     )
@@ -716,7 +718,7 @@ if not problems.empty:
         "Unusable clerical decisions",
         {
             "problem": Col("Why it was not used"),
-            "line": Col("Line of the file", "count"),
+            "line": Col("Line of the file, or decision number", "count"),
             "decision": Col("Decision"),
             "registration_l": Col("Record id 1"),
             "registration_r": Col("Record id 2"),
@@ -727,8 +729,8 @@ if not problems.empty:
 
 st.subheader("Decisions made")
 st.markdown(
-    f"Every decision in `{path.name}`, newest first (the latest decision on a pair counts). "
-    "Those saved since the model was built take effect at the next build."
+    "Every decision saved, newest first (the latest decision on a pair counts), with who made "
+    "it. Those saved since the model was built take effect at the next build."
 )
 made = quality.recorded_decisions(queue, recorded, info.get("built_at"))
 made["status"] = made["in_model"].map({True: "In the model", False: DECIDED_LATER})
@@ -748,5 +750,5 @@ table(
         "decided_by": Col("Decided by"),
     },
     title="Clerical linkage decisions, newest first",
-    notes=(f"Read from {path.name} beside the model.",),
+    notes=("Read from the app's state database.",),
 )

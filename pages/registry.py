@@ -43,6 +43,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("accessibility", "pages/accessibility.py", "Accessibility statement",
               "Accessibility statement for Families First Insight", "accessibility-statement",
               "Help"),
+    PageEntry("audit", "pages/audit.py", "Audit", "Audit", "audit-trail", "Administration"),
     PageEntry("access_settings", "pages/access_settings.py", "Access and roles",
               "Access and roles", "access-and-roles", "Administration"),
 )  # fmt: skip

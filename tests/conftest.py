@@ -8,6 +8,7 @@ with data_model.build.build_synthetic. To run the app tests against another mode
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +62,40 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     create_load_tables(connection)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL server (tests/postgres_server.py) for the whole session; skipped
+    when PostgreSQL is not installed, a failure then with FFI_REQUIRE_POSTGRES=1."""
+    from tests import postgres_server
+
+    cluster = postgres_server.start()
+    if isinstance(cluster, str):
+        if postgres_server.required():
+            pytest.fail(f"FFI_REQUIRE_POSTGRES=1 but {cluster}")
+        pytest.skip(cluster)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str | None]:
+    """Where a test's state database is: (model path, URL). SQLite: app_state.sqlite beside
+    tmp_path/model.duckdb (URL None); PostgreSQL: a new database on the session's server."""
+    model = tmp_path / "model.duckdb"
+    if request.param == "sqlite":
+        return model, None
+    cluster = request.getfixturevalue("postgres_cluster")
+    return model, cluster.url(cluster.new_database())
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """AppTest runs its script as sys.modules["__main__"] and leaves it there; a later test that
+    starts processes with "spawn" would run that script again in each child (an AppTest function
+    script fails there). Put the real __main__ back after every test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

@@ -20,8 +20,10 @@ from pathlib import Path
 import duckdb
 
 from data_model.build import build_model
-from data_model.linkage import ACCEPT, linkage_settings, record_decision
+from data_model.linkage import ACCEPT, linkage_settings
 from data_model.plan import Plan
+from data_model.state.audit import open_store
+from data_model.state.decisions import record_decision
 from tests.extract_files import write_district
 
 AS_AT = dt.date(2020, 3, 31)  # a clock referral makes this the model's as-at date
@@ -393,11 +395,12 @@ class District:
             }
         )
         extracts = write_district(folder / "extracts", rows)
-        decisions = folder / "decisions.csv"
-        for left, right in self.accepted:
-            record_decision(decisions, left, right, ACCEPT, decided_by="test")
         model = folder / "model.duckdb"
-        build_model(extracts, model, decisions_path=decisions, plan=plan)
+        store = open_store(model, key="plan-fixtures-" + "k" * 32)
+        for left, right in self.accepted:
+            record_decision(store, left, right, ACCEPT, user="test", role="analyst", session="t")
+        store.dispose()
+        build_model(extracts, model, plan=plan)
         with duckdb.connect(str(model), read_only=True) as con:
             records = con.execute("select count(*) from int_linkage_record").fetchall()[0][0]
         limit = linkage_settings()["person"]["min_records_to_score"]

@@ -16,7 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_model.build import SyntheticOrigin, build_model, remove_interrupted_builds
-from data_model.linkage.decisions import ACCEPT, record_decision
+from data_model.linkage.decisions import ACCEPT
+from data_model.state.audit import open_store
+from data_model.state.decisions import record_decision
 from tests.extract_files import write_district
 from tests.test_build import REFERRAL, digest, run_cli
 
@@ -69,7 +71,7 @@ def test_a_leftover_under_this_processs_own_id_is_removed(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(not POSIX, reason="file modes are POSIX")
-def test_the_model_its_folder_and_the_decisions_file_are_the_owners_only(
+def test_the_model_its_folder_and_the_state_database_are_the_owners_only(
     district: Path, tmp_path: Path
 ) -> None:
     umask_before = os.umask(0o022)
@@ -80,10 +82,14 @@ def test_the_model_its_folder_and_the_decisions_file_are_the_owners_only(
     assert umask_after == umask_before  # the process's own setting is left as it was
     assert stat.S_IMODE(model.stat().st_mode) == 0o600
     assert stat.S_IMODE(model.parent.stat().st_mode) == 0o700
-    decisions = tmp_path / "state" / "linkage_decisions.csv"
-    record_decision(decisions, "a:1", "b:2", ACCEPT)
-    assert stat.S_IMODE(decisions.stat().st_mode) == 0o600
-    assert stat.S_IMODE(decisions.parent.stat().st_mode) == 0o700
+    store = open_store(tmp_path / "state" / "model.duckdb", key="k" * 32)
+    record_decision(store, "a:1", "b:2", ACCEPT, user="test", role="analyst", session="t")
+    store.dispose()
+    for name in ("app_state.sqlite", "app_state.sqlite-wal", "app_state.sqlite-shm"):
+        state_file = tmp_path / "state" / name
+        if name == "app_state.sqlite" or state_file.exists():
+            assert stat.S_IMODE(state_file.stat().st_mode) == 0o600, name
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
 
 
 def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_2(

@@ -2,19 +2,19 @@
 
 Independence: the page reads the marts through data_model.read.quality. These tests recount from the
 tables beneath them (load_rejects and the raw_ tables the loaders wrote; int_linkage_record and
-int_person_link, the linkage's own output) with their own SQL. Recording a decision writes to a
-copy of the model in a temporary folder, so the session's model folder never gets a decisions
-file.
+int_person_link, the linkage's own output) with their own SQL. Recording a decision writes to the
+state database beside a copy of the model in a temporary folder, so the session's model folder
+never gets one.
 """
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import logging
 import math
 import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from streamlit.testing.v1 import AppTest
 
 from data_model import linkage
 from data_model.read import quality as read_quality
+from data_model.state import audit
+from data_model.state.decisions import read_decisions
+from data_model.state.store import STATE_FILE_NAME
 from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
@@ -46,7 +49,7 @@ HEADERS = [
 def own_model(synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the test model in a folder of this test's own, served as FFI_MODEL.
 
-    The page writes decisions beside the model it serves: here, into tmp_path.
+    The page writes decisions to the state database beside the model it serves: here, tmp_path.
     """
     served = tmp_path / "model.duckdb"
     shutil.copy(synthetic_model, served)
@@ -314,15 +317,15 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     assert listed["pair_id"].tolist() == pairs["pair_id"].tolist()
 
 
-def test_a_decision_is_saved_beside_the_model_and_read_back(
+def test_a_decision_is_saved_in_the_state_database_audited_and_read_back(
     own_model: Path, synthetic_model: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with duckdb.connect(str(own_model), read_only=True) as con:
         pairs = awaiting_pairs(con)
     if len(pairs) < 2:
         pytest.skip("the test model has fewer than two pairs for review")
-    decisions_file = own_model.with_name(linkage.DECISIONS_FILE_NAME)
-    assert not decisions_file.exists()
+    state_file = own_model.with_name(STATE_FILE_NAME)
+    assert not state_file.exists()
 
     at = open_page()
     chosen = pairs.iloc[1]
@@ -332,18 +335,33 @@ def test_a_decision_is_saved_beside_the_model_and_read_back(
         at.button(key="decide_different").click().run()
     assert not at.exception, [e.value for e in at.exception]
 
-    # The CSV row: both registrations, the decision, when and by whom.
-    with decisions_file.open(newline="", encoding="utf-8") as file:
-        rows = list(csv.DictReader(file))
+    # The stored row (both registrations, the decision, when and by whom) and its audit event,
+    # read with the tests' own SQL.
+    with sqlite3.connect(state_file) as db:
+        rows = db.execute(
+            "select registration_l, registration_r, decision, decided_at, decided_by, origin"
+            " from linkage_decision"
+        ).fetchall()
+        events = db.execute("select kind, user_id, detail from audit_event").fetchall()
     assert len(rows) == 1
-    assert {rows[0]["registration_l"], rows[0]["registration_r"]} == {
-        chosen["registration_l"],
-        chosen["registration_r"],
+    left, right, decision, decided_at, decided_by, origin = rows[0]
+    assert {left, right} == {chosen["registration_l"], chosen["registration_r"]}
+    assert decision == linkage.REJECT == "different people"
+    assert decided_by == "AB (not signed in)" and origin == "app"
+    assert datetime.fromisoformat(decided_at)
+    # Before the page showed anything, the gate recorded the reason and the opening (sign-in's).
+    decided = [event for event in events if event[0] == "clerical_decision"]
+    assert [(kind, user) for kind, user, _ in decided] == [("clerical_decision", decided_by)]
+    assert {kind for kind, _, _ in events} == {"reason_given", "page_opened", "clerical_decision"}
+    assert json.loads(decided[0][2]) == {
+        "decision": decision,
+        "registration_l": left,
+        "registration_r": right,
     }
-    assert rows[0]["decision"] == linkage.REJECT == "different people"
-    assert rows[0]["decided_by"] == "AB"
-    assert datetime.fromisoformat(rows[0]["decided_at"])
-    assert not synthetic_model.with_name(linkage.DECISIONS_FILE_NAME).exists()
+    session_state = synthetic_model.with_name(STATE_FILE_NAME)  # other tests' pages open it
+    if session_state.exists():
+        with sqlite3.connect(session_state) as db:
+            assert db.execute("select count(*) from linkage_decision").fetchone() == (0,)
 
     # Said on screen; the queue moves on to the next pair; no names or ids in the log.
     assert any("different people" in s.value and "next build" in s.value for s in at.success)
@@ -356,7 +374,7 @@ def test_a_decision_is_saved_beside_the_model_and_read_back(
         if value:
             assert value not in logged
 
-    # A reload (a new session) reads the decision back from the file.
+    # A reload (a new session) reads the decision back from the state database.
     at = open_page()
     assert as_int(metric(at, "Pairs awaiting a decision")) == len(pairs) - 1
     made = frame_with(
@@ -380,26 +398,33 @@ def test_a_decision_is_saved_beside_the_model_and_read_back(
     # Changing one's mind: the latest decision on the pair counts.
     at.button(key="decide_same").click().run()
     assert not at.exception
-    latest = linkage.read_decisions(decisions_file)
-    assert [d.decision for d in latest] == [linkage.ACCEPT]
+    store = audit.open_store(own_model, demo=True)
+    assert [d.decision for d in read_decisions(store)] == [linkage.ACCEPT]
+    assert audit.verify(store).ok
+    decided = audit.events(store, kinds=["clerical_decision"])
+    assert [e["detail"]["decision"] for e in decided] == [linkage.ACCEPT, linkage.REJECT]
+    store.dispose()
 
 
-def test_a_decision_that_cannot_be_saved_says_so(
-    own_model: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_decision_that_cannot_be_saved_says_so(own_model: Path) -> None:
     with duckdb.connect(str(own_model), read_only=True) as con:
         if awaiting_pairs(con).empty:
             pytest.skip("the test model has no pair for review")
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr("data_model.linkage.decisions.record_decision", refuse)
     at = open_page()
+    # The database goes read-only under the page (a full disk, a revoked grant): nothing saved.
+    state_file = own_model.with_name(STATE_FILE_NAME)
+    with sqlite3.connect(state_file) as db:
+        db.execute("create trigger refuse before insert on linkage_decision"
+                   " begin select raise(abort, 'disk I/O error'); end")  # fmt: skip
     at.button(key="decide_same").click().run()
     assert not at.exception
     assert any("could not be saved" in e.value for e in at.error)
     assert as_int(metric(at, "Decided since the last build")) == 0
+    with sqlite3.connect(state_file) as db:  # the gate's events only: no clerical decision
+        assert db.execute(
+            "select count(*) from audit_event where kind = 'clerical_decision'"
+        ).fetchone() == (0,)
 
 
 def test_decisions_made_before_the_build_count_as_in_the_model() -> None:

@@ -19,11 +19,11 @@ from data_model.linkage import (
     REJECT,
     ClusterRecords,
     cluster_strongest_first,
-    read_decisions,
-    record_decision,
 )
 from data_model.linkage.evaluation import pairwise_score
 from data_model.runner import create_macros
+from data_model.state import audit
+from data_model.state.decisions import read_decisions, record_decision
 from data_model.tools.linkage_eval import score_district
 from loaders.synthetic.generate import generate
 
@@ -504,9 +504,12 @@ def _person_of(model: Path, registration: str) -> str:
         con.close()
 
 
+def _decide(store, left: str, right: str, decision: str) -> None:
+    record_decision(store, left, right, decision, user="test", role="analyst", session="t")
+
+
 def test_decisions_are_honoured_by_every_later_build_and_never_written_by_it(small_district):
     model = small_district / "model.duckdb"
-    decisions = small_district / "linkage_decisions.csv"
     build_model(small_district / "extracts", model)
     con = duckdb.connect(str(model), read_only=True)
     try:
@@ -533,15 +536,19 @@ def test_decisions_are_honoured_by_every_later_build_and_never_written_by_it(sma
     assert _person_of(model, accept_l) != _person_of(model, accept_r)
     assert _person_of(model, reject_l) == _person_of(model, reject_r)
 
-    record_decision(decisions, accept_l, accept_r, ACCEPT, decided_by="test")
-    record_decision(decisions, reject_l, reject_r, REJECT, decided_by="test")
-    before = decisions.read_bytes()
+    # Saved in the state database beside the model, as the Data quality page saves them.
+    store = audit.open_store(model, key="k" * 32)
+    _decide(store, accept_l, accept_r, ACCEPT)
+    _decide(store, reject_l, reject_r, REJECT)
+    before = audit.head(store)
     for _ in range(2):  # the first rebuild and every one after
         build_model(small_district / "extracts", model)
         assert _person_of(model, accept_l) == _person_of(model, accept_r)
         assert _person_of(model, reject_l) != _person_of(model, reject_r)
-    assert decisions.read_bytes() == before
-    assert {d.decision for d in read_decisions(decisions)} == {ACCEPT, REJECT}
+    assert audit.head(store) == before  # the build wrote nothing: no decision, no event
+    assert {d.decision for d in read_decisions(store)} == {ACCEPT, REJECT}
+    assert {d.decided_by for d in read_decisions(store)} == {"test"}
+    store.dispose()
     con = duckdb.connect(str(model), read_only=True)
     try:
         run = con.execute(
@@ -557,12 +564,13 @@ def test_decisions_are_honoured_by_every_later_build_and_never_written_by_it(sma
 
 
 def test_a_later_decision_on_the_same_pair_replaces_the_earlier_one(tmp_path):
-    path = tmp_path / "decisions.csv"
-    record_decision(path, "a:1", "b:2", ACCEPT)
-    record_decision(path, "b:2", "a:1", REJECT)
-    assert [d.decision for d in read_decisions(path)] == [REJECT]
+    store = audit.open_store(tmp_path / "model.duckdb", key="k" * 32)
+    _decide(store, "a:1", "b:2", ACCEPT)
+    _decide(store, "b:2", "a:1", REJECT)
+    assert [d.decision for d in read_decisions(store)] == [REJECT]
     with pytest.raises(ValueError):
-        record_decision(path, "a:1", "b:2", "maybe")
+        _decide(store, "a:1", "b:2", "maybe")
+    assert [d.decision for d in read_decisions(store)] == [REJECT]
 
 
 # --- Family Context samples ----------------------------------------------------------------------
@@ -577,7 +585,9 @@ def test_family_context_samples_link_as_the_readme_decides(small_district):
     import pandas as pd
 
     model = small_district / "fc_model.duckdb"
-    build_model(small_district / "extracts", model, decisions_path=small_district / "none.csv")
+    # A state database of its own (none yet): the decisions of the test above are not applied.
+    no_state = f"sqlite:///{small_district / 'no_state.sqlite'}"
+    build_model(small_district / "extracts", model, state_url=no_state)
     csc = pd.read_csv(FAMILY_CONTEXT_SAMPLES / "csc.csv", dtype=str)
     education = pd.read_csv(FAMILY_CONTEXT_SAMPLES / "education.csv", dtype=str)
     con = duckdb.connect(str(model), read_only=True)

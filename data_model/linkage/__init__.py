@@ -8,7 +8,7 @@ whole person step, link_persons), families (persons into families) and evaluatio
 precision, recall and F1).
 
 The names the rest of the code uses are re-exported here; link_persons and LinkageRun on first
-use, as they bring Splink, which the app's pages (reading and recording decisions) need not load.
+use, as they bring Splink, which the app's pages need not load.
 """
 
 from typing import Any
@@ -20,8 +20,6 @@ from data_model.linkage.decisions import (
     REJECT,
     Decision,
     pair_key,
-    read_decisions,
-    record_decision,
 )
 from data_model.linkage.settings import create_linkage_reference_tables, linkage_settings
 
@@ -38,8 +36,6 @@ __all__ = [
     "link_persons",
     "linkage_settings",
     "pair_key",
-    "read_decisions",
-    "record_decision",
 ]
 
 

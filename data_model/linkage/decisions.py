@@ -1,16 +1,16 @@
-"""Analysts' clerical decisions on pairs of registrations: a CSV file beside the model that every
-build reads and none writes."""
+"""Analysts' clerical decisions on pairs of registrations: what a decision is, which decisions a
+build cannot use and why (DecisionProblem), and the CSV file analysts kept before the decisions
+moved into the application-state database (data_model.state.decisions stores them; this module's
+load_decisions reads an old file for its one-off import)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# The clerical decisions file lives beside the model, outside it, so rebuilding never loses it.
+# The clerical decisions file analysts kept beside the model before the state database.
 DECISIONS_FILE_NAME = "linkage_decisions.csv"
 DECISION_COLUMNS = ("registration_l", "registration_r", "decision", "decided_at", "decided_by")
 ACCEPT, REJECT = "same person", "different people"
@@ -55,6 +55,18 @@ class DecisionProblem:
 class DecisionsFile:
     decisions: list[Decision]  # usable decisions; a later one on the same pair replaces the earlier
     problems: list[DecisionProblem]
+    history: list[Decision] = field(default_factory=list)  # every usable row, in order
+
+
+def problem_with(registration_l: str, registration_r: str, decision: str) -> str | None:
+    """Why a decision cannot be used (wherever it was kept), or None when it can."""
+    if decision not in (ACCEPT, REJECT):
+        return f"the decision {decision!r} is neither {ACCEPT!r} nor {REJECT!r}"
+    if not registration_l or not registration_r:
+        return "a registration is missing"
+    if registration_l == registration_r:
+        return "both sides are the same registration"
+    return None
 
 
 _REQUIRED = ("registration_l", "registration_r", "decision")
@@ -91,6 +103,7 @@ def load_decisions(path: Path | None) -> DecisionsFile:
         )
     latest: dict[tuple[str, str], Decision] = {}
     problems = []
+    history = []
     try:
         for row in reader:
             line = reader.line_num
@@ -99,51 +112,14 @@ def load_decisions(path: Path | None) -> DecisionsFile:
                 (row.get("registration_r") or "").strip(),
             )
             decision = (row.get("decision") or "").strip()
-            problem = None
-            if decision not in (ACCEPT, REJECT):
-                problem = f"the decision {decision!r} is neither {ACCEPT!r} nor {REJECT!r}"
-            elif not left or not right:
-                problem = "a registration is missing"
-            elif left == right:
-                problem = "both sides are the same registration"
+            problem = problem_with(left, right, decision)
             if problem:
                 problems.append(DecisionProblem(line, left, right, decision, problem))
                 continue
             made = Decision(left, right, decision, row.get("decided_at") or "",
                             row.get("decided_by") or "")  # fmt: skip
             latest[made.pair] = made
+            history.append(made)
     except csv.Error as error:
         raise DecisionsFileError(f"{path}, line {reader.line_num}: {error}") from error
-    return DecisionsFile(list(latest.values()), problems)
-
-
-def read_decisions(path: Path | None) -> list[Decision]:
-    """Decisions in file order; a later decision on the same pair replaces an earlier one. Rows
-    that cannot be used are left out (load_decisions lists them)."""
-    return load_decisions(path).decisions
-
-
-def record_decision(
-    path: Path, registration_l: str, registration_r: str, decision: str, decided_by: str = ""
-) -> Decision:
-    """Append an analyst's decision; the next build honours it (and every build after)."""
-    if decision not in (ACCEPT, REJECT):
-        raise ValueError(f"decision must be {ACCEPT!r} or {REJECT!r}, not {decision!r}")
-    path = Path(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    new_file = not path.exists()
-    made = Decision(
-        registration_l,
-        registration_r,
-        decision,
-        datetime.now().isoformat(timespec="seconds"),
-        decided_by,
-    )
-    # Created readable by its owner only: a decision names two people's records.
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with open(descriptor, "a", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        if new_file:
-            writer.writerow(DECISION_COLUMNS)
-        writer.writerow([getattr(made, column) for column in DECISION_COLUMNS])
-    return made
+    return DecisionsFile(list(latest.values()), problems, history)

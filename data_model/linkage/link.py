@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,7 +33,7 @@ from data_model.linkage.decisions import (
     REJECT,
     Decision,
     DecisionProblem,
-    load_decisions,
+    DecisionsFile,
 )
 from data_model.linkage.prediction import (
     LinkageRun,
@@ -56,11 +55,14 @@ from data_model.linkage.writers import (
 
 def link_persons(
     con: duckdb.DuckDBPyConnection,
-    decisions_path: Path | None = None,
+    decisions: DecisionsFile | None = None,
     person: dict | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LinkageRun:
-    """Link int_linkage_record into persons; writes the int_person_link family of tables."""
+    """Link int_linkage_record into persons; writes the int_person_link family of tables.
+
+    `decisions` are the analysts' clerical decisions the build read from the state database
+    (data_model.state.decisions.read_for_build), with those it could not use."""
     person = person or linkage_settings()["person"]
     say = progress or (lambda message: None)
     run = LinkageRun()
@@ -77,9 +79,8 @@ def link_persons(
     must_link = certain_links(con)
     twins = twin_guard_pairs(con, person["twin_guard"]["first_name_similarity_below"])
     run.twin_guard_pairs = len(twins)
-    decisions_file = load_decisions(decisions_path)
-    decisions = decisions_file.decisions
-    usable, unknown = decided_pairs(con, decisions)
+    decisions_file = decisions or DecisionsFile([], [])
+    usable, unknown = decided_pairs(con, decisions_file.decisions)
     accepted = [(a, b) for a, b, decision in usable if decision.decision == ACCEPT]
     rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
@@ -112,7 +113,9 @@ def link_persons(
     started = time.perf_counter()
     write_person_link(con, roots, joined_by)
     run.twin_guard_blocked = twin_guard_blocked(con, link_threshold)
-    write_review_pairs(con, predictions, person["review_from"], link_threshold, decisions)
+    write_review_pairs(
+        con, predictions, person["review_from"], link_threshold, decisions_file.decisions
+    )
     write_decision_problems(con, problems)
     write_parameters(con, parameter_rows(model))
     count_outcomes(con, run)

@@ -56,6 +56,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -103,10 +105,10 @@ KEY_ENV = "FFI_AUDIT_KEY"
 
 # A writer that lost a race for the head (the UNIQUE prev_hash refused it) or met a busy
 # database tries again this many times.
-WRITE_ATTEMPTS = 8
+WRITE_ATTEMPTS = 20
 
 
-class AuditError(RuntimeError):
+class AuditError(StateStoreError):
     """Something about the audit trail went wrong; str(error) is one line, no personal data."""
 
 
@@ -248,7 +250,7 @@ def write_with(store: Store, work, *, attempts: int = WRITE_ATTEMPTS):  # noqa: 
                 return work(conn)
         except (IntegrityError, OperationalError) as error:
             last = error
-            time.sleep(0.01 * (attempt + 1))
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # apart, not in step
         except SQLAlchemyError as error:
             raise AuditWriteError(
                 f"the audit trail in {store.where} could not be written: {first_line(error)}"
@@ -382,16 +384,13 @@ def verify(store: Store, anchor: Anchor | None = None, *, batch: int = 5_000) ->
                 first_seq = seq
                 if purge is not None and purge["seq"] >= seq:
                     start_seq, start_prev = purge["first_kept_seq"], purge["base_hash"]
-                    why = f"where the purge at row {purge['seq']:,} says the trail now starts"
+                    why = f"where the purge at row {purge['seq']:,} says the trail starts"
                 else:
                     start_seq, start_prev, why = 1, GENESIS, "the trail's first row"
                 if seq != start_seq:
                     broken = (
-                        seq,
-                        (
-                            f"the trail starts here, but should start at row {start_seq:,} "
-                            f"({why}): rows before it were deleted"
-                        ),
+                        start_seq,
+                        (f"missing (deleted): it is {why}, but the trail starts at row {seq:,}"),
                     )
                     break
                 expected_seq, expected_prev = seq, start_prev
@@ -681,3 +680,65 @@ def users(store: Store) -> list[str]:
     with store.reading() as conn:
         return [u for (u,) in conn.execute(select(audit_event.c.user_id).distinct().order_by(
             audit_event.c.user_id))]  # fmt: skip
+
+
+# Person-level events: those that show or name people, for "who viewed whom".
+PERSON_LEVEL_KINDS = (
+    "search",
+    "results_shown",
+    "family_viewed",
+    "person_viewed",
+    "service_detail_opened",
+    "download",
+)
+
+EVENT_COLUMNS = (
+    "seq", "at_utc", "kind", "user_id", "role", "reason", "whom", "detail", "session_id",
+)  # fmt: skip
+
+
+def event_table(store: Store, **filters: Any) -> pd.DataFrame:
+    """events() as a table for the Audit page, newest first: `at_utc` as a UTC time, `whom` the
+    persons and families the event names (P1, family 12), `detail` as canonical JSON text."""
+    found = events(store, **filters)
+    frame = pd.DataFrame(
+        [
+            {
+                **{name: event[name] for name in EVENT_COLUMNS if name in event},
+                "at_utc": pd.Timestamp(event["at_utc"]).tz_convert("UTC").tz_localize(None),
+                "whom": ", ".join([*event["persons"], *(f"family {f}" for f in event["families"])]),
+                "detail": canonical_json(event["detail"]),
+            }
+            for event in found
+        ],
+        columns=list(EVENT_COLUMNS),
+    )
+    return frame
+
+
+def viewed_table(store: Store, **filters: Any) -> pd.DataFrame:
+    """Who viewed whom: one row per person or family named by a person-level event (a results
+    list of 20 persons gives 20 rows), newest first, with when, the kind of view and the reason."""
+    filters.setdefault("kinds", PERSON_LEVEL_KINDS)
+    wanted = str(filters["person"]).strip() if filters.get("person") else None
+    rows = []
+    for event in events(store, **filters):
+        named = [("person", p) for p in event["persons"]]
+        named += [("family", f) for f in event["families"]]
+        for what, who in named:
+            if wanted and who != wanted:  # the one asked about, not the rest of its list
+                continue
+            rows.append(
+                {
+                    "at_utc": pd.Timestamp(event["at_utc"]).tz_convert("UTC").tz_localize(None),
+                    "user_id": event["user_id"],
+                    "role": event["role"],
+                    "viewed": f"{what} {who}",
+                    "kind": event["kind"],
+                    "reason": event["reason"],
+                    "seq": event["seq"],
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["at_utc", "user_id", "role", "viewed", "kind", "reason", "seq"]
+    )

@@ -94,7 +94,8 @@ _SQLITE_GUARDS = (
 _PG_GUARD_FUNCTION = """
 create or replace function ffi_append_only() returns trigger language plpgsql as $$
 begin
-    raise exception '% is append-only: rows cannot be changed or deleted', tg_table_name;
+    raise exception using
+        message = tg_table_name || ' is append-only: rows cannot be changed or deleted';
 end
 $$
 """
@@ -128,8 +129,14 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction; a database error comes out as StateStoreError (one line)."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as error:
+            raise StateStoreError(
+                f"the state database {self.where} cannot be read: {first_line(error)}"
+            ) from error
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
@@ -150,6 +157,18 @@ class Store:
 def state_path(model_path: Path) -> Path:
     """The default state database: app_state.sqlite beside the model file."""
     return Path(model_path).with_name(STATE_FILE_NAME)
+
+
+def sqlite_file(model_path: Path | None, url: str | None) -> Path | None:
+    """The SQLite file the state database is (beside the model, or a sqlite:/// URL's), or None
+    for a server database."""
+    if not url:
+        return state_path(model_path) if model_path is not None else None
+    try:
+        parsed = make_url(url)
+    except (SQLAlchemyError, ValueError):
+        return None
+    return Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
 
 
 def _sqlite_engine(path: Path) -> Engine:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 VISITOR_KEY = "_ffi_visitor"  # set by app.py every run, read by require() and the downloads
 REASON_KEY = "_ffi_reason"
 OPENED_KEY = "_ffi_opened"  # the page whose opening was last audited in this session
-SESSION_ID_KEY = "_ffi_session"
 DEMO_ROLE_KEY = "demo_role"  # the demo's "View as role" selector
 DEMO_CHOSEN_KEY = "_ffi_demo_role"  # the role it chose
 ROLE_CHANGED_KEY = "_ffi_role_changed"
@@ -182,10 +180,8 @@ def _sign_in_key(claims: Mapping[str, Any], user: str) -> str:
 
 
 def session_id() -> str:
-    """This browser session's id, for the audit trail."""
-    if SESSION_ID_KEY not in st.session_state:
-        st.session_state[SESSION_ID_KEY] = uuid.uuid4().hex
-    return st.session_state[SESSION_ID_KEY]
+    """This browser session's id, for the audit trail (Streamlit's, as pages/ui/state's)."""
+    return state.session_id()
 
 
 def _user_claims() -> dict[str, Any]:
@@ -243,6 +239,35 @@ def resolve(model_info: Mapping[str, Any]) -> Visitor:
         _audit_quietly("sign_out", visitor, role=role, why=ended)
     st.session_state[VISITOR_KEY] = visitor
     return visitor
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something the audit trail records with it (a clerical decision)."""
+
+    user: str
+    role: str | None
+    session: str
+    reason: str | None
+
+
+def actor(typed_name: str = "") -> Actor:
+    """The signed-in user with their role, session and reason for access; in the demo, the name
+    typed on the page, marked as not signed in."""
+    visitor = current()
+    reason = reason_given()
+    if visitor is None or visitor.mode != "signed_in":
+        typed = typed_name.strip()
+        user = f"{typed} (not signed in)" if typed else "not signed in"
+        role = visitor.role if visitor else None
+        return Actor(user, role, session_id(), reason.recorded() if reason else None)
+    return Actor(visitor.user, visitor.role, visitor.session, reason.recorded() if reason else None)
+
+
+def current_mode() -> str | None:
+    """The current visitor's mode ('demo', 'signed_in', ...), None without app.py."""
+    visitor = current()
+    return visitor.mode if visitor else None
 
 
 def current() -> Visitor | None:

@@ -10,12 +10,13 @@ without a key every audit write fails and nothing person-level is shown.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from data_model.state import audit
-from data_model.state.store import Store
+from data_model.state.audit import Store
 from pages.ui import model
 
 
@@ -42,3 +43,43 @@ def store(model_info: Mapping[str, Any] | None = None) -> Store:
         _secret("audit", "key"),
         bool(info.get("is_synthetic")),
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is doing something, for the audit trail: the user's stable id, their product role and
+    this browser session's id."""
+
+    user: str
+    role: str | None
+    session: str
+
+
+# Where the sign-in code keeps the signed-in user's product role for the session.
+ROLE_KEY = "ffi_role"
+
+
+def session_id() -> str:
+    """This browser session's id (Streamlit's), the same on every run of the session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return context.session_id if context else "no-session"
+
+
+def signed_in() -> bool:
+    """Whether a user signed in with the identity provider (st.login)."""
+    user = getattr(st, "user", None)
+    return bool(user is not None and user.get("is_logged_in"))
+
+
+def actor(typed_name: str = "") -> Actor:
+    """The signed-in user (Entra's `oid` claim, else the email, else the name) with their role;
+    without sign-in (the synthetic demo), the name typed on the page, marked as not signed in."""
+    if signed_in():
+        user = st.user
+        who = user.get("oid") or user.get("email") or user.get("name") or user.get("sub")
+        return Actor(str(who), st.session_state.get(ROLE_KEY), session_id())
+    typed = typed_name.strip()
+    who = f"{typed} (not signed in)" if typed else "not signed in"
+    return Actor(who, st.session_state.get(ROLE_KEY), session_id())

@@ -15,4 +15,4 @@ OUTPUTS = (
 
 
 def build(con, context: dict) -> None:
-    context["linkage_run"] = link_persons(con, decisions_path=context.get("decisions_path"))
+    context["linkage_run"] = link_persons(con, decisions=context.get("decisions"))

@@ -1,5 +1,5 @@
--- The clerical decisions the last build could not use, and why: a bad row of the decisions file
--- (with its line), a registration that is not in these extracts, or a decision that contradicts
+-- The clerical decisions the last build could not use, and why: a stored row that is not a decision
+-- (with its number), a registration that is not in these extracts, or a decision that contradicts
 -- others (kept apart until a reviewer settles it). Never skipped silently.
 with problems as (
     select * from {{ ref('int_person_link_decision_problem') }}
