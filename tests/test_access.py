@@ -9,6 +9,7 @@ access.yaml fails here.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import tomllib
@@ -180,6 +181,29 @@ def test_the_rules_in_words_name_every_role_and_what_it_opens() -> None:
     assert "Data quality" not in words["Manager"]
     assert "gives a reason for access before Data quality" in words["Analyst"]
     assert words["Practitioner"].startswith("Opens no data pages yet")
+
+
+def test_every_page_checks_the_role_on_its_first_line() -> None:
+    """Hidden pages still open by their address: each page must refuse by itself, before it
+    reads or draws anything."""
+    for page in registry.PAGES:
+        tree = ast.parse((ROOT / page.file).read_text(encoding="utf-8"))
+        statements = [
+            node for node in tree.body
+            if not isinstance(node, ast.Import | ast.ImportFrom)
+            and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        ]  # fmt: skip
+        assert ast.unparse(statements[0]) == f"access.require({page.key!r})", page.file
+
+
+def test_the_app_shows_a_model_path_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "[council](http://127.0.0.1:9) _model_.duckdb"
+    monkeypatch.setenv("FFI_MODEL", str(missing))
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    [shown] = [e.value for e in at.error if "There is no model at" in e.value]
+    assert r"\[council\]\(http\:" in shown and r"\_model\_" in shown
 
 
 # --- Secrets -------------------------------------------------------------------------------------
