@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.ui import access
+
+access.require("accessibility")  # first: who may open this page (data_model/access.yaml)
+
 PREPARED = "23 Nov 2026"
+REVIEWED = "04 Dec 2026"  # sign-in and the reason-for-access form added
 
 st.title("Accessibility statement for Families First Insight")
 st.markdown(
@@ -41,6 +46,14 @@ We know some parts are not fully accessible:
   checks cannot find every problem, and the dashboard has not yet been tested by disabled users.
 - **Date pickers and multi-select lists** are provided by the Streamlit framework and may not
   announce every change to some screen readers.
+- **Signing in** uses the council's own sign-in page, which the council's identity provider
+  runs; its accessibility is covered by the council's statement for that service.
+- **Reason for access**: before the first page that shows people's names, dates of birth or
+  addresses, a short form asks why you need them (a list of reasons to choose from, and a text
+  box for another reason). It is a standard form with a label for every field and can be
+  completed with a keyboard or a screen reader. Your session ends after a time without activity
+  (30 minutes unless the council has changed it); the page then clears itself and asks you to
+  sign in again, which may interrupt someone who needs more time: tell us if it does.
 - The dashboard sends nothing to other websites: charts and tables are drawn in your browser
   from this server only.
 
@@ -75,7 +88,7 @@ available) and will add fuller keyboard access to charts as the framework allows
 )
 st.header("Preparation of this accessibility statement")
 st.markdown(
-    f"This statement was prepared on {PREPARED}. It was last reviewed on {PREPARED}. "
+    f"This statement was prepared on {PREPARED}. It was last reviewed on {REVIEWED}. "
     "This dashboard was last tested on the same date by the development team, with automated "
     "checks of every page in a headless browser."
 )

@@ -14,10 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from data_model.state import audit
-from pages.ui import state
+from pages.ui import access, state
 from pages.ui.formats import fmt_date, fmt_int, plain
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("audit")  # first: who may open this page (data_model/access.yaml: admin)
 
 KIND_LABELS = {
     "sign_in": "Signed in",

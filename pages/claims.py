@@ -15,13 +15,15 @@ import streamlit as st
 
 from data_model.read import plan as plan_read
 from data_model.read import programme, sources
-from pages.ui import charts, model
+from pages.ui import access, charts, model
 from pages.ui.absent import never_counted, stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
 from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_money, fmt_quantity, plain
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("claims")  # first: who may open this page (data_model/access.yaml)
 
 CLAIM_TYPES = {"attachment fee": "Attachment fee", "results": "Results claim"}
 

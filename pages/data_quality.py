@@ -22,12 +22,14 @@ from data_model.linkage import decisions
 from data_model.read import model_tables, quality, sources
 from data_model.state import audit
 from data_model.state import decisions as stored_decisions
-from pages.ui import charts, model, state
+from pages.ui import access, charts, model, state
 from pages.ui.charts import Series
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.formats import fmt_share as percent
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("data_quality")  # first: who may open this page (data_model/access.yaml)
 
 log = logging.getLogger(__name__)
 
@@ -519,7 +521,7 @@ def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
     """Save the decision (with its audit event, in the user's name), say so, and move on to the
     next pair."""
     decision, words = CHOICES[choice]
-    who = state.actor(st.session_state.get("reviewer", ""))
+    who = access.actor(st.session_state.get("reviewer", ""))
     try:
         if store is None:
             raise audit.AuditWriteError("the state database could not be opened")
@@ -531,6 +533,7 @@ def decide(row: dict[str, Any], choice: str, next_pair: str | None) -> None:
             user=who.user,
             role=who.role,
             session=who.session,
+            reason=who.reason,
         )
     except audit.AuditWriteError as error:
         # The reason only (never a record id or a name): nothing was saved.
@@ -675,7 +678,7 @@ else:
         key="chart_pair_weights",
     )
 
-    if not state.signed_in():  # signed in, a decision is saved in the user's name
+    if access.current_mode() == "demo":  # signed in, a decision is saved in the user's name
         st.text_input(
             "Your initials (optional)",
             key="reviewer",

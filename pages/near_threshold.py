@@ -18,7 +18,7 @@ import streamlit as st
 
 from data_model.read import plan as plan_read
 from data_model.read import programme, sources
-from pages.ui import charts, model
+from pages.ui import access, charts, model
 from pages.ui.absent import never_counted, stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
@@ -36,6 +36,8 @@ from pages.ui.formats import (
 )
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("near_threshold")  # first: who may open this page (data_model/access.yaml)
 
 model.info()  # stops with a message when there is no model
 plan = model.query(plan_read.active_plan)

@@ -11,9 +11,11 @@ import streamlit as st
 
 from data_model.read import plan as plan_read
 from data_model.read import sources
-from pages.ui import model
+from pages.ui import access, model
 from pages.ui.formats import fmt_date, fmt_int, fmt_money, fmt_quantity, plain
 from pages.ui.tables import Col, table
+
+access.require("outcomes_plan")  # first: who may open this page (data_model/access.yaml)
 
 model.info()  # stops with a message when there is no model
 plan = model.query(plan_read.active_plan)

@@ -8,7 +8,7 @@ import streamlit as st
 from data_model.read import plan as plan_read
 from data_model.read import programme, sources
 from pages import registry
-from pages.ui import charts, model
+from pages.ui import access, charts, model
 from pages.ui.absent import SEE_DATA_QUALITY, never_counted
 from pages.ui.formats import (
     blocking_measures_words,
@@ -20,6 +20,8 @@ from pages.ui.formats import (
 )
 from pages.ui.metrics import Metric, metric_row, not_available
 from pages.ui.tables import Col, table
+
+access.require("overview")  # first: who may open this page (data_model/access.yaml)
 
 info = model.info()
 as_at = info["as_at_date"]
@@ -252,12 +254,12 @@ if plan_name:
             "attachment fee and a results payment each)."
         )
     with st.container(horizontal=True, gap="small"):
-        st.page_link(
-            registry.BY_KEY["near_threshold"].file, label="Near threshold: what each family needs"
-        )
-        st.page_link(
-            registry.BY_KEY["claims"].file, label="Claims & returns: each claim and its evidence"
-        )
+        for key, label in (
+            ("near_threshold", "Near threshold: what each family needs"),
+            ("claims", "Claims & returns: each claim and its evidence"),
+        ):
+            if access.may_open(key):  # only links the visitor can follow
+                st.page_link(registry.BY_KEY[key].file, label=label)
 
 # --- How current each source is ------------------------------------------------------------------
 st.header("How current the data is")

@@ -13,13 +13,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_model.read import referrals, sources
-from pages.ui import charts, model
+from pages.ui import access, charts, model
 from pages.ui.absent import stop_if_not_available
 from pages.ui.charts import Series
 from pages.ui.filters import describe_filter, period_label, referral_filter
 from pages.ui.formats import fmt_date, fmt_int, fmt_number, plain
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
+
+access.require("referrals")  # first: who may open this page (data_model/access.yaml)
 
 info = model.info()
 threshold = referrals.default_waiting_threshold()

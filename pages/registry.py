@@ -1,5 +1,6 @@
 """The app's pages, in the order the sidebar lists them: the one list app.py registers with
-st.navigation and the page benchmark and tests walk.
+st.navigation and the page benchmark and tests walk. Who may open each is in
+data_model/access.yaml, by the page's key.
 
 URL paths differ from the file names on purpose: Streamlit treats a folder called pages/ as an
 old-style page list until st.navigation has run once in the process, and a URL matching a file
@@ -42,6 +43,9 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("accessibility", "pages/accessibility.py", "Accessibility statement",
               "Accessibility statement for Families First Insight", "accessibility-statement",
               "Help"),
+    PageEntry("audit", "pages/audit.py", "Audit", "Audit", "audit-trail", "Administration"),
+    PageEntry("access_settings", "pages/access_settings.py", "Access and roles",
+              "Access and roles", "access-and-roles", "Administration"),
 )  # fmt: skip
 
 BY_KEY = {page.key: page for page in PAGES}

@@ -12,8 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from data_model.read import programme
-from pages.ui import model
+from pages.ui import access, model
 from pages.ui.formats import fmt_date, plain
+
+access.require("user_guide")  # first: who may open this page (data_model/access.yaml)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

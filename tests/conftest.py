@@ -8,6 +8,7 @@ with data_model.build.build_synthetic. To run the app tests against another mode
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,14 @@ def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, 
         return model, None
     cluster = request.getfixturevalue("postgres_cluster")
     return model, cluster.url(cluster.new_database())
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """AppTest runs its script as sys.modules["__main__"] and leaves it there; a later test that
+    starts processes with "spawn" would run that script again in each child (an AppTest function
+    script fails there). Put the real __main__ back after every test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

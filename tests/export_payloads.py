@@ -84,7 +84,7 @@ def build_export_model(folder: Path) -> Path:
     """Generate the district, plant the payloads, build the model with the planted plan. Seven
     rejected rows of a small district's referrals and episodes are past the rejects gate: the
     build accepts them knowingly."""
-    from data_model.build import build_model
+    from data_model.build import SyntheticOrigin, build_model
     from loaders.synthetic.generate import generate
 
     generate(HOUSEHOLDS, SEED, folder / "extracts")
@@ -95,5 +95,7 @@ def build_export_model(folder: Path) -> Path:
         model,
         plan=plant_plan(folder / "planted_plan.yaml"),
         accept_rejects=True,
+        # the generator's made-up people: synthetic, so it opens as the demo, without sign-in
+        synthetic=SyntheticOrigin(HOUSEHOLDS, SEED),
     )
     return model

@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from pages import registry
 from pages.ui.formats import fmt_date, fmt_int, fmt_number
 from pages.ui.tables import Col, to_csv, to_excel
+from tests.access_helpers import give_reason
 from tests.gov_uk import working_days_after
 from tests.text_payloads import as_shown
 
@@ -62,6 +63,7 @@ def open_app(page: str | None = None) -> AppTest:
     if page:
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
+        give_reason(at)  # before a person-level page (the demo's default role is admin)
     return at
 
 

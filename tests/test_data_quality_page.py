@@ -32,6 +32,7 @@ from data_model.state.store import STATE_FILE_NAME
 from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
+from tests.access_helpers import give_reason
 from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
 from tests.text_payloads import as_shown
 
@@ -61,6 +62,7 @@ def open_page() -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
+    give_reason(at)  # the page shows people's records: a reason for access first
     return at
 
 
@@ -347,8 +349,11 @@ def test_a_decision_is_saved_in_the_state_database_audited_and_read_back(
     assert decision == linkage.REJECT == "different people"
     assert decided_by == "AB (not signed in)" and origin == "app"
     assert datetime.fromisoformat(decided_at)
-    assert [(kind, user) for kind, user, _ in events] == [("clerical_decision", decided_by)]
-    assert json.loads(events[0][2]) == {
+    # Before the page showed anything, the gate recorded the reason and the opening (sign-in's).
+    decided = [event for event in events if event[0] == "clerical_decision"]
+    assert [(kind, user) for kind, user, _ in decided] == [("clerical_decision", decided_by)]
+    assert {kind for kind, _, _ in events} == {"reason_given", "page_opened", "clerical_decision"}
+    assert json.loads(decided[0][2]) == {
         "decision": decision,
         "registration_l": left,
         "registration_r": right,
@@ -395,7 +400,9 @@ def test_a_decision_is_saved_in_the_state_database_audited_and_read_back(
     assert not at.exception
     store = audit.open_store(own_model, demo=True)
     assert [d.decision for d in read_decisions(store)] == [linkage.ACCEPT]
-    assert audit.verify(store).ok and audit.head(store).rows == 2
+    assert audit.verify(store).ok
+    decided = audit.events(store, kinds=["clerical_decision"])
+    assert [e["detail"]["decision"] for e in decided] == [linkage.ACCEPT, linkage.REJECT]
     store.dispose()
 
 
@@ -414,8 +421,10 @@ def test_a_decision_that_cannot_be_saved_says_so(own_model: Path) -> None:
     assert not at.exception
     assert any("could not be saved" in e.value for e in at.error)
     assert as_int(metric(at, "Decided since the last build")) == 0
-    with sqlite3.connect(state_file) as db:
-        assert db.execute("select count(*) from audit_event").fetchone() == (0,)
+    with sqlite3.connect(state_file) as db:  # the gate's events only: no clerical decision
+        assert db.execute(
+            "select count(*) from audit_event where kind = 'clerical_decision'"
+        ).fetchone() == (0,)
 
 
 def test_decisions_made_before_the_build_count_as_in_the_model() -> None:

@@ -24,6 +24,7 @@ from data_model.linkage.decisions import (
 from data_model.state import audit
 from data_model.state.decisions import read_decisions, record_decision
 from data_model.state.store import linkage_decision
+from tests.access_helpers import give_reason, signed_in
 from tests.extract_files import write_district
 from tests.test_build import REFERRAL, digest, run_cli
 
@@ -253,9 +254,11 @@ def test_a_decision_that_is_not_one_is_refused_and_nothing_is_saved(state) -> No
     assert read_decisions(state) == []
 
 
-def test_the_data_quality_page_says_the_state_database_cannot_be_read_and_keeps_working(
+def test_a_state_database_that_cannot_be_read_shows_nothing_person_level_and_says_why(
     district: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The audit trail lives in the same database: no view of people's records can be recorded,
+    so none is shown (the reason form cannot be recorded either)."""
     from streamlit.testing.v1 import AppTest
 
     model = tmp_path / "model.duckdb"
@@ -263,12 +266,13 @@ def test_the_data_quality_page_says_the_state_database_cannot_be_read_and_keeps_
     (tmp_path / "app_state.sqlite").write_bytes(b"this is not a database" * 100)
     monkeypatch.setenv("FFI_MODEL", str(model))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.run()
+    signed_in(at, "analyst").run()  # a council's model: behind sign-in
     at.switch_page("pages/data_quality.py").run()
+    give_reason(at)
     assert not at.exception
-    (shown,) = [e.value for e in at.error if "cannot be read" in e.value]
-    assert "clerical decisions cannot be read" in shown
-    assert any(h.value == "Clerical review" for h in at.header)  # the page goes on
+    (shown,) = [e.value for e in at.error if "audit trail could not be written" in e.value]
+    assert r"app\_state\.sqlite" in shown  # which store, shown as text
+    assert not at.dataframe and not at.header and not at.table  # nothing of the page
 
 
 def test_the_data_quality_page_lists_the_decisions_the_build_could_not_use(
@@ -281,8 +285,9 @@ def test_the_data_quality_page_lists_the_decisions_the_build_could_not_use(
     build_model(district, model)
     monkeypatch.setenv("FFI_MODEL", str(model))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-    at.run()
+    signed_in(at, "analyst").run()  # a council's model: behind sign-in
     at.switch_page("pages/data_quality.py").run()
+    give_reason(at)
     assert not at.exception
     listed = [df.value for df in at.dataframe if "problem" in df.value.columns]
     assert len(listed) == 1 and listed[0]["registration_l"].tolist() == ["x:1"]

@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from pages import registry
 from pages.ui import tables
 from pages.ui.tables import FORMULA_STARTS, Col, to_csv, to_excel
+from tests.access_helpers import give_reason
 from tests.export_payloads import PAYLOADS, build_export_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,15 +130,16 @@ def test_every_download_of_every_page_is_inert(
     drawn: list[tuple[str, pd.DataFrame, dict, str, tuple]] = []
     draw = tables.download_buttons
 
-    def capture(df, name, spec=None, title=None, notes=()):
+    def capture(df, name, spec=None, title=None, notes=(), level=None):
         drawn.append((name, df, spec or {c: Col(c) for c in df.columns}, title or name, notes))
-        draw(df, name, spec, title=title, notes=notes)
+        draw(df, name, spec, title=title, notes=notes, level=level)
 
     monkeypatch.setattr(tables, "download_buttons", capture)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.run()
     for page in registry.PAGES:
         at.switch_page(page.file).run()
+        give_reason(at)  # the demo's default role, admin, is asked before person-level pages
         assert not at.exception, f"{page.title}: {at.exception}"
 
     assert len(drawn) >= 15, "fewer tables than the pages draw"

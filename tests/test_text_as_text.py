@@ -28,6 +28,7 @@ from data_model.read import plan
 from pages import registry
 from pages.ui.charts import label
 from pages.ui.formats import plain
+from tests.access_helpers import give_reason
 from tests.text_payloads import (
     HTML,
     MARKDOWN,
@@ -138,6 +139,7 @@ def test_every_page_shows_planted_text_as_typed(planted_model: Path) -> None:
     for page in registry.PAGES:
         at.switch_page(page.file)
         _run(at)
+        give_reason(at)  # before Data quality (the demo's default role is admin)
         seen[page.key] = _check_page(at, page.title)
 
     # The clerical review's side-by-side table reads Markdown: its record ids show escaped.

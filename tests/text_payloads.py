@@ -82,14 +82,21 @@ def plant_plan(out: Path) -> Path:
 
 
 def build_planted_model(folder: Path) -> Path:
-    """Generate the district, plant the payloads, build the model with the planted plan."""
-    from data_model.build import build_model
+    """Generate the district, plant the payloads, build the model with the planted plan. The
+    model is the generator's (made-up people), so it is marked synthetic and opens as the demo
+    does, without sign-in."""
+    from data_model.build import SyntheticOrigin, build_model
     from loaders.synthetic.generate import generate
 
     generate(HOUSEHOLDS, SEED, folder / "extracts")
     plant_extracts(folder / "extracts")
     model = folder / "model.duckdb"
-    build_model(folder / "extracts", model, plan=plant_plan(folder / "planted_plan.yaml"))
+    build_model(
+        folder / "extracts",
+        model,
+        plan=plant_plan(folder / "planted_plan.yaml"),
+        synthetic=SyntheticOrigin(HOUSEHOLDS, SEED),
+    )
     return model
 
 

@@ -46,6 +46,15 @@ def fmt_quantity(value: float | int, unit: str) -> str:
     return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
 
 
+def fmt_duration(seconds: float) -> str:
+    """A timeout in words, in its largest whole unit: '30 minutes', '10 hours', '90 seconds'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            amount = round(seconds / size)
+            return f"{amount} {unit}{'' if amount == 1 else 's'}"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+
+
 def fmt_money(value: float | int | None) -> str:
     """An amount in whole pounds with thousands separators (£649,800)."""
     if value is None or pd.isna(value):

@@ -107,7 +107,7 @@ def model_exists() -> bool:
     return model_path().exists()
 
 
-def _hand_over_to_app_if_run_alone() -> None:
+def hand_over_to_app_if_run_alone() -> None:
     """A page opened by its file name on a fresh server's first request runs without app.py.
 
     Because our pages live in a folder called pages/, Streamlit runs such a request in its old
@@ -120,9 +120,11 @@ def _hand_over_to_app_if_run_alone() -> None:
         st.switch_page("app.py")
 
 
-def info() -> dict:
-    """model_info() of the current model; a page without a model stops with a message."""
-    _hand_over_to_app_if_run_alone()
+def info(*, in_app: bool = False) -> dict:
+    """model_info() of the current model; a page without a model stops with a message. app.py
+    passes in_app (it is the app, and runs this before st.navigation)."""
+    if not in_app:
+        hand_over_to_app_if_run_alone()
     if not model_exists():
         st.error(
             f"There is no model at {plain(model_path())}. Start the app with "

@@ -1,5 +1,5 @@
 """Tables as the pages draw them: labelled, formatted columns (a Col spec per column) and the
-table's CSV and Excel downloads beside it."""
+table's CSV and Excel downloads beside it, for the roles that may download it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from pages.ui import access
 from pages.ui.formats import EXCEL_DATE_FORMAT, GRID_DATE_FORMAT, GRID_MONTH_FORMAT, plain, slug
 
 
@@ -128,15 +129,30 @@ def download_buttons(
     spec: Mapping[str, Col] | None = None,
     title: str | None = None,
     notes: tuple[str, ...] = (),
+    level: str | None = None,
 ) -> None:
-    """CSV and Excel downloads of a table; the files are made only when a button is pressed."""
+    """CSV and Excel downloads of a table, for a role that may download tables of its level (the
+    page's, unless given: data_model/access.yaml); none otherwise. The files are made only when a
+    button is pressed, after the download is written to the audit trail."""
+    if not access.may_download(level):
+        return
     spec = spec or {c: Col(c) for c in df.columns}
+    audited = access.download_recorder(name, len(df), level)
+
+    def csv_file() -> bytes:
+        audited()
+        return to_csv(df, spec)
+
+    def excel_file() -> bytes:
+        audited()
+        return to_excel(df, spec, title or name, notes)
+
     file = slug(name)
     about = plain(title or name)  # the tooltip reads Markdown; a title may name a case or family
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             "Download CSV",
-            data=lambda: to_csv(df, spec),
+            data=csv_file,
             file_name=f"{file}.csv",
             mime="text/csv",
             key=f"download_csv_{file}",
@@ -145,7 +161,7 @@ def download_buttons(
         )
         st.download_button(
             "Download Excel",
-            data=lambda: to_excel(df, spec, title or name, notes),
+            data=excel_file,
             file_name=f"{file}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"download_xlsx_{file}",
@@ -162,8 +178,10 @@ def table(
     title: str | None = None,
     notes: tuple[str, ...] = (),
     height: int | str = "auto",
+    level: str | None = None,
 ) -> None:
-    """A table with labelled, formatted columns and its CSV and Excel downloads."""
+    """A table with labelled, formatted columns and its CSV and Excel downloads (for the roles
+    that may download a table of its level: the page's unless given)."""
     st.dataframe(
         df,
         column_order=[c for c in spec if c in df.columns],
@@ -173,4 +191,4 @@ def table(
         alt=title or name,
         key=f"table_{slug(name)}",
     )
-    download_buttons(df, name, spec, title=title, notes=notes)
+    download_buttons(df, name, spec, title=title, notes=notes, level=level)

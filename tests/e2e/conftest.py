@@ -73,12 +73,25 @@ def _port_taken(port: int) -> bool:
 
 
 @contextmanager
-def served(model: Path, log_path: Path, port: int | None = None) -> Iterator[str]:
-    """The app served on 127.0.0.1 from `model` (its log in log_path), stopped on leaving."""
+def served(
+    model: Path,
+    log_path: Path,
+    port: int | None = None,
+    *,
+    secrets: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """The app served on 127.0.0.1 from `model` (its log in log_path), stopped on leaving.
+
+    `secrets`: the secrets file to read instead of .streamlit/secrets.toml (never a developer's
+    own: without it, an empty file is used); `env`: more environment variables."""
     port = port or _free_port()
     if _port_taken(port):
         pytest.fail(f"port {port} is already in use: refusing to test a server we did not start")
-    env = {**os.environ, "FFI_MODEL": str(model), "PYTHONUNBUFFERED": "1"}
+    if secrets is None:
+        secrets = log_path.with_name("no-secrets.toml")
+        secrets.write_text("")
+    env = {**os.environ, "FFI_MODEL": str(model), "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true",
@@ -86,6 +99,7 @@ def served(model: Path, log_path: Path, port: int | None = None) -> Iterator[str
         "--server.address", "127.0.0.1",
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
+        "--secrets.files", str(secrets),
     ]  # fmt: skip
     with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -124,6 +138,21 @@ def app_server(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) 
         yield url
 
 
+# Local services a test starts whose own pages ask for files from the internet (the test identity
+# provider's sign-in page loads a stylesheet from a CDN). Those requests are blocked like any
+# other; they are not counted against the app, whose pages must ask for nothing outside.
+TEST_SERVICE_ORIGINS: set[str] = set()
+
+
+def _from_test_service(request) -> bool:  # noqa: ANN001 (a Playwright Request)
+    try:
+        frame_url = request.frame.url
+    except Exception:  # a request with no frame (a service worker): not a test service's
+        return False
+    origin = urlparse(frame_url)
+    return f"{origin.scheme}://{origin.netloc}" in TEST_SERVICE_ORIGINS
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
@@ -141,6 +170,7 @@ def app_page(page: Page, request: pytest.FixtureRequest) -> Iterator[Page]:
         if (
             req.url.startswith(("http://", "https://", "ws://", "wss://"))
             and host not in LOCAL_HOSTS
+            and not _from_test_service(req)
         ):
             outside.append(req.url)
 
@@ -171,6 +201,15 @@ def wait_for_app(page: Page) -> None:
         "[data-test-script-state=notRunning]"
     ).wait_for()
     expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0)
+
+
+def give_reason(page: Page, reason: str = "Audit or quality check") -> None:
+    """Answer the reason-for-access form the first person-level page of a session asks."""
+    expect(page.get_by_text("Why do you need to see people's records?")).to_be_visible()
+    page.get_by_text(reason, exact=True).click()
+    page.get_by_role("button", name="Continue").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Why do you need to see people's records?")).to_have_count(0)
 
 
 def assert_no_exception(page: Page) -> None:

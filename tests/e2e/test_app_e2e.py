@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pages import registry
-from tests.e2e.conftest import AXE, assert_no_exception, wait_for_app
+from tests.e2e.conftest import AXE, assert_no_exception, give_reason, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +104,7 @@ def open_data_quality(page: Page, app_server: str) -> None:
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"/data-quality$"))
     expect(page.get_by_role("heading", name="Data quality", level=1)).to_be_visible()
+    give_reason(page)  # the demo's default role, admin, gives a reason before people's records
     expect(page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
     page.get_by_text("How the match weights work").click()
     wait_for_app(page)

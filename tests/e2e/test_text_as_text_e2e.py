@@ -14,9 +14,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from data_model.access import needs_reason
 from pages import registry
 from pages.ui.formats import WORD_JOINER
-from tests.e2e.conftest import assert_no_exception, served, wait_for_app
+from tests.e2e.conftest import assert_no_exception, give_reason, served, wait_for_app
 from tests.text_payloads import PAYLOAD, build_planted_model
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +57,8 @@ def test_every_page_shows_planted_text_as_typed(app_page: Page, planted_server: 
         wait_for_app(app_page)
         assert_no_exception(app_page)
         expect(app_page.get_by_role("heading", name=entry.heading, level=1)).to_be_visible()
+        if needs_reason(entry.key):  # people's records: a reason for access first
+            give_reason(app_page)
         # The programme's name, in the sidebar on every page, reads as typed.
         sidebar_text = app_page.get_by_test_id("stSidebar").inner_text().replace(WORD_JOINER, "")
         assert PAYLOAD in sidebar_text, sidebar_text
