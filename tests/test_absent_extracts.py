@@ -30,6 +30,7 @@ from loaders.contracts import BY_SOURCE, CONTRACTS
 from loaders.extract_manifest import Declared, read_manifest
 from loaders.synthetic.generate import generate
 from pages import registry
+from tests.access_helpers import give_reason, signed_in
 from tests.extract_files import WARDS, declare, write_district
 from tests.fixtures_extracts import valid, write_csv
 from tests.test_app_pages import APP
@@ -76,11 +77,13 @@ def page_text(at: AppTest) -> str:
 
 
 def open_page(key: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    """The page as an administrator sees it (signed in, a reason given where one is asked): the
+    Family Context samples are a council's format, not the synthetic demo."""
+    at = signed_in(AppTest.from_file(APP, default_timeout=60), "admin").run()
     assert not at.exception, [e.value for e in at.exception]
     at.switch_page(registry.BY_KEY[key].file).run()
     assert not at.exception, [e.value for e in at.exception]
-    return at
+    return give_reason(at)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
