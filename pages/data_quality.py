@@ -384,9 +384,10 @@ lines = [
     f"{percent(review_from)} up to {percent(link_threshold)}, or look like twins, and wait for "
     "an analyst below.",
     f"The **twin guard** found {fmt_int(summary.get('twin_guard_pairs'))} pairs that "
-    "look like twins or siblings (same surname, date of birth and address, clearly different "
-    f"first names) and kept apart **{fmt_int(summary.get('twin_guard_blocked'))}** of them "
-    "that scored high enough to be linked, because a system holds them as two people.",
+    "look like twins, siblings or a parent and child of one name (the same date of birth and "
+    "home with different first names, or one name with dates of birth years apart) and kept "
+    f"apart **{fmt_int(summary.get('twin_guard_blocked'))}** of them that scored high enough "
+    "to be linked; each is offered for review below with its reason.",
     f"**{fmt_int(summary.get('families'))} families** were found, "
     f"{fmt_int(summary.get('families_of_two_or_more'))} of them of two or more people; "
     f"the largest has {fmt_int(summary.get('largest_family'))} people.",
