@@ -37,7 +37,8 @@ from urllib.parse import urlparse
 
 import openpyxl
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages import registry
 from pages.ui.tables import FORMULA_STARTS
@@ -82,6 +83,23 @@ def _open_expanders(page: Page) -> None:
         wait_for_app(page)
 
 
+def _download(page: Page, button) -> Download:
+    """The file one button gives. The file is made on the server when the button is pressed (after
+    its audit record), so a click that lands while the page is rerunning can be lost on two busy
+    cores: wait for the app to settle and click once more before giving up."""
+    for attempt in range(2):
+        wait_for_app(page)
+        expect(button).to_be_enabled()
+        try:
+            with page.expect_download(timeout=30_000) as info:
+                button.click()
+            return info.value
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _download_all(page: Page, view: str, saved: Saved, only: list[int] | None = None) -> list[str]:
     """Click every download button in the main panel (or those at the `only` positions); keep
     each file the browser saves. The files' names, in the buttons' order."""
@@ -91,10 +109,7 @@ def _download_all(page: Page, view: str, saved: Saved, only: list[int] | None = 
     names: list[str] = []
     for i in range(count) if only is None else only:
         button = buttons.nth(i)
-        expect(button).to_be_enabled()
-        with page.expect_download(timeout=20_000) as info:
-            button.click()
-        download = info.value
+        download = _download(page, button)
         assert download.failure() is None, f"{view}: {download.failure()}"
         name = download.suggested_filename
         # One folder per view: two tables of one name on two pages are both kept and checked.
