@@ -176,7 +176,15 @@ def linkage_eval_command(args: argparse.Namespace) -> int:
     if (args.sources is None) != (args.truth is None):
         print("error: --sources and --truth go together", file=sys.stderr)
         return EXIT_BAD_INPUT
-    runs: list = [lambda name=name: linkage_eval.evaluate_febrl(name) for name in public]
+    # each public set with soc_sec_id as an identifier (as Splink's own example links it), then
+    # without: names, date of birth and address alone, where the guards cost automatic links
+    runs: list = [
+        lambda name=name, identifier=identifier: linkage_eval.evaluate_febrl(
+            name, identifier=identifier
+        )
+        for name in public
+        for identifier in (True, False)
+    ]
     if args.sources is not None:
         runs = [lambda: linkage_eval.evaluate_sources(args.sources, args.truth)]
     elif not runs:

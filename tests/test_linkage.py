@@ -672,12 +672,28 @@ def test_family_context_samples_link_as_the_readme_decides(small_district):
 # --- FEBRL4 --------------------------------------------------------------------------------------
 
 
-def test_febrl4_evaluation_runs_offline_and_a_right_reviewer_completes_it():
-    """The same engine on FEBRL4 (no soc_sec_id), measured twice: the twin and namesake guards
-    send FEBRL's replaced first names and dates of birth to review (README, Linkage quality)."""
+def test_febrl4_with_its_identifier_meets_splinks_own_figure():
+    """FEBRL4 linked as Splink's example links it, soc_sec_id included (as an NHS number would be
+    in a council's extracts): the issue's targets, automatic F1 >= 0.98 and, once a right
+    reviewer has decided a queue of at most 400 pairs, F1 >= 0.995."""
     from data_model.tools.linkage_eval import evaluate_febrl
 
-    result = evaluate_febrl("febrl4")
+    result = evaluate_febrl("febrl4", identifier=True)
+    automatic, reviewed = result["person"], result["person_after_review"]
+    assert automatic["true_pairs"] == reviewed["true_pairs"] == 5000
+    assert automatic["precision"] >= 0.999 and reviewed["precision"] >= 0.999
+    assert automatic["f1"] >= 0.98
+    assert reviewed["f1"] >= 0.995
+    assert 0 < result["pairs_decided_by_reviewer"] == result["review_pairs"] <= 400
+
+
+def test_febrl4_on_names_dates_and_addresses_alone_sends_twin_like_pairs_to_review():
+    """Without soc_sec_id the twin and namesake guards send FEBRL's replaced first names and
+    dates of birth to review (README, Linkage quality): automatic recall falls, nothing false is
+    linked, and a right reviewer recovers the pairs."""
+    from data_model.tools.linkage_eval import evaluate_febrl
+
+    result = evaluate_febrl("febrl4", identifier=False)
     automatic, reviewed = result["person"], result["person_after_review"]
     assert automatic["true_pairs"] == reviewed["true_pairs"] == 5000
     assert automatic["precision"] >= 0.999 and reviewed["precision"] >= 0.999
@@ -688,12 +704,19 @@ def test_febrl4_evaluation_runs_offline_and_a_right_reviewer_completes_it():
 
 
 def test_febrl3_one_file_with_duplicates_is_linked_and_reviewed_the_same_way():
-    """FEBRL3: one file of 5,000 records, 2,000 people with up to five duplicates each."""
+    """FEBRL3: one file of 5,000 records, 2,000 people with up to five duplicates each; with its
+    identifier the same targets as FEBRL4's, without it the guards' cost."""
     from data_model.tools.linkage_eval import evaluate_febrl
 
-    result = evaluate_febrl("febrl3")
-    automatic, reviewed = result["person"], result["person_after_review"]
+    with_id = evaluate_febrl("febrl3", identifier=True)
+    automatic, reviewed = with_id["person"], with_id["person_after_review"]
     assert automatic["true_pairs"] == reviewed["true_pairs"] == 6538
+    assert automatic["f1"] >= 0.98 and reviewed["f1"] >= 0.995
+    assert automatic["precision"] >= 0.999 and reviewed["precision"] >= 0.999
+    assert 0 < with_id["review_pairs"] <= 400
+
+    without = evaluate_febrl("febrl3", identifier=False)
+    automatic, reviewed = without["person"], without["person_after_review"]
     assert automatic["precision"] >= 0.999 and reviewed["precision"] >= 0.999
     assert automatic["recall"] >= 0.75
     assert reviewed["recall"] >= 0.98

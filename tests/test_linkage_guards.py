@@ -114,6 +114,68 @@ def test_titles_go_and_a_surname_repeated_in_the_forename_is_the_surname():
     assert standard(con, "first_name_tokens")[4] == ["PRIYA", "KAUR"]
 
 
+# --- Year-only dates of birth --------------------------------------------------------------------
+
+
+def dob_level(con: duckdb.DuckDBPyConnection, left: int, right: int) -> str:
+    """The label of the date-of-birth comparison level two linkage records take: the first level,
+    most alike first, whose condition (as Splink writes it for DuckDB) holds for them."""
+    from data_model.linkage.comparisons import comparisons
+
+    (dob,) = [
+        c
+        for c in comparisons(PERSON)
+        if c.create_comparison_dict("duckdb")["output_column_name"] == "dob"
+    ]
+    levels = dob.create_comparison_dict("duckdb")["comparison_levels"]
+    columns = [
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns"
+            " where table_name = 'int_linkage_record'"
+        ).fetchall()
+    ]
+    sides = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in columns)
+    for level in levels:
+        condition = level["sql_condition"]
+        if condition == "ELSE":
+            return level["label_for_charts"]
+        holds = con.execute(
+            f"select ({condition}) from (select {sides} from int_linkage_record as l,"
+            " int_linkage_record as r where l.unique_id = ? and r.unique_id = ?)",
+            [left, right],
+        ).fetchone()[0]
+        if holds:
+            return level["label_for_charts"]
+    raise AssertionError("no level held")
+
+
+def test_a_first_of_january_date_of_birth_is_compared_on_its_year_only():
+    """01/01/YYYY is what systems record when only the year is known (linkage.yaml
+    standardise.year_only_dates_of_birth): it agrees with any date of its year as a year, and is
+    never one day from 31 December or one digit from 01 February."""
+    con = linkage_records(
+        [
+            record(1, "health_events", "Amir", dob="2008-01-01"),
+            record(2, "school_census", "Amir", dob="2008-06-14"),
+            record(3, "police_incidents", "Amir", dob="2007-12-31"),
+            record(4, "housing_tenancies", "Amir", dob="2008-01-02"),
+            record(5, "dwp_spells", "Amir", dob="2008-02-01"),
+            record(6, "ehm_people", "Amir", dob="2008-01-01"),
+            record(7, "csc_episodes", "Amir", dob="2008-06-15"),
+        ]
+    )
+    assert standard(con, "dob_year_only") == [True, False, False, False, False, True, False]
+    assert dob_level(con, 1, 2) == "year only, the same year"
+    assert dob_level(con, 1, 4) == "year only, the same year"  # not "one day apart"
+    assert dob_level(con, 1, 5) == "year only, the same year"  # not "one digit mistyped"
+    assert dob_level(con, 1, 3) == "year only, another year"  # not "one day apart"
+    assert dob_level(con, 1, 6) == "year only, the same year"  # two placeholders: not "exact"
+    # real dates are compared as before
+    assert dob_level(con, 2, 7) == "one day apart"
+    assert dob_level(con, 3, 4) == "within a year"
+
+
 # --- Twins ---------------------------------------------------------------------------------------
 
 

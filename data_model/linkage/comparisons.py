@@ -16,6 +16,7 @@ A level in linkage.yaml is a mapping with a `label` and one kind, e.g.
 - `shares_any`: an array column; the two arrays share an element
 - `either_equals`: [a, b]; a of one record equals b of the other, either way round
 - `initial`: a column; one record's value is a single letter, the other's first letter (J, JOHN)
+- `either_true`: a true/false column; it is true of either record (a year-only date of birth)
 - `jaro_winkler`: {column, at_least}; Jaro-Winkler similarity at least that
 - `damerau_levenshtein`: {column, at_most}; at most that many edits apart
 - `days_apart`: {column, at_most}; dates at most that many days apart
@@ -103,6 +104,12 @@ def either_equals_level(column_a: str, column_b: str) -> cll.CustomLevel:
     )
 
 
+def either_true_level(column: str) -> cll.CustomLevel:
+    """A true/false column holds for either record (e.g. one date of birth stands for a year
+    alone). Plain ANSI SQL, translated for each backend."""
+    return cll.CustomLevel(f"({column}_l OR {column}_r)", base_dialect_str="duckdb")
+
+
 def missing_level(columns: str | list[str], recorded_as: str | None = None) -> LevelCreator:
     """Either record lacks the value (or holds `recorded_as`, which means missing: sex 'U')."""
     if isinstance(columns, list):
@@ -146,6 +153,8 @@ def _level(spec: dict[str, Any]) -> LevelCreator:
         return either_equals_level(*argument)
     if kind == "initial":
         return initial_level(argument)
+    if kind == "either_true":
+        return either_true_level(argument)
     if kind == "jaro_winkler":
         return cll.JaroWinklerLevel(argument["column"], argument["at_least"])
     if kind == "damerau_levenshtein":

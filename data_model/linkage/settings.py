@@ -30,8 +30,9 @@ def name_variant_rows(path: Path = NAME_VARIANTS_FILE) -> list[tuple[str, str]]:
 
 
 def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Configuration the SQL models read: name groups, systems that share another's ids, titles
-    and the placeholder postcodes and addresses (linkage.yaml's `standardise`)."""
+    """Configuration the SQL models read: name groups, systems that share another's ids, titles,
+    the placeholder postcodes and addresses and the year-only dates of birth (linkage.yaml's
+    `standardise`)."""
     con.execute("create or replace table cfg_name_variant (name_std varchar, name_group varchar)")
     con.executemany("insert into cfg_name_variant values (?, ?)", name_variant_rows())
     con.execute("create or replace table cfg_system_source (system_name varchar, source varchar)")
@@ -44,6 +45,10 @@ def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
         " (field varchar, compact_value varchar, is_prefix boolean)"
     )
     con.executemany("insert into cfg_placeholder_value values (?, ?, ?)", placeholder_rows())
+    con.execute(
+        "create or replace table cfg_year_only_dob (birth_month integer, birth_day integer)"
+    )
+    con.executemany("insert into cfg_year_only_dob values (?, ?)", year_only_days())
 
 
 def compact(value: object) -> str:
@@ -65,3 +70,17 @@ def placeholder_rows() -> list[tuple[str, str, bool]]:
         *(("address", compact(v), False) for v in settings["address_placeholders"]),
     }
     return sorted(rows)
+
+
+def year_only_days() -> list[tuple[int, int]]:
+    """(month, day) of each date of birth that stands for a year alone ("01/01": 1 January)."""
+    days = []
+    for value in linkage_settings()["standardise"]["year_only_dates_of_birth"]:
+        match = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})\s*", str(value))
+        if match is None:
+            raise ValueError(
+                f"linkage.yaml standardise.year_only_dates_of_birth: {value!r} is not DD/MM"
+            )
+        day, month = int(match[1]), int(match[2])
+        days.append((month, day))
+    return sorted(set(days))

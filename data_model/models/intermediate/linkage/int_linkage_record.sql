@@ -175,6 +175,8 @@ standardised as (
         month(variants.dob) as birth_month,
         day(variants.dob) as birth_day,
         strftime(variants.dob, '%Y%m%d') as dob_digits,
+        -- a date that stands for a year alone (linkage.yaml standardise.year_only_dates_of_birth)
+        coalesce(year_only.birth_month is not null, false) as dob_year_only,
         regexp_extract(variants.postcode, '^([A-Z0-9]+ [0-9])', 1) as postcode_sector
     from registration_variants as variants
     left join first_name_groups as groups
@@ -183,6 +185,8 @@ standardised as (
         on variants.first_name_std = first_skeletons.name_std
     left join name_skeletons as last_skeletons
         on variants.last_name_std = last_skeletons.name_std
+    left join {{ source('config', 'cfg_year_only_dob') }} as year_only
+        on month(variants.dob) = year_only.birth_month and day(variants.dob) = year_only.birth_day
 )
 
 select * from standardised
