@@ -59,6 +59,15 @@ table(
     },
     title="Which role may open which page",
 )
+if any(role.audit == "team" for role in r.roles.values()):
+    st.caption(
+        "Audit: "
+        + " and ".join(
+            f"a {plain(role.title.lower())}" for role in r.roles.values() if role.audit == "team"
+        )
+        + " whose team the council names opens it too, for that team's events only, showing at "
+        f"most {rules.LEVEL_WORDS[r.team_audit_level]} (see *Managers' teams* below)."
+    )
 
 st.header("Reason for access")
 st.markdown(

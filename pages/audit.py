@@ -40,6 +40,10 @@ KIND_LABELS = {
     "purge": "Purge of old events",
 }
 assert set(KIND_LABELS) == set(audit.KINDS)
+# In place of a blank the grid would show as "None": an event before any reason, a user without
+# a role.
+NO_REASON = "none given"
+NO_ROLE = "no role"
 
 
 def when(moment: str | datetime | pd.Timestamp | None) -> str:
@@ -153,12 +157,13 @@ with st.container(horizontal=True, gap="medium"):
         max_value=today,
         format="DD/MM/YYYY",
         key="audit_days",
+        width=250,  # two dates in full (stretched, the second was cut off)
     )
     users = st.multiselect(
         "Users",
         audit.users(store, team=team),
         key="audit_users",
-        placeholder="Everyone" if team is None else "Everyone in your team",
+        placeholder="Everyone" if team is None else "Your team",
     )
     kinds = st.multiselect(
         "Events",
@@ -189,6 +194,7 @@ viewed = audit.viewed_table(
 )
 viewed["kind"] = viewed["kind"].map(KIND_LABELS)
 viewed["when"] = viewed["at_utc"].map(when)
+viewed = viewed.fillna({"reason": NO_REASON, "role": NO_ROLE})
 st.subheader("Who viewed whom")
 st.markdown(
     "One row for each person or family an event showed or named (a list of 20 results gives "
@@ -215,6 +221,7 @@ table(
 found = audit.event_table(store, team=team, search_terms=view.level == "person", **filters)
 found["kind"] = found["kind"].map(KIND_LABELS)
 found["when"] = found["at_utc"].map(when)
+found = found.fillna({"reason": NO_REASON, "role": NO_ROLE})
 st.subheader("Every event")
 st.markdown(f"{fmt_int(len(found))} events ({plain(described)}), newest first.")
 table(
