@@ -4,6 +4,8 @@ only ask.
 - which product role a signed-in user holds, from the identity provider's claims and the council's
   mapping in secrets (`role_for`);
 - which pages a role may open and which tables it may download (`may_open`, `may_download`);
+- how much of the audit trail a role sees, and a manager's team from the council's secrets
+  (`audit_view`, `team_of`);
 - when a session has lasted too long or been idle too long (`session_ended`);
 - when a reason for access must be given again (`reason_needed`);
 - the rules in words, for the admin's page (`in_words`).
@@ -14,7 +16,7 @@ Nothing here knows about Streamlit; the app passes in what it has (claims, secre
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -25,6 +27,8 @@ import yaml
 
 ACCESS_FILE = Path(__file__).with_name("access.yaml")
 LEVELS = ("help", "aggregate", "case", "person")
+AUDIT_PAGE = "audit"  # the page whose scope a role's `audit` entry sets
+AUDIT_SCOPES = ("all", "team", "none")
 # The claims Microsoft Entra ID uses: app roles in `roles`, the user's stable id in `oid`.
 DEFAULT_ROLE_CLAIM = "roles"
 DEFAULT_USER_ID_CLAIM = "oid"
@@ -41,8 +45,9 @@ class Role:
     key: str
     title: str
     about: str
-    pages: frozenset[str]
+    pages: frozenset[str]  # without the Audit page for `audit: team` (it depends on the team)
     downloads: frozenset[str]
+    audit: str = "none"  # one of AUDIT_SCOPES
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Rules:
     idle_timeout: timedelta
     max_session: timedelta
     contact: str
+    team_audit_level: str = "case"
 
 
 def _role(key: str, entry: Mapping[str, Any], pages: Mapping[str, str]) -> Role:
@@ -71,12 +77,21 @@ def _role(key: str, entry: Mapping[str, Any], pages: Mapping[str, str]) -> Role:
         )
     # The help pages open for everyone, whatever a role lists.
     chosen |= {page for page, level in pages.items() if level == "help"}
+    audit = str(entry.get("audit") or ("all" if AUDIT_PAGE in chosen else "none"))
+    if audit not in AUDIT_SCOPES:
+        raise AccessRulesError(
+            f"access.yaml: role {key}: audit {audit!r} is not one of {', '.join(AUDIT_SCOPES)}"
+        )
+    if AUDIT_PAGE in pages:
+        # The scope decides the Audit page: a team scope opens it per user (audit_view).
+        chosen = chosen | {AUDIT_PAGE} if audit == "all" else chosen - {AUDIT_PAGE}
     return Role(
         key=key,
         title=str(entry.get("title") or key.title()),
         about=str(entry.get("about") or ""),
         pages=frozenset(chosen),
         downloads=frozenset(downloads),
+        audit=audit,
     )
 
 
@@ -107,6 +122,9 @@ def parse_rules(raw: Mapping[str, Any]) -> Rules:
     if "other" not in choices:
         raise AccessRulesError("access.yaml: reason.choices must include 'other'")
     session = raw.get("session") or {}
+    team_level = str(raw.get("team_audit_level") or "case")
+    if team_level not in LEVELS or team_level == "help":
+        raise AccessRulesError(f"access.yaml: team_audit_level {team_level!r} is not a data level")
     return Rules(
         pages=pages,
         roles=roles,
@@ -119,6 +137,7 @@ def parse_rules(raw: Mapping[str, Any]) -> Rules:
         max_session=_seconds_from_env(LONGEST_ENV)
         or timedelta(hours=float(session.get("max_session_hours", 10))),
         contact=str(raw.get("contact") or ""),
+        team_audit_level=team_level,
     )
 
 
@@ -136,18 +155,64 @@ def rules() -> Rules:
 # --- Pages and downloads -------------------------------------------------------------------------
 
 
-def page_level(page: str) -> str:
-    """What a page shows at its most detailed; a page the rules do not name counts as person."""
+def audit_scope(role: str | None) -> str:
+    """How much of the audit trail a role sees: 'all', 'team' or 'none'."""
+    found = rules().roles.get(role or "")
+    return found.audit if found is not None else "none"
+
+
+def page_level(page: str, role: str | None = None) -> str:
+    """What a page shows at its most detailed (to `role`, when given: the Audit page shows a role
+    with a team scope less); a page the rules do not name counts as person."""
+    if role is not None and page == AUDIT_PAGE and audit_scope(role) == "team":
+        return rules().team_audit_level
     return rules().pages.get(page, "person")
 
 
-def may_open(role: str | None, page: str) -> bool:
+def may_open(role: str | None, page: str, team: Collection[str] | None = None) -> bool:
     """Whether a role may open a page. No role (signed out, or signed in without one): the help
-    pages only."""
+    pages only. The Audit page opens for a role with a team scope only when the user has a team
+    (`team`: its users, from team_of)."""
     if page_level(page) == "help":
         return page in rules().pages
     found = rules().roles.get(role or "")
-    return found is not None and page in found.pages
+    if found is None:
+        return False
+    if page == AUDIT_PAGE and found.audit == "team":
+        return bool(team)
+    return page in found.pages
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """What of the audit trail a user sees on the Audit page: everything (`users` None, with the
+    chain's state and anchor), or only the events of `users` (a manager's team) at `level`."""
+
+    users: frozenset[str] | None
+    level: str
+
+    @property
+    def whole(self) -> bool:
+        return self.users is None
+
+
+def audit_view(role: str | None, team: Collection[str] | None = None) -> AuditView | None:
+    """The user's view of the audit trail, or None when they may not open the Audit page."""
+    scope = audit_scope(role)
+    if scope == "all" and may_open(role, AUDIT_PAGE):
+        return AuditView(None, page_level(AUDIT_PAGE))
+    if scope == "team" and team:
+        return AuditView(frozenset(team), rules().team_audit_level)
+    return None
+
+
+def team_of(user: str | None, teams: Mapping[str, Any] | None) -> frozenset[str]:
+    """The users of `user`'s team in the council's [audit.teams] secrets (a manager's id, as the
+    audit trail records users, to the ids of their team's users); empty without one."""
+    if not user:
+        return frozenset()
+    members = (teams or {}).get(user)
+    return frozenset(m.strip() for m in _as_list(members) if m.strip())
 
 
 def may_download(role: str | None, level: str) -> bool:
@@ -158,9 +223,9 @@ def may_download(role: str | None, level: str) -> bool:
     return found is not None and level in found.downloads
 
 
-def needs_reason(page: str) -> bool:
-    """Whether a reason for access is asked before the page shows anything."""
-    return page_level(page) == "person"
+def needs_reason(page: str, role: str | None = None) -> bool:
+    """Whether a reason for access is asked before the page shows anything (to `role`)."""
+    return page_level(page, role) == "person"
 
 
 # --- Roles from the identity provider ------------------------------------------------------------
@@ -305,6 +370,11 @@ def in_words(titles: Mapping[str, str]) -> list[tuple[str, str]]:
     out = []
     for role in r.roles.values():
         pages = [titles.get(p, p) for p in r.pages if p in role.pages and r.pages[p] != "help"]
+        if role.audit == "team" and AUDIT_PAGE in r.pages:
+            pages.append(
+                f"{titles.get(AUDIT_PAGE, AUDIT_PAGE)} for their own team's events only (when "
+                "the council names the team)"
+            )
         opens = f"Opens {_listed(pages)}" if pages else "Opens no data pages yet"
         downloads = [LEVEL_WORDS[level] for level in LEVELS if level in role.downloads]
         takes = f"downloads tables of {_listed(downloads)}" if downloads else "downloads no tables"

@@ -59,6 +59,15 @@ table(
     },
     title="Which role may open which page",
 )
+if any(role.audit == "team" for role in r.roles.values()):
+    st.caption(
+        "Audit: "
+        + " and ".join(
+            f"a {plain(role.title.lower())}" for role in r.roles.values() if role.audit == "team"
+        )
+        + " whose team the council names opens it too, for that team's events only, showing at "
+        f"most {rules.LEVEL_WORDS[r.team_audit_level]} (see *Managers' teams* below)."
+    )
 
 st.header("Reason for access")
 st.markdown(
@@ -120,3 +129,32 @@ if rows:
     )
 else:
     st.markdown("No mapping is configured (`[roles]` in secrets).")
+
+st.header("Managers' teams for the Audit page")
+team_roles = [role.title.lower() for role in r.roles.values() if role.audit == "team"]
+teams = access.secrets_section("audit").get("teams") or {}
+named = {str(manager): rules.team_of(str(manager), teams) for manager in teams}
+named = {manager: members for manager, members in named.items() if members}
+st.markdown(
+    (
+        f"A {' or '.join(plain(t) for t in team_roles)} opens the Audit page only when the "
+        "council names their team (`[audit.teams]` in secrets: their id to their team's ids); "
+        "they then see only that team's events, without search terms, and never the chain. "
+        if team_roles
+        else "No role sees only its own team's part of the audit trail. "
+    )
+    + (
+        f"Teams named: **{len(named)}**, with {sum(len(m) for m in named.values())} users in all."
+        if named
+        else "No team is named, so no manager has the Audit page."
+    )
+)
+if named:
+    table(
+        pd.DataFrame(
+            [{"manager": m, "users": len(members)} for m, members in sorted(named.items())]
+        ),
+        "Managers' teams",
+        {"manager": Col("Manager's id"), "users": Col("Users in the team", "count")},
+        title="Managers' teams for the Audit page ([audit.teams])",
+    )

@@ -38,7 +38,8 @@ from tests.test_app_pages import leaves
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 HELP = {"user_guide", "accessibility"}
-# The issue's matrix, written out: the pages each role opens besides the help pages.
+# The issue's matrix, written out: the pages each role opens besides the help pages. (A manager
+# whose team the council names also opens Audit, for that team: tests/test_audit_team.py.)
 EXPECTED = {
     "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims",
               "outcomes_plan", "audit", "access_settings"},
@@ -220,7 +221,7 @@ def test_the_secrets_example_documents_every_key_and_the_real_file_is_ignored() 
     )
     assert set(parsed["roles"]["by_app_role"].values()) == set(ROLES)
     assert "by_group" not in parsed["roles"] and "by_email" not in parsed["roles"]
-    assert set(parsed["audit"]) == {"key"}
+    assert set(parsed["audit"]) == {"key", "teams"}  # managers' teams: tests/test_audit_team.py
     assert "[state]" in example.read_text() and "url =" in example.read_text()
     ignored = subprocess.run(["git", "check-ignore", "-q", ".streamlit/secrets.toml"], cwd=ROOT)
     assert ignored.returncode == 0, ".streamlit/secrets.toml is not git-ignored"

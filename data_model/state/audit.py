@@ -58,7 +58,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -621,6 +621,10 @@ def purge(store: Store, before: date, *, user: str, session: str) -> Purge:
 # The detail fields that name a person or a family, for "who viewed whom".
 PERSON_FIELDS = ("person_id", "person_ids")
 FAMILY_FIELDS = ("family_id", "family_ids")
+# The detail fields holding what a user typed to find someone (a search's terms: names, dates of
+# birth, addresses), withheld from a view below person level (a manager's team view).
+TYPED_FIELDS = ("terms",)
+WITHHELD = "(withheld)"
 
 
 def _ids(detail: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
@@ -641,12 +645,22 @@ def events(
     users: Iterable[str] = (),
     kinds: Iterable[str] = (),
     person: str | None = None,
+    team: Collection[str] | None = None,
+    search_terms: bool = True,
     limit: int = 10_000,
 ) -> list[dict[str, Any]]:
     """Events newest first, filtered: UTC days `start` to `end` (both included), any of `users`,
     any of `kinds`, and those naming `person` (a person or family id in their detail). Each event
-    has its detail parsed and `persons` / `families` listed. At most `limit` events."""
+    has its detail parsed and `persons` / `families` listed. At most `limit` events.
+
+    `team`: only events by these users, whatever the other filters say (a manager's view of their
+    own team: an empty team sees no event); None, everyone's. `search_terms=False` withholds what
+    users typed into searches (TYPED_FIELDS), which may be people's names or dates of birth."""
+    if team is not None and not team:
+        return []
     query = select(*audit_event.c).order_by(audit_event.c.seq.desc())
+    if team is not None:
+        query = query.where(audit_event.c.user_id.in_(sorted(team)))
     if start:
         query = query.where(audit_event.c.at_utc >= _day_start(start))
     if end:
@@ -669,17 +683,24 @@ def events(
             families = _ids(detail, FAMILY_FIELDS)
             if wanted and wanted not in persons and wanted not in families:
                 continue
+            if not search_terms:
+                detail = {k: WITHHELD if k in TYPED_FIELDS else v for k, v in detail.items()}
             out.append({**row, "detail": detail, "persons": persons, "families": families})
             if len(out) >= limit:
                 break
     return out
 
 
-def users(store: Store) -> list[str]:
-    """Everyone who appears in the trail, for the Audit page's filter."""
+def users(store: Store, team: Collection[str] | None = None) -> list[str]:
+    """Everyone who appears in the trail (of `team` only, when given), for the Audit page's
+    filter."""
+    if team is not None and not team:
+        return []
+    query = select(audit_event.c.user_id).distinct().order_by(audit_event.c.user_id)
+    if team is not None:
+        query = query.where(audit_event.c.user_id.in_(sorted(team)))
     with store.reading() as conn:
-        return [u for (u,) in conn.execute(select(audit_event.c.user_id).distinct().order_by(
-            audit_event.c.user_id))]  # fmt: skip
+        return [u for (u,) in conn.execute(query)]
 
 
 # Person-level events: those that show or name people, for "who viewed whom".
@@ -697,10 +718,13 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 
-def event_table(store: Store, **filters: Any) -> pd.DataFrame:
+def event_table(
+    store: Store, *, team: Collection[str] | None = None, search_terms: bool = True, **filters: Any
+) -> pd.DataFrame:
     """events() as a table for the Audit page, newest first: `at_utc` as a UTC time, `whom` the
-    persons and families the event names (P1, family 12), `detail` as canonical JSON text."""
-    found = events(store, **filters)
+    persons and families the event names (P1, family 12), `detail` as canonical JSON text. Only
+    `team`'s events when given (see events()), search terms withheld unless `search_terms`."""
+    found = events(store, team=team, search_terms=search_terms, **filters)
     frame = pd.DataFrame(
         [
             {
@@ -716,13 +740,16 @@ def event_table(store: Store, **filters: Any) -> pd.DataFrame:
     return frame
 
 
-def viewed_table(store: Store, **filters: Any) -> pd.DataFrame:
+def viewed_table(
+    store: Store, *, team: Collection[str] | None = None, **filters: Any
+) -> pd.DataFrame:
     """Who viewed whom: one row per person or family named by a person-level event (a results
-    list of 20 persons gives 20 rows), newest first, with when, the kind of view and the reason."""
+    list of 20 persons gives 20 rows), newest first, with when, the kind of view and the reason.
+    Only `team`'s events when given (see events())."""
     filters.setdefault("kinds", PERSON_LEVEL_KINDS)
     wanted = str(filters["person"]).strip() if filters.get("person") else None
     rows = []
-    for event in events(store, **filters):
+    for event in events(store, team=team, **filters):
         named = [("person", p) for p in event["persons"]]
         named += [("family", f) for f in event["families"]]
         for what, who in named:

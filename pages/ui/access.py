@@ -275,12 +275,35 @@ def current() -> Visitor | None:
     return st.session_state.get(VISITOR_KEY)
 
 
+def audit_team(visitor: Visitor | None = None) -> frozenset[str]:
+    """The users of the visitor's own team, whose events a manager sees on the Audit page: the
+    council's [audit.teams] secrets, keyed by the user's id as the audit trail records it (the
+    `oid`); empty when none is named."""
+    visitor = visitor or current()
+    if visitor is None or visitor.mode not in ("signed_in", "demo"):
+        return frozenset()
+    return rules.team_of(visitor.user, secrets_section("audit").get("teams"))
+
+
+def _may_open(visitor: Visitor | None, page: str) -> bool:
+    if visitor is None or visitor.mode == "configure":
+        return False
+    # The Audit page opens for a team scope only with a team: read the secrets only for it.
+    team = audit_team(visitor) if page == rules.AUDIT_PAGE else None
+    return rules.may_open(visitor.role, page, team)
+
+
 def may_open(page: str) -> bool:
     """Whether the current visitor may open a page (for links between pages)."""
+    return _may_open(current(), page)
+
+
+def audit_view() -> rules.AuditView | None:
+    """What of the audit trail the current visitor sees on the Audit page (None: nothing)."""
     visitor = current()
-    return (
-        visitor is not None and visitor.mode != "configure" and rules.may_open(visitor.role, page)
-    )
+    if visitor is None or visitor.mode == "configure":
+        return None
+    return rules.audit_view(visitor.role, audit_team(visitor))
 
 
 def role_title(role: str | None) -> str:
@@ -354,13 +377,22 @@ def _audit_failed_message(error: AuditUnavailable) -> str:
 
 def _refuse(page: str, visitor: Visitor | None) -> None:
     if visitor is not None and visitor.mode not in ("configure",):
-        _audit_quietly("access_refused", visitor, page=page, why="role may not open this page")
+        no_team = page == rules.AUDIT_PAGE and rules.audit_scope(visitor.role) == "team"
+        why = "no team named for this user" if no_team else "role may not open this page"
+        _audit_quietly("access_refused", visitor, page=page, why=why)
     if visitor is None or visitor.mode == "configure":
         st.error("This page opens only inside the app: go to its home page.")
     elif visitor.mode == "signed_out":
         st.error("**Sign in to see this page.** Use *Sign in* on the home page.")
     elif visitor.mode == "ended":
         st.error("**Your session has ended.** Sign in again to see this page.")
+    elif page == rules.AUDIT_PAGE and rules.audit_scope(visitor.role) == "team":
+        contact = secrets_section("roles").get("contact") or rules.rules().contact
+        st.error(
+            f"**This page is not open to your role ({plain(role_title(visitor.role))}) without "
+            "a team**: it shows you your own team's events once the council names your team, "
+            f"and yours is not named yet. If your work needs it, ask {plain(contact)}."
+        )
     else:
         contact = secrets_section("roles").get("contact") or rules.rules().contact
         st.error(
@@ -376,16 +408,16 @@ def require(page: str, family: str | None = None) -> Visitor:
     anything is drawn (a page with case or person detail shows nothing when it cannot)."""
     model.hand_over_to_app_if_run_alone()
     visitor = current()
-    if visitor is None or visitor.mode == "configure" or not rules.may_open(visitor.role, page):
+    if not _may_open(visitor, page):
         _refuse(page, visitor)
     assert visitor is not None
     st.session_state["_ffi_page"] = page
-    level = rules.page_level(page)
+    level = rules.page_level(page, visitor.role)
     entry = registry.BY_KEY.get(page)
     heading = entry.heading if entry else page
     if level == "help":
         return visitor
-    if rules.needs_reason(page):
+    if rules.needs_reason(page, visitor.role):
         ask_reason(heading, family)
     if st.session_state.get(OPENED_KEY) != page:
         try:
@@ -402,8 +434,10 @@ def require(page: str, family: str | None = None) -> Visitor:
 
 
 def current_level() -> str:
-    """The level of the page this run shows (a page's tables are of its level)."""
-    return rules.page_level(st.session_state.get("_ffi_page", ""))
+    """The level of the page this run shows to this visitor (a page's tables are of its level)."""
+    visitor = current()
+    role = visitor.role if visitor else None
+    return rules.page_level(st.session_state.get("_ffi_page", ""), role)
 
 
 def may_download(level: str | None = None) -> bool:
