@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from loaders.synthetic import identity_dirt
+from loaders.synthetic import identity_dirt, unknown_dirt
 from loaders.synthetic import names as nm
 from loaders.synthetic.common import make_date, split_date
 from loaders.synthetic.geography import ABBREVIATIONS
@@ -215,6 +215,9 @@ SOURCE_RATES: dict[str, dict[str, float]] = {
 # Titles, initials, second given names, swapped names and flat formats (identity_dirt.py), at
 # their own rates.
 for _source, _rates in identity_dirt.RATES.items():
+    SOURCE_RATES[_source] = SOURCE_RATES[_source] | _rates
+# Values standing for "not known" in the date of birth, sex and postcode (unknown_dirt.py).
+for _source, _rates in unknown_dirt.RATES.items():
     SOURCE_RATES[_source] = SOURCE_RATES[_source] | _rates
 ROW_RATES = {
     "duplicate_row": 0.003,  # exact repeats, in the files where joins in the export cause them
@@ -751,7 +754,8 @@ VIOLATIONS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "csc_episodes": (
         ("end_before_start", "end_date", ()),
         ("not_allowed", "episode_type", ("CIN", "CP Plan")),
-        ("bad_date", "start_date", ("31/04/2017", "unknown")),
+        # Written month first (unknown_dirt.MONTH_FIRST): 31 April either way round.
+        ("bad_date", "start_date", ("04/31/2017", "unknown")),
     ),
     "ehm_people": (
         ("bad_date", "recorded_date", ("unknown", "30/02/2017")),

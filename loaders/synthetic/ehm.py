@@ -535,6 +535,7 @@ def service_involvement(
     table = Table(BY_SOURCE["service_involvement"], cols)
     result = SourceResult(table, None, None, [])
     result.pids = inv["pid"].to_numpy()
+    result.row_reg = inv["reg"].to_numpy().astype(np.int64)  # into its service's registry
     dirt = pd.concat(dirt_rows, ignore_index=True) if dirt_rows else pd.DataFrame()
     return result, dirt, registries
 

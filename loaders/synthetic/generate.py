@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from loaders.contracts import BY_SOURCE, CONTRACTS
+from loaders.synthetic import unknown_dirt
 from loaders.synthetic.common import CURRENT_AS_OF, NAT, PROGRAMME_END, PROGRAMME_START, day
 from loaders.synthetic.dirt import (
     DUPLICATE_ROW_SOURCES,
@@ -141,10 +142,14 @@ def generate(
     say(0.60, "Service involvement for Family Context")
     extra = _other_services(streams[9], pop, results)
     si, si_dirt, si_registries = service_involvement(streams[10], pop, prog, results, dates, extra)
+    # Stand-ins for "not known" (written into the tables after the row-level dirt below).
+    stand_ins, si_stand_ins = unknown_dirt.draw_all(
+        streams[12], pop.persons, results, si, si_registries
+    )
 
     # Dirt records for every registration-level habit, and the rates they came out at.
     say(0.64, "Recording the dirt applied")
-    dirt_frames: list[pd.DataFrame] = [si_dirt]
+    dirt_frames: list[pd.DataFrame] = [si_dirt, si_stand_ins]
     rate_rows: list[tuple] = []
     for source, res in results.items():
         frame, counts = finish_records(res.registry, res.records)
@@ -195,6 +200,9 @@ def generate(
     rate_rows.append(("ehm_referrals", "person_id_missing", n_referrals, len(missing_rows),
                       ROW_RATES["person_id_missing"]))  # fmt: skip
     dirt_frames.append(pd.DataFrame(row_dirt, columns=DIRT_COLUMNS))
+    unknown_dirt.write_all(stand_ins, results, si, si_registries)
+    for source, date_format in unknown_dirt.MONTH_FIRST.items():
+        tables[source].date_format = date_format
 
     tables.update(_reference_tables(pop, households))
 

@@ -65,6 +65,11 @@ class Table:
     order: np.ndarray | None = None  # output row i is table row order[i] (repeats = duplicates)
     overrides: list[tuple[int, str, str]] = field(default_factory=list)  # (row, field, text)
     plain_serials: list[tuple[int, str]] = field(default_factory=list)  # XLSX: unformatted dates
+    date_format: str | None = None  # CSV dates written otherwise than the contract's usual way
+
+    @property
+    def written_date_format(self) -> str:
+        return self.date_format or self.contract.usual_date_format
 
     @property
     def n(self) -> int:
@@ -145,7 +150,7 @@ def _csv_quote(values: np.ndarray, line_end: bool = False) -> pa.Array:
 
 def _final_columns(table: Table) -> list[tuple[np.ndarray, np.ndarray]]:
     """Every column as (text values, codes in output row order), overrides applied."""
-    fmt = table.contract.usual_date_format
+    fmt = table.written_date_format
     overrides: dict[str, list[tuple[int, str]]] = {}
     for row, fld, txt in table.overrides:
         overrides.setdefault(fld, []).append((row, txt))
