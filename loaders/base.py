@@ -20,9 +20,11 @@ kind allows (reading.yaml: text, code, number, date).
 Rules, in the order a value is checked: blank (and required) → type (whole number, number, date,
 date and time) → allowed values (case-insensitive, stored in the contract's spelling) → pattern →
 minimum. Row checks run only on rows whose values all passed (a value that failed to parse would
-make them misfire). Duplicates are looked for among the rows that passed everything else: a row
-identical in every contract column to an earlier one is a "duplicate row"; otherwise a repeat of
-the contract's unique key is a "duplicate key". The first occurrence is kept.
+make them misfire), except that a row of people with no name and no identifier (the contract's
+`identified_check`, after placeholder names are set aside) is always said to be. Duplicates are
+looked for among the rows that passed everything else: a row identical in every contract column
+to an earlier one is a "duplicate row"; otherwise a repeat of the contract's unique key is a
+"duplicate key". The first occurrence is kept.
 """
 
 from __future__ import annotations
@@ -469,10 +471,10 @@ def _reason_sql(column: Column, header: str, s: str, typed: str) -> tuple[str | 
 
 
 def _row_check_sql(check: RowCheck, column_ok: str) -> str:
-    # Only a false check rejects (a null, from a blank optional value, passes).
-    return (
-        f"case when {column_ok} and not coalesce(({check.sql}), true) then {_lit(check.reason)} end"
-    )
+    # Only a false check rejects (a null, from a blank optional value, passes). A check that is
+    # not `always` runs only on rows whose values all passed (a failed value would misfire it).
+    gate = "" if check.always else f"{column_ok} and "
+    return f"case when {gate}not coalesce(({check.sql}), true) then {_lit(check.reason)} end"
 
 
 @dataclass
@@ -718,9 +720,9 @@ class _Validation:
         column_ok = f"coalesce({', '.join(column_reasons)}) is null" if column_reasons else "true"
         checks = "".join(
             f", {_row_check_sql(check, column_ok)} as __c{j}"
-            for j, check in enumerate(self.contract.row_checks)
+            for j, check in enumerate(self.contract.checks)
         )
-        all_reasons = column_reasons + [f"__c{j}" for j in range(len(self.contract.row_checks))]
+        all_reasons = column_reasons + [f"__c{j}" for j in range(len(self.contract.checks))]
         ok = f"coalesce({', '.join(all_reasons)}) is null" if all_reasons else "true"
         return f"""
             select *, {ok} as __ok from (
@@ -745,7 +747,7 @@ class _Validation:
         items += [
             f"struct_pack(column_name := {_lit(self._header(check.column))},"
             f" value := {self._raw_value(check.column)}, reason := t.__c{j})"
-            for j, check in enumerate(self.contract.row_checks)
+            for j, check in enumerate(self.contract.checks)
         ]
         if not items:
             return  # no rule at all: no row can fail one

@@ -31,10 +31,15 @@ CLUSTERS = (
 
 YES_NO = ("Y", "N")
 
+# The fields that name the row's person: a forename, a surname, or a whole name in one field.
+NAME_FIELDS = ("first_name", "last_name", "tenant_name")
+
 # The identity fields: a value of theirs that cannot be used (unreadable, implausible, a
 # placeholder for "not known") is set aside, loading as blank, and never rejects its row: the
 # row's other fields still identify the person and still count (loaders/base.py).
-IDENTITY_FIELDS = ("dob", "sex", "postcode")
+IDENTITY_FIELDS = ("dob", "sex", "postcode", *NAME_FIELDS)
+
+NO_NAME_NO_IDENTIFIER = "no name and no identifier"
 
 # A UK postcode's shape, any case, with or without its space (normalised in staging).
 POSTCODE = r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}"
@@ -53,6 +58,9 @@ class Column:
     minimum: float | None = None  # for int and decimal columns
     description: str = ""
     may_be_absent: bool = False  # a file may leave the column out; its values are then blank
+    # The value identifies the row's person without a name (the system's own person id, an NHS
+    # number, a NINO): a row of a person-bearing source needs a name or one of these.
+    identifies: bool = False
 
     @property
     def identity(self) -> bool:
@@ -69,6 +77,9 @@ class RowCheck:
     sql: str
     column: str  # the field named in the reject (the one most likely wrong)
     reason: str
+    # Checked even on a row with a value that fails its column's rule, when the check's own
+    # reason is worth saying beside that one (no name and no identifier beside a blank id).
+    always: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,40 @@ class Contract:
     def column(self, field_name: str) -> Column:
         return next(c for c in self.columns if c.field == field_name)
 
+    @property
+    def name_fields(self) -> tuple[str, ...]:
+        """The fields naming the row's person (none: the rows are not people)."""
+        return tuple(c.field for c in self.columns if c.field in NAME_FIELDS)
+
+    @property
+    def identifier_fields(self) -> tuple[str, ...]:
+        """The fields identifying the row's person without a name."""
+        return tuple(c.field for c in self.columns if c.identifies)
+
+    @property
+    def identified_check(self) -> RowCheck | None:
+        """A row of people needs something that says who: a name part or an identifier. Names
+        are optional (a placeholder name is set aside), so only a row with neither is rejected;
+        a name set aside counts as none."""
+        if not self.name_fields:
+            return None
+        fields = self.name_fields + self.identifier_fields
+        headers = [self.column(f).header for f in fields]
+        listed = ", ".join(headers[:-1]) + f" and {headers[-1]}" if len(headers) > 1 else headers[0]
+        return RowCheck(
+            " or ".join(f"{f} is not null" for f in fields),
+            self.name_fields[0],
+            f"{NO_NAME_NO_IDENTIFIER}: {listed} are blank or stand for not known",
+            always=True,
+        )
+
+    @property
+    def checks(self) -> tuple[RowCheck, ...]:
+        """Every row-level rule the loader applies: the contract's row checks, and for a source
+        of people, that a row says who it is about."""
+        identified = self.identified_check
+        return self.row_checks + ((identified,) if identified else ())
+
 
 # --- Early help case management (e.g. an Early Help Module): four files, UTF-8 with BOM ----------
 
@@ -114,10 +159,10 @@ EHM_PEOPLE = Contract(
     file_stem="ehm_people",
     usual_encoding="utf-8-sig",
     columns=(
-        Column("Person ID", "person_id", required=True, pattern=r"P\d{7}"),
+        Column("Person ID", "person_id", required=True, pattern=r"P\d{7}", identifies=True),
         Column("Case ID", "case_id", required=True, pattern=r"C\d{6}"),
-        Column("Forename", "first_name", required=True),
-        Column("Surname", "last_name", required=True),
+        Column("Forename", "first_name"),
+        Column("Surname", "last_name"),
         Column("Date of Birth", "dob", "date"),
         Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
         Column("Ethnicity", "ethnicity"),
@@ -316,9 +361,10 @@ SCHOOL_CENSUS = Contract(
             required=True,
             pattern=r"[A-Z][0-9]{11}[0-9A-Z]",
             description="Unique Pupil Number",
+            identifies=True,
         ),
-        Column("Forename", "first_name", required=True),
-        Column("Surname", "last_name", required=True),
+        Column("Forename", "first_name"),
+        Column("Surname", "last_name"),
         Column("DOB", "dob", "date"),
         Column("Gender", "sex", allowed=("M", "F")),
         Column("AddressLine1", "address_line_1"),
@@ -372,9 +418,9 @@ POLICE_INCIDENTS = Contract(
     usual_date_format="%d/%m/%Y %H:%M",
     columns=(
         Column("INCIDENT_REF", "incident_ref", required=True),
-        Column("NOMINAL_ID", "nominal_id", required=True, pattern=r"N\d{8}"),
-        Column("SURNAME", "last_name", required=True),
-        Column("FORENAMES", "first_name", required=True),
+        Column("NOMINAL_ID", "nominal_id", required=True, pattern=r"N\d{8}", identifies=True),
+        Column("SURNAME", "last_name"),
+        Column("FORENAMES", "first_name"),
         Column("DOB", "dob", "date"),
         Column("SEX", "sex", allowed=("M", "F", "U")),
         Column("HOME_ADDRESS", "address", description="whole address on one line, comma-separated"),
@@ -412,6 +458,7 @@ DWP_SPELLS = Contract(
             "nino",
             pattern=r"[A-CEGHJ-PR-TW-Z]{2}[0-9]{6}[A-D]",
             description="National Insurance number; blank when DWP could not supply it",
+            identifies=True,
         ),
         Column(
             "claimant_ref",
@@ -419,9 +466,10 @@ DWP_SPELLS = Contract(
             required=True,
             pattern=r"D\d{8}",
             description="DWP's person reference in this data share",
+            identifies=True,
         ),
-        Column("first_name", "first_name", required=True),
-        Column("surname", "last_name", required=True),
+        Column("first_name", "first_name"),
+        Column("surname", "last_name"),
         Column("date_of_birth", "dob", "date"),
         Column("postcode", "postcode", pattern=POSTCODE),
         Column(
@@ -459,9 +507,16 @@ HOUSING_TENANCIES = Contract(
     usual_format="xlsx",
     usual_date_format="excel",
     columns=(
-        Column("Tenancy Ref", "tenancy_ref", required=True, pattern=r"T\d{6}"),
+        Column(
+            "Tenancy Ref",
+            "tenancy_ref",
+            required=True,
+            pattern=r"T\d{6}",
+            description="with Tenant No (required too), the tenant",
+            identifies=True,
+        ),
         Column("Tenant No", "tenant_no", "int", required=True, minimum=1),
-        Column("Tenant Name", "tenant_name", required=True, description='"SURNAME, Forename"'),
+        Column("Tenant Name", "tenant_name", description='"SURNAME, Forename"'),
         Column("Date of Birth", "dob", "date"),
         Column("Property Address", "address", required=True),
         Column("Postcode", "postcode", pattern=POSTCODE),
@@ -506,10 +561,11 @@ HEALTH_EVENTS = Contract(
             required=True,
             pattern=r"H\d{8}",
             description="the data share's pseudonymous patient key",
+            identifies=True,
         ),
-        Column("nhs_number", "nhs_number", pattern=r"[0-9]{10}"),
-        Column("patient_forename", "first_name", required=True),
-        Column("patient_surname", "last_name", required=True),
+        Column("nhs_number", "nhs_number", pattern=r"[0-9]{10}", identifies=True),
+        Column("patient_forename", "first_name"),
+        Column("patient_surname", "last_name"),
         Column("birth_date", "dob", "date"),
         Column(
             "gender_code",
@@ -556,9 +612,9 @@ CSC_EPISODES = Contract(
     notes="Address is the whole address with line breaks inside one quoted field.",
     columns=(
         Column("Episode Id", "episode_id", required=True),
-        Column("Child Id", "child_id", required=True, pattern=r"S\d{7}"),
-        Column("First Name", "first_name", required=True),
-        Column("Last Name", "last_name", required=True),
+        Column("Child Id", "child_id", required=True, pattern=r"S\d{7}", identifies=True),
+        Column("First Name", "first_name"),
+        Column("Last Name", "last_name"),
         Column("Date Of Birth", "dob", "date"),
         Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
         Column("Address", "address"),
@@ -611,11 +667,17 @@ SERVICE_INVOLVEMENT = Contract(
     file_stem="service_involvement",
     columns=(
         Column("Record Id", "record_id", required=True),
-        Column("Cms Id", "cms_id", required=True, description="the person's id in that system"),
+        Column(
+            "Cms Id",
+            "cms_id",
+            required=True,
+            description="the person's id in that system",
+            identifies=True,
+        ),
         Column("System", "system_name", required=True),
         Column("Service", "service", required=True, allowed=SERVICES),
-        Column("First Name", "first_name", required=True),
-        Column("Last Name", "last_name", required=True),
+        Column("First Name", "first_name"),
+        Column("Last Name", "last_name"),
         Column("Date Of Birth", "dob", "date"),
         Column("Gender", "sex", allowed=("Male", "Female", "Unknown")),
         Column("Address", "address"),
@@ -674,9 +736,15 @@ def _family_context_contract(
         optional=True,
         notes=_FAMILY_CONTEXT_NOTES,
         columns=(
-            Column("Cms Id", "cms_id", required=True, description=f"{whose_id} id in that system"),
-            Column("First Name", "first_name", required=True),
-            Column("Last Name", "last_name", required=True),
+            Column(
+                "Cms Id",
+                "cms_id",
+                required=True,
+                description=f"{whose_id} id in that system",
+                identifies=True,
+            ),
+            Column("First Name", "first_name"),
+            Column("Last Name", "last_name"),
             Column("Date Of Birth", "dob", "date"),
             Column("Gender", "sex", allowed=FAMILY_CONTEXT_GENDERS),
             Column("Address", "address", description="lines of the address, the postcode last"),

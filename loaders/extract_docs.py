@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loaders.contracts import CONTRACTS, Column, Contract
+from loaders.contracts import CONTRACTS, NO_NAME_NO_IDENTIFIER, Column, Contract
 from loaders.extract_manifest import MANIFEST_NAME, TOLERANCE_DAYS
 from loaders.plausibility import CURRENT_TO, plausible
 from loaders.reading import SETTINGS
@@ -43,6 +43,8 @@ def _rule(column: Column) -> str:
         parts.append(f"at most {limits.maximum:,g}")
     if column.identity:
         parts.append("**set aside** when unusable, never rejecting the row")
+    if column.identifies:
+        parts.append("identifies the person without a name")
     if column.description:
         parts.append(column.description)
     return "; ".join(parts).replace("|", "\\|")
@@ -73,6 +75,13 @@ def _section(contract: Contract) -> str:
         )
     for check in contract.row_checks:
         lines.append(f"\nRow check: {check.reason} is rejected.")
+    if contract.name_fields:
+        names = " or ".join(contract.column(f).header for f in contract.name_fields)
+        ids = " or ".join(contract.column(f).header for f in contract.identifier_fields)
+        lines.append(
+            f"\nA row needs a name ({names}) or an identifier ({ids}); a row with neither is"
+            f' rejected: "{NO_NAME_NO_IDENTIFIER}".'
+        )
     for event in contract.dob_not_after:
         lines.append(
             f"\nA date of birth after the row's own {contract.column(event).header} is set aside."
@@ -153,15 +162,24 @@ def render() -> str:
         "## Values set aside\n\n"
         "A value that cannot be used but does not make its row useless is **set aside**: the row\n"
         "loads with that value blank, and `load_set_aside` records the file, line, column, value\n"
-        "and reason (the Data quality page lists them). The identity fields (date of birth, sex,\n"
-        "postcode) are always set aside, never the reason a row is rejected: an unreadable or\n"
-        'implausible value, a value that stands for "not known" (`NOT KNOWN`, `N/K`, `U`,\n'
-        "`01/01/1900`, NHS pseudo-postcodes `ZZ99 ...`: `loaders/checks.yaml` placeholders), a\n"
-        "date of birth after the source's current-to date or after the person's own event (the\n"
-        "row's, or the child's first early help referral). A date in an optional column outside\n"
-        "its plausible range is set aside too; in a required column it rejects the row. Ranges\n"
-        "are in `loaders/checks.yaml` (`plausible`). A column with more than\n"
-        "`data_model/settings.yaml`'s share of its values set aside stops the build.\n"
+        "and reason (the Data quality page lists them). The identity fields (names, date of\n"
+        "birth, sex, postcode) are always set aside, never the reason a row is rejected: an\n"
+        'unreadable or implausible value, a value that stands for "not known" (`NOT KNOWN`,\n'
+        "`N/K`, `U`, `01/01/1900`, NHS pseudo-postcodes `ZZ99 ...`; for names `UNKNOWN`,\n"
+        "`BABY`, `BABY OF`, `UNBORN` as newborns and unborn children are recorded:\n"
+        "`loaders/checks.yaml` placeholders), a date of birth after the source's current-to\n"
+        "date or after the person's own event (the row's, or the child's first early help\n"
+        "referral). A date in an optional column outside its plausible range is set aside too;\n"
+        "in a required column it rejects the row. Ranges are in `loaders/checks.yaml`\n"
+        "(`plausible`). A column with more than `data_model/settings.yaml`'s share of its values\n"
+        "set aside stops the build.\n\n"
+        "Names are not required: a row of people is kept when it has a forename or a surname or\n"
+        "one of the columns that identify its person without a name (the system's own person id,\n"
+        "an NHS number, a NINO; each section says which). Only a row with neither is rejected,\n"
+        f'"{NO_NAME_NO_IDENTIFIER}" (a name set aside counts as none). A row without a name joins\n'
+        "its person through its own system's id and the identifiers it shares with other\n"
+        "records (NHS number, NINO); matching treats the missing name as unknown, neither for nor\n"
+        "against a link.\n"
     )
     sections = "\n\n".join(_section(c) for c in CONTRACTS)
     return intro + "\n" + manifest + "\n" + set_aside + "\n" + sections + "\n"

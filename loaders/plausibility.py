@@ -3,7 +3,7 @@
     plausible:        per field: earliest and latest dates (latest may be `current_to`), maximum
     date_of_birth:    days_after_own_event (a date of birth after the person's own event)
     date_order:       min_dates_to_detect (a file's slash dates found to be month first)
-    placeholders:     any / dob / sex values, and postcode prefixes, that mean "not known"
+    placeholders:     any / dob / sex / name values, and postcode prefixes, that mean "not known"
 
 Read once, on import; loaders/base.py applies them.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from loaders.contracts import Column
+from loaders.contracts import NAME_FIELDS, Column
 from loaders.extract_manifest import CHECKS
 
 CURRENT_TO = "current_to"
@@ -56,10 +56,14 @@ def plausible(column: Column) -> Plausible:
 
 def placeholders(column: Column) -> tuple[str, ...]:
     """Values (in capitals) that stand for "not known" in an identity column, less any value
-    its contract allows."""
+    its contract allows. A name column takes the `name` list alone: some of `any` are real
+    names (NA is a surname)."""
     if not column.identity:
         return ()
-    values = [*_PLACEHOLDERS.get("any", ()), *_PLACEHOLDERS.get(column.field, ())]
+    if column.field in NAME_FIELDS:
+        values = [*_PLACEHOLDERS.get("name", ())]
+    else:
+        values = [*_PLACEHOLDERS.get("any", ()), *_PLACEHOLDERS.get(column.field, ())]
     allowed = {v.upper() for v in column.allowed or ()}
     return tuple(dict.fromkeys(str(v).upper() for v in values if str(v).upper() not in allowed))
 

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 ALL_SOURCES = "All sources"
 SEX = {"M": "Male", "F": "Female", "U": "Not known"}
 NOT_RECORDED = "Not recorded"
+NO_NAME = "name not recorded"  # a record without a name (it loads on its system's own id)
 DECIDED_LATER = "Decided — takes effect at the next build"
 CHOICES = {
     "same": (decisions.ACCEPT, "the same person"),
@@ -71,8 +72,10 @@ st.header("Rows loaded and rejected")
 st.markdown(
     "Every row of every extract is checked against its source's contract (the columns, types and "
     "allowed values in `loaders/EXTRACTS.md`). A row that breaks it is kept aside with the reason, "
-    "never dropped silently, and is left out of every figure. A source with many rejected rows "
-    "undercounts what it describes: ask the system's owner to correct the extract."
+    "never dropped silently, and is left out of every figure. A row without a name is kept when "
+    "its system's own person id (or an NHS number, a NINO) says who it is about; only a row with "
+    "no name and no identifier is rejected. A source with many rejected rows undercounts what it "
+    "describes: ask the system's owner to correct the extract."
 )
 counts = model.query(quality.load_counts)
 totals = model.query(quality.load_totals)
@@ -211,9 +214,10 @@ table(
 st.subheader("Values set aside")
 st.markdown(
     "A value that cannot be used but does not make its row useless is set aside: the row is "
-    "loaded and counted, with that value left blank. Dates of birth, sex and postcodes are "
-    "always set aside rather than rejecting the row (an unreadable or implausible value, or one "
-    'that stands for "not known"), so the person still links on their other details; so is an '
+    "loaded and counted, with that value left blank. Names, dates of birth, sex and postcodes "
+    "are always set aside rather than rejecting the row (an unreadable or implausible value, or "
+    'one that stands for "not known", such as a name recorded as BABY or UNKNOWN), so the person '
+    "links on their other details; so is an "
     "optional date out of its plausible range. A date written month first (04/13/2016) in a file "
     "of day-first dates is read month first and listed here too. A column with more than its "
     "limit set aside stops the build."
@@ -501,7 +505,8 @@ rank = {pair_id: i + 1 for i, pair_id in enumerate(undecided["pair_id"])}
 def pair_label(pair_id: str) -> str:
     row = by_id.loc[pair_id]
     names = [
-        f"{shown(row[f'first_name_{s}'])} {shown(row[f'last_name_{s}'])} ({row[f'title_{s}']})"
+        f"{quality.record_name(row[f'first_name_{s}'], row[f'last_name_{s}']) or NO_NAME}"
+        f" ({row[f'title_{s}']})"
         for s in ("l", "r")
     ]
     label = f"{rank[pair_id]}. {percent(row['match_probability'], 2)} · {names[0]} and {names[1]}"

@@ -455,6 +455,33 @@ def test_decisions_made_before_the_build_count_as_in_the_model() -> None:
     assert read_quality.recorded_decisions(queue, [], built_at).empty
 
 
+def test_a_record_without_a_name_is_shown_blank_never_as_none() -> None:
+    assert read_quality.record_name("Ann", "Lee") == "Ann Lee"
+    assert read_quality.record_name(None, "Lee") == "Lee"
+    assert read_quality.record_name(" Ann ", float("nan")) == "Ann"
+    for nothing in (None, float("nan"), pd.NA, "", "  "):
+        assert read_quality.record_name(nothing, None) is None
+    queue = pd.DataFrame(
+        {
+            "registration_l": ["police_incidents:N00000002"],
+            "registration_r": ["health_events:H00000001"],
+            "title_l": ["Police: incidents and offences"],
+            "title_r": ["Health"],
+            "first_name_l": [None],
+            "last_name_l": [None],
+            "first_name_r": ["Tom"],
+            "last_name_r": ["Brown"],
+        }
+    )
+    decision = linkage.Decision(
+        "police_incidents:N00000002", "health_events:H00000001", linkage.REJECT, "2026-06-01T10:00"
+    )
+    made = read_quality.recorded_decisions(queue, [decision], datetime(2026, 6, 2))
+    names = dict(zip(made[["registration_l", "registration_r"]].iloc[0],
+                     made[["name_l", "name_r"]].iloc[0], strict=True))  # fmt: skip
+    assert names == {"police_incidents:N00000002": None, "health_events:H00000001": "Tom Brown"}
+
+
 def test_decisions_honoured_and_matching_time_add_up(app_model: Path, model_sql) -> None:
     accepted, rejected, train, predict, cluster = model_sql.execute(
         "select decisions_accepted, decisions_rejected, train_seconds, predict_seconds,"

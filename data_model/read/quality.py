@@ -24,6 +24,13 @@ LINKAGE_COMPARISONS = {
 }
 
 
+def record_name(first_name: object, last_name: object) -> str | None:
+    """A record's name as a reviewer reads it: the parts recorded ("Lee" when the forename is
+    not), or None when it has neither (a row without a name loads on its system's own id)."""
+    parts = [p for p in (first_name, last_name) if isinstance(p, str) and p.strip()]
+    return " ".join(p.strip() for p in parts) or None
+
+
 def _source_title(source: str) -> str:
     contract = BY_SOURCE.get(source)
     return contract.title if contract else source
@@ -304,11 +311,11 @@ def recorded_decisions(
         return pd.DataFrame(columns=columns)
     known: dict[str, tuple[str | None, str | None]] = {}
     for side in ("l", "r"):
-        names = queue[f"first_name_{side}"].fillna("") + " " + queue[f"last_name_{side}"].fillna("")
+        names = map(record_name, queue[f"first_name_{side}"], queue[f"last_name_{side}"])
         for registration, title, name in zip(
-            queue[f"registration_{side}"], queue[f"title_{side}"], names.str.strip(), strict=True
+            queue[f"registration_{side}"], queue[f"title_{side}"], names, strict=True
         ):
-            known[registration] = (title, name or None)
+            known[registration] = (title, name)
     rows = []
     for d in decisions:
         left, right = d.pair

@@ -1,4 +1,6 @@
 -- Council tenancies, one row per tenancy and tenant; "SURNAME, Forename" split into two names.
+-- A tenant name may be blank (set aside as a placeholder, or not sent): both names are then null,
+-- as is a part left empty ("SMITH," has no forename).
 with source as (
     select * from {{ source('raw', 'raw_housing_tenancies') }}
 ),
@@ -9,10 +11,10 @@ renamed as (
             'housing_tenancies',
             record_id="tenancy_ref || '-' || tenant_no",
             person_id="tenancy_ref || '-' || tenant_no",
-            first_name="trim(case when contains(tenant_name, ',')
-                then split_part(tenant_name, ',', 2) end)",
-            last_name="trim(case when contains(tenant_name, ',')
-                then split_part(tenant_name, ',', 1) else tenant_name end)",
+            first_name="nullif(trim(case when contains(tenant_name, ',')
+                then split_part(tenant_name, ',', 2) end), '')",
+            last_name="nullif(trim(case when contains(tenant_name, ',')
+                then split_part(tenant_name, ',', 1) else tenant_name end), '')",
             sex="'U'",
         ) }},
         tenancy_ref,

@@ -16,17 +16,20 @@ ranked_records as (
     from records
 ),
 
+-- A record with a first name outranks one with a surname alone; a person known only from
+-- records without a name (a police nominal id, an NHS number) has none.
 best_name as (
     select person_key, first_name, last_name
     from (
         select person_key, first_name, last_name, min(source_rank) as best_rank,
                sum(source_rows) as rows_with_name
         from ranked_records
-        where first_name is not null
+        where first_name is not null or last_name is not null
         group by all
     )
     qualify row_number() over (
-        partition by person_key order by best_rank, rows_with_name desc, first_name, last_name
+        partition by person_key
+        order by first_name is null, best_rank, rows_with_name desc, first_name, last_name
     ) = 1
 ),
 
