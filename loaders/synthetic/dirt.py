@@ -760,7 +760,7 @@ VIOLATIONS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "ehm_people": (
         ("bad_date", "recorded_date", ("unknown", "30/02/2017")),
         ("not_allowed", "sex", ("F", "M", "Not known")),
-        ("blank_required", "first_name", ("",)),
+        ("blank_required", "case_id", ("",)),
     ),
     "ehm_relationships": (
         ("not_allowed", "relationship", ("Mum", "Dad", "Step-dad", "Nan", "Partner")),
