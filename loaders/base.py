@@ -57,6 +57,7 @@ from loaders.plausibility import (
     CURRENT_TO,
     DATE_ORDER_MIN_DATES,
     DOB_DAYS_AFTER_OWN_EVENT,
+    placeholder_dates,
     placeholder_prefixes,
     placeholders,
     plausible,
@@ -416,14 +417,21 @@ def _range_whens(column: Column, s: str, typed: str) -> list[str]:
     return whens
 
 
-def _placeholder_whens(column: Column, s: str) -> list[str]:
-    """Rules for a value that stands for "not known" (checks.yaml placeholders)."""
+def _placeholder_whens(column: Column, s: str, typed: str) -> list[str]:
+    """Rules for a value that stands for "not known" (checks.yaml placeholders): the text, and
+    for a date the day it reads as, whatever the time or format written with it."""
     quoted = f"'''' || {s} || ''''"
     whens = []
     values = placeholders(column)
     if values:
         listed = ", ".join(_lit(v) for v in values)
         whens.append(f"when upper({s}) in ({listed}) then {quoted} || ' stands for not known'")
+    days = placeholder_dates(column)
+    if days:
+        listed = ", ".join(f"{_lit(day.isoformat())}::date" for day in days)
+        whens.append(
+            f"when cast({typed} as date) in ({listed}) then {quoted} || ' stands for not known'"
+        )
     for prefix in placeholder_prefixes(column):
         whens.append(
             f"when starts_with(upper(replace({s}, ' ', '')), {_lit(prefix)})"
@@ -464,7 +472,7 @@ def _reason_sql(column: Column, header: str, s: str, typed: str) -> tuple[str | 
         return f"case when {s} is null then null {' '.join(whens)} end" if whens else None
 
     if column.identity:
-        return None, case(_placeholder_whens(column, s) + rules + ranges)
+        return None, case(_placeholder_whens(column, s, typed) + rules + ranges)
     if column.required:
         return f"case when {s} is null then {blank} {' '.join(rules + ranges)} end", None
     return case(rules), case(ranges)

@@ -11,7 +11,7 @@ Read once, on import; loaders/base.py applies them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from loaders.contracts import NAME_FIELDS, Column
 from loaders.extract_manifest import CHECKS
@@ -66,6 +66,22 @@ def placeholders(column: Column) -> tuple[str, ...]:
         values = [*_PLACEHOLDERS.get("any", ()), *_PLACEHOLDERS.get(column.field, ())]
     allowed = {v.upper() for v in column.allowed or ()}
     return tuple(dict.fromkeys(str(v).upper() for v in values if str(v).upper() not in allowed))
+
+
+def placeholder_dates(column: Column) -> tuple[date, ...]:
+    """The dates among a date column's placeholders (01/01/1900, 1900-01-01...), so that the
+    same day written with a time ("01/01/1900 00:00"), or typed as a date in a spreadsheet or
+    Parquet file, is "not known" too, not only the exact text."""
+    if column.type not in ("date", "datetime"):
+        return ()
+    days = []
+    for value in placeholders(column):
+        for form in ("%d/%m/%Y", "%Y-%m-%d"):
+            try:
+                days.append(datetime.strptime(value, form).date())
+            except ValueError:
+                continue
+    return tuple(dict.fromkeys(days))
 
 
 def placeholder_prefixes(column: Column) -> tuple[str, ...]:

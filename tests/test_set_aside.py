@@ -46,6 +46,30 @@ def test_an_unreadable_date_of_birth_never_costs_the_row(con, tmp_path, source, 
     assert set_aside(con, source) == [(2, header, "NOT KNOWN", "'NOT KNOWN' stands for not known")]
 
 
+def test_a_placeholder_date_of_birth_is_not_known_whatever_time_is_written_with_it(
+    con, tmp_path
+) -> None:
+    """01/01/1900 stands for "not known" however a system writes it: with a time, as ISO with a
+    time, or as the bare text; 02/01/1900 is a (just plausible) date of birth and loads."""
+    written = ["01/01/1900 00:00", "1900-01-01 00:00:00", "01/01/1901", "02/01/1900"]
+    rows = [
+        valid("police_incidents", incident_ref=f"INC/2015/{i:04d}", dob=v)
+        for i, v in enumerate(written)
+    ]
+    write_csv(tmp_path, "police_incidents", rows)
+    result = load_checked(con, tmp_path, "police_incidents")
+    assert (result.rows_loaded, result.rows_rejected) == (4, 0)
+    assert raw(con, "police_incidents", "dob") == [
+        (None,),
+        (None,),
+        (None,),
+        (dt.date(1900, 1, 2),),
+    ]
+    assert [r[2:] for r in set_aside(con, "police_incidents")] == [
+        (value, f"'{value}' stands for not known") for value in written[:3]
+    ]
+
+
 def test_sex_placeholders_are_set_aside_but_allowed_values_kept(con, tmp_path) -> None:
     rows = [valid("school_census", upn=f"A1234567890{i}B", sex=v) for i, v in enumerate("UFIX")]
     write_csv(tmp_path, "school_census", rows)
