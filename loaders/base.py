@@ -1169,6 +1169,8 @@ def load_source(
     started = time.perf_counter()
     sources_dir = Path(sources_dir)
     build_day = build_day or date.today()
+    _ensure_load_tables(con)
+    contract = _with_allowed_values(con, contract)
     if manifest is None:
         manifest = read_manifest(sources_dir, build_day)
     declared = manifest.get(contract.source)
@@ -1275,6 +1277,27 @@ def load_source(
     return result
 
 
+def _with_allowed_values(con: duckdb.DuckDBPyConnection, contract: Contract) -> Contract:
+    """The contract with each `allowed_from` column's allowed values read from the file that
+    gives them (a referral's cluster: one the wards reference names), when that file was loaded
+    first (load_all loads it first); a source loaded without it is not checked against it."""
+    columns = []
+    for column in contract.columns:
+        if column.allowed_from:
+            source, field = column.allowed_from.split(".")
+            loaded = con.execute(
+                "select count(*) from load_manifest where source = ? and absent is null", [source]
+            ).fetchone()[0]
+            if loaded:
+                values = con.execute(
+                    f"select distinct {_ident(field)} from {_ident('raw_' + source)}"
+                    f" where {_ident(field)} is not null order by 1"
+                ).fetchall()
+                column = replace(column, allowed=tuple(value for (value,) in values))
+        columns.append(column)
+    return replace(contract, columns=tuple(columns))
+
+
 def load_all(
     con: duckdb.DuckDBPyConnection,
     sources_dir: Path,
@@ -1304,7 +1327,12 @@ def load_all(
             raise _declared_absent_but_present(path, sources_dir, contract)
     _ensure_load_tables(con)
     results = []
-    for contract in contracts:
+    # a file whose values others are checked against (the wards reference's clusters) first
+    providers = {
+        c.allowed_from.split(".")[0] for k in contracts for c in k.columns if c.allowed_from
+    }
+    ordered = sorted(contracts, key=lambda c: c.source not in providers)
+    for contract in ordered:
         result = load_source(con, contract, sources_dir, manifest, build_day)
         if progress is not None:
             progress(contract.source, result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loaders.contracts import CONTRACTS, NO_NAME_NO_IDENTIFIER, Column, Contract
+from loaders.contracts import BY_SOURCE, CONTRACTS, NO_NAME_NO_IDENTIFIER, Column, Contract
 from loaders.extract_manifest import MANIFEST_NAME, TOLERANCE_DAYS
 from loaders.plausibility import CURRENT_TO, plausible
 from loaders.reading import SETTINGS
@@ -28,6 +28,13 @@ def _rule(column: Column) -> str:
     parts = []
     if column.allowed:
         parts.append("one of: " + ", ".join(column.allowed))
+    if column.allowed_from:
+        source, field = column.allowed_from.split(".")
+        giver = BY_SOURCE[source]
+        parts.append(
+            f"one of the values of `{giver.column(field).header}` in {giver.title.lower()}"
+            " (checked when both files load)"
+        )
     if column.pattern:
         parts.append(f"pattern `{column.pattern}`")
     if column.minimum is not None:

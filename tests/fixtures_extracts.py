@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from loaders.base import LoadResult, load_source
-from loaders.contracts import BY_SOURCE
+from loaders.contracts import BY_SOURCE, CLUSTERS
 
 # One valid row per source, keyed by field: tests copy it and change what they test.
 VALID: dict[str, dict[str, str]] = {
@@ -246,6 +246,26 @@ def load_checked(con: duckdb.DuckDBPyConnection, folder: Path, source: str) -> L
     assert (result.rows_loaded, result.rows_rejected) == (loaded, rejected)
     assert loaded + rejected == result.rows_read
     return result
+
+
+def load_wards(
+    con: duckdb.DuckDBPyConnection, folder: Path, clusters: Sequence[str] = CLUSTERS
+) -> None:
+    """Load a wards reference with one ward in each of `clusters` (Bradford's by default), so
+    that early help files loaded after it are checked against its clusters."""
+    rows = [
+        {
+            "ward_code": f"E0500{i:04d}",
+            "ward_name": f"Ward {i}",
+            "area_committee": "Committee",
+            "cluster": cluster,
+            "population": "1000",
+            "population_0_15": "200",
+        }
+        for i, cluster in enumerate(clusters)
+    ]
+    write_csv(folder, "ref_wards", rows)
+    load_checked(con, folder, "ref_wards")
 
 
 def set_aside(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:

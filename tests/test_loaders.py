@@ -27,6 +27,7 @@ from tests.fixtures_extracts import (
     csv_text,
     headers,
     load_checked,
+    load_wards,
     rejects,
     set_aside,
     valid,
@@ -61,6 +62,7 @@ def test_valid_rows_load_typed_and_canonical(con, tmp_path: Path) -> None:
         ),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
+    load_wards(con, tmp_path)  # the clusters, spelled as the wards reference spells them
     result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
     assert (result.file_format, result.encoding) == ("csv", "utf-8")
@@ -83,6 +85,7 @@ def test_valid_rows_load_typed_and_canonical(con, tmp_path: Path) -> None:
     ]
     manifest = con.execute(
         "select source, title, file, file_format, encoding, data_current_as_of from load_manifest"
+        " where source <> 'ref_wards'"
     ).fetchall()
     assert manifest == [
         (
@@ -328,6 +331,7 @@ def test_row_failing_two_columns_is_one_rejected_row_with_two_reasons(con, tmp_p
         valid("ehm_referrals", referral_id="R0000002"),
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
+    load_wards(con, tmp_path)
     result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
     assert rejects(con, "ehm_referrals") == [
@@ -335,8 +339,8 @@ def test_row_failing_two_columns_is_one_rejected_row_with_two_reasons(con, tmp_p
             2,
             "Cluster",
             "Leeds",
-            "'Leeds' is not one of: Keighley, Lister Park, West Bradford,"
-            " Airedale & Wharfedale, BD5, East Bradford, South Bradford",
+            "'Leeds' is not one of: Airedale & Wharfedale, BD5, East Bradford, Keighley,"
+            " Lister Park, South Bradford, West Bradford",
         ),
         (2, "Referral ID", "X", "does not match the expected pattern"),
     ]
@@ -399,6 +403,7 @@ def test_duplicate_rows_and_keys_keep_the_first(con, tmp_path: Path) -> None:
         valid("ehm_referrals", referral_id=" R0000123", cluster="bd5"),  # line 7: same once cleaned
     ]
     write_csv(tmp_path, "ehm_referrals", rows)
+    load_wards(con, tmp_path)
     result = load_checked(con, tmp_path, "ehm_referrals")
     assert (result.rows_loaded, result.rows_rejected) == (2, 4)
     assert rejects(con, "ehm_referrals") == [
@@ -935,9 +940,11 @@ def test_load_all_reports_progress_and_skips_an_absent_optional_source(con, tmp_
     write_csv(tmp_path, "ehm_people", [valid("ehm_people")])
     seen: list[tuple[str, LoadResult | None]] = []
     results = load_all(con, tmp_path, progress=lambda source, result: seen.append((source, result)))
-    assert [source for source, _ in seen] == [c.source for c in CONTRACTS]
+    # the wards reference first: referrals' and episodes' clusters are checked against its own
+    in_order = ["ref_wards", *(c.source for c in CONTRACTS if c.source != "ref_wards")]
+    assert [source for source, _ in seen] == in_order
     assert dict(seen)["ref_programme"] is None
-    assert [r.source for r in results] == [c.source for c in CONTRACTS if not c.optional]
+    assert [r.source for r in results] == [s for s in in_order if not BY_SOURCE[s].optional]
     assert con.execute("select sum(rows_loaded) from load_manifest").fetchone()[0] == 1
 
 
@@ -977,3 +984,20 @@ def test_contracts_name_only_their_own_fields(contract) -> None:
     assert {check.column for check in contract.row_checks} <= fields
     assert all(contract.column(f).type in ("date", "datetime") for f in contract.currency_fields)
     assert len({normalise_header(c.header) for c in contract.columns}) == len(contract.columns)
+
+
+def test_clusters_are_the_councils_own_from_its_wards_reference(con, tmp_path: Path) -> None:
+    """Another council's early help clusters: a referral's cluster is one its wards reference
+    names (spelled as the reference spells it), not one of Bradford's."""
+    load_wards(con, tmp_path, clusters=("Leeds North", "Leeds South"))
+    rows = [
+        valid("ehm_referrals", referral_id="R0000001", cluster="leeds north"),
+        valid("ehm_referrals", referral_id="R0000002", cluster="Keighley"),
+    ]
+    write_csv(tmp_path, "ehm_referrals", rows)
+    result = load_checked(con, tmp_path, "ehm_referrals")
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    assert raw(con, "ehm_referrals", "referral_id, cluster") == [("R0000001", "Leeds North")]
+    assert rejects(con, "ehm_referrals") == [
+        (3, "Cluster", "Keighley", "'Keighley' is not one of: Leeds North, Leeds South")
+    ]
