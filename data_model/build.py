@@ -493,7 +493,7 @@ def _build_into(
             "decisions": decisions,
             "plan": active_plan,
             "linkage_engine": linkage_engine,
-            # where record_key.secret is kept (int_family_record_key), beside the model
+            # the model being replaced: its record key secret is kept (int_family_record_key)
             "model_path": out_path,
         }
         report.models = run_models(con, on_model=model_started, context=context)

@@ -16,7 +16,8 @@ Two methods, chosen in data_model/wards.yaml (`disclosure`):
   tau-ARGUS runs.
 - **perturbation**: the ONS cell key method (the `cell-key-perturbation` package): each family has
   a record key 0–255 (int_family_record_key: a keyed hash of its index child's first
-  registration, stable across rebuilds); a cell's key is the sum of its families' keys modulo 256,
+  registration, with a secret each build passes on to the next, so stable across rebuilds);
+  a cell's key is the sum of its families' keys modulo 256,
   and the perturbation table (`ptable`) gives the noise for the cell's count and key, so the same
   cell always gets the same value. Values under the threshold + 1 are not published. Totals are
   perturbed as cells of their own, so they need not add up. The package ships a table for a
@@ -47,6 +48,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import yaml
@@ -61,7 +63,7 @@ SUPPRESSED = "c"
 # The role that always sees protected figures, whatever the settings say.
 ALWAYS_PROTECTED_ROLE = "councillor"
 RECORD_KEY_SECRET_ENV = "FFI_RECORD_KEY_SECRET"
-RECORD_KEY_SECRET_FILE = "record_key.secret"
+RECORD_KEY_SECRET_TABLE = "int_record_key_secret"
 RECORD_KEY_RANGE = 256  # record and cell keys 0..255, as the package's tables expect
 
 
@@ -138,26 +140,22 @@ def disclosure_note(method: str, threshold: int) -> str:
 # --- Record keys ----------------------------------------------------------------------------------
 
 
-def record_key_secret(model_path: Path | str | None) -> bytes:
-    """The key the record keys are hashed with: FFI_RECORD_KEY_SECRET, else a random one kept in
-    record_key.secret beside the model (made by the first build, owner-only, reused by every
-    later build, so a family keeps its record key)."""
+def record_key_secret(previous_model: Path | str | None) -> bytes:
+    """The key the record keys are hashed with: FFI_RECORD_KEY_SECRET when set; else the one the
+    model being replaced kept (int_record_key_secret), so that every family keeps its record key
+    from build to build; else (a first build, or a model that cannot be read) a new random one."""
     given = os.environ.get(RECORD_KEY_SECRET_ENV)
     if given:
         return given.encode("utf-8")
-    if model_path is None:
-        raise ValueError(
-            f"record keys need {RECORD_KEY_SECRET_ENV} or the model's folder (for"
-            f" {RECORD_KEY_SECRET_FILE})"
-        )
-    path = Path(model_path).parent / RECORD_KEY_SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-                f.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    if previous_model is not None and Path(previous_model).is_file():
+        try:
+            with duckdb.connect(str(previous_model), read_only=True) as previous:
+                rows = previous.execute(f"select secret from {RECORD_KEY_SECRET_TABLE}").fetchall()
+            if rows and rows[0][0]:
+                return str(rows[0][0]).encode("utf-8")
+        except duckdb.Error:
+            pass  # not a model, or one made before record keys: a new key
+    return secrets.token_hex(32).encode("utf-8")
 
 
 def record_keys(stable_ids: Iterable[str], secret: bytes) -> list[int]:

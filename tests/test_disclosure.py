@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,16 +232,24 @@ def test_perturbation_protect_publishes_the_table_values() -> None:
 def test_record_keys_are_a_keyed_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(disclosure.RECORD_KEY_SECRET_ENV, raising=False)
     model = tmp_path / "model.duckdb"
-    secret = record_key_secret(model)
-    assert secret == record_key_secret(model)  # kept beside the model for the next build
-    assert oct(os.stat(tmp_path / disclosure.RECORD_KEY_SECRET_FILE).st_mode)[-3:] == "600"
-    keys = record_keys(["ehm_people:P1", "ehm_people:P2"], secret)
-    assert keys[0] == hmac.new(secret, b"ehm_people:P1", hashlib.sha256).digest()[0]
+    first = record_key_secret(model)  # no model yet: a new random secret each time
+    assert len(first) == 64 and first != record_key_secret(model)
+    with duckdb.connect(str(model)) as previous:  # the model being replaced kept its secret
+        previous.execute(f"create table {disclosure.RECORD_KEY_SECRET_TABLE} (secret varchar)")
+        previous.execute(
+            f"insert into {disclosure.RECORD_KEY_SECRET_TABLE} values (?)", [first.decode()]
+        )
+    assert record_key_secret(model) == first
+    keys = record_keys(["ehm_people:P1", "ehm_people:P2"], first)
+    assert keys[0] == hmac.new(first, b"ehm_people:P1", hashlib.sha256).digest()[0]
     assert all(0 <= key <= 255 for key in keys)
     monkeypatch.setenv(disclosure.RECORD_KEY_SECRET_ENV, "council secret")
     assert record_key_secret(model) == b"council secret"
     ids = [f"ehm_people:P{i}" for i in range(50)]
-    assert record_keys(ids, b"council secret") != record_keys(ids, secret)
+    assert record_keys(ids, b"council secret") != record_keys(ids, first)
+    (tmp_path / "not_a_model.duckdb").write_bytes(b"previous model")
+    monkeypatch.delenv(disclosure.RECORD_KEY_SECRET_ENV)
+    assert len(record_key_secret(tmp_path / "not_a_model.duckdb")) == 64
 
 
 def test_settings_are_checked() -> None:

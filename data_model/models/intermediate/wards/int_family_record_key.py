@@ -5,17 +5,26 @@ The key is a keyed hash (HMAC-SHA256, first byte) of the family's index child's 
 registration (source and the source system's own person id, the smallest of the child's): source
 systems keep their ids, so the key survives rebuilds and relinkage, and the index child (the
 child named on the family's first referral, else the eldest child) rarely changes. The hash key is
-the council's secret (FFI_RECORD_KEY_SECRET, else a random one kept beside the model and reused by
-every build), so no one can work a family's record key out from its ids.
+secret, so no one can work a family's record key out from its ids: the council's
+(FFI_RECORD_KEY_SECRET, never stored), else the one the model being replaced kept in
+int_record_key_secret (a random one for a first build), kept again here for the next build.
 
-Reads mart_family and int_person_link; writes int_family_record_key.
+Reads mart_family and int_person_link; writes int_family_record_key and int_record_key_secret.
 """
+
+import os
 
 import pyarrow as pa
 
-from data_model.disclosure import record_key_secret, record_keys
+from data_model.disclosure import (
+    RECORD_KEY_SECRET_ENV,
+    RECORD_KEY_SECRET_TABLE,
+    record_key_secret,
+    record_keys,
+)
 
 INPUTS = ("mart_family", "int_person_link")
+OUTPUTS = ("int_record_key_secret",)  # RECORD_KEY_SECRET_TABLE, as a literal the runner reads
 
 
 def build(con, context: dict) -> None:
@@ -29,6 +38,10 @@ def build(con, context: dict) -> None:
         """
     ).fetchall()
     secret = record_key_secret(context.get("model_path"))
+    kept = None if os.environ.get(RECORD_KEY_SECRET_ENV) else secret.decode("utf-8")
+    con.execute(f"create or replace table {RECORD_KEY_SECRET_TABLE} (secret varchar)")
+    if kept:
+        con.execute(f"insert into {RECORD_KEY_SECRET_TABLE} values (?)", [kept])
     keys = record_keys([registration for _, registration in families], secret)
     keyed = pa.table(
         {
