@@ -326,6 +326,69 @@ def suppression_intervals(
     return intervals
 
 
+def two_level_intervals(
+    counts: Mapping[str, int], suppressed: set[str], groups: Sequence[Group]
+) -> dict[str, tuple[float, float]] | None:
+    """The same intervals as suppression_intervals, worked out directly for the shape the Wards
+    tables have (a top group whose parts are the other groups' totals, whose parts are leaves)
+    and a suppression that has passed the group rule (no group with one suppressed cell alone):
+    None for any other shape. tests/test_disclosure.py holds it to the linear programmes.
+
+    With the top total published, the suppressed committees share what is left of it, R; each
+    is at least L_j (its published wards plus one for each suppressed ward), so each lies in
+    [L_j, L_j + R - sum(L)]. A suppressed ward lies in [1, top - P_j - (h_j - 1)] where `top` is
+    its committee's largest value (its published total, or the above), P_j its committee's
+    published wards and h_j the suppressed ones. With the top total suppressed, everything under
+    a suppressed committee is unbounded above."""
+    by_total = {group.total: group for group in groups}
+    tops = [g for g in groups if all(part in by_total for part in g.parts)]
+    if len(tops) != 1 or len(groups) != len(tops[0].parts) + 1:
+        return None
+    top = tops[0]
+    committees = [by_total[part] for part in top.parts]
+    if any(part in by_total for group in committees for part in group.parts):
+        return None
+    for group in groups:  # the group rule must hold: no suppressed cell alone in a group
+        if sum(code in suppressed for code in (*group.parts, group.total)) == 1:
+            return None
+    published_wards = {
+        g.total: sum(counts[w] for w in g.parts if w not in suppressed) for g in committees
+    }
+    hidden_wards = {g.total: sum(w in suppressed for w in g.parts) for g in committees}
+    least = {
+        g.total: max(1, published_wards[g.total] + hidden_wards[g.total])
+        if g.total in suppressed
+        else counts[g.total]
+        for g in committees
+    }
+    greatest: dict[str, float] = {}
+    if top.total in suppressed:
+        for g in committees:
+            greatest[g.total] = np.inf if g.total in suppressed else counts[g.total]
+    else:
+        left = counts[top.total] - sum(
+            counts[g.total] for g in committees if g.total not in suppressed
+        )
+        slack = left - sum(least[g.total] for g in committees if g.total in suppressed)
+        for g in committees:
+            greatest[g.total] = least[g.total] + slack if g.total in suppressed else counts[g.total]
+    intervals: dict[str, tuple[float, float]] = {}
+    for g in committees:
+        if g.total in suppressed:
+            intervals[g.total] = (float(least[g.total]), float(greatest[g.total]))
+        for ward in g.parts:
+            if ward in suppressed:
+                room = greatest[g.total] - published_wards[g.total] - (hidden_wards[g.total] - 1)
+                intervals[ward] = (1.0, float(room))
+    if top.total in suppressed:
+        published_top = sum(counts[g.total] for g in committees if g.total not in suppressed)
+        intervals[top.total] = (
+            float(published_top + sum(least[g.total] for g in committees if g.total in suppressed)),
+            np.inf,
+        )
+    return intervals
+
+
 def _secondary_candidate(
     group: Group, counts: Mapping[str, int], suppressed: set[str]
 ) -> str | None:
@@ -397,7 +460,11 @@ def _suppress(
             for code in (*group.parts, group.total)
             if code in suppressed
         }
-        intervals = suppression_intervals(counts, suppressed, groups, uncertain, threshold)
+        intervals = two_level_intervals(counts, suppressed, groups)
+        if intervals is None:  # not wards, committees and a district: the programme
+            intervals = suppression_intervals(counts, suppressed, groups, uncertain, threshold)
+        else:
+            intervals = {code: intervals[code] for code in uncertain}
         narrow = sorted(code for code, (low, high) in intervals.items() if high - low < threshold)
         for code in narrow:
             # the groups it is a part of first (a committee within the district), then its own

@@ -173,6 +173,32 @@ def test_random_small_districts_hold() -> None:
             assert high - low >= threshold, (trial, committees, key, low, high)
 
 
+def test_the_direct_intervals_are_the_linear_programmes() -> None:
+    """two_level_intervals (what suppress uses for wards, committees and a district) gives the
+    same interval as the linear programmes for every suppressed cell of random small districts."""
+    rng = np.random.default_rng(29)
+    compared = 0
+    for _ in range(80):
+        committees = {
+            f"C{c}": {
+                f"C{c}w{w}": int(rng.choice([0, 0, 1, 2, 3, 5, 6, 9, 14, 40]))
+                for w in range(int(rng.integers(1, 5)))
+            }
+            for c in range(int(rng.integers(2, 5)))
+        }
+        table, groups, _ = district_table(committees)
+        counts = dict(zip(table["area_code"], table["count"], strict=True))
+        hidden = disclosure.suppress(counts, groups, int(rng.choice([5, 10])))
+        direct = disclosure.two_level_intervals(counts, hidden, groups)
+        if direct is None:
+            continue
+        programmes = disclosure.suppression_intervals(counts, hidden, groups)
+        for code, (low, high) in programmes.items():
+            assert direct[code] == pytest.approx((low, high)), (committees, code)
+            compared += 1
+    assert compared > 100
+
+
 # --- Perturbation -------------------------------------------------------------------------------
 
 

@@ -357,6 +357,33 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+_TABLE_COLUMNS = [
+    "level", "area_code", "area_name", "area_committee", "count", "denominator", "rate",
+    "count_text", "rate_text", "suppressed", "rank", "rank_text", "rank_shared", "exact",
+]  # fmt: skip
+
+
+def _tables(
+    con: duckdb.DuckDBPyConnection, measure_id: str, quarters: Sequence[date], protected: bool
+) -> dict[date, pd.DataFrame]:
+    """ward_table for several quarters of one measure, read at once."""
+    wanted = [pd.Timestamp(quarter).date() for quarter in quarters]
+    figures = _figures(con, measure_id, protected, wanted)
+    tables = {}
+    for quarter in wanted:
+        table = figures[figures["quarter_end"] == quarter]
+        if table.empty:
+            raise LookupError(f"no figures for the quarter ending {quarter:%d %b %Y}")
+        table = _ranked(table)
+        table["count_text"] = [count_text(count) for count in table["count"]]
+        table["rate_text"] = [
+            rate_text(rate, withheld)
+            for rate, withheld in zip(table["rate"], table["rate_withheld"], strict=True)
+        ]
+        tables[quarter] = _ordered(table)[_TABLE_COLUMNS]
+    return tables
+
+
 def ward_table(
     con: duckdb.DuckDBPyConnection, measure_id: str, quarter_end: date, *, protected: bool
 ) -> pd.DataFrame:
@@ -364,21 +391,7 @@ def ward_table(
     (level), with count, denominator, rate, their display texts (c where suppressed), suppressed,
     the ward's rank (1 = highest rate) and rank_text ("2nd of 30"), and exact (figures shown
     unprotected)."""
-    wanted = pd.Timestamp(quarter_end).date()
-    table = _figures(con, measure_id, protected, [wanted])
-    if table.empty:
-        raise LookupError(f"no figures for the quarter ending {quarter_end:%d %b %Y}")
-    table = _ranked(table)
-    table["count_text"] = [count_text(count) for count in table["count"]]
-    table["rate_text"] = [
-        rate_text(rate, withheld)
-        for rate, withheld in zip(table["rate"], table["rate_withheld"], strict=True)
-    ]
-    columns = [
-        "level", "area_code", "area_name", "area_committee", "count", "denominator", "rate",
-        "count_text", "rate_text", "suppressed", "rank", "rank_text", "rank_shared", "exact",
-    ]  # fmt: skip
-    return _ordered(table)[columns]
+    return _tables(con, measure_id, [quarter_end], protected)[pd.Timestamp(quarter_end).date()]
 
 
 def ward_trend(con: duckdb.DuckDBPyConnection, measure_id: str, *, protected: bool) -> pd.DataFrame:
@@ -522,7 +535,12 @@ def _summary(
     con: duckdb.DuckDBPyConnection, measure: dict[str, Any], area: dict[str, Any],
     quarter_end: date, quarters: Sequence[date], protected: bool,
 ) -> tuple[MeasureSummary, pd.DataFrame]:  # fmt: skip
-    table = ward_table(con, measure["measure_id"], quarter_end, protected=protected)
+    back = int(wards_settings()["direction"]["quarters_back"])
+    position = list(quarters).index(quarter_end)
+    earlier_quarter = quarters[position - back] if position >= back else None
+    wanted = [quarter_end] + ([earlier_quarter] if earlier_quarter is not None else [])
+    tables = _tables(con, measure["measure_id"], wanted, protected)
+    table = tables[quarter_end]
     chosen = (table["level"] == area["level"]) & (table["area_code"] == area["area_code"])
     row = table[chosen].iloc[0]
     district = table[table["level"] == "district"].iloc[0]
@@ -530,13 +548,9 @@ def _summary(
     district_value = None if pd.isna(district["rate"]) else float(district["rate"])
     rank = None if pd.isna(row["rank"]) else int(row["rank"])
     ranked = int(table["rank"].notna().sum())
-    back = int(wards_settings()["direction"]["quarters_back"])
-    position = list(quarters).index(quarter_end)
     earlier_value = None
-    if position >= back:
-        earlier_table = ward_table(
-            con, measure["measure_id"], quarters[position - back], protected=protected
-        )
+    if earlier_quarter is not None:
+        earlier_table = tables[earlier_quarter]
         earlier = earlier_table[
             (earlier_table["level"] == area["level"])
             & (earlier_table["area_code"] == area["area_code"])
