@@ -138,7 +138,7 @@ def test_few_distinct_rates_make_fewer_classes(boundaries: dict) -> None:
     rates = [0.0] * 20 + [5.0] * 10
     data = map_data(boundaries, ward_rows(rates), None, unit=UNIT)
     assert [(c.words, c.wards) for c in data.legend] == [
-        ("0.0 to 0.0", 20),
+        ("0.0", 20),
         ("over 0.0 to 5.0", 10),
     ]
     assert [c.colour for c in data.legend] == [PALETTE[0], PALETTE[-1]]
