@@ -22,6 +22,7 @@ from data_model.read import (
     quality,
     referrals,
     sources,
+    wards,
 )
 from pages.ui.formats import plain
 
@@ -78,7 +79,7 @@ def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
 # from what a cache key says.
 _QUERY_MODULES = {
     module.__name__: module
-    for module in (connection, geography, plan, programme, quality, referrals, sources)
+    for module in (connection, geography, plan, programme, quality, referrals, sources, wards)
 }
 
 

@@ -223,8 +223,10 @@ def ward_deck(data: MapData) -> pdk.Deck:
             stroked=True,
             get_fill_color="properties.fill",
             get_line_color=_rgb(OUTLINE),
-            line_width_units="pixels",
-            get_line_width=1,
+            # Widths in pixels through the minimum: pydeck turns every string argument (such as
+            # line_width_units="pixels") into an expression, which deck.gl cannot read.
+            get_line_width=0,
+            line_width_min_pixels=1,
             pickable=True,
             auto_highlight=True,
             highlight_color=[255, 221, 0, 160],  # GOV.UK focus yellow, under the pointer
@@ -240,7 +242,7 @@ def ward_deck(data: MapData) -> pdk.Deck:
                 get_text="text",
                 get_size=18,
                 get_color=_rgb(CHOSEN),
-                font_weight="bold",
+                font_weight=700,
                 pickable=False,
             )
         )
@@ -255,8 +257,8 @@ def ward_deck(data: MapData) -> pdk.Deck:
                     filled=False,
                     stroked=True,
                     get_line_color=_rgb(colour),
-                    line_width_units="pixels",
-                    get_line_width=width,
+                    get_line_width=0,
+                    line_width_min_pixels=width,
                     pickable=False,
                 )
             )
