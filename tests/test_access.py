@@ -40,13 +40,13 @@ APP = str(ROOT / "app.py")
 HELP = {"user_guide", "accessibility"}
 # The matrix, written out: the pages each role opens besides the help pages.
 EXPECTED = {
-    "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims",
+    "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
               "outcomes_plan", "audit", "access_settings"},
-    "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims",
+    "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
                 "outcomes_plan"},
-    "manager": {"overview", "referrals", "near_threshold", "claims", "outcomes_plan"},
+    "manager": {"overview", "referrals", "near_threshold", "claims", "wards", "outcomes_plan"},
     "practitioner": set(),
-    "councillor": {"overview"},
+    "councillor": {"overview", "wards"},
     None: set(),
 }  # fmt: skip
 # Pages showing people's names, dates of birth or addresses: a reason for access first.
