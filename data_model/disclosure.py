@@ -252,22 +252,6 @@ def package_perturbed_table(
         )
 
 
-def series_breach(hidden: Sequence[int], residual: int, threshold: int) -> bool:
-    """Whether suppressed figures of a series whose total is published elsewhere can be narrowed
-    below the threshold: k suppressed figures adding to S, beside a remainder u that is not
-    published (known only to be at least 0), each lie in [1, S + u - k + 1]."""
-    return bool(hidden) and sum(hidden) + residual - len(hidden) < threshold
-
-
-def series_candidate(values: Mapping[Any, int], hidden: set[Any]) -> Any | None:
-    """The next figure of a series to suppress: the smallest published non-zero one (ties by
-    key)."""
-    candidates = sorted(
-        (value, key) for key, value in values.items() if key not in hidden and value > 0
-    )
-    return candidates[0][1] if candidates else None
-
-
 # --- Protecting one table -------------------------------------------------------------------------
 
 
@@ -373,13 +357,10 @@ def suppress(
     counts: Mapping[str, int],
     groups: Sequence[Group],
     threshold: int,
-    forced: Iterable[str] = (),
 ) -> set[str]:
-    """The cells to show as c: counts from 1 to the threshold (and any `forced`, suppressed to
-    protect another table), then secondary cells until no suppressed value is narrower than the
-    threshold given everything published."""
+    """The cells to show as c: counts from 1 to the threshold, then secondary cells until no
+    suppressed value is narrower than the threshold given everything published."""
     suppressed = {code for code, count in counts.items() if 1 <= count <= threshold}
-    suppressed |= set(forced)
     totals = {group.total for group in groups}
     groups_of: dict[str, list[Group]] = {}
     for group in groups:
@@ -432,17 +413,15 @@ def protect(
     groups: Sequence[Group],
     threshold: int,
     method: str,
-    forced: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Protect one table: `table` has one row per cell with `area_code` (unique), `count` (exact)
-    and, for perturbation, `cell_key`; `groups` say which cells add up to which; `forced` cells
-    are suppressed whatever their count (suppression only). Returns the table with `published`
-    (the count shown; NA where suppressed) and `suppressed`."""
+    and, for perturbation, `cell_key`; `groups` say which cells add up to which. Returns the table
+    with `published` (the count shown; NA where suppressed) and `suppressed`."""
     counts = {
         code: int(count) for code, count in zip(table["area_code"], table["count"], strict=True)
     }
     if method == "suppression":
-        hidden = suppress(counts, groups, threshold, forced)
+        hidden = suppress(counts, groups, threshold)
         published = [None if code in hidden else counts[code] for code in table["area_code"]]
     elif method == "perturbation":
         published = [

@@ -27,7 +27,6 @@ from data_model.disclosure import (
     ptable_for,
     record_key_secret,
     record_keys,
-    series_breach,
     shows_exact_counts,
 )
 from tests.wards_audit import Knowledge, PublishedCell, add_table, narrowest
@@ -172,24 +171,6 @@ def test_random_small_districts_hold() -> None:
         assert all(cell.count is None or not 1 <= cell.count <= threshold for cell in cells)
         for key, low, high in narrowest(knowledge, "t", cells):
             assert high - low >= threshold, (trial, committees, key, low, high)
-
-
-def test_a_quarter_cannot_be_worked_out_from_an_overview_total() -> None:
-    """Quarterly district figures with the Overview's total of all quarters: with one small
-    quarter and nothing left over, the series rule asks for another quarter to be suppressed."""
-    assert series_breach([3], residual=0, threshold=5)
-    assert not series_breach([3, 40], residual=0, threshold=5)
-    assert not series_breach([3], residual=4, threshold=5)
-    knowledge = Knowledge()
-    for quarter, count in (("q1", None), ("q2", None), ("q3", 50)):
-        knowledge.variable(quarter)
-        if count is None:
-            knowledge.no_less({quarter: 1}, 1)
-        else:
-            knowledge.equals({quarter: 1}, count)
-    knowledge.no_more({"q1": 1, "q2": 1, "q3": 1}, 50 + 3 + 40)  # the Overview's total
-    low, high = knowledge.interval({"q1": 1})
-    assert high - low >= 5
 
 
 # --- Perturbation -------------------------------------------------------------------------------

@@ -29,8 +29,6 @@ from data_model.disclosure import (
     Group,
     disclosure_settings,
     protect,
-    series_breach,
-    series_candidate,
     wards_settings,
 )
 from data_model.read.connection import query_frame, query_row
@@ -229,73 +227,12 @@ def _protected_quarter(
     return _PROTECTED[key]
 
 
-# District totals the councillor's Overview publishes that add up a ward measure over its
-# quarters (with families the Wards figures do not hold: attached before the first quarter, after
-# the last complete one, or not placed in a ward). Under suppression they make one more additive
-# group: the district's figure for each quarter with the Overview's total.
-OVERVIEW_TOTALS = {
-    "families_engaged": """
-        select count(*) from mart_family_attachment
-        where first_attached_date <= (select as_at_date from mart_model_info)
-    """,
-}
-
-
-def _protected_series(
-    con: duckdb.DuckDBPyConnection, measure_id: str, settings: DisclosureSettings
-) -> dict[date, dict[str, int | None]]:
-    """Every quarter of a measure whose quarters add up to an Overview total, protected so that
-    no suppressed district figure can be worked out from that total and the other quarters: the
-    smallest published district figures are suppressed too (and their quarters protected
-    again) until the suppressed ones, with what the Overview's total leaves over, are wide
-    enough."""
-    stamp = _model_stamp(con)
-    key = (stamp, measure_id, "series", settings.method, settings.threshold)
-    if key in _PROTECTED:
-        return _PROTECTED[key]  # type: ignore[return-value]
-    cells = _exact_cells(con, measure_id)
-    tables = {quarter: table for quarter, table in cells.groupby("quarter_end", sort=True)}
-    published = {
-        quarter: _protected_quarter(stamp, measure_id, quarter, settings, table)
-        for quarter, table in tables.items()
-    }
-    district = {
-        quarter: int(table.loc[table["level"] == "district", "count"].iloc[0])
-        for quarter, table in tables.items()
-    }
-    (total,) = con.execute(OVERVIEW_TOTALS[measure_id]).fetchall()[0]
-    residual = max(int(total) - sum(district.values()), 0)
-    while True:
-        hidden = {quarter for quarter in tables if published[quarter][DISTRICT_CODE] is None}
-        if not series_breach([district[q] for q in hidden], residual, settings.threshold):
-            break
-        quarter = series_candidate(district, hidden)
-        if quarter is None:
-            break
-        table = tables[quarter]
-        protected = protect(
-            table, _groups(table), settings.threshold, settings.method, forced={DISTRICT_CODE}
-        )
-        published[quarter] = {
-            code: None if pd.isna(value) else int(value)
-            for code, value in zip(protected["area_code"], protected["published"], strict=True)
-        }
-    _PROTECTED[key] = published  # type: ignore[assignment]
-    return published
-
-
 def _protected_counts(
     con: duckdb.DuckDBPyConnection, measure_id: str, settings: DisclosureSettings,
     quarters: Sequence[date] | None = None,
 ) -> dict[tuple[date, str], int | None]:  # fmt: skip
     """Each (quarter_end, area_code)'s published count for one measure (None: shown as c)."""
     published: dict[tuple[date, str], int | None] = {}
-    if settings.method == "suppression" and measure_id in OVERVIEW_TOTALS:
-        for quarter_end, table in _protected_series(con, measure_id, settings).items():
-            if quarters is None or quarter_end in quarters:
-                for code, value in table.items():
-                    published[(quarter_end, code)] = value
-        return published
     cells = _exact_cells(con, measure_id, quarters)
     stamp = _model_stamp(con)
     for quarter_end, table in cells.groupby("quarter_end", sort=True):
