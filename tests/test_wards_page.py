@@ -269,3 +269,49 @@ def test_the_page_says_which_date_places_a_family_and_what_c_means(served: Path)
     assert "**c**" in text and "Statistical Service" in text
     assert f"Counts from 1 to {disclosure_settings().threshold} are shown as c" in text
     assert not any(type(e).__name__ == "Exception" for e in leaves(at.main))
+
+
+# --- The councillor's Overview -------------------------------------------------------------------
+
+OVERVIEW_COUNTS = {
+    "Families referred": """
+        select count(distinct case_id) from mart_referral
+        where received_date <= (select as_at_date from mart_model_info)
+    """,
+    "Families attached": """
+        select count(*) from mart_family_attachment
+        where first_attached_date <= (select as_at_date from mart_model_info)
+    """,
+    "Families eligible now": """
+        select count(*) from mart_plan_family_eligibility where date_kind = 'as at' and is_eligible
+    """,
+    "Families near a claim": """
+        select count(*) from mart_plan_family_status where is_current and state = 'near'
+    """,
+    "Results claims": "select count(*) from mart_claim where claim_type = 'results'",
+}
+
+
+@pytest.mark.parametrize("role", ["councillor", "manager"])
+def test_the_overview_protects_a_councillors_figures_and_only_theirs(
+    served: Path, sql: duckdb.DuckDBPyConnection, role: str
+) -> None:
+    threshold = disclosure_settings().threshold
+    at = signed_in(AppTest.from_file(APP, default_timeout=60), role).run()
+    assert not at.exception and [t.value for t in at.title] == ["Overview"]
+    for label, query in OVERVIEW_COUNTS.items():
+        (true,) = sql.execute(query).fetchone()
+        shown = metric(at, label)
+        if role == "councillor" and 1 <= true <= threshold:
+            assert shown == "c", (label, true)
+        else:
+            assert shown == f"{true:,}", (label, true, shown)
+    charts, tables = len(at.get("plotly_chart")), len(at.dataframe)
+    if role == "councillor":
+        # Totals only: no monthly trajectory, nor the recent months' rate.
+        assert (charts, tables) == (0, 1)  # the data currency table: rows, not families
+        assert not any("a month" in m.value for m in at.markdown)
+        assert any("protected against disclosure" in c.value for c in at.caption)
+    else:
+        assert (charts, tables) == (1, 2)
+        assert not any("protected against disclosure" in c.value for c in at.caption)
