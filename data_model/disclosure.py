@@ -43,7 +43,7 @@ import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -292,10 +292,13 @@ def suppression_intervals(
     suppressed: set[str],
     groups: Sequence[Group],
     cells: Iterable[str] | None = None,
+    wide_enough: float | None = None,
 ) -> dict[str, tuple[float, float]]:
     """For each suppressed cell (or those of `cells`), its smallest and largest value consistent
     with every published cell of the table (exact), every suppressed one being at least 1 (zeros
-    are published) and every cell at least 0: two linear programmes per cell."""
+    are published) and every cell at least 0: two linear programmes per cell. With
+    `wide_enough`, a cell whose largest value is that far above its true value is not asked
+    its smallest (the true value stands in for it)."""
     codes = list(counts)
     expansion = _leaves(groups, codes)
     leaves = sorted({leaf for cells in expansion.values() for leaf in cells})
@@ -316,9 +319,12 @@ def suppression_intervals(
     intervals = {}
     for code in sorted(suppressed if cells is None else set(cells) & suppressed):
         objective = row(code)
-        lowest = _solve(objective, a_ub, b_ub, a_eq, b_eq, code)
-        highest = _solve(-objective, a_ub, b_ub, a_eq, b_eq, code)
-        intervals[code] = (lowest, -highest)
+        highest = -_solve(-objective, a_ub, b_ub, a_eq, b_eq, code)
+        if wide_enough is not None and highest - counts[code] >= wide_enough:
+            # the least value is at most the true one: the interval is wide enough already
+            intervals[code] = (float(counts[code]), highest)
+            continue
+        intervals[code] = (_solve(objective, a_ub, b_ub, a_eq, b_eq, code), highest)
     return intervals
 
 
@@ -353,13 +359,19 @@ def _group_rule_breach(
     return False
 
 
-def suppress(
-    counts: Mapping[str, int],
-    groups: Sequence[Group],
-    threshold: int,
-) -> set[str]:
+def suppress(counts: Mapping[str, int], groups: Sequence[Group], threshold: int) -> set[str]:
     """The cells to show as c: counts from 1 to the threshold, then secondary cells until no
     suppressed value is narrower than the threshold given everything published."""
+    # The same counts in the same groups always give the same cells (small districts repeat
+    # tables of zeros and ones quarter after quarter): worked out once.
+    return set(_suppress(tuple(sorted(counts.items())), tuple(groups), threshold))
+
+
+@lru_cache(maxsize=4096)
+def _suppress(
+    counts_items: tuple[tuple[str, int], ...], groups: tuple[Group, ...], threshold: int
+) -> frozenset[str]:
+    counts = dict(counts_items)
     suppressed = {code for code, count in counts.items() if 1 <= count <= threshold}
     totals = {group.total for group in groups}
     groups_of: dict[str, list[Group]] = {}
@@ -377,7 +389,7 @@ def suppress(
         if added:
             continue
         if not suppressed & totals:
-            return suppressed  # every total published: the group rule above is exact
+            return frozenset(suppressed)  # every total published: the group rule above is exact
         # Only cells some suppressed total bears on need the programme: a part of a group whose
         # total is published lies in [1, S - k + 1], which the group rule has checked.
         uncertain = {
@@ -387,7 +399,7 @@ def suppress(
             for code in (*group.parts, group.total)
             if code in suppressed
         }
-        intervals = suppression_intervals(counts, suppressed, groups, uncertain)
+        intervals = suppression_intervals(counts, suppressed, groups, uncertain, threshold)
         narrow = sorted(code for code, (low, high) in intervals.items() if high - low < threshold)
         for code in narrow:
             # the groups it is a part of first (a committee within the district), then its own
@@ -405,7 +417,7 @@ def suppress(
                 added = True
                 break
         if not added:
-            return suppressed  # nothing left to suppress that would help
+            return frozenset(suppressed)  # nothing left to suppress that would help
 
 
 def protect(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 
@@ -40,32 +41,57 @@ class Knowledge:
     def no_more(self, terms: dict[str, float], value: float) -> None:
         self.at_most.append((terms, value))
 
-    def interval(self, terms: dict[str, float]) -> tuple[float, float]:
-        """The least and greatest value of sum(terms) consistent with every fact."""
-        column = {name: i for i, name in enumerate(self.names)}
+    def _matrices(self) -> tuple:
+        """The facts as sparse matrices, made once for as many intervals as are asked."""
+        size = (len(self.names), len(self.equalities), len(self.at_least), len(self.at_most))
+        if getattr(self, "_made_for", None) != size:
+            column = {name: i for i, name in enumerate(self.names)}
 
-        def vector(coefficients: dict[str, float]) -> np.ndarray:
-            row = np.zeros(len(self.names))
-            for name, coefficient in coefficients.items():
-                row[column[name]] += coefficient
-            return row
+            def matrix(rows: list[dict[str, float]], sign: float) -> sparse.csr_array | None:
+                if not rows:
+                    return None
+                entries = [
+                    (i, column[name], sign * coefficient)
+                    for i, terms in enumerate(rows)
+                    for name, coefficient in terms.items()
+                ]
+                i, j, v = zip(*entries, strict=True)
+                return sparse.csr_array((v, (i, j)), shape=(len(rows), len(self.names)))
 
-        a_eq = [vector(t) for t, _ in self.equalities]
-        b_eq = [v for _, v in self.equalities]
-        a_ub = [-vector(t) for t, _ in self.at_least] + [vector(t) for t, _ in self.at_most]
-        b_ub = [-v for _, v in self.at_least] + [v for _, v in self.at_most]
-        objective = vector(terms)
-        bounds = []
-        for sign in (1, -1):
-            result = linprog(
-                sign * objective,
-                A_eq=np.array(a_eq) if a_eq else None,
-                b_eq=np.array(b_eq) if b_eq else None,
-                A_ub=np.array(a_ub) if a_ub else None,
-                b_ub=np.array(b_ub) if b_ub else None,
-                bounds=(0, None),
-                method="highs",
+            a_eq = matrix([t for t, _ in self.equalities], 1.0)
+            b_eq = np.array([v for _, v in self.equalities]) if self.equalities else None
+            upper = [t for t, _ in self.at_least] + [t for t, _ in self.at_most]
+            signs = [-1.0] * len(self.at_least) + [1.0] * len(self.at_most)
+            a_ub = (
+                matrix(
+                    [{k: s * c for k, c in t.items()} for t, s in zip(upper, signs, strict=True)],
+                    1.0,
+                )
+                if upper
+                else None
             )
+            b_ub = (
+                np.array([-v for _, v in self.at_least] + [v for _, v in self.at_most])
+                if upper
+                else None
+            )
+            self._made = (column, a_eq, b_eq, a_ub, b_ub)
+            self._made_for = size
+        return self._made
+
+    def interval(self, terms: dict[str, float], only: str | None = None) -> tuple[float, float]:
+        """The least and greatest value of sum(terms) consistent with every fact (only="greatest":
+        the greatest alone; the least is then given as -inf)."""
+        column, a_eq, b_eq, a_ub, b_ub = self._matrices()
+        objective = np.zeros(len(self.names))
+        for name, coefficient in terms.items():
+            objective[column[name]] += coefficient
+        bounds = [] if only != "greatest" else [-np.inf]
+        for sign in (1, -1) if only != "greatest" else (-1,):
+            result = linprog(
+                sign * objective, A_eq=a_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub,
+                bounds=(0, None), method="highs",
+            )  # fmt: skip
             if result.status == 3:
                 bounds.append(np.inf)
                 continue

@@ -61,10 +61,21 @@ def _measure_settings(measure_id: str, problem_title: str | None) -> dict[str, s
     return {key: str(value) for key, value in measures[measure_id].items()}
 
 
+_MEASURES: dict[str, pd.DataFrame] = {}
+
+
 def ward_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The measures, in the page's order: measure_id, label, unit (words, e.g. "per 1,000
     children aged 0–15"), unit_key (children_0_15 or families_known), polarity and definition
     (plain words, numerator and denominator stated)."""
+    stamp = _model_stamp(con)
+    if stamp not in _MEASURES:
+        _MEASURES.clear()
+        _MEASURES[stamp] = _read_measures(con)
+    return _MEASURES[stamp].copy()
+
+
+def _read_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     measures = query_frame(
         con,
         """
@@ -229,11 +240,13 @@ def _protected_quarter(
 
 def _protected_counts(
     con: duckdb.DuckDBPyConnection, measure_id: str, settings: DisclosureSettings,
-    quarters: Sequence[date] | None = None,
+    quarters: Sequence[date] | None = None, cells: pd.DataFrame | None = None,
 ) -> dict[tuple[date, str], int | None]:  # fmt: skip
-    """Each (quarter_end, area_code)'s published count for one measure (None: shown as c)."""
+    """Each (quarter_end, area_code)'s published count for one measure (None: shown as c);
+    `cells`: the measure's exact cells when the caller has them already."""
     published: dict[tuple[date, str], int | None] = {}
-    cells = _exact_cells(con, measure_id, quarters)
+    if cells is None:
+        cells = _exact_cells(con, measure_id, quarters)
     stamp = _model_stamp(con)
     for quarter_end, table in cells.groupby("quarter_end", sort=True):
         for code, value in _protected_quarter(
@@ -255,7 +268,7 @@ def _figures(
     settings = disclosure_settings()
     unit = measure["unit_key"]
     if protected:
-        counts = _protected_counts(con, measure_id, settings, quarters)
+        counts = _protected_counts(con, measure_id, settings, quarters, cells)
         cells["count"] = [
             counts[(quarter, code)]
             for quarter, code in zip(cells["quarter_end"], cells["area_code"], strict=True)
