@@ -1,0 +1,166 @@
+"""The ward profile to take to a meeting: one A4 page for a ward or an area committee.
+
+`profile_html(con, area)` gives the self-contained HTML (fonts and map inside it; prints to one A4
+page from Edge or Chrome); `profile_pdf(con, area)` the same page as a tagged PDF/UA-1 made by
+WeasyPrint, or None where WeasyPrint cannot run here (`pdf_unavailable_reason()` then says why and
+how to get the PDF from the HTML). `area` is a ward's code or an area committee's name, as
+`data_model.read.wards.ward_profile` takes it; `find_area` turns what a person typed (a ward's
+name or code, a committee's name) into one.
+
+Profiles go to public meetings, whoever makes them: their figures are always the protected ones
+(`ward_profile(..., protected=True)`), never a role's exact counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+import duckdb
+
+from data_model.profile.document import ONS_ATTRIBUTION, render_html
+from data_model.profile.pdf import PdfUnavailableError, html_to_pdf, pdf_unavailable_reason
+from data_model.profile.static_map import (
+    WardRate,
+    WardShape,
+    lonlat_boundaries,
+    profile_map,
+    to_british_national_grid,
+)
+from data_model.read.connection import query_frame
+
+__all__ = [
+    "ONS_ATTRIBUTION",
+    "Area",
+    "AreaNotFoundError",
+    "PdfUnavailableError",
+    "find_area",
+    "pdf_unavailable_reason",
+    "profile_html",
+    "profile_pdf",
+]
+
+NEAREST = 3  # how many near names an unknown area's message offers
+
+
+class AreaNotFoundError(LookupError):
+    """No ward or area committee by that name or code; the message names the nearest."""
+
+
+@dataclass(frozen=True)
+class Area:
+    """A ward or an area committee: `key` is what ward_profile takes (a ward's code, a
+    committee's name); `ward_codes` the wards the map outlines."""
+
+    level: str  # "ward" | "committee"
+    key: str
+    name: str
+    ward_codes: frozenset[str]
+
+
+def _wards(con: duckdb.DuckDBPyConnection):  # noqa: ANN202 (a DataFrame)
+    return query_frame(
+        con, "select ward_code, ward_name, area_committee from mart_ward order by ward_name"
+    )
+
+
+def find_area(con: duckdb.DuckDBPyConnection, text: str, level: str = "ward") -> Area:
+    """The ward (by code or name) or area committee (by name) a person typed, whatever its case
+    and spacing; AreaNotFoundError naming the nearest names when there is none."""
+    wards = _wards(con)
+    wanted = " ".join(text.split()).casefold()
+    if level == "ward":
+        for row in wards.itertuples():
+            if wanted in (row.ward_code.casefold(), " ".join(row.ward_name.split()).casefold()):
+                return Area("ward", row.ward_code, row.ward_name, frozenset([row.ward_code]))
+        names = list(wards["ward_name"])
+    else:
+        for name, group in wards.groupby("area_committee"):
+            if wanted == " ".join(str(name).split()).casefold():
+                return Area("committee", str(name), str(name), frozenset(group["ward_code"]))
+        names = sorted(wards["area_committee"].unique())
+    from rapidfuzz import process
+    from rapidfuzz.utils import default_process
+
+    near = [
+        name
+        for name, _score, _index in process.extract(
+            text, names, processor=default_process, limit=NEAREST
+        )
+    ]
+    kind = "ward" if level == "ward" else "area committee"
+    raise AreaNotFoundError(
+        f'there is no {kind} "{text}" in the model; nearest: {", ".join(near) or "none"}'
+    )
+
+
+def _area_of_key(con: duckdb.DuckDBPyConnection, key: str) -> Area:
+    """The Area for ward_profile's own argument: a ward's code, else a committee's name."""
+    wards = _wards(con)
+    if key in set(wards["ward_code"]):
+        return find_area(con, key, "ward")
+    return find_area(con, key, "committee")
+
+
+@cache
+def _shapes() -> list[WardShape]:
+    """The ward outlines in British National Grid, reprojected once per process."""
+    return to_british_national_grid(lonlat_boundaries())
+
+
+def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile):  # noqa: ANN001, ANN202
+    """The map of the first (headline) measure's protected ward rates, the area outlined."""
+    from data_model.read import wards as ward_read
+
+    measure = ward_read.ward_measures(con).iloc[0]
+    table = ward_read.ward_table(con, measure.measure_id, profile.as_at, protected=True)
+    rates = [
+        WardRate(
+            code=row.area_code,
+            name=row.area_name,
+            rate=None if row.suppressed or row.rate is None else float(row.rate),
+            rate_text=row.rate_text,
+        )
+        for row in table[table["level"] == "ward"].itertuples()
+    ]
+    return profile_map(
+        _shapes(),
+        rates,
+        set(area.ward_codes),
+        area_name=area.name,
+        measure=measure.label,
+        unit=measure.unit,
+    )
+
+
+def profile_html(
+    con: duckdb.DuckDBPyConnection,
+    area: str,
+    quarter_end: date | None = None,
+    *,
+    made_on: date | None = None,
+) -> bytes:
+    """The profile of a ward (by code) or area committee (by name) as self-contained HTML
+    (UTF-8), with protected figures: for the latest quarter unless quarter_end is given."""
+    from data_model.read import wards as ward_read
+
+    place = _area_of_key(con, area)
+    profile = ward_read.ward_profile(con, place.key, quarter_end, protected=True)
+    page = render_html(profile, _area_map(con, place, profile), made_on or date.today())
+    return page.encode("utf-8")
+
+
+def profile_pdf(
+    con: duckdb.DuckDBPyConnection,
+    area: str,
+    quarter_end: date | None = None,
+    *,
+    made_on: date | None = None,
+) -> bytes | None:
+    """The same profile as a tagged PDF/UA-1; None where WeasyPrint cannot run on this machine
+    (`pdf_unavailable_reason()` says why, and how to make the PDF from the HTML instead)."""
+    if pdf_unavailable_reason():
+        return None
+    html = profile_html(con, area, quarter_end, made_on=made_on).decode("utf-8")
+    return html_to_pdf(html)

@@ -1,0 +1,257 @@
+"""The profile's static map: ward polygons drawn by matplotlib as SVG, in British National Grid.
+
+Printed maps are drawn in British National Grid (metres east and north), not longitude/latitude:
+at Bradford's latitude a degree of longitude is ~0.6 of a degree of latitude on the ground, so a
+map drawn straight from lon/lat is stretched sideways. The SVG is inlined in the profile's HTML
+(no file, no request) with its text alternative; its legend is HTML beside it, in the bundled font.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# An accessible sequential palette (ColorBrewer Blues, 5 classes): ordered by lightness, so it
+# reads in greyscale print and for colour-blind readers.
+PALETTE = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+SUPPRESSED_COLOUR = "#d0d0d0"  # a grey outside the palette: "c", not published
+EDGE_COLOUR = "#ffffff"
+HIGHLIGHT_COLOUR = "#000000"
+
+# Until data_model.geography (the boundaries module) is merged: the shipped Bradford boundaries
+# in the shared reference folder, in longitude/latitude.
+_SHARED_BOUNDARIES = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "wards_bradford_2022.geojson"
+)
+
+
+@dataclass(frozen=True)
+class WardShape:
+    """One ward's outline in British National Grid: a list of polygons, each a list of rings
+    (the outer ring first, then holes), each an (n, 2) array of eastings and northings."""
+
+    code: str
+    name: str
+    polygons: list[list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class MapClass:
+    """One class of the legend: its colour and what it means ("8.0 to 12.4")."""
+
+    colour: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ProfileMap:
+    """The map as the template uses it: the SVG markup (its own text alternative inside), the
+    alt text, the legend and the caption."""
+
+    svg: str
+    alt: str
+    legend: list[MapClass]
+    caption: str
+
+
+def lonlat_boundaries() -> dict:
+    """The district's ward boundaries as a GeoJSON FeatureCollection in longitude/latitude."""
+    return json.loads(_SHARED_BOUNDARIES.read_text(encoding="utf-8"))
+
+
+def _ward_keys(properties: Mapping) -> tuple[str, str]:
+    """The ward code and name of a feature: ward_code/ward_name, or ONS's WDyyCD/WDyyNM."""
+    if "ward_code" in properties:
+        return str(properties["ward_code"]), str(properties.get("ward_name", ""))
+    code = next(k for k in properties if re.fullmatch(r"WD\d\dCD", k))
+    return str(properties[code]), str(properties.get(code[:-2] + "NM", ""))
+
+
+def to_british_national_grid(collection: Mapping) -> list[WardShape]:
+    """Each ward of a lon/lat FeatureCollection (EPSG:4326) as polygons in British National Grid
+    (EPSG:27700)."""
+    from pyproj import Transformer
+
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    shapes = []
+    for feature in collection["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"]
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        projected = []
+        for polygon in polygons:
+            rings = []
+            for ring in polygon:
+                lon, lat = np.asarray(ring, dtype=float)[:, :2].T
+                east, north = to_bng.transform(lon, lat)
+                rings.append(np.column_stack([east, north]))
+            projected.append(rings)
+        code, name = _ward_keys(feature["properties"])
+        shapes.append(WardShape(code, name, projected))
+    return shapes
+
+
+def class_breaks(rates: Iterable[float], classes: int = len(PALETTE)) -> list[float]:
+    """Upper edges of up to `classes` classes of the published rates (quantiles, so each class
+    holds about as many wards), without repeats; the last edge is the highest rate."""
+    values = np.sort(np.asarray([r for r in rates if r is not None and np.isfinite(r)], float))
+    if values.size == 0:
+        return []
+    edges = np.quantile(values, np.linspace(0, 1, classes + 1)[1:], method="inverted_cdf")
+    return sorted({float(e) for e in edges})
+
+
+def class_of(rate: float, breaks: list[float]) -> int:
+    """The class (0 = lowest) a rate falls in: the first break it does not exceed."""
+    return next((i for i, edge in enumerate(breaks) if rate <= edge), len(breaks) - 1)
+
+
+def _colours(breaks: list[float]) -> list[str]:
+    """The palette spread over however many classes there are (fewer wards, fewer classes)."""
+    if len(breaks) <= 1:
+        return [PALETTE[-2]][: len(breaks)]
+    picks = np.linspace(0, len(PALETTE) - 1, len(breaks)).round().astype(int)
+    return [PALETTE[i] for i in picks]
+
+
+def _svg_markup(figure, title: str) -> str:
+    """The figure as inline SVG for HTML: no XML prologue, DOCTYPE, metadata or namespace URLs
+    (the HTML parser knows SVG without them), an image role and its title."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    svg = re.sub(r"^<svg ", '<svg role="img" aria-labelledby="map-title" ', svg, count=1)
+    from markupsafe import escape
+
+    return re.sub(
+        r"(<svg[^>]*>)", rf'\1<title id="map-title">{escape(title)}</title>', svg, count=1
+    )
+
+
+def draw_map(
+    shapes: list[WardShape],
+    rates: Mapping[str, float | None],
+    highlight: set[str],
+    *,
+    alt: str,
+    width_mm: float = 80,
+) -> tuple[str, list[MapClass]]:
+    """The wards shaded by rate (None: suppressed, drawn grey), the highlighted wards outlined in
+    black over a white halo; the SVG markup and the legend's classes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    breaks = class_breaks(rates.values())
+    colours = _colours(breaks)
+    corners = np.vstack([ring for s in shapes for p in s.polygons for ring in p])
+    (min_e, min_n), (max_e, max_n) = corners.min(axis=0), corners.max(axis=0)
+    aspect = (max_n - min_n) / (max_e - min_e)
+    inches = width_mm / 25.4
+    figure = Figure(figsize=(inches, inches * aspect))
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_axis_off()
+
+    def path_of(shape: WardShape) -> MplPath:
+        vertices, codes = [], []
+        for polygon in shape.polygons:
+            for ring in polygon:
+                vertices.append(ring)
+                codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(ring) - 1))
+        return MplPath(np.vstack(vertices), np.concatenate(codes))
+
+    for shape in shapes:
+        rate = rates.get(shape.code)
+        fill = SUPPRESSED_COLOUR if rate is None else colours[class_of(rate, breaks)]
+        axes.add_patch(
+            PathPatch(path_of(shape), facecolor=fill, edgecolor=EDGE_COLOUR, linewidth=0.6)
+        )
+    for shape in shapes:
+        if shape.code in highlight:
+            for colour, width in ((EDGE_COLOUR, 3.6), (HIGHLIGHT_COLOUR, 2.0)):
+                axes.add_patch(
+                    PathPatch(path_of(shape), facecolor="none", edgecolor=colour, linewidth=width)
+                )
+    pad = 0.01 * (max_e - min_e)
+    axes.set_xlim(min_e - pad, max_e + pad)
+    axes.set_ylim(min_n - pad, max_n + pad)
+    axes.set_aspect("equal")
+    svg = _svg_markup(figure, alt)
+
+    legend = []
+    lower = min((r for r in rates.values() if r is not None), default=None)
+    for index, (edge, colour) in enumerate(zip(breaks, colours, strict=True)):
+        start = lower if index == 0 else breaks[index - 1]
+        label = (
+            f"{start:,.1f} to {edge:,.1f}" if index == 0 else f"over {start:,.1f} to {edge:,.1f}"
+        )
+        legend.append(MapClass(colour, label))
+    if any(rates.get(shape.code) is None for shape in shapes):
+        legend.append(MapClass(SUPPRESSED_COLOUR, "c: not published (small numbers)"))
+    return svg, legend
+
+
+@dataclass(frozen=True)
+class WardRate:
+    """One ward's published (protected) rate for the map: rate None where it is suppressed."""
+
+    code: str
+    name: str
+    rate: float | None
+    rate_text: str
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def profile_map(
+    shapes: list[WardShape],
+    wards: list[WardRate],
+    highlight: set[str],
+    *,
+    area_name: str,
+    measure: str,
+    unit: str,
+) -> ProfileMap:
+    """The map of every ward shaded by one measure's protected rate, the area outlined, with a
+    text alternative naming the highest and lowest wards (the map's message, in words)."""
+    published = [w for w in wards if w.rate is not None]
+    withheld = len(wards) - len(published)
+    outlined = "outlined" if len(highlight) == 1 else "its wards outlined"
+    if published:
+        top = max(w.rate for w in published)
+        bottom = min(w.rate for w in published)
+        highest = _listed([w.name for w in published if w.rate == top])
+        lowest = _listed([w.name for w in published if w.rate == bottom])
+        extremes = (
+            f"Highest: {highest} ({next(w.rate_text for w in published if w.rate == top)}); "
+            f"lowest: {lowest} ({next(w.rate_text for w in published if w.rate == bottom)})."
+        )
+    else:
+        extremes = "No ward's rate can be published."
+    not_shown = (
+        f" {withheld} ward{'s' if withheld != 1 else ''} not published (c), in grey."
+        if withheld
+        else ""
+    )
+    alt = (
+        f"Map of the district's {len(wards)} wards shaded by {measure} ({unit}), darker for "
+        f"higher rates, with {area_name} {outlined} in black. {extremes}{not_shown}"
+    )
+    svg, legend = draw_map(shapes, {w.code: w.rate for w in wards}, highlight, alt=alt)
+    caption = f"{measure} ({unit}) by ward; {area_name} {outlined} in black. {extremes}"
+    return ProfileMap(svg=svg, alt=alt, legend=legend, caption=caption)
