@@ -25,11 +25,16 @@ class FetchRefusedError(ValueError):
     """The profile asked for a resource outside itself: it must be self-contained."""
 
 
+def _load_weasyprint() -> None:
+    """Import WeasyPrint, which loads Pango: an OSError when its libraries are missing."""
+    import weasyprint  # noqa: F401
+
+
 @cache
 def pdf_unavailable_reason() -> str | None:
     """None when WeasyPrint can make PDFs here; otherwise why not, and what to do instead."""
     try:
-        import weasyprint  # noqa: F401  (loading it loads Pango: that is the check)
+        _load_weasyprint()
     except ImportError:
         return f"WeasyPrint is not installed, so no PDF can be made here: {HOW_TO_PRINT}."
     except OSError as error:  # Pango or its fonts libraries missing (on Windows: no GTK)

@@ -104,7 +104,8 @@ def class_breaks(rates: Iterable[float], classes: int = len(PALETTE)) -> list[fl
     values = np.sort(np.asarray([r for r in rates if r is not None and np.isfinite(r)], float))
     if values.size == 0:
         return []
-    edges = np.quantile(values, np.linspace(0, 1, classes + 1)[1:], method="inverted_cdf")
+    # k / classes, not linspace: 3/5 must be exactly 0.6 for the 6th of 10 values to be its edge
+    edges = np.quantile(values, np.arange(1, classes + 1) / classes, method="inverted_cdf")
     return sorted({float(e) for e in edges})
 
 
@@ -121,16 +122,33 @@ def _colours(breaks: list[float]) -> list[str]:
     return [PALETTE[i] for i in picks]
 
 
-def _svg_markup(figure, title: str) -> str:
+def _as_attributes(match: re.Match) -> str:
+    """style="fill: #fff; stroke-width: 0.6" → fill="#fff" stroke-width="0.6"."""
+    pairs = (item.split(":", 1) for item in match[1].split(";") if ":" in item)
+    return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
+
+
+def _svg_markup(figure, title: str) -> str:  # noqa: ANN001 (a matplotlib Figure)
     """The figure as inline SVG for HTML: no XML prologue, DOCTYPE, metadata or namespace URLs
-    (the HTML parser knows SVG without them), an image role and its title."""
+    (the HTML parser knows SVG without them), an image role and its title.
+
+    matplotlib writes its styles as CSS (style attributes and a <style> of `*` rules): they
+    become SVG presentation attributes, so the page's CSS neither receives nor leaks them (a
+    `*` rule would reach the whole page, and WeasyPrint warns about each SVG property in CSS)."""
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'style="([^"]*)"', _as_attributes, svg)
     svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
-    svg = re.sub(r"^<svg ", '<svg role="img" aria-labelledby="map-title" ', svg, count=1)
+    svg = re.sub(
+        r"^<svg ",
+        '<svg role="img" aria-labelledby="map-title" stroke-linejoin="round" ',
+        svg,
+        count=1,
+    )
     from markupsafe import escape
 
     return re.sub(
