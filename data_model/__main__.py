@@ -19,6 +19,7 @@ from data_model.build import (
     SyntheticOrigin,
     build_model,
 )
+from data_model.geography import BoundaryFileError
 from data_model.linkage.decisions import DecisionsFileError
 from data_model.linkage.spark import ENGINES, SparkUnavailableError, linkage_engine
 from data_model.linkage.spark import check_spark_available as _check_spark
@@ -83,7 +84,7 @@ def build_command(args: argparse.Namespace) -> int:
         )
     except (
         ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError,
-        DecisionsFileError, SparkUnavailableError,
+        DecisionsFileError, SparkUnavailableError, BoundaryFileError,
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -196,7 +197,7 @@ def linkage_eval_command(args: argparse.Namespace) -> int:
         try:
             result = run()
         except (linkage_eval.TruthFileError, ExtractError, BuildGateError, BuildCheckError,
-                BuildFileError, DecisionsFileError) as error:  # fmt: skip
+                BuildFileError, DecisionsFileError, BoundaryFileError) as error:  # fmt: skip
             print(f"error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         result["seconds"] = round(time.perf_counter() - started, 1)

@@ -28,8 +28,8 @@ from data_model.profile.static_map import (
     WardRate,
     class_breaks,
     class_of,
+    outlines,
     profile_map,
-    to_british_national_grid,
 )
 from tests.ward_profile_records import (
     MADE_ON,
@@ -83,9 +83,12 @@ class _Page(HTMLParser):
         ]
 
 
+BOUNDARY_NAME = "ONS ward boundaries, December 2022 (generalised)"
+
+
 @pytest.fixture(scope="module")
-def shapes() -> list[static_map.WardShape]:
-    return to_british_national_grid(shipped_boundaries())
+def shapes() -> list[static_map.WardOutline]:
+    return outlines(shipped_boundaries("bng"))
 
 
 def make_page(shapes, profile, outlined: set[str]) -> str:  # noqa: ANN001
@@ -98,7 +101,7 @@ def make_page(shapes, profile, outlined: set[str]) -> str:  # noqa: ANN001
         measure="Families engaged",
         unit=PER_CHILD,
     )
-    return render_html(profile, area_map, MADE_ON)
+    return render_html(profile, area_map, MADE_ON, boundary_name=BOUNDARY_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +224,7 @@ def test_disclosure_note_sources_and_attribution_are_on_the_page(page_html: str)
     profile = ward_profile()
     assert profile.disclosure_note in text
     assert "Sources: " + "; ".join(profile.sources) in text
-    assert "Ward boundaries: 2022 (Office for National Statistics)" in text
+    assert f"Ward boundaries: {BOUNDARY_NAME}." in text
     assert ONS_ATTRIBUTION in text
     assert ONS_ATTRIBUTION == (
         "Source: Office for National Statistics licensed under the Open Government Licence "
@@ -241,33 +244,16 @@ def test_a_committee_profile_outlines_all_its_wards(shapes):  # noqa: ANN001
 # --- the map ---------------------------------------------------------------------------------
 
 
-def test_reprojection_puts_a_point_where_the_ordnance_survey_puts_it():
-    # Caister water tower, the worked example of the National Grid projection in the Ordnance
-    # Survey's "A guide to coordinate systems in Great Britain": 52°39'27.2531"N 1°43'4.5177"E is
-    # 651409.903 E, 313177.270 N. The guide's latitude and longitude are OSGB36's; GeoJSON's are
-    # WGS 84, about 130 m away here, so 200 m is allowed: swapped axes or a wrong grid would be
-    # kilometres out. WGS 84 to OSGB36 moves this point east and south, as the datums differ.
-    lat = 52 + 39 / 60 + 27.2531 / 3600
-    lon = 1 + 43 / 60 + 4.5177 / 3600
-    square = [[lon, lat], [lon + 0.001, lat], [lon, lat + 0.001], [lon, lat]]
-    feature = {
-        "type": "Feature",
-        "properties": {"WD22CD": "E05999999", "WD22NM": "Caister"},
-        "geometry": {"type": "Polygon", "coordinates": [square]},
-    }
-    (shape,) = to_british_national_grid({"type": "FeatureCollection", "features": [feature]})
-    assert (shape.code, shape.name) == ("E05999999", "Caister")
-    east, north = shape.polygons[0][0][0]
-    assert abs(east - 651409.903) < 200 and abs(north - 313177.270) < 200
-    assert east > 651409.903 and north < 313177.270
-
-
 def test_the_map_is_drawn_in_metres_so_wards_are_not_stretched(shapes, page_html: str):  # noqa: ANN001
-    lonlat = shipped_boundaries()
+    lonlat = shipped_boundaries("lonlat")
     points = [
         point
         for feature in lonlat["features"]
-        for polygon in feature["geometry"]["coordinates"]
+        for polygon in (
+            feature["geometry"]["coordinates"]
+            if feature["geometry"]["type"] == "MultiPolygon"
+            else [feature["geometry"]["coordinates"]]
+        )
         for ring in polygon
         for point in ring
     ]

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-import pytest
-
-from data_model.profile.static_map import WardRate, WardShape
+from data_model.profile.static_map import WardOutline, WardRate
 
 PER_CHILD = "per 1,000 children aged 0–15"
 PER_FAMILY = "per 1,000 families known"
@@ -129,7 +127,7 @@ def committee_profile(**changes) -> HandProfile:  # noqa: ANN003
     return ward_profile(area_name="Bradford West", level="committee", **changes)
 
 
-def hand_rates(shapes: list[WardShape]) -> list[WardRate]:
+def hand_rates(shapes: list[WardOutline]) -> list[WardRate]:
     """A rate for every ward, rising with its place in the file; every seventh suppressed."""
     rates = []
     for i, shape in enumerate(shapes):
@@ -138,11 +136,22 @@ def hand_rates(shapes: list[WardShape]) -> list[WardRate]:
     return rates
 
 
-def shipped_boundaries() -> dict:
-    """The Bradford ward boundaries (lon/lat), or a skip where they are absent."""
-    from data_model.profile.static_map import lonlat_boundaries
+def shipped_boundaries(system: str = "bng") -> dict:
+    """The shipped Bradford ward boundaries as the build stores them (data_model.geography: read
+    and simplified as wards.yaml says), as a FeatureCollection in British National Grid ("bng")
+    or longitude and latitude ("lonlat"), properties ward_code and ward_name."""
+    from data_model.geography import boundary_settings, read_boundary_file
 
-    try:
-        return lonlat_boundaries()
-    except FileNotFoundError as error:
-        pytest.skip(f"no ward boundaries: {error.filename}")
+    settings = boundary_settings()
+    read = read_boundary_file(settings.file, settings.year, settings.simplify_metres)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": getattr(ward, system),
+                "properties": {"ward_code": ward.code, "ward_name": ward.name},
+            }
+            for ward in read.wards
+        ],
+    }

@@ -15,19 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 
 import duckdb
 
+from data_model import geography
 from data_model.profile.document import ONS_ATTRIBUTION, render_html
 from data_model.profile.pdf import PdfUnavailableError, html_to_pdf, pdf_unavailable_reason
-from data_model.profile.static_map import (
-    WardRate,
-    WardShape,
-    lonlat_boundaries,
-    profile_map,
-    to_british_national_grid,
-)
+from data_model.profile.static_map import WardRate, outlines, profile_map
 from data_model.read.connection import query_frame
 
 __all__ = [
@@ -103,12 +97,6 @@ def _area_of_key(con: duckdb.DuckDBPyConnection, key: str) -> Area:
     return find_area(con, key, "committee")
 
 
-@cache
-def _shapes() -> list[WardShape]:
-    """The ward outlines in British National Grid, reprojected once per process."""
-    return to_british_national_grid(lonlat_boundaries())
-
-
 def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile):  # noqa: ANN001, ANN202
     """The map of the first (headline) measure's protected ward rates, the area outlined."""
     from data_model.read import wards as ward_read
@@ -125,7 +113,7 @@ def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile):  # noqa: ANN
         for row in table[table["level"] == "ward"].itertuples()
     ]
     return profile_map(
-        _shapes(),
+        outlines(geography.bng_boundaries(con)),
         rates,
         set(area.ward_codes),
         area_name=area.name,
@@ -147,7 +135,14 @@ def profile_html(
 
     place = _area_of_key(con, area)
     profile = ward_read.ward_profile(con, place.key, quarter_end, protected=True)
-    page = render_html(profile, _area_map(con, place, profile), made_on or date.today())
+    boundaries = geography.boundary_set(con)
+    page = render_html(
+        profile,
+        _area_map(con, place, profile),
+        made_on or date.today(),
+        boundary_name=boundaries["set_name"] or f"{profile.boundary_year}",
+        attribution=boundaries["attribution"] or ONS_ATTRIBUTION,
+    )
     return page.encode("utf-8")
 
 

@@ -144,8 +144,17 @@ def area_title(profile: ProfileFigures) -> str:
     return f"{profile.area_name} {kind} profile"
 
 
-def render_html(profile: ProfileFigures, area_map: ProfileMap, made_on: date) -> str:
-    """The profile as one self-contained HTML page (A4 when printed)."""
+def render_html(
+    profile: ProfileFigures,
+    area_map: ProfileMap,
+    made_on: date,
+    *,
+    boundary_name: str | None = None,
+    attribution: str = ONS_ATTRIBUTION,
+) -> str:
+    """The profile as one self-contained HTML page (A4 when printed). `boundary_name` names the
+    boundary set the map draws (default: its year); `attribution` is the boundaries' licence
+    attribution (the settings', by default ONS's)."""
     stylesheet = (HERE / "templates" / "profile.css").read_text(encoding="utf-8")
     return (
         _environment()
@@ -158,6 +167,7 @@ def render_html(profile: ProfileFigures, area_map: ProfileMap, made_on: date) ->
             made_on=made_on,
             font_css=font_css(),
             stylesheet=Markup(stylesheet),
-            attribution=ONS_ATTRIBUTION,
+            boundary_name=boundary_name or f"{profile.boundary_year}",
+            attribution=attribution,
         )
     )

@@ -1,19 +1,18 @@
 """The profile's static map: ward polygons drawn by matplotlib as SVG, in British National Grid.
 
-Printed maps are drawn in British National Grid (metres east and north), not longitude/latitude:
-at Bradford's latitude a degree of longitude is ~0.6 of a degree of latitude on the ground, so a
-map drawn straight from lon/lat is stretched sideways. The SVG is inlined in the profile's HTML
-(no file, no request) with its text alternative; its legend is HTML beside it, in the bundled font.
+Printed maps are drawn in British National Grid (metres east and north, as the build stores the
+outlines: data_model.geography), not longitude/latitude: at Bradford's latitude a degree of
+longitude is ~0.6 of a degree of latitude on the ground, so a map drawn straight from lon/lat is
+stretched sideways. The SVG is inlined in the profile's HTML (no file, no request) with its text
+alternative; its legend is HTML beside it, in the bundled font.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -24,15 +23,9 @@ SUPPRESSED_COLOUR = "#d0d0d0"  # a grey outside the palette: "c", not published
 EDGE_COLOUR = "#ffffff"
 HIGHLIGHT_COLOUR = "#000000"
 
-# Until data_model.geography (the boundaries module) is merged: the shipped Bradford boundaries
-# in the shared reference folder, in longitude/latitude.
-_SHARED_BOUNDARIES = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "wards_bradford_2022.geojson"
-)
-
 
 @dataclass(frozen=True)
-class WardShape:
+class WardOutline:
     """One ward's outline in British National Grid: a list of polygons, each a list of rings
     (the outer ring first, then holes), each an (n, 2) array of eastings and northings."""
 
@@ -60,41 +53,21 @@ class ProfileMap:
     caption: str
 
 
-def lonlat_boundaries() -> dict:
-    """The district's ward boundaries as a GeoJSON FeatureCollection in longitude/latitude."""
-    return json.loads(_SHARED_BOUNDARIES.read_text(encoding="utf-8"))
-
-
-def _ward_keys(properties: Mapping) -> tuple[str, str]:
-    """The ward code and name of a feature: ward_code/ward_name, or ONS's WDyyCD/WDyyNM."""
-    if "ward_code" in properties:
-        return str(properties["ward_code"]), str(properties.get("ward_name", ""))
-    code = next(k for k in properties if re.fullmatch(r"WD\d\dCD", k))
-    return str(properties[code]), str(properties.get(code[:-2] + "NM", ""))
-
-
-def to_british_national_grid(collection: Mapping) -> list[WardShape]:
-    """Each ward of a lon/lat FeatureCollection (EPSG:4326) as polygons in British National Grid
-    (EPSG:27700)."""
-    from pyproj import Transformer
-
-    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+def outlines(collection: Mapping) -> list[WardOutline]:
+    """The wards of a GeoJSON FeatureCollection in British National Grid (as
+    data_model.geography.bng_boundaries reads them from the model, with properties ward_code and
+    ward_name), ready to draw."""
     shapes = []
     for feature in collection["features"]:
         geometry = feature["geometry"]
         polygons = geometry["coordinates"]
         if geometry["type"] == "Polygon":
             polygons = [polygons]
-        projected = []
-        for polygon in polygons:
-            rings = []
-            for ring in polygon:
-                lon, lat = np.asarray(ring, dtype=float)[:, :2].T
-                east, north = to_bng.transform(lon, lat)
-                rings.append(np.column_stack([east, north]))
-            projected.append(rings)
-        code, name = _ward_keys(feature["properties"])
-        shapes.append(WardShape(code, name, projected))
+        rings = [[np.asarray(ring, dtype=float)[:, :2] for ring in polygon] for polygon in polygons]
+        properties = feature["properties"]
+        shapes.append(
+            WardOutline(str(properties["ward_code"]), str(properties["ward_name"]), rings)
+        )
     return shapes
 
 
@@ -157,7 +130,7 @@ def _svg_markup(figure, title: str) -> str:  # noqa: ANN001 (a matplotlib Figure
 
 
 def draw_map(
-    shapes: list[WardShape],
+    shapes: list[WardOutline],
     rates: Mapping[str, float | None],
     highlight: set[str],
     *,
@@ -183,7 +156,7 @@ def draw_map(
     axes = figure.add_axes((0, 0, 1, 1))
     axes.set_axis_off()
 
-    def path_of(shape: WardShape) -> MplPath:
+    def path_of(shape: WardOutline) -> MplPath:
         vertices, codes = [], []
         for polygon in shape.polygons:
             for ring in polygon:
@@ -237,7 +210,7 @@ def _listed(names: list[str]) -> str:
 
 
 def profile_map(
-    shapes: list[WardShape],
+    shapes: list[WardOutline],
     wards: list[WardRate],
     highlight: set[str],
     *,

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page
 
 from data_model.profile.document import ONS_ATTRIBUTION, render_html
-from data_model.profile.static_map import profile_map, to_british_national_grid
+from data_model.profile.static_map import outlines, profile_map
 from tests.e2e.conftest import AXE
 from tests.ward_profile_records import (
     MADE_ON,
@@ -33,7 +33,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 
 @pytest.fixture(scope="module")
 def pages() -> dict[str, str]:
-    shapes = to_british_national_grid(shipped_boundaries())
+    shapes = outlines(shipped_boundaries("bng"))
     made = {}
     for profile, names in (
         (ward_profile(), {"Manningham"}),
