@@ -493,6 +493,8 @@ def _build_into(
             "decisions": decisions,
             "plan": active_plan,
             "linkage_engine": linkage_engine,
+            # where record_key.secret is kept (int_family_record_key), beside the model
+            "model_path": out_path,
         }
         report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started
