@@ -235,7 +235,6 @@ def docs_command(args: argparse.Namespace) -> int:
 def ward_profile_command(args: argparse.Namespace) -> int:
     """Write a ward's or area committee's profile, always with protected figures."""
     from data_model.profile import (
-        AreaNotFoundError,
         find_area,
         pdf_unavailable_reason,
         profile_html,
@@ -263,7 +262,7 @@ def ward_profile_command(args: argparse.Namespace) -> int:
         level = "committee" if args.committee else "ward"
         area = find_area(con, args.committee or args.ward, level)
         made = profile_pdf(con, area.key) if kind == ".pdf" else profile_html(con, area.key)
-    except AreaNotFoundError as error:
+    except LookupError as error:  # no such area (AreaNotFoundError), no quarter with figures
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:

@@ -237,8 +237,14 @@ def test_a_committee_profile_outlines_all_its_wards(shapes):  # noqa: ANN001
     page = _Page(html)
     assert [t for _, t in page.all("h1")] == ["Bradford West area committee profile"]
     assert "with Bradford West its wards outlined in black" in page.all("title")[1][1]
-    outlines = re.findall(r'fill="none" stroke="#000000"', html)
-    assert len(outlines) == len(BRADFORD_WEST)
+    outlined = re.findall(r'fill="none" stroke="#000000"', html)
+    assert len(outlined) == len(BRADFORD_WEST)
+    # a committee is not ranked among wards: no rank column, no empty cells
+    columns = [text for attrs, text in page.all("th") if attrs.get("scope") == "col"]
+    assert columns == ["Measure", "Bradford West", "District", "Difference", "Direction"]
+    cells = [row.count("<td ") for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)]
+    assert [n for n in cells if n] == [4] * len(committee_profile().measures)
+    assert "Rank 1" not in page.all("caption")[0][1]
 
 
 # --- the map ---------------------------------------------------------------------------------

@@ -124,7 +124,9 @@ def ward_profile(**changes) -> HandProfile:  # noqa: ANN003
 
 
 def committee_profile(**changes) -> HandProfile:  # noqa: ANN003
-    return ward_profile(area_name="Bradford West", level="committee", **changes)
+    """Bradford West's profile: as Manningham's, but a committee has no rank among wards."""
+    measures = [replace(m, rank_text="") for m in _measures()]
+    return ward_profile(area_name="Bradford West", level="committee", measures=measures, **changes)
 
 
 def hand_rates(shapes: list[WardOutline]) -> list[WardRate]:

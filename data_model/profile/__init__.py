@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+import pandas as pd
 
 from data_model import geography
 from data_model.profile.document import ONS_ATTRIBUTION, render_html
 from data_model.profile.pdf import PdfUnavailableError, html_to_pdf, pdf_unavailable_reason
-from data_model.profile.static_map import WardRate, outlines, profile_map
+from data_model.profile.static_map import ProfileMap, WardRate, outlines, profile_map
+from data_model.read import wards as ward_read
 from data_model.read.connection import query_frame
+from data_model.read.wards import WardProfile
 
 __all__ = [
     "ONS_ATTRIBUTION",
@@ -53,7 +56,7 @@ class Area:
     ward_codes: frozenset[str]
 
 
-def _wards(con: duckdb.DuckDBPyConnection):  # noqa: ANN202 (a DataFrame)
+def _wards(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return query_frame(
         con, "select ward_code, ward_name, area_committee from mart_ward order by ward_name"
     )
@@ -97,17 +100,18 @@ def _area_of_key(con: duckdb.DuckDBPyConnection, key: str) -> Area:
     return find_area(con, key, "committee")
 
 
-def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile):  # noqa: ANN001, ANN202
-    """The map of the first (headline) measure's protected ward rates, the area outlined."""
-    from data_model.read import wards as ward_read
-
-    measure = ward_read.ward_measures(con).iloc[0]
+def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile: WardProfile) -> ProfileMap:
+    """The map of the profile's map measure (wards.yaml: profile.map_measure): every ward shaded
+    by its protected rate, the area outlined."""
+    measures = ward_read.ward_measures(con)
+    named = measures[measures["label"] + " (" + measures["unit"] + ")" == profile.map_measure_label]
+    measure = (named if not named.empty else measures).iloc[0]
     table = ward_read.ward_table(con, measure.measure_id, profile.as_at, protected=True)
     rates = [
         WardRate(
             code=row.area_code,
             name=row.area_name,
-            rate=None if row.suppressed or row.rate is None else float(row.rate),
+            rate=None if row.suppressed or pd.isna(row.rate) else float(row.rate),
             rate_text=row.rate_text,
         )
         for row in table[table["level"] == "ward"].itertuples()
@@ -131,17 +135,14 @@ def profile_html(
 ) -> bytes:
     """The profile of a ward (by code) or area committee (by name) as self-contained HTML
     (UTF-8), with protected figures: for the latest quarter unless quarter_end is given."""
-    from data_model.read import wards as ward_read
-
     place = _area_of_key(con, area)
     profile = ward_read.ward_profile(con, place.key, quarter_end, protected=True)
-    boundaries = geography.boundary_set(con)
     page = render_html(
         profile,
         _area_map(con, place, profile),
         made_on or date.today(),
-        boundary_name=boundaries["set_name"] or f"{profile.boundary_year}",
-        attribution=boundaries["attribution"] or ONS_ATTRIBUTION,
+        boundary_name=profile.boundary_name or f"{profile.boundary_year or ''}",
+        attribution=profile.attribution or ONS_ATTRIBUTION,
     )
     return page.encode("utf-8")
 
