@@ -143,6 +143,9 @@ def bench_command(args: argparse.Namespace) -> int:
             from data_model.tools.page_bench import time_pages
 
             page_s = time_pages(model)
+        from data_model.tools.profile_bench import time_profile
+
+        profile_s = time_profile(model)  # one ward profile, HTML and PDF
 
     result = {
         "households": args.households,
@@ -162,6 +165,7 @@ def bench_command(args: argparse.Namespace) -> int:
         "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
+        **{name: round(s, 2) for name, s in profile_s.items()},
         "model_mb": round(model_mb, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",

@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from data_model.__main__ import main
-from data_model.profile import pdf, profile_html, profile_pdf
+from data_model.profile import pdf, profile_downloads, profile_html, profile_pdf
 from data_model.read import open_model
 from data_model.read.wards import ward_measures, ward_profile, ward_table
+from tests.ward_profile_records import weasyprint_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 WARDS_SETTINGS = ROOT / "data_model" / "wards.yaml"
@@ -54,6 +55,12 @@ def small_ward(model_con: duckdb.DuckDBPyConnection, threshold: int) -> str:
         """,
         [threshold],
     ).fetchone()[0]
+
+
+@pytest.fixture
+def no_weasyprint(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with weasyprint_missing(monkeypatch):
+        yield
 
 
 def _need_pdf() -> None:
@@ -153,3 +160,30 @@ def test_the_command_writes_a_wards_profile_by_name(
     assert code == 0, printed
     assert printed.startswith(f"wrote {out}: the {name} ward profile, protected figures")
     assert f"<h1>{name} ward profile</h1>" in out.read_text(encoding="utf-8")
+
+
+def test_the_downloads_are_one_page_as_html_and_pdf(
+    model_con: duckdb.DuckDBPyConnection, small_ward: str
+):
+    _need_pdf()
+    from pypdf import PdfReader
+
+    name = model_con.execute(
+        "select ward_name from mart_ward where ward_code = ?", [small_ward]
+    ).fetchone()[0]
+    made = profile_downloads(model_con, small_ward)
+    quarter = ward_profile(model_con, small_ward, protected=True).as_at
+    words = re.findall(r"[a-z0-9]+", f"{name} ward profile {quarter:%d %b %Y}".lower())
+    assert made.file_stem == "-".join(words) and made.pdf_reason is None
+    html = made.html.decode("utf-8")
+    title = re.search(r"<title>(.*?)</title>", html)[1]
+    assert PdfReader(io.BytesIO(made.pdf)).metadata.title == title.replace("&#39;", "'")
+
+
+def test_without_weasyprint_the_downloads_offer_the_html_and_say_why(
+    no_weasyprint, model_con: duckdb.DuckDBPyConnection, small_ward: str
+):  # noqa: ANN001
+    made = profile_downloads(model_con, small_ward)
+    assert made.pdf is None and "Save as PDF" in made.pdf_reason
+    assert made.html.startswith(b"<!DOCTYPE html>")
+    assert profile_pdf(model_con, small_ward) is None

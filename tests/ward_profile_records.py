@@ -7,9 +7,14 @@ figures, the suppressed ones ("c"), long labels, and a ward name that is not mar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import pytest
+
+from data_model.profile import pdf
 from data_model.profile.static_map import WardOutline, WardRate
 
 PER_CHILD = "per 1,000 children aged 0–15"
@@ -157,3 +162,19 @@ def shipped_boundaries(system: str = "bng") -> dict:
             for ward in read.wards
         ],
     }
+
+
+@contextmanager
+def weasyprint_missing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As on a Windows laptop without the GTK runtime: loading WeasyPrint fails in Pango."""
+
+    def missing() -> None:
+        raise OSError("cannot load library 'libpango-1.0-0': error 0x7e")
+
+    pdf.pdf_unavailable_reason.cache_clear()
+    monkeypatch.setattr(pdf, "_load_weasyprint", missing)
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        pdf.pdf_unavailable_reason.cache_clear()

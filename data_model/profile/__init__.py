@@ -3,7 +3,8 @@
 `profile_html(con, area)` gives the self-contained HTML (fonts and map inside it; prints to one A4
 page from Edge or Chrome); `profile_pdf(con, area)` the same page as a tagged PDF/UA-1 made by
 WeasyPrint, or None where WeasyPrint cannot run here (`pdf_unavailable_reason()` then says why and
-how to get the PDF from the HTML). `area` is a ward's code or an area committee's name, as
+how to get the PDF from the HTML); `profile_downloads(con, area)` both at once, for a page that
+offers both (the figures read once). `area` is a ward's code or an area committee's name, as
 `data_model.read.wards.ward_profile` takes it; `find_area` turns what a person typed (a ward's
 name or code, a committee's name) into one.
 
@@ -13,6 +14,7 @@ Profiles go to public meetings, whoever makes them: their figures are always the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,8 +34,10 @@ __all__ = [
     "Area",
     "AreaNotFoundError",
     "PdfUnavailableError",
+    "ProfileDownloads",
     "find_area",
     "pdf_unavailable_reason",
+    "profile_downloads",
     "profile_html",
     "profile_pdf",
 ]
@@ -126,6 +130,31 @@ def _area_map(con: duckdb.DuckDBPyConnection, area: Area, profile: WardProfile) 
     )
 
 
+@dataclass(frozen=True)
+class _Page:
+    html: str
+    file_stem: str
+
+
+def _page(
+    con: duckdb.DuckDBPyConnection, area: str, quarter_end: date | None, made_on: date | None
+) -> _Page:
+    place = _area_of_key(con, area)
+    profile = ward_read.ward_profile(con, place.key, quarter_end, protected=True)
+    html = render_html(
+        profile,
+        _area_map(con, place, profile),
+        made_on or date.today(),
+        boundary_name=profile.boundary_name or f"{profile.boundary_year or ''}",
+        attribution=profile.attribution or ONS_ATTRIBUTION,
+    )
+    kind = "ward" if place.level == "ward" else "area-committee"
+    words = re.findall(
+        r"[a-z0-9]+", f"{place.name} {kind} profile {profile.as_at:%d %b %Y}".lower()
+    )
+    return _Page(html, "-".join(words))
+
+
 def profile_html(
     con: duckdb.DuckDBPyConnection,
     area: str,
@@ -135,16 +164,37 @@ def profile_html(
 ) -> bytes:
     """The profile of a ward (by code) or area committee (by name) as self-contained HTML
     (UTF-8), with protected figures: for the latest quarter unless quarter_end is given."""
-    place = _area_of_key(con, area)
-    profile = ward_read.ward_profile(con, place.key, quarter_end, protected=True)
-    page = render_html(
-        profile,
-        _area_map(con, place, profile),
-        made_on or date.today(),
-        boundary_name=profile.boundary_name or f"{profile.boundary_year or ''}",
-        attribution=profile.attribution or ONS_ATTRIBUTION,
+    return _page(con, area, quarter_end, made_on).html.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class ProfileDownloads:
+    """One profile as the page offers it: the HTML, and the PDF made from that same HTML (None
+    where WeasyPrint cannot run here, with `pdf_reason` saying how to print the HTML to PDF);
+    `file_stem` names both files ("manningham-ward-profile-31-mar-2026")."""
+
+    html: bytes
+    pdf: bytes | None
+    pdf_reason: str | None
+    file_stem: str
+
+
+def profile_downloads(
+    con: duckdb.DuckDBPyConnection,
+    area: str,
+    quarter_end: date | None = None,
+    *,
+    made_on: date | None = None,
+) -> ProfileDownloads:
+    """The profile's HTML and PDF together, the figures read and the page made once."""
+    page = _page(con, area, quarter_end, made_on)
+    reason = pdf_unavailable_reason()
+    return ProfileDownloads(
+        html=page.html.encode("utf-8"),
+        pdf=None if reason else html_to_pdf(page.html),
+        pdf_reason=reason,
+        file_stem=page.file_stem,
     )
-    return page.encode("utf-8")
 
 
 def profile_pdf(
@@ -158,5 +208,4 @@ def profile_pdf(
     (`pdf_unavailable_reason()` says why, and how to make the PDF from the HTML instead)."""
     if pdf_unavailable_reason():
         return None
-    html = profile_html(con, area, quarter_end, made_on=made_on).decode("utf-8")
-    return html_to_pdf(html)
+    return html_to_pdf(_page(con, area, quarter_end, made_on).html)
