@@ -238,7 +238,7 @@ def test_a_committee_profile_outlines_all_its_wards(shapes):  # noqa: ANN001
     html = make_page(shapes, committee_profile(), BRADFORD_WEST)
     page = _Page(html)
     assert [t for _, t in page.all("h1")] == ["Bradford West area committee profile"]
-    assert "with Bradford West its wards outlined in black" in page.all("title")[1][1]
+    assert "with Bradford West's wards outlined in black" in page.all("title")[1][1]
     outlined = re.findall(r'fill="none" stroke="#000000"', html)
     assert len(outlined) == len(BRADFORD_WEST)
     # a committee is not ranked among wards: no rank column, no empty cells
@@ -548,3 +548,16 @@ def test_the_bundled_font_licence_is_the_ofl():
     licence = (document.FONTS / "OFL.txt").read_text()
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence
     assert "Braille Institute" in licence
+
+
+def test_ties_at_the_top_and_bottom_are_counted_not_all_named(shapes):  # noqa: ANN001
+    equal = [WardRate(s.code, s.name, 0.0, "0.0") for s in shapes]
+    area_map = profile_map(
+        shapes, equal, {shapes[0].code}, area_name="X", measure="M", unit=PER_CHILD
+    )
+    assert "Every ward published has the same rate, 0.0." in area_map.alt
+    assert [e.label for e in area_map.legend] == ["0.0"]
+    tied = [WardRate(s.code, s.name, 1.0 if i < 5 else 2.0 + i, "r") for i, s in enumerate(shapes)]
+    names = [s.name for s in shapes]
+    area_map = profile_map(shapes, tied, {shapes[0].code}, area_name="X", measure="M", unit="u")
+    assert f"lowest: {names[0]}, {names[1]}, {names[2]} and 2 other wards (r)." in area_map.alt

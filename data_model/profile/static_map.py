@@ -186,9 +186,10 @@ def draw_map(
     lower = min((r for r in rates.values() if r is not None), default=None)
     for index, (edge, colour) in enumerate(zip(breaks, colours, strict=True)):
         start = lower if index == 0 else breaks[index - 1]
-        label = (
-            f"{start:,.1f} to {edge:,.1f}" if index == 0 else f"over {start:,.1f} to {edge:,.1f}"
-        )
+        if index == 0:  # a class of one value reads as that value
+            label = f"{edge:,.1f}" if start == edge else f"{start:,.1f} to {edge:,.1f}"
+        else:
+            label = f"over {start:,.1f} to {edge:,.1f}"
         legend.append(MapClass(colour, label))
     if any(rates.get(shape.code) is None for shape in shapes):
         legend.append(MapClass(SUPPRESSED_COLOUR, "c: not published (small numbers)"))
@@ -205,7 +206,14 @@ class WardRate:
     rate_text: str
 
 
+NAMED = 3  # wards named where several share the highest (or lowest) rate; the rest counted
+
+
 def _listed(names: list[str]) -> str:
+    """ "A", "A and B", "A, B and C", "A, B, C and 4 other wards"."""
+    if len(names) > NAMED:
+        others = len(names) - NAMED
+        return f"{', '.join(names[:NAMED])} and {others} other ward{'s' if others > 1 else ''}"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -222,15 +230,18 @@ def profile_map(
     text alternative naming the highest and lowest wards (the map's message, in words)."""
     published = [w for w in wards if w.rate is not None]
     withheld = len(wards) - len(published)
-    outlined = "outlined" if len(highlight) == 1 else "its wards outlined"
+    outlined = f"{area_name} outlined" if len(highlight) == 1 else f"{area_name}'s wards outlined"
     if published:
         top = max(w.rate for w in published)
         bottom = min(w.rate for w in published)
         highest = _listed([w.name for w in published if w.rate == top])
         lowest = _listed([w.name for w in published if w.rate == bottom])
+        top_text = next(w.rate_text for w in published if w.rate == top)
+        bottom_text = next(w.rate_text for w in published if w.rate == bottom)
         extremes = (
-            f"Highest: {highest} ({next(w.rate_text for w in published if w.rate == top)}); "
-            f"lowest: {lowest} ({next(w.rate_text for w in published if w.rate == bottom)})."
+            f"Every ward published has the same rate, {top_text}."
+            if top == bottom
+            else f"Highest: {highest} ({top_text}); lowest: {lowest} ({bottom_text})."
         )
     else:
         extremes = "No ward's rate can be published."
@@ -241,8 +252,8 @@ def profile_map(
     )
     alt = (
         f"Map of the district's {len(wards)} wards shaded by {measure} ({unit}), darker for "
-        f"higher rates, with {area_name} {outlined} in black. {extremes}{not_shown}"
+        f"higher rates, with {outlined} in black. {extremes}{not_shown}"
     )
     svg, legend = draw_map(shapes, {w.code: w.rate for w in wards}, highlight, alt=alt)
-    caption = f"{measure} ({unit}) by ward; {area_name} {outlined} in black. {extremes}"
+    caption = f"{measure} ({unit}) by ward; {outlined} in black. {extremes}"
     return ProfileMap(svg=svg, alt=alt, legend=legend, caption=caption)

@@ -8,12 +8,15 @@ fails the test on any request leaving this machine (app_page).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
+from data_model.profile import profile_html
 from data_model.profile.document import ONS_ATTRIBUTION, render_html
 from data_model.profile.static_map import outlines, profile_map
+from data_model.read import open_model
 from tests.e2e.conftest import AXE
 from tests.ward_profile_records import (
     MADE_ON,
@@ -65,6 +68,23 @@ def test_the_profile_has_no_violations_found_by_axe(app_page: Page, pages: dict,
     # axe did look at the parts that matter: the table, the map's image role, the language
     passed = {rule["id"] for rule in found["passes"]}
     assert {"html-lang-valid", "svg-img-alt", "th-has-data-cells", "page-has-heading-one"} <= passed
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (.ci/run installs it)")
+def test_a_profile_from_the_test_model_has_no_violations_found_by_axe(
+    app_page: Page, synthetic_model: Path
+):
+    con = open_model(synthetic_model)
+    try:
+        ward = con.execute("select min(ward_code) from mart_ward").fetchone()[0]
+        html = profile_html(con, ward).decode("utf-8")
+    finally:
+        con.close()
+    app_page.set_content(html)
+    app_page.add_script_tag(path=str(AXE))
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}}
+    found = app_page.evaluate("options => axe.run(document, options)", options)
+    assert not [(v["id"], v["help"]) for v in found["violations"]]
 
 
 def test_the_bundled_fonts_load_from_the_page_itself(app_page: Page, pages: dict):
