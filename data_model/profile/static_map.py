@@ -139,9 +139,8 @@ def draw_map(
 ) -> tuple[str, list[MapClass]]:
     """The wards shaded by rate (None: suppressed, drawn grey), the highlighted wards outlined in
     black over a white halo; the SVG markup and the legend's classes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # The Figure class alone, never pyplot: no backend chosen, no global state, safe in the app's
+    # threads.
     from matplotlib.figure import Figure
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
