@@ -353,7 +353,11 @@ def _group_rule_breach(
     return False
 
 
-def suppress(counts: Mapping[str, int], groups: Sequence[Group], threshold: int) -> set[str]:
+def suppress(
+    counts: Mapping[str, int],
+    groups: Sequence[Group],
+    threshold: int,
+) -> set[str]:
     """The cells to show as c: counts from 1 to the threshold, then secondary cells until no
     suppressed value is narrower than the threshold given everything published."""
     suppressed = {code for code, count in counts.items() if 1 <= count <= threshold}

@@ -232,9 +232,9 @@ def _protected_counts(
     quarters: Sequence[date] | None = None,
 ) -> dict[tuple[date, str], int | None]:  # fmt: skip
     """Each (quarter_end, area_code)'s published count for one measure (None: shown as c)."""
+    published: dict[tuple[date, str], int | None] = {}
     cells = _exact_cells(con, measure_id, quarters)
     stamp = _model_stamp(con)
-    published: dict[tuple[date, str], int | None] = {}
     for quarter_end, table in cells.groupby("quarter_end", sort=True):
         for code, value in _protected_quarter(
             stamp, measure_id, quarter_end, settings, table
@@ -283,10 +283,12 @@ def _figures(
     usable = (
         ~cells["count"].isna() & ~cells["denominator"].isna() & (cells["denominator"].fillna(0) > 0)
     )
-    cells["rate"] = [
-        round(float(count) * 1000 / float(denominator), 1) if ok else None
+    # unrounded for ranking (from published figures only), rounded to one place for showing
+    cells["rate_unrounded"] = [
+        float(count) * 1000 / float(denominator) if ok else None
         for count, denominator, ok in zip(cells["count"], cells["denominator"], usable, strict=True)
     ]
+    cells["rate"] = [None if r is None else round(r, 1) for r in cells["rate_unrounded"]]
     cells["rate_withheld"] = cells["suppressed"] | cells["denominator"].isna()
     cells["exact"] = not protected
     return cells.drop(columns=["cell_key", "families_known", "population_0_15"])
@@ -316,14 +318,19 @@ def _ranked(table: pd.DataFrame) -> pd.DataFrame:
     """Rank the wards by rate, 1 = highest (equal rates share a rank), among the wards whose rate
     is published; committees, the district and suppressed wards have no rank."""
     table = table.copy()
-    is_ranked = (table["level"] == "ward") & table["rate"].notna()
-    ranks = table.loc[is_ranked, "rate"].astype(float).rank(method="min", ascending=False)
+    is_ranked = (table["level"] == "ward") & table["rate_unrounded"].notna()
+    ranks = table.loc[is_ranked, "rate_unrounded"].astype(float).rank(method="min", ascending=False)
     table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
     table.loc[is_ranked, "rank"] = ranks.astype(int).to_numpy()
     of = int(is_ranked.sum())
+    shared = table.loc[is_ranked, "rank"].value_counts()
     table["rank_text"] = [
-        f"{ordinal(int(rank))} of {of}" if not pd.isna(rank) else "" for rank in table["rank"]
+        ""
+        if pd.isna(rank)
+        else f"{'joint ' if shared.get(rank, 0) > 1 else ''}{ordinal(int(rank))} of {of}"
+        for rank in table["rank"]
     ]
+    table["rank_shared"] = [not pd.isna(rank) and shared.get(rank, 0) > 1 for rank in table["rank"]]
     return table
 
 
@@ -356,7 +363,7 @@ def ward_table(
     ]
     columns = [
         "level", "area_code", "area_name", "area_committee", "count", "denominator", "rate",
-        "count_text", "rate_text", "suppressed", "rank", "rank_text", "exact",
+        "count_text", "rate_text", "suppressed", "rank", "rank_text", "rank_shared", "exact",
     ]  # fmt: skip
     return _ordered(table)[columns]
 
@@ -421,6 +428,7 @@ class MeasureSummary:
     district_value: float | None = None
     rank: int | None = None
     ranked_wards: int = 0
+    rank_shared: bool = False  # another ward has the same rate
 
 
 @dataclass(frozen=True)
@@ -477,7 +485,7 @@ def _rate_of(label: str) -> str:
 
 def _glance_sentence(
     area_name: str, level: str, label: str, unit: str, value: float | None,
-    district: float | None, rank: int | None, ranked: int,
+    district: float | None, rank: int | None, ranked: int, rank_shared: bool = False,
 ) -> str:  # fmt: skip
     if value is None:
         return ""
@@ -486,7 +494,7 @@ def _glance_sentence(
         if district is not None
         else f"{value:,.1f} {unit}"
     )
-    if level != "ward" or rank is None or ranked < 2:
+    if level != "ward" or rank is None or ranked < 2 or rank_shared:
         return f"{area_name}: {_rate_of(label)}, {against}."
     from_top = rank
     from_bottom = ranked - rank + 1
@@ -502,9 +510,8 @@ def _summary(
     quarter_end: date, quarters: Sequence[date], protected: bool,
 ) -> tuple[MeasureSummary, pd.DataFrame]:  # fmt: skip
     table = ward_table(con, measure["measure_id"], quarter_end, protected=protected)
-    row = table[(table["level"] == area["level"]) & (table["area_code"] == area["area_code"])].iloc[
-        0
-    ]
+    chosen = (table["level"] == area["level"]) & (table["area_code"] == area["area_code"])
+    row = table[chosen].iloc[0]
     district = table[table["level"] == "district"].iloc[0]
     value = None if pd.isna(row["rate"]) else float(row["rate"])
     district_value = None if pd.isna(district["rate"]) else float(district["rate"])
@@ -545,11 +552,13 @@ def _summary(
             district_value,
             rank,
             ranked,
-        ),  # fmt: skip
+            bool(row["rank_shared"]),
+        ),
         value=value,
         district_value=district_value,
         rank=rank,
         ranked_wards=ranked,
+        rank_shared=bool(row["rank_shared"]),
     )
     return summary, table
 
@@ -612,7 +621,7 @@ def ward_profile(
     boundaries = _boundaries(con)
     settings = disclosure_settings()
     extreme = sorted(
-        (s for s in summaries if s.glance and s.rank is not None),
+        (s for s in summaries if s.glance and s.rank is not None and not s.rank_shared),
         key=lambda s: min(s.rank, s.ranked_wards - s.rank + 1),
     )
     glance = [s.glance for s in extreme[:4]] or [s.glance for s in summaries if s.glance][:3]

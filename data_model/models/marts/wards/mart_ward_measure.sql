@@ -6,8 +6,11 @@
 -- Quarters run from the programme's first to the last complete one on or before the as-at date.
 -- A family counts in the ward it lived in on the day that matters (int_family_ward_period):
 -- the quarter's last day for the families known, eligible and with each problem (which they are
--- on that day), the day it was attached for the families engaged and for results claims (which
--- happen during the quarter). Families with no known ward that day are in no ward.
+-- on that day); the day it was attached for the families engaged (being worked with on the
+-- quarter's last day) and for results claims (which become claimable during the quarter).
+-- Families with no known ward that day are in no ward.
+-- Every measure but results claims is a stock on the quarter's last day, so no sum of these cells
+-- is a count published elsewhere (the Overview's totals are flows over the whole programme).
 with as_at as (
     select as_at_date from {{ ref('int_as_at_date') }}
 ),
@@ -75,7 +78,8 @@ families_eligible as (
 
 attached as (
     -- each attached family with the ward it lived in on the day it was attached
-    select attachment.family_key, attachment.attached_date, periods.ward_code
+    select attachment.family_key, attachment.attached_date, attachment.closure_date,
+           periods.ward_code
     from {{ ref('int_plan_attachment') }} as attachment
     inner join ward_periods as periods
         on periods.family_key = attachment.family_key
@@ -84,10 +88,13 @@ attached as (
 ),
 
 families_engaged as (
+    -- being worked with on the quarter's last day: attached by then, its episode not yet closed
     select 'families_engaged' as measure_id, quarters.quarter_end, attached.family_key,
            attached.ward_code
     from attached
-    inner join quarters on attached.attached_date between quarters.quarter_start and quarters.quarter_end
+    inner join quarters
+        on attached.attached_date <= quarters.quarter_end
+        and coalesce(attached.closure_date, date '9999-12-31') > quarters.quarter_end
 ),
 
 results_claims as (
