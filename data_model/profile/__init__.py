@@ -42,7 +42,8 @@ __all__ = [
     "profile_pdf",
 ]
 
-NEAREST = 3  # how many near names an unknown area's message offers
+NEAREST = 3  # how many near names an unknown area's message offers, at most
+NEAR_ENOUGH = 60  # rapidfuzz's WRatio (0 to 100) a near name must reach, beyond the closest
 
 
 class AreaNotFoundError(LookupError):
@@ -84,12 +85,9 @@ def find_area(con: duckdb.DuckDBPyConnection, text: str, level: str = "ward") ->
     from rapidfuzz import process
     from rapidfuzz.utils import default_process
 
-    near = [
-        name
-        for name, _score, _index in process.extract(
-            text, names, processor=default_process, limit=NEAREST
-        )
-    ]
+    found = process.extract(text, names, processor=default_process, limit=NEAREST)
+    # names that resemble what was typed; at least the closest, however far
+    near = [name for name, score, _ in found if score >= NEAR_ENOUGH] or [n for n, *_ in found[:1]]
     kind = "ward" if level == "ward" else "area committee"
     raise AreaNotFoundError(
         f'there is no {kind} "{text}" in the model; nearest: {", ".join(near) or "none"}'
