@@ -22,6 +22,7 @@ from pages.ui.charts import Series
 from pages.ui.filters import pick
 from pages.ui.formats import fmt_date, plain
 from pages.ui.metrics import Metric, metric_row
+from pages.ui.profile import profile_buttons
 from pages.ui.tables import Col, table
 from pages.ui.ward_map import draw_ward_map
 
@@ -177,6 +178,11 @@ st.markdown(
 )
 if summary.glance:
     st.markdown(f"**At a glance:** {plain(summary.glance)}")
+st.markdown(
+    f"**To take to a meeting:** {plain(ward_name)}'s profile on one A4 page, every measure "
+    "against the district, with protected figures whatever your role."
+)
+profile_buttons(ward_code, f"{ward_name} ward", quarter_end, key="ward")
 
 # --- The map -------------------------------------------------------------------------------------
 st.subheader(f"{label} in every ward, quarter ending {fmt_date(quarter_end)}")
@@ -312,6 +318,10 @@ table(
     title=f"{label} {unit}: {chosen_committee} area committee's wards against the district, "
     f"quarter ending {fmt_date(quarter_end)}",
     notes=NOTES,
+)
+
+profile_buttons(
+    str(chosen_committee), f"{chosen_committee} area committee", quarter_end, key="committee"
 )
 
 # --- Every measure for the ward ------------------------------------------------------------------

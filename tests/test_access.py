@@ -251,8 +251,21 @@ def sidebar_links(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.sidebar.get("page_link")]
 
 
-def downloads(at: AppTest) -> int:
-    return sum(type(e).__name__ == "DownloadButton" for e in leaves(at.main))
+def downloads(at: AppTest, profiles: bool | None = None) -> int:
+    """Download buttons on the page: all, or only the ward profile's (profiles=True), or only the
+    tables' (profiles=False)."""
+    buttons = [e for e in leaves(at.main) if type(e).__name__ == "DownloadButton"]
+    if profiles is None:
+        return len(buttons)
+    return sum(e.proto.label.startswith("Profile of") == profiles for e in buttons)
+
+
+def profile_buttons() -> int:
+    """The Wards page's profile buttons: HTML and PDF (HTML only where WeasyPrint cannot run),
+    for the chosen ward and for its area committee."""
+    from data_model.profile import pdf_unavailable_reason
+
+    return 2 * (1 if pdf_unavailable_reason() else 2)
 
 
 def run(at) -> AppTest:
@@ -283,8 +296,10 @@ def test_every_role_on_every_page(served_model: Path, role: str | None) -> None:
             assert [t.value for t in at.title][:1] == [page.heading], page.key
             assert not at.error, (page.key, [e.value for e in at.error])
             tables = len(at.dataframe)
-            expected = 2 * tables if rules.may_download(role, rules.page_level(page.key)) else 0
-            assert downloads(at) == expected, page.key
+            may = rules.may_download(role, rules.page_level(page.key))
+            assert downloads(at, profiles=False) == (2 * tables if may else 0), page.key
+            profiles = profile_buttons() if page.key == "wards" and may else 0
+            assert downloads(at, profiles=True) == profiles, page.key
         elif role is None:  # no role: to the page saying whom to ask
             assert [t.value for t in at.title] == ["You have no role in this dashboard yet"]
             assert not at.dataframe and not at.metric and downloads(at) == 0

@@ -190,6 +190,12 @@ def test_a_councillor_sees_only_protected_figures(
         if row.area_name in published_rates:
             higher = sum(r > published_rates[row.area_name] for r in published_rates.values())
             assert row.rank_text.endswith(f"{ordinal(higher + 1)} of {len(published_rates)}")
+    # The profiles to take to a meeting: the ward's and its committee's.
+    ward = at.selectbox(key="ward").value
+    name = own.reset_index().set_index("ward_code").loc[ward, "ward_name"]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert f"Profile of {name} ward (HTML)" in labels
+    assert any(label.endswith("area committee (HTML)") for label in labels)
     # No table on the page shows a count from 1 to the threshold.
     for frame in (d.value for d in at.dataframe):
         for column in [c for c in frame.columns if c == "count_text"]:

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from data_model import geography
+from data_model import geography, profile
 from data_model.read import (
     connection,
     open_model,
@@ -79,7 +79,17 @@ def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
 # from what a cache key says.
 _QUERY_MODULES = {
     module.__name__: module
-    for module in (connection, geography, plan, programme, quality, referrals, sources, wards)
+    for module in (
+        connection,
+        geography,
+        plan,
+        profile,
+        programme,
+        quality,
+        referrals,
+        sources,
+        wards,
+    )
 }
 
 

@@ -55,7 +55,9 @@ def heading_ward(page: Page) -> str:
 def test_the_map_draws_the_wards_with_no_request_outside(app_page: Page, app_server: str):
     open_wards(app_page, app_server)
     assert len(map_colours(app_page)) >= 3  # several shades: the wards are drawn and coloured
-    expect(app_page.get_by_role("group", name="Map key")).to_contain_text("Per 1,000 children aged 0–15")
+    expect(app_page.get_by_role("group", name="Map key")).to_contain_text(
+        "Per 1,000 children aged 0–15"
+    )
     expect(app_page.get_by_text("Contains OS data © Crown copyright", exact=False)).to_be_visible()
     assert_no_exception(app_page)
 
@@ -90,4 +92,23 @@ def test_a_ward_is_chosen_from_the_list_and_by_a_click_on_the_map(
     wait_for_app(app_page)
     expect(app_page.get_by_role("heading", name=f"{expected}:", exact=False)).to_be_visible()
     assert heading_ward(app_page) == expected
+    assert_no_exception(app_page)
+
+
+def test_the_wards_profile_downloads_with_protected_figures(app_page: Page, app_server: str):
+    open_wards(app_page, app_server)
+    ward = heading_ward(app_page)
+    with app_page.expect_download() as download:
+        app_page.get_by_role("button", name=f"Profile of {ward} ward (HTML)").click()
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename.endswith(".html")
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None and ward in title.group(1)
+    assert "Contains OS data © Crown copyright and database right 2022" in html
+    pdf_button = app_page.get_by_role("button", name=f"Profile of {ward} ward (PDF)")
+    if pdf_button.count():  # where WeasyPrint runs (CI installs its libraries)
+        with app_page.expect_download() as download:
+            pdf_button.click()
+        assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+        assert download.value.suggested_filename.endswith(".pdf")
     assert_no_exception(app_page)
