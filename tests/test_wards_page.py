@@ -321,3 +321,17 @@ def test_the_overview_protects_a_councillors_figures_and_only_theirs(
     else:
         assert (charts, tables) == (1, 2)
         assert not any("protected against disclosure" in c.value for c in at.caption)
+
+
+def test_the_user_guide_has_a_wards_section_on_the_measures_and_their_protection(
+    served: Path,
+) -> None:
+    at = signed_in(AppTest.from_file(APP, default_timeout=60), "councillor").run()
+    at.switch_page("pages/user_guide.py").run()
+    assert not at.exception
+    guide = " ".join(m.value for m in at.markdown)
+    section = guide[guide.index("## Wards") :]
+    for words in ("Families known", "Families eligible under the plan", "Results claims",
+                  "**How figures are protected**", "**c**", "cell key perturbation",
+                  "the ward profile always carries protected"):  # fmt: skip
+        assert words in section, words
