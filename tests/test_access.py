@@ -176,7 +176,7 @@ def test_reasons_are_asked_again_when_old_or_for_another_family() -> None:
 def test_the_rules_in_words_name_every_role_and_what_it_opens() -> None:
     titles = {page.key: page.title for page in registry.PAGES}
     words = dict(rules.in_words(titles))
-    assert words["Councillor"].startswith("Opens Overview, and the help pages")
+    assert words["Councillor"].startswith("Opens Overview and Wards, and the help pages")
     assert "downloads tables of district figures." in words["Councillor"]
     assert "Data quality" not in words["Manager"]
     assert "gives a reason for access before Data quality" in words["Analyst"]
@@ -402,7 +402,7 @@ def test_the_demo_views_as_any_role_and_lands_on_its_home_page(served_model: Pat
     run(at.switch_page(registry.BY_KEY["referrals"].file))
     run(at.sidebar.selectbox(key="demo_role").set_value("councillor"))
     assert at.title[0].value == "Overview"  # not a refusal on Referrals
-    assert sidebar_links(at) == ["Overview", "User guide", "Accessibility statement"]
+    assert sidebar_links(at) == ["Overview", "Wards", "User guide", "Accessibility statement"]
     run(at.switch_page(registry.BY_KEY["referrals"].file))
     assert any(REFUSED in e.value for e in at.error)
     run(at.sidebar.selectbox(key="demo_role").set_value("practitioner"))
