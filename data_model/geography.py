@@ -108,6 +108,7 @@ class WardShape:
     name: str
     lonlat: dict[str, Any]
     bng: dict[str, Any]
+    label_position: tuple[float, float]  # longitude, latitude of a point inside the ward
 
 
 @dataclass(frozen=True)
@@ -289,12 +290,17 @@ def read_boundary_file(
         if simplify_metres > 0:
             bng = shapely.simplify(bng, simplify_metres, preserve_topology=True)
         lonlat = shapely.transform(bng, through(to_lonlat))
+        inside = lonlat.representative_point()  # for a label: inside, unlike a centroid
         wards.append(
             WardShape(
                 code=code,
                 name=names[code],
                 lonlat=mapping(shapely.transform(lonlat, _rounded(_LONLAT_DECIMALS))),
                 bng=mapping(shapely.transform(bng, _rounded(_BNG_DECIMALS))),
+                label_position=(
+                    round(inside.x, _LONLAT_DECIMALS),
+                    round(inside.y, _LONLAT_DECIMALS),
+                ),
             )
         )
     return BoundaryFile(path, code_year, code_property, read_in, tuple(wards))
@@ -371,12 +377,14 @@ def create_boundary_tables(
             ward_name varchar,
             boundary_name varchar,
             geometry_lonlat json,
-            geometry_bng json
+            geometry_bng json,
+            label_lon double,
+            label_lat double
         )
         """
     )
     con.executemany(
-        "insert into ref_ward_boundary values (?, ?, ?, ?, ?)",
+        "insert into ref_ward_boundary values (?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 ward.code,
@@ -384,6 +392,7 @@ def create_boundary_tables(
                 ward.name,
                 json.dumps(ward.lonlat, separators=(",", ":")),
                 json.dumps(ward.bng, separators=(",", ":")),
+                *ward.label_position,
             )
             for ward in kept
         ],
@@ -426,7 +435,8 @@ def _collection(con: duckdb.DuckDBPyConnection, column: str) -> dict[str, Any]:
     if not _has_tables(con):
         return {"type": "FeatureCollection", "features": []}
     rows = con.execute(
-        f"select ward_code, ward_name, {column} from ref_ward_boundary order by ward_code"
+        f"select ward_code, ward_name, {column}, label_lon, label_lat from ref_ward_boundary "
+        "order by ward_code"
     ).fetchall()
     return {
         "type": "FeatureCollection",
@@ -434,23 +444,28 @@ def _collection(con: duckdb.DuckDBPyConnection, column: str) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "geometry": json.loads(geometry),
-                "properties": {"ward_code": code, "ward_name": name},
+                "properties": {
+                    "ward_code": code,
+                    "ward_name": name,
+                    "label_position": [label_lon, label_lat],
+                },
             }
-            for code, name, geometry in rows
+            for code, name, geometry, label_lon, label_lat in rows
         ],
     }
 
 
 def ward_boundaries(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The model's ward outlines as a GeoJSON FeatureCollection in longitude and latitude (what
-    deck.gl draws), one feature per ward with properties ward_code and ward_name (the wards
-    reference's name), in code order; no features for a model built without boundaries."""
+    deck.gl draws), one feature per ward with properties ward_code, ward_name (the wards
+    reference's name) and label_position ([longitude, latitude] of a point inside the ward), in
+    code order; no features for a model built without boundaries."""
     return _collection(con, "geometry_lonlat")
 
 
 def bng_boundaries(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The same outlines in British National Grid metres (for a printed map that is not
-    stretched)."""
+    stretched); label_position stays in longitude and latitude."""
     return _collection(con, "geometry_bng")
 
 

@@ -232,9 +232,9 @@ def test_the_build_stores_the_wards_of_the_reference_and_says_what_did_not_match
     stored = geography.ward_boundaries(con)
     # The reference's names, not the file's ("Keighley Central" is the hand-made reference's
     # name for E05001351, which the file calls Great Horton).
-    assert [f["properties"] for f in stored["features"]] == [
-        {"ward_code": code, "ward_name": name} for code, name, *_ in TWO_WARDS
-    ]
+    assert [
+        (f["properties"]["ward_code"], f["properties"]["ward_name"]) for f in stored["features"]
+    ] == [(code, name) for code, name, *_ in TWO_WARDS]
     assert stored["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     # Baildon in British National Grid metres: about 410 to 420 km east, 437 to 443 km north.
     west, south, east, north = shape(
@@ -281,3 +281,9 @@ def test_a_build_whose_boundary_file_cannot_be_read_stops_with_exit_2(
         "not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)"
     ]
     assert not out.exists() and not list(tmp_path.glob("model.duckdb.building-*"))
+
+
+def test_each_wards_label_point_is_inside_it() -> None:
+    for ward in read_boundary_file(SHIPPED, 2022, simplify_metres=20).wards:
+        point = shape({"type": "Point", "coordinates": list(ward.label_position)})
+        assert shape(ward.lonlat).buffer(1e-5).contains(point), ward.name
