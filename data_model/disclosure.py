@@ -420,20 +420,31 @@ def _group_rule_breach(
     return False
 
 
-def suppress(counts: Mapping[str, int], groups: Sequence[Group], threshold: int) -> set[str]:
-    """The cells to show as c: counts from 1 to the threshold, then secondary cells until no
-    suppressed value is narrower than the threshold given everything published."""
+def suppress(
+    counts: Mapping[str, int],
+    groups: Sequence[Group],
+    threshold: int,
+    forced: Iterable[str] = (),
+) -> set[str]:
+    """The cells to show as c: counts from 1 to the threshold (and any `forced`: suppressed to
+    protect a figure another table publishes), then secondary cells until no suppressed value is
+    narrower than the threshold given everything published."""
     # The same counts in the same groups always give the same cells (small districts repeat
     # tables of zeros and ones quarter after quarter): worked out once.
-    return set(_suppress(tuple(sorted(counts.items())), tuple(groups), threshold))
+    return set(
+        _suppress(tuple(sorted(counts.items())), tuple(groups), threshold, frozenset(forced))
+    )
 
 
 @lru_cache(maxsize=4096)
 def _suppress(
-    counts_items: tuple[tuple[str, int], ...], groups: tuple[Group, ...], threshold: int
+    counts_items: tuple[tuple[str, int], ...],
+    groups: tuple[Group, ...],
+    threshold: int,
+    forced: frozenset[str],
 ) -> frozenset[str]:
     counts = dict(counts_items)
-    suppressed = {code for code, count in counts.items() if 1 <= count <= threshold}
+    suppressed = {code for code, count in counts.items() if 1 <= count <= threshold} | forced
     totals = {group.total for group in groups}
     groups_of: dict[str, list[Group]] = {}
     for group in groups:
@@ -490,15 +501,17 @@ def protect(
     groups: Sequence[Group],
     threshold: int,
     method: str,
+    forced: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Protect one table: `table` has one row per cell with `area_code` (unique), `count` (exact)
-    and, for perturbation, `cell_key`; `groups` say which cells add up to which. Returns the table
-    with `published` (the count shown; NA where suppressed) and `suppressed`."""
+    and, for perturbation, `cell_key`; `groups` say which cells add up to which; `forced` cells
+    are suppressed whatever their count (suppression only). Returns the table with `published`
+    (the count shown; NA where suppressed) and `suppressed`."""
     counts = {
         code: int(count) for code, count in zip(table["area_code"], table["count"], strict=True)
     }
     if method == "suppression":
-        hidden = suppress(counts, groups, threshold)
+        hidden = suppress(counts, groups, threshold, forced)
         published = [None if code in hidden else counts[code] for code in table["area_code"]]
     elif method == "perturbation":
         published = [

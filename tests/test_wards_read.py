@@ -18,7 +18,7 @@ import pytest
 from data_model.disclosure import DisclosureSettings, package_perturbed_table
 from data_model.read import wards
 from data_model.read.connection import open_model
-from data_model.read.programme import programme_summary
+from data_model.read.programme import model_info, protected_overview
 from tests.wards_audit import Knowledge, PublishedCell, add_table
 
 HOUSEHOLDS = 300
@@ -261,18 +261,22 @@ def test_no_councillor_visible_count_is_small(con: duckdb.DuckDBPyConnection) ->
 
 def test_suppressed_figures_cannot_be_narrowed(con: duckdb.DuckDBPyConnection) -> None:
     """For each suppressed cell of every table, the interval consistent with everything published
-    is at least the threshold wide. Everything published, quarter by quarter: every measure's
-    cells, committees and district; the rates with their denominators (per 1,000 families known:
-    the families known table's published count); what the measures share (the families eligible
-    and those with each problem are among the families known in the ward); and the Overview's
-    total of families attached (every family engaged is an attached case). No published figure
-    adds up quarters (the measures are stocks on the quarter's last day, results claims fall in
-    disjoint quarters, and the Overview's totals are over the whole programme), so quarters are
-    audited one by one, which is the same as auditing them together."""
+    is at least the threshold wide. Everything published: every measure's cells, committees and
+    district in every quarter; the rates with their denominators (per 1,000 families known: the
+    families known table's published count); what the measures share (the families eligible and
+    those with each problem are among the families known in the ward); and the councillor's
+    Overview, whose totals cap district figures: every family engaged on a quarter's last day is
+    among the families attached, every family eligible then among the families ever eligible,
+    the families eligible on the as-at date among the Overview's eligible, and every quarter's
+    results claims together among all the claims. Results claims are audited across quarters
+    together (the Overview adds them up); the stocks quarter by quarter (nothing published adds
+    up quarters of them), which is the same as auditing them together."""
     threshold = wards.disclosure_settings().threshold
     wards_of = wards_of_areas(con)
     tables = published_tables(con)
-    overview_attached = programme_summary(con)["families_attached"]
+    overview = protected_overview(con)
+    as_at = model_info(con)["as_at_date"]
+    quarters = wards.ward_quarters(con)
     measures = list(wards.ward_measures(con)["measure_id"])
     among_known = [m for m in measures if m == "families_eligible" or m.startswith("problem_")]
     exact = {
@@ -282,28 +286,56 @@ def test_suppressed_figures_cannot_be_narrowed(con: duckdb.DuckDBPyConnection) -
         }
         for measure_id, quarter in tables
     }
-    audited = 0
-    for quarter in wards.ward_quarters(con):
-        knowledge = Knowledge()
-        hidden_cells = []
-        for measure_id in measures:
-            cells = as_cells(tables[(measure_id, quarter)], wards_of)
-            add_table(knowledge, measure_id, cells)
-            hidden_cells += [(measure_id, cell) for cell in cells if cell.count is None]
-        for ward in wards_of["district"]:
-            known = knowledge.variable(f"families_known|{ward}")
-            for measure_id in among_known:
-                knowledge.no_more({knowledge.variable(f"{measure_id}|{ward}"): 1.0, known: -1.0}, 0)
-        engaged = {knowledge.variable(f"families_engaged|{w}"): 1.0 for w in wards_of["district"]}
-        knowledge.no_more(engaged, overview_attached)
-        for measure_id, cell in hidden_cells:
-            terms = {f"{measure_id}|{w}": 1.0 for w in cell.wards}
+
+    def district(knowledge: Knowledge, measure_id: str, quarter: date) -> dict[str, float]:
+        return {
+            knowledge.variable(f"{measure_id} {quarter}|{w}"): 1.0 for w in wards_of["district"]
+        }
+
+    def cap(knowledge: Knowledge, name: str, terms: dict[str, float]) -> None:
+        if overview.get(name) is not None:
+            knowledge.no_more(terms, overview[name])
+
+    def audit(knowledge: Knowledge, hidden: list[tuple[str, date, PublishedCell]]) -> int:
+        for measure_id, quarter, cell in hidden:
+            terms = {f"{measure_id} {quarter}|{w}": 1.0 for w in cell.wards}
             high = knowledge.interval(terms, only="greatest")[1]
             true = exact[(measure_id, quarter)][cell.key]
             # the least consistent value is at most the true one: asked only when it matters
             low = true if high - true >= threshold else knowledge.interval(terms)[0]
             assert high - low >= threshold, (quarter, measure_id, cell.key, low, high)
-            audited += 1
+        return len(hidden)
+
+    audited = 0
+    for quarter in quarters:
+        knowledge = Knowledge()
+        hidden = []
+        for measure_id in measures:
+            if measure_id == "results_claims":
+                continue
+            cells = as_cells(tables[(measure_id, quarter)], wards_of)
+            add_table(knowledge, f"{measure_id} {quarter}", cells)
+            hidden += [(measure_id, quarter, cell) for cell in cells if cell.count is None]
+        for ward in wards_of["district"]:
+            known = knowledge.variable(f"families_known {quarter}|{ward}")
+            for measure_id in among_known:
+                among = knowledge.variable(f"{measure_id} {quarter}|{ward}")
+                knowledge.no_more({among: 1.0, known: -1.0}, 0)
+        cap(knowledge, "families_attached", district(knowledge, "families_engaged", quarter))
+        cap(knowledge, "families_ever_eligible", district(knowledge, "families_eligible", quarter))
+        if quarter == as_at:
+            cap(knowledge, "families_eligible", district(knowledge, "families_eligible", quarter))
+        audited += audit(knowledge, hidden)
+    knowledge = Knowledge()
+    hidden = []
+    every_quarter: dict[str, float] = {}
+    for quarter in quarters:
+        cells = as_cells(tables[("results_claims", quarter)], wards_of)
+        add_table(knowledge, f"results_claims {quarter}", cells)
+        hidden += [("results_claims", quarter, cell) for cell in cells if cell.count is None]
+        every_quarter |= district(knowledge, "results_claims", quarter)
+    cap(knowledge, "results_claims", every_quarter)
+    audited += audit(knowledge, hidden)
     assert audited > 0
 
 

@@ -113,12 +113,15 @@ class PublishedCell:
 
 
 def add_table(knowledge: Knowledge, table: str, cells: Sequence[PublishedCell]) -> list[str]:
-    """Add one published table's facts; the keys of its suppressed cells."""
+    """Add one published table's facts; the keys of its suppressed cells. A c is at least 1
+    where the table shows its zeros; a table withheld whole (zeros too) says only >= 0."""
     hidden = []
+    withheld_whole = all(cell.count is None for cell in cells)
     for cell in cells:
         terms = {knowledge.variable(f"{table}|{ward}"): 1.0 for ward in cell.wards}
         if cell.count is None:
-            knowledge.no_less(terms, 1)
+            if not withheld_whole:
+                knowledge.no_less(terms, 1)
             hidden.append(cell.key)
         else:
             knowledge.equals(terms, cell.count)

@@ -29,6 +29,8 @@ from data_model.disclosure import (
     Group,
     disclosure_settings,
     protect,
+    suppression_intervals,
+    two_level_intervals,
     wards_settings,
 )
 from data_model.read.connection import query_frame, query_row
@@ -238,6 +240,128 @@ def _protected_quarter(
     return _PROTECTED[key]
 
 
+# The councillor's Overview publishes district totals (data_model.read.programme's
+# protected_overview) that bound Wards figures, each a cap on the district's figure: (the
+# Overview's count, the measure, which quarters): "each" caps every quarter's figure on its own
+# (every family engaged on a quarter's last day is among the families attached by the as-at
+# date), "as_at" the quarter ending on the as-at date alone, "all" the quarters' figures added
+# up (the results claims of every quarter are among all the claims).
+OVERVIEW_CAPS = (
+    ("families_attached", "families_engaged", "each"),
+    ("families_ever_eligible", "families_eligible", "each"),
+    ("families_eligible", "families_eligible", "as_at"),
+    ("results_claims", "results_claims", "all"),
+)
+
+
+def overview_caps(
+    con: duckdb.DuckDBPyConnection, measure_id: str, quarters: Sequence[date]
+) -> list[tuple[tuple[date, ...], int]]:
+    """The caps the Overview's published totals put on a measure's district figures: (the
+    quarters added up, the total), for the totals the Overview publishes (not withheld)."""
+    wanted = [(name, how) for name, measure, how in OVERVIEW_CAPS if measure == measure_id]
+    if not wanted:
+        return []
+    from data_model.read.programme import protected_overview
+
+    published = protected_overview(con)
+    as_at = query_row(con, "select as_at_date from mart_model_info")["as_at_date"]
+    caps: list[tuple[tuple[date, ...], int]] = []
+    for name, how in wanted:
+        total = published.get(name)
+        if total is None:
+            continue
+        if how == "each":
+            caps += [((quarter,), total) for quarter in quarters]
+        elif how == "as_at":
+            caps += [((quarter,), total) for quarter in quarters if quarter == as_at]
+        else:
+            caps.append((tuple(quarters), total))
+    return caps
+
+
+def _least_district(table: pd.DataFrame, published: dict[str, int | None]) -> float:
+    """The least the district's figure of one quarter can be, given the quarter's published
+    table: its figure where published; 0 where every cell is withheld (zeros too); else what its
+    published and suppressed cells (each at least 1) add up to at least."""
+    if published[DISTRICT_CODE] is not None:
+        return float(published[DISTRICT_CODE])
+    if all(value is None for value in published.values()):
+        return 0.0
+    counts = dict(zip(table["area_code"], table["count"].astype(int), strict=True))
+    hidden = {code for code, value in published.items() if value is None}
+    groups = _groups(table)
+    intervals = two_level_intervals(counts, hidden, groups) or suppression_intervals(
+        counts, hidden, groups, [DISTRICT_CODE]
+    )
+    return intervals[DISTRICT_CODE][0]
+
+
+def _capped(
+    con: duckdb.DuckDBPyConnection, measure_id: str, settings: DisclosureSettings
+) -> dict[date, dict[str, int | None]]:
+    """Every quarter of a measure the Overview's totals cap, protected so that no suppressed
+    district figure (nor what it holds) is narrowed below the threshold by a cap: within a cap,
+    the suppressed district figures are known to lie between their least values and those plus
+    what the cap leaves over (the slack), so the slack must be at least the threshold. Else the
+    smallest published district figure under the cap is suppressed too (its quarter protected
+    again); where none is left, the quarter whose district is known to be largest is withheld
+    whole (every cell c, zeros too, so it is known only to be at least 0)."""
+    stamp = _model_stamp(con)
+    key = (stamp, measure_id, "capped", settings.method, settings.threshold)
+    if key in _PROTECTED:
+        return _PROTECTED[key]  # type: ignore[return-value]
+    cells = _exact_cells(con, measure_id)
+    tables = {quarter: table for quarter, table in cells.groupby("quarter_end", sort=True)}
+    published = {
+        quarter: _protected_quarter(stamp, measure_id, quarter, settings, table)
+        for quarter, table in tables.items()
+    }
+    district = {
+        quarter: int(table.loc[table["level"] == "district", "count"].iloc[0])
+        for quarter, table in tables.items()
+    }
+    caps = overview_caps(con, measure_id, list(tables))
+    while True:
+        breach = None
+        for quarters, total in caps:
+            hidden = [q for q in quarters if published[q][DISTRICT_CODE] is None]
+            if not hidden:
+                continue
+            shown = sum(district[q] for q in quarters if q not in hidden)
+            slack = total - shown - sum(_least_district(tables[q], published[q]) for q in hidden)
+            if slack < settings.threshold:
+                breach = (quarters, hidden)
+                break
+        if breach is None:
+            break
+        quarters, hidden = breach
+        candidates = sorted(
+            (district[q], q) for q in quarters if q not in hidden and district[q] > 0
+        )
+        if candidates:
+            quarter = candidates[0][1]
+            table = tables[quarter]
+            protected = protect(
+                table, _groups(table), settings.threshold, settings.method, forced={DISTRICT_CODE}
+            )
+            published[quarter] = {
+                code: None if pd.isna(value) else int(value)
+                for code, value in zip(protected["area_code"], protected["published"], strict=True)
+            }
+            continue
+        whole = sorted(
+            ((-_least_district(tables[q], published[q]), q) for q in hidden
+             if any(value is not None for value in published[q].values())),
+        )  # fmt: skip
+        if not whole:
+            break  # every quarter under the cap is withheld whole: nothing is known but >= 0
+        quarter = whole[0][1]
+        published[quarter] = dict.fromkeys(published[quarter])
+    _PROTECTED[key] = published  # type: ignore[assignment]
+    return published
+
+
 def _protected_counts(
     con: duckdb.DuckDBPyConnection, measure_id: str, settings: DisclosureSettings,
     quarters: Sequence[date] | None = None, cells: pd.DataFrame | None = None,
@@ -245,6 +369,12 @@ def _protected_counts(
     """Each (quarter_end, area_code)'s published count for one measure (None: shown as c);
     `cells`: the measure's exact cells when the caller has them already."""
     published: dict[tuple[date, str], int | None] = {}
+    if settings.method == "suppression" and any(m == measure_id for _, m, _ in OVERVIEW_CAPS):
+        for quarter_end, table in _capped(con, measure_id, settings).items():
+            if quarters is None or quarter_end in quarters:
+                for code, value in table.items():
+                    published[(quarter_end, code)] = value
+        return published
     if cells is None:
         cells = _exact_cells(con, measure_id, quarters)
     stamp = _model_stamp(con)
