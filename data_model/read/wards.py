@@ -15,6 +15,7 @@ and results claims (mart_ward_measure).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -63,6 +64,9 @@ def _measure_settings(measure_id: str, problem_title: str | None) -> dict[str, s
     return {key: str(value) for key, value in measures[measure_id].items()}
 
 
+# The caches below hold one model's figures (a page's sessions run in threads: writes are locked,
+# and a reader keeps what it found even if another thread replaces the cache).
+_CACHE_LOCK = threading.Lock()
 _MEASURES: dict[str, pd.DataFrame] = {}
 
 
@@ -71,10 +75,13 @@ def ward_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     children aged 0–15"), unit_key (children_0_15 or families_known), polarity and definition
     (plain words, numerator and denominator stated)."""
     stamp = _model_stamp(con)
-    if stamp not in _MEASURES:
-        _MEASURES.clear()
-        _MEASURES[stamp] = _read_measures(con)
-    return _MEASURES[stamp].copy()
+    measures = _MEASURES.get(stamp)
+    if measures is None:
+        measures = _read_measures(con)
+        with _CACHE_LOCK:
+            _MEASURES.clear()
+            _MEASURES[stamp] = measures
+    return measures.copy()
 
 
 def _read_measures(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -170,40 +177,65 @@ def _model_stamp(con: duckdb.DuckDBPyConnection) -> str:
     return repr(sorted(info.items()))
 
 
+_CELLS: dict[str, dict[str, pd.DataFrame]] = {}
+
+
+def _all_cells(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """Every measure's exact cells, read once per model: a few thousand rows whatever the
+    district's size (measures × quarters × areas), so every page view after the first filters
+    them in memory."""
+    stamp = _model_stamp(con)
+    found = _CELLS.get(stamp)
+    if found is None:
+        cells = query_frame(
+            con,
+            f"""
+            with cells as (
+                select measure.measure_id, measure.quarter_end, measure.ward_code,
+                       ward.ward_name, ward.area_committee, measure.families, measure.cell_key,
+                       measure.families_known, measure.population_0_15
+                from mart_ward_measure as measure
+                inner join mart_ward as ward using (ward_code)
+            )
+            select measure_id, 'ward' as level, ward_code as area_code, ward_name as area_name,
+                   area_committee, quarter_end, families as count, cell_key, families_known,
+                   population_0_15
+            from cells
+            union all
+            select measure_id, 'committee', area_committee, area_committee, area_committee,
+                   quarter_end, sum(families), sum(cell_key) % 256, sum(families_known),
+                   sum(population_0_15)
+            from cells group by measure_id, area_committee, quarter_end
+            union all
+            select measure_id, 'district', '{DISTRICT_CODE}', ?, null, quarter_end,
+                   sum(families), sum(cell_key) % 256, sum(families_known), sum(population_0_15)
+            from cells group by measure_id, quarter_end
+            order by measure_id, quarter_end, level, area_code
+            """,
+            [district_name()],
+        )
+        cells["quarter_end"] = pd.to_datetime(cells["quarter_end"]).dt.date
+        found = {
+            measure_id: frame.drop(columns="measure_id").reset_index(drop=True)
+            for measure_id, frame in cells.groupby("measure_id", sort=False)
+        }
+        with _CACHE_LOCK:
+            _CELLS.clear()
+            _CELLS[stamp] = found
+    return found
+
+
 def _exact_cells(
     con: duckdb.DuckDBPyConnection, measure_id: str, quarters: Sequence[date] | None = None
 ) -> pd.DataFrame:
     """Every area's exact count, cell key and denominators for one measure, every quarter (or
     the quarters given)."""
-    wanted = None if quarters is None else list(quarters)
-    cells = query_frame(
-        con,
-        f"""
-        with cells as (
-            select measure.quarter_end, measure.ward_code, ward.ward_name, ward.area_committee,
-                   measure.families, measure.cell_key, measure.families_known,
-                   measure.population_0_15
-            from mart_ward_measure as measure
-            inner join mart_ward as ward using (ward_code)
-            where measure.measure_id = ?
-                and (?::date[] is null or list_contains(?::date[], measure.quarter_end))
-        )
-        select 'ward' as level, ward_code as area_code, ward_name as area_name, area_committee,
-               quarter_end, families as count, cell_key, families_known, population_0_15
-        from cells
-        union all
-        select 'committee', area_committee, area_committee, area_committee, quarter_end,
-               sum(families), sum(cell_key) % 256, sum(families_known), sum(population_0_15)
-        from cells group by area_committee, quarter_end
-        union all
-        select 'district', '{DISTRICT_CODE}', ?, null, quarter_end,
-               sum(families), sum(cell_key) % 256, sum(families_known), sum(population_0_15)
-        from cells group by quarter_end
-        """,
-        [measure_id, wanted, wanted, district_name()],
-    )
-    cells["quarter_end"] = pd.to_datetime(cells["quarter_end"]).dt.date
-    return cells
+    cells = _all_cells(con).get(measure_id)
+    if cells is None:
+        raise LookupError(f"no ward measure {measure_id!r}")
+    if quarters is not None:
+        cells = cells[cells["quarter_end"].isin(list(quarters))]
+    return cells.copy()
 
 
 def _groups(cells: pd.DataFrame) -> list[Group]:
@@ -229,15 +261,22 @@ def _protected_quarter(
     """One quarter's published counts by area_code (None: shown as c), protected once per model,
     measure, quarter and setting: the same model always publishes the same table."""
     key = (stamp, measure_id, quarter_end, settings.method, settings.threshold)
-    if key not in _PROTECTED:
+    found = _PROTECTED.get(key)
+    if found is None:
         protected = protect(table, _groups(table), settings.threshold, settings.method)
-        _PROTECTED[key] = {
+        found = {
             code: None if pd.isna(value) else int(value)
             for code, value in zip(protected["area_code"], protected["published"], strict=True)
         }
+        _remember(key, found)
+    return found
+
+
+def _remember(key: tuple, value: Any) -> None:
+    with _CACHE_LOCK:
+        _PROTECTED[key] = value
         while len(_PROTECTED) > _PROTECTED_KEPT:
             del _PROTECTED[next(iter(_PROTECTED))]
-    return _PROTECTED[key]
 
 
 # The councillor's Overview publishes district totals (data_model.read.programme's
@@ -309,8 +348,9 @@ def _capped(
     whole (every cell c, zeros too, so it is known only to be at least 0)."""
     stamp = _model_stamp(con)
     key = (stamp, measure_id, "capped", settings.method, settings.threshold)
-    if key in _PROTECTED:
-        return _PROTECTED[key]  # type: ignore[return-value]
+    found = _PROTECTED.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
     cells = _exact_cells(con, measure_id)
     tables = {quarter: table for quarter, table in cells.groupby("quarter_end", sort=True)}
     published = {
@@ -358,7 +398,7 @@ def _capped(
             break  # every quarter under the cap is withheld whole: nothing is known but >= 0
         quarter = whole[0][1]
         published[quarter] = dict.fromkeys(published[quarter])
-    _PROTECTED[key] = published  # type: ignore[assignment]
+    _remember(key, published)
     return published
 
 
