@@ -190,6 +190,19 @@ def test_ranks_and_the_profile_agree_with_the_table(con: duckdb.DuckDBPyConnecti
         assert known.glance.startswith(f"{top['area_name']} has the highest rate of families known")
         assert f"{top['rate']:,.1f} per 1,000 children aged 0–15" in known.glance
         assert f"against {district['rate']:,.1f} across the district" in known.glance
+    protected = wards.ward_profile(con, top["area_code"], protected=True)
+    for summary in protected.measures:  # the profile says what the protected table says
+        table = wards.ward_table(con, summary.measure_id, quarter, protected=True)
+        row = table[table["area_code"] == top["area_code"]].iloc[0]
+        shown = table[table["level"] == "district"].iloc[0]
+        assert (summary.value_text, summary.count_text, summary.rank_text) == (
+            row["rate_text"], row["count_text"], row["rank_text"],
+        )  # fmt: skip
+        assert summary.district_text == shown["rate_text"]
+        if "c" in (row["rate_text"], shown["rate_text"]):
+            assert summary.difference_text == "c"
+        if row["rate_text"] == "c":
+            assert summary.glance == "" and summary.direction_words == "not published"
     committee = wards.ward_profile(con, top["area_committee"], protected=True)
     assert committee.level == "committee" and top["area_name"] in committee.committee_wards
     assert committee.protected and "c" in committee.disclosure_note
