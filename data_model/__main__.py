@@ -1,5 +1,5 @@
-"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs|audit|decisions
-...`."""
+"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs|ward-profile|
+audit|decisions ...`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from data_model.build import (
     SyntheticOrigin,
     build_model,
 )
+from data_model.geography import BoundaryFileError
 from data_model.linkage.decisions import DecisionsFileError
 from data_model.linkage.spark import ENGINES, SparkUnavailableError, linkage_engine
 from data_model.linkage.spark import check_spark_available as _check_spark
@@ -27,6 +28,8 @@ from data_model.state import cli as state_cli
 from loaders.base import ExtractError
 
 EXIT_BAD_INPUT = 2
+EXIT_NO_PDF = 1  # ward-profile: a PDF was asked for where WeasyPrint cannot run
+MODEL_ENV = state_cli.MODEL_ENV
 
 # --linkage-engine, for build and bench
 ENGINE_ARGUMENT = ("--linkage-engine",)
@@ -81,7 +84,7 @@ def build_command(args: argparse.Namespace) -> int:
         )
     except (
         ExtractError, PlanError, BuildGateError, BuildCheckError, BuildFileError,
-        DecisionsFileError, SparkUnavailableError,
+        DecisionsFileError, SparkUnavailableError, BoundaryFileError,
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -140,6 +143,9 @@ def bench_command(args: argparse.Namespace) -> int:
             from data_model.tools.page_bench import time_pages
 
             page_s = time_pages(model)
+        from data_model.tools.profile_bench import time_profile
+
+        profile_s = time_profile(model)  # one ward profile, HTML and PDF
 
     result = {
         "households": args.households,
@@ -159,6 +165,7 @@ def bench_command(args: argparse.Namespace) -> int:
         "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
+        **{name: round(s, 2) for name, s in profile_s.items()},
         "model_mb": round(model_mb, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
@@ -194,7 +201,7 @@ def linkage_eval_command(args: argparse.Namespace) -> int:
         try:
             result = run()
         except (linkage_eval.TruthFileError, ExtractError, BuildGateError, BuildCheckError,
-                BuildFileError, DecisionsFileError) as error:  # fmt: skip
+                BuildFileError, DecisionsFileError, BoundaryFileError) as error:  # fmt: skip
             print(f"error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
         result["seconds"] = round(time.perf_counter() - started, 1)
@@ -226,6 +233,50 @@ def docs_command(args: argparse.Namespace) -> int:
     from data_model.model_docs import write_model_reference
 
     print(f"wrote {write_model_reference()}")
+    return 0
+
+
+def ward_profile_command(args: argparse.Namespace) -> int:
+    """Write a ward's or area committee's profile, always with protected figures."""
+    from data_model.profile import (
+        find_area,
+        pdf_unavailable_reason,
+        profile_html,
+        profile_pdf,
+    )
+    from data_model.read import open_model
+
+    kind = args.out.suffix.lower()
+    if kind not in (".pdf", ".html"):
+        print(f"error: --out {args.out}: the file must end .pdf or .html", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    model = args.model or (Path(os.environ[MODEL_ENV]) if os.environ.get(MODEL_ENV) else None)
+    if model is None:
+        print(f"error: say which model: --model MODEL_FILE (or {MODEL_ENV})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not model.is_file():
+        print(f"error: {model}: there is no model file there", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if kind == ".pdf" and (reason := pdf_unavailable_reason()):
+        print(f"error: {reason} (--out FILE.html writes that file)", file=sys.stderr)
+        return EXIT_NO_PDF
+    started = time.perf_counter()
+    con = open_model(model)
+    try:
+        level = "committee" if args.committee else "ward"
+        area = find_area(con, args.committee or args.ward, level)
+        made = profile_pdf(con, area.key) if kind == ".pdf" else profile_html(con, area.key)
+    except LookupError as error:  # no such area (AreaNotFoundError), no quarter with figures
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        con.close()
+    args.out.write_bytes(made)
+    kind_name = "ward" if area.level == "ward" else "area committee"
+    print(
+        f"wrote {args.out}: the {area.name} {kind_name} profile, protected figures, "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 
@@ -305,6 +356,25 @@ def main(argv: list[str] | None = None) -> int:
         "docs", help="write data_model/models/MODELS.md, the model reference, from the YAML"
     )
     docs.set_defaults(run=docs_command)
+
+    profile = commands.add_parser(
+        "ward-profile",
+        help="write a ward's or area committee's one-page profile (PDF or HTML) to take to a "
+        "meeting; its figures are always protected (small counts shown as c)",
+    )
+    where = profile.add_mutually_exclusive_group(required=True)
+    where.add_argument("--ward", help="the ward's name or ONS code (E05...)")
+    where.add_argument("--committee", help="the area committee's name")
+    profile.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="file to write: .pdf (tagged PDF; needs WeasyPrint's libraries, else exit 1 says "
+        "how to print the HTML to PDF) or .html (self-contained; prints to A4 from Edge or "
+        "Chrome)",
+    )
+    profile.add_argument("--model", type=Path, help=f"the model file (default: {MODEL_ENV})")
+    profile.set_defaults(run=ward_profile_command)
 
     state_cli.add_commands(commands)
 

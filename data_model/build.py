@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from data_model.geography import create_boundary_tables
 from data_model.linkage import create_linkage_reference_tables
 from data_model.linkage.decisions import DecisionsFile
 from data_model.linkage.spark import check_spark_available
@@ -392,6 +393,7 @@ def build_model(
 
     Raises data_model.plan.PlanError for a plan with a mistake (before anything is read),
     loaders.base.ExtractError for a missing, unreadable or malformed extract (or extracts.yaml),
+    data_model.geography.BoundaryFileError for a ward boundary file that cannot be read,
     BuildGateError when a source fails a gate, BuildCheckError when a data test fails, and
     BuildFileError when a file cannot be written (full disk, read-only
     folder, model file held open), and SparkUnavailableError when the Spark engine cannot run
@@ -474,6 +476,8 @@ def _build_into(
 
         started = time.perf_counter()
         _create_reference_tables(con, active_plan)
+        # Read once here, so no page view reads, reprojects or simplifies the file.
+        create_boundary_tables(con, say=lambda message: say(done, message))
         create_linkage_reference_tables(con)
         create_plan_tables(con, active_plan)
         share = _STAGE_SHARE["models"] / 60
@@ -489,6 +493,8 @@ def _build_into(
             "decisions": decisions,
             "plan": active_plan,
             "linkage_engine": linkage_engine,
+            # the model being replaced: its record key secret is kept (int_family_record_key)
+            "model_path": out_path,
         }
         report.models = run_models(con, on_model=model_started, context=context)
         report.stage_seconds["models"] = time.perf_counter() - started

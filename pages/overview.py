@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from data_model.disclosure import disclosure_settings
 from data_model.read import plan as plan_read
 from data_model.read import programme, sources
 from pages import registry
@@ -26,6 +27,51 @@ access.require("overview")  # first: who may open this page (data_model/access.y
 info = model.info()
 as_at = info["as_at_date"]
 end = info["programme_end"]
+# A councillor (and any role wards.yaml does not let see exact counts) sees the counts as
+# disclosure control publishes them (data_model.disclosure): c for a small number, and totals
+# only, since months differenced could single out a family.
+protected = not access.shows_exact_counts()
+shown = model.query(programme.protected_overview) if protected else {}
+WITHHELD = "c"
+
+
+def count_shown(name: str, exact: int) -> int | None:
+    """A count as this visitor may see it: exact, or protected (None: withheld)."""
+    return shown.get(name) if protected else exact
+
+
+def fmt_count(value: int | None) -> str:
+    return WITHHELD if value is None else fmt_int(value)
+
+
+def money_shown(value: float | None) -> str:
+    return WITHHELD if value is None else fmt_money(value)
+
+
+def protected_plan_figures(figures: dict) -> dict:
+    """The plan's figures with each count as disclosure control publishes it, and income made
+    from the published claims at the plan's fee and payment (withheld with either count)."""
+    plan = model.query(plan_read.active_plan)
+    fees, results = shown.get("attachment_claims"), shown.get("results_claims")
+    attachment_income = None if fees is None else fees * plan["attachment_fee"]
+    results_income = None if results is None else results * plan["results_payment"]
+    income = (
+        None
+        if attachment_income is None or results_income is None
+        else attachment_income + results_income
+    )
+    target_income = figures.get("target_income")
+    counts = ("families_eligible", "eligible_not_attached", "families_ever_eligible",
+              "families_near", "results_claims")  # fmt: skip
+    return {
+        **figures,
+        **{name: shown.get(name) for name in counts},
+        "attachment_income": attachment_income,
+        "results_income": results_income,
+        "income": income,
+        "share_of_target_income": income / target_income if income and target_income else 0,
+    }
+
 
 st.title("Overview")
 st.markdown(
@@ -52,21 +98,23 @@ no_referrals = model.query(sources.not_available, "referrals")
 no_attachment = model.query(sources.not_available, "attachment")
 
 # --- Headline numbers ----------------------------------------------------------------------------
-behind = summary["gap_families"]
+referred = count_shown("families_referred", summary["families_referred"])
+attached_count = count_shown("families_attached", summary["families_attached"])
+behind = None if attached_count is None else summary["expected_by_now"] - attached_count
 metric_row(
     [
         not_available("Families referred", no_referrals)
         if no_referrals
         else Metric(
             "Families referred",
-            fmt_int(summary["families_referred"]),
+            fmt_count(referred),
             "Families (early help cases) with at least one referral received by the as-at date.",
         ),
         not_available("Families attached", no_attachment)
         if no_attachment
         else Metric(
             "Families attached",
-            fmt_int(summary["families_attached"]),
+            fmt_count(attached_count),
             "Families attached to the programme (one key worker, a whole-family assessment and a "
             "family plan), each counted once.",
         ),
@@ -79,19 +127,35 @@ metric_row(
         not_available("Behind the trajectory", no_attachment)
         if no_attachment
         else Metric(
-            "Behind the trajectory" if behind > 0 else "Ahead of the trajectory",
-            fmt_int(abs(behind)),
+            "Behind the trajectory" if behind is None or behind > 0 else "Ahead of the trajectory",
+            WITHHELD if behind is None else fmt_int(abs(behind)),
             "Expected by now minus families attached.",
         ),
     ],
     fill=True,
 )
+if protected:
+    st.caption(
+        "Figures protected against disclosure: **c** stands for a number too small to publish. "
+        f"{plain(disclosure_settings().note)} Month-by-month figures "
+        "are not shown here; the **Wards** page has each quarter, protected the same way."
+    )
 
 months = summary["recent_months"]
 recent = fmt_number(summary["recent_families_a_month"])
 attached_so_far = fmt_int(summary["families_attached"])
 recent_rate = f"**{recent} a month** over the last {months} months"
-if not no_attachment:  # else said under the heading below
+if protected and not no_attachment and attached_count is not None:
+    # Totals only: the recent rate counts the last months' attachments.
+    still_needed = max(target - attached_count, 0)
+    st.markdown(
+        f"The target of {fmt_int(target)} families has been reached: **{fmt_int(attached_count)} "
+        "attached**."
+        if still_needed == 0
+        else f"**{fmt_int(still_needed)} more families** to attach to reach the target of "
+        f"{fmt_int(target)} by {fmt_date(end)}."
+    )
+elif not no_attachment and not protected:  # else said under the heading below
     if summary["still_needed"] == 0:
         over = summary["over_target"]
         st.markdown(
@@ -117,7 +181,12 @@ if not no_attachment:  # else said under the heading below
 
 # --- Attachment against the target ---------------------------------------------------------------
 st.header("Families attached against the target")
-if no_attachment:
+if protected:
+    st.info(
+        "The month-by-month trajectory is not shown to your role: a month's attachments can be "
+        "few enough to single out a family. The figures above are protected totals."
+    )
+elif no_attachment:
     st.info(
         f"Families attached to the programme are {plain(no_attachment)}, so progress against "
         f"the target cannot be shown. {SEE_DATA_QUALITY}"
@@ -184,6 +253,8 @@ plan_name = model.active_plan_name()  # none for a model built before plans exis
 if plan_name:
     st.header("Eligibility, claims and income")
     plan_figures = model.query(plan_read.plan_summary)
+    if protected:
+        plan_figures = protected_plan_figures(plan_figures)
     st.markdown(
         f"Under the outcomes plan *{plain(plan_name)}* (**Help → Outcomes plan**), on "
         f"{fmt_date(as_at)}."
@@ -192,7 +263,7 @@ if plan_name:
     not_attached = (
         ""
         if no_attachment
-        else f"; {fmt_int(plan_figures['eligible_not_attached'])} of them are not attached"
+        else f"; {fmt_count(plan_figures['eligible_not_attached'])} of them are not attached"
     )
     # near families, claims and income are all about attached families
     if no_attachment:
@@ -204,22 +275,26 @@ if plan_name:
         attached_figures = [
             Metric(
                 "Families near a claim",
-                fmt_int(plan_figures["families_near"]),
+                fmt_count(plan_figures["families_near"]),
                 f"Attached families whose claim is blocked by {blocked_by}, each close "
                 "to its threshold (see Near threshold).",
             ),
             Metric(
                 "Results claims",
-                fmt_int(plan_figures["results_claims"]),
-                "Families that met a claim route: "
-                f"{fmt_int(plan_figures['results_claims_ready'])} ready to claim, "
-                f"{fmt_int(plan_figures['results_claims_claimed'])} claimed.",
+                fmt_count(plan_figures["results_claims"]),
+                "Families that met a claim route"
+                + (
+                    "."
+                    if protected
+                    else f": {fmt_int(plan_figures['results_claims_ready'])} ready to claim, "
+                    f"{fmt_int(plan_figures['results_claims_claimed'])} claimed."
+                ),
             ),
             Metric(
                 "Income so far",
-                fmt_money(plan_figures["income"]),
-                f"Attachment fees {fmt_money(plan_figures['attachment_income'])} and "
-                f"results payments {fmt_money(plan_figures['results_income'])}, claimed and "
+                money_shown(plan_figures["income"]),
+                f"Attachment fees {money_shown(plan_figures['attachment_income'])} and "
+                f"results payments {money_shown(plan_figures['results_income'])}, claimed and "
                 "ready.",
             ),
         ]
@@ -230,9 +305,9 @@ if plan_name:
             if no_evidence
             else Metric(
                 "Families eligible now",
-                fmt_int(plan_figures["families_eligible"]),
+                fmt_count(plan_figures["families_eligible"]),
                 "Families meeting the plan's eligibility rule on the as-at date, from their "
-                f"records{not_attached}. {fmt_int(plan_figures['families_ever_eligible'])} "
+                f"records{not_attached}. {fmt_count(plan_figures['families_ever_eligible'])} "
                 "families have met it at some time.",
             ),
             *attached_figures,
@@ -245,7 +320,7 @@ if plan_name:
         "indicator_title",
     )
     target_income = plan_figures["target_income"]
-    if target_income and not no_attachment:
+    if target_income and not no_attachment and plan_figures["income"] is not None:
         st.markdown(
             f"**{fmt_money(plan_figures['income'])}** so far: "
             f"**{plan_figures['share_of_target_income']:.0%}** of the "

@@ -36,6 +36,7 @@ PAGES: tuple[PageEntry, ...] = (
               "near-threshold", "Programme"),
     PageEntry("claims", "pages/claims.py", "Claims & returns", "Claims and returns",
               "claims-and-returns", "Programme"),
+    PageEntry("wards", "pages/wards.py", "Wards", "Wards", "ward-figures", "Programme"),
     PageEntry("user_guide", "pages/user_guide.py", "User guide", "User guide", "user-guide",
               "Help"),
     PageEntry("outcomes_plan", "pages/outcomes_plan.py", "Outcomes plan", "Outcomes plan",

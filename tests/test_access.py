@@ -41,13 +41,13 @@ HELP = {"user_guide", "accessibility"}
 # The issue's matrix, written out: the pages each role opens besides the help pages. (A manager
 # whose team the council names also opens Audit, for that team: tests/test_audit_team.py.)
 EXPECTED = {
-    "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims",
+    "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
               "outcomes_plan", "audit", "access_settings"},
-    "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims",
+    "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
                 "outcomes_plan"},
-    "manager": {"overview", "referrals", "near_threshold", "claims", "outcomes_plan"},
+    "manager": {"overview", "referrals", "near_threshold", "claims", "wards", "outcomes_plan"},
     "practitioner": set(),
-    "councillor": {"overview"},
+    "councillor": {"overview", "wards"},
     None: set(),
 }  # fmt: skip
 # Pages showing people's names, dates of birth or addresses: a reason for access first.
@@ -177,7 +177,7 @@ def test_reasons_are_asked_again_when_old_or_for_another_family() -> None:
 def test_the_rules_in_words_name_every_role_and_what_it_opens() -> None:
     titles = {page.key: page.title for page in registry.PAGES}
     words = dict(rules.in_words(titles))
-    assert words["Councillor"].startswith("Opens Overview, and the help pages")
+    assert words["Councillor"].startswith("Opens Overview and Wards, and the help pages")
     assert "downloads tables of district figures." in words["Councillor"]
     assert "Data quality" not in words["Manager"]
     assert "gives a reason for access before Data quality" in words["Analyst"]
@@ -252,8 +252,21 @@ def sidebar_links(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.sidebar.get("page_link")]
 
 
-def downloads(at: AppTest) -> int:
-    return sum(type(e).__name__ == "DownloadButton" for e in leaves(at.main))
+def downloads(at: AppTest, profiles: bool | None = None) -> int:
+    """Download buttons on the page: all, or only the ward profile's (profiles=True), or only the
+    tables' (profiles=False)."""
+    buttons = [e for e in leaves(at.main) if type(e).__name__ == "DownloadButton"]
+    if profiles is None:
+        return len(buttons)
+    return sum(e.proto.label.startswith("Profile of") == profiles for e in buttons)
+
+
+def profile_buttons() -> int:
+    """The Wards page's profile buttons: HTML and PDF (HTML only where WeasyPrint cannot run),
+    for the chosen ward and for its area committee."""
+    from data_model.profile import pdf_unavailable_reason
+
+    return 2 * (1 if pdf_unavailable_reason() else 2)
 
 
 def run(at) -> AppTest:
@@ -284,8 +297,10 @@ def test_every_role_on_every_page(served_model: Path, role: str | None) -> None:
             assert [t.value for t in at.title][:1] == [page.heading], page.key
             assert not at.error, (page.key, [e.value for e in at.error])
             tables = len(at.dataframe)
-            expected = 2 * tables if rules.may_download(role, rules.page_level(page.key)) else 0
-            assert downloads(at) == expected, page.key
+            may = rules.may_download(role, rules.page_level(page.key))
+            assert downloads(at, profiles=False) == (2 * tables if may else 0), page.key
+            profiles = profile_buttons() if page.key == "wards" and may else 0
+            assert downloads(at, profiles=True) == profiles, page.key
         elif role is None:  # no role: to the page saying whom to ask
             assert [t.value for t in at.title] == ["You have no role in this dashboard yet"]
             assert not at.dataframe and not at.metric and downloads(at) == 0
@@ -388,7 +403,7 @@ def test_the_demo_views_as_any_role_and_lands_on_its_home_page(served_model: Pat
     run(at.switch_page(registry.BY_KEY["referrals"].file))
     run(at.sidebar.selectbox(key="demo_role").set_value("councillor"))
     assert at.title[0].value == "Overview"  # not a refusal on Referrals
-    assert sidebar_links(at) == ["Overview", "User guide", "Accessibility statement"]
+    assert sidebar_links(at) == ["Overview", "Wards", "User guide", "Accessibility statement"]
     run(at.switch_page(registry.BY_KEY["referrals"].file))
     assert any(REFUSED in e.value for e in at.error)
     run(at.sidebar.selectbox(key="demo_role").set_value("practitioner"))

@@ -130,3 +130,72 @@ def programme_summary(con: duckdb.DuckDBPyConnection, target: int | None = None)
         "recent_families_a_month": round(recent / recent_months, 1),
         "target_families_a_month": round(target / int(trajectory["month"].count() or 1), 1),
     }
+
+
+# --- The councillor's Overview: its counts as disclosure control publishes them -----------------
+
+# Each count the Overview shows a councillor, as the families it counts (so that cell key
+# perturbation can key it: a family's record key, int_family_record_key). A case is its family
+# (int_plan_family_case). The monthly figures are not among them: a councillor's Overview shows
+# totals only, since months differenced give counts small enough to identify a family.
+PROTECTED_COUNTS = {
+    "families_referred": """
+        select cases.family_key from mart_referral as referral
+        inner join int_plan_family_case as cases using (case_id)
+        where referral.received_date <= ?
+        group by referral.case_id, cases.family_key
+    """,
+    "families_attached": """
+        select cases.family_key from mart_family_attachment as attachment
+        inner join int_plan_family_case as cases using (case_id)
+        where attachment.first_attached_date <= ?
+    """,
+    "families_eligible": """
+        select family_key from mart_plan_family_eligibility
+        where date_kind = 'as at' and is_eligible
+    """,
+    "eligible_not_attached": """
+        select family_key from mart_plan_family_eligibility
+        where date_kind = 'as at' and is_eligible and not is_attached
+    """,
+    "families_ever_eligible": """
+        select family_key from mart_plan_family_eligibility where date_kind = 'first eligible'
+    """,
+    "families_near": """
+        select family_key from mart_plan_family_status where is_current and state = 'near'
+    """,
+    "results_claims": "select family_key from mart_claim where claim_type = 'results'",
+    "attachment_claims": """
+        select family_key from mart_claim
+        where claim_type = 'attachment fee' and status <> 'not evidenced'
+    """,
+}
+
+
+def protected_overview(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """The Overview's counts as a councillor may see them (data_model.disclosure, wards.yaml's
+    method and threshold): each count by name, None where it is withheld (shown as c). A count
+    whose tables the model lacks (one built before outcomes plans) is left out."""
+    from data_model.disclosure import disclosure_settings, protect
+
+    as_at = model_info(con)["as_at_date"]
+    rows = []
+    for name, families in PROTECTED_COUNTS.items():
+        try:
+            count, key = con.execute(
+                f"""
+                with counted as ({families})
+                select count(*), coalesce(sum(coalesce(keys.record_key, 0)), 0) % 256
+                from counted left join int_family_record_key as keys using (family_key)
+                """,
+                [as_at] * families.count("?"),
+            ).fetchone()
+        except duckdb.CatalogException:
+            continue
+        rows.append({"area_code": name, "count": int(count), "cell_key": int(key)})
+    settings = disclosure_settings()
+    protected = protect(pd.DataFrame(rows), [], settings.threshold, settings.method)
+    return {
+        code: None if pd.isna(value) else int(value)
+        for code, value in zip(protected["area_code"], protected["published"], strict=True)
+    }

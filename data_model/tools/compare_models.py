@@ -5,6 +5,9 @@ the same tables, the same columns, the same rows in any order.
 
 Doubles are compared to 7 decimal places (parallel aggregation changes the last digits from run
 to run), timings and load times are left out, and a family member's reasons are compared as a set.
+Record keys (int_family_record_key, the cell keys of mart_ward_measure) are hashed with a secret
+each build passes on to the next, so a first build in a new folder makes its own: build both
+models with the same FFI_RECORD_KEY_SECRET to compare them.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from data_model import access as rules
+from data_model import disclosure
 from data_model.state import audit
 from pages import registry
 from pages.ui import model, state
@@ -304,6 +305,13 @@ def audit_view() -> rules.AuditView | None:
     if visitor is None or visitor.mode == "configure":
         return None
     return rules.audit_view(visitor.role, audit_team(visitor))
+
+
+def shows_exact_counts() -> bool:
+    """Whether the visitor may see exact counts on screen (data_model/wards.yaml,
+    disclosure.exact_counts_on_screen); a councillor, or no role, never does."""
+    visitor = current()
+    return visitor is not None and disclosure.shows_exact_counts(visitor.role)
 
 
 def role_title(role: str | None) -> str:

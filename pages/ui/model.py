@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
+from data_model import geography, profile
 from data_model.read import (
     connection,
     open_model,
@@ -21,6 +22,7 @@ from data_model.read import (
     quality,
     referrals,
     sources,
+    wards,
 )
 from pages.ui.formats import plain
 
@@ -76,22 +78,36 @@ def _cursor(key: ModelKey) -> duckdb.DuckDBPyConnection:
 # The modules whose functions a page may call through query(): looked up by name, never imported
 # from what a cache key says.
 _QUERY_MODULES = {
-    module.__name__: module for module in (connection, plan, programme, quality, referrals, sources)
+    module.__name__: module
+    for module in (
+        connection,
+        geography,
+        plan,
+        profile,
+        programme,
+        quality,
+        referrals,
+        sources,
+        wards,
+    )
 }
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _query(key: ModelKey, module: str, name: str, args: tuple) -> Any:
+def _query(
+    key: ModelKey, module: str, name: str, args: tuple, keywords: tuple[tuple[str, Any], ...] = ()
+) -> Any:
     cursor = _cursor(key)
     try:
-        return getattr(_QUERY_MODULES[module], name)(cursor, *args)
+        return getattr(_QUERY_MODULES[module], name)(cursor, *args, **dict(keywords))
     finally:
         cursor.close()
 
 
-def query(function: Callable[..., Any], *args: Any) -> Any:
+def query(function: Callable[..., Any], *args: Any, **keywords: Any) -> Any:
     """Call a `data_model.read` function on the current model; results are cached per model."""
-    return _query(model_key(), function.__module__, function.__name__, args)
+    named = tuple(sorted(keywords.items()))
+    return _query(model_key(), function.__module__, function.__name__, args, named)
 
 
 def active_plan_name() -> str | None:

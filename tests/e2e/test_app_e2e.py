@@ -19,6 +19,7 @@ DRAWS = {
     "referrals": (8, 9),
     "near_threshold": (3, 5),  # 7 when a family is near: it adds its two
     "claims": (2, 4),
+    "wards": (2, 4),  # the trend and the committee's wards; its map has its own tests
     "user_guide": (0, 0),
     "outcomes_plan": (0, 1),
     "accessibility": (0, 0),

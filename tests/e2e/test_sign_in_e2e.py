@@ -46,11 +46,11 @@ HELP = ["User guide", "Accessibility statement"]
 SEES = {
     "admin": [p.title for p in registry.PAGES],
     "analyst": ["Overview", "Referrals & allocation", "Data quality", "Near threshold",
-                "Claims & returns", *HELP[:1], "Outcomes plan", *HELP[1:]],
+                "Claims & returns", "Wards", *HELP[:1], "Outcomes plan", *HELP[1:]],
     "manager": ["Overview", "Referrals & allocation", "Near threshold", "Claims & returns",
-                *HELP[:1], "Outcomes plan", *HELP[1:]],
+                "Wards", *HELP[:1], "Outcomes plan", *HELP[1:]],
     "practitioner": HELP,
-    "councillor": ["Overview", *HELP],
+    "councillor": ["Overview", "Wards", *HELP],
     "norole": ["No role yet", *HELP],
 }  # fmt: skip
 # A page each role may not open, tried by its address.
