@@ -335,3 +335,31 @@ def test_the_user_guide_has_a_wards_section_on_the_measures_and_their_protection
                   "**How figures are protected**", "**c**", "cell key perturbation",
                   "the ward profile always carries protected"):  # fmt: skip
         assert words in section, words
+
+
+def test_boundaries_that_match_no_ward_are_said_on_the_page_instead_of_a_map(
+    served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    from data_model import geography
+
+    message = "The ward boundary file wards_leeds_2022.geojson (WD22CD) has no ward of the wards"
+
+    def ward_boundaries(con: duckdb.DuckDBPyConnection) -> dict:
+        return {"type": "FeatureCollection", "features": []}
+
+    def boundary_set(con: duckdb.DuckDBPyConnection) -> dict:
+        return {"problem": message, "boundary_year": 2022, "set_name": "x", "attribution": ""}
+
+    for stand_in in (ward_boundaries, boundary_set):  # model.query finds them by module and name
+        stand_in.__module__ = geography.__name__
+        monkeypatch.setattr(geography, stand_in.__name__, stand_in)
+    st.cache_data.clear()  # the page reads through a cache kept per model
+    try:
+        at = open_wards("councillor")
+        assert [w for w in at.warning if message in w.value.replace("\\", "")]
+        assert not at.get("deck_gl_json_chart")
+        assert frame_with(at, "rank_text", "area_name")["area_name"].size == 30  # the table stays
+    finally:
+        st.cache_data.clear()
