@@ -480,12 +480,13 @@ def test_communal_dwellings_join_no_one_and_are_the_ones_listed():
     con = duckdb.connect()
     con.execute(
         "create table int_linkage_record (unique_id bigint, address_key varchar,"
-        " postcode varchar, first_seen date, last_seen date, source varchar,"
+        " postcode varchar, address_flat varchar, building_key varchar, stay_from date,"
+        " stay_to date, day_first date, day_last date, source varchar,"
         " last_name_skeleton varchar)"
     )
     con.executemany(
-        "insert into int_linkage_record values (?, ?, 'BD1 1AA', date '2020-01-01',"
-        " date '2021-01-01', 'school_census', ?)",
+        "insert into int_linkage_record values (?, ?, 'BD1 1AA', null, null,"
+        " date '2020-01-01', date '2021-01-01', null, null, 'school_census', ?)",
         [(i + 1, dwelling, surname) for i, (dwelling, surname) in enumerate(people)],
     )
     con.execute(

@@ -47,13 +47,13 @@ def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None)
         "create table int_person_record (source varchar, source_record_id varchar,"
         " source_person_id varchar, first_name varchar, last_name varchar, dob date, sex varchar,"
         " address varchar, postcode varchar, record_date date, known_from date, known_to date,"
-        " shared_id varchar, registration_id varchar)"
+        " shared_id varchar, registration_id varchar, address_known_from date)"
     )
     for i, row in enumerate(rows):
         values = dict(zip(COLUMNS, row, strict=True))
         con.execute(
             "insert into int_person_record values (?, ?, ?, ?, ?, ?, 'U', ?, ?, date '2019-01-01',"
-            " date '2019-01-01', date '2019-06-30', ?, ?)",
+            " date '2019-01-01', date '2019-06-30', ?, ?, date '2019-01-01')",
             [
                 values["source"],
                 f"row{i}",

@@ -23,23 +23,55 @@ from data_model.linkage.settings import linkage_settings
 
 
 def _create_dwellings(con: duckdb.DuckDBPyConnection, family: dict) -> None:
-    """family_dwelling_period: each person's period at each dwelling; family_dwelling: each
-    dwelling's people and surnames, and whether it is communal (the one definition of it)."""
+    """family_dwelling_period: each person's time at each dwelling; family_dwelling: each
+    dwelling's people and surnames, and whether it is communal (the one definition of it).
+
+    A person's time at a dwelling runs over the periods their records there cover (tenancies,
+    spells, episodes) and `one_day_reach_days` either side of each one-day record (an event, a
+    census day, a GP address as it stands on the day of the data share): `reach_from` to
+    `reach_to`. `period_start` and `period_end` are the days the records themselves cover.
+
+    Where numbered flats are known at a building (at least `flats_known_at_least` of them, with
+    its building key and postcode), a record of the building alone ("WHARF HOUSE", "51 NETHER
+    CLOSE" when Flats 1-6 are recorded there) does not say which flat: it places its person in
+    no dwelling, as a placeholder postcode does not, and they join their family by their other
+    records. A building whose flats no record names is one dwelling."""
     con.execute(
         """
         create or replace temp table family_dwelling_period as
+        with flats_known as (
+            select building_key, postcode
+            from int_linkage_record
+            where address_flat is not null and postcode is not null
+            group by all
+            having count(distinct address_flat) >= $flats_known_at_least
+        )
         select
             link.person_key,
             record.address_key || ' | ' || record.postcode as dwelling,
-            min(record.first_seen) as period_start,
-            max(record.last_seen) as period_end,
+            least(min(record.stay_from), min(record.day_first)) as period_start,
+            greatest(max(record.stay_to), max(record.day_last)) as period_end,
+            least(min(record.stay_from), min(record.day_first) - to_days($reach_days))
+                as reach_from,
+            greatest(max(record.stay_to), max(record.day_last) + to_days($reach_days))
+                as reach_to,
             string_agg(distinct record.source, ', ' order by record.source) as sources,
-            any_value(record.last_name_skeleton) as surname_skeleton
+            min(record.last_name_skeleton) as surname_skeleton
         from int_linkage_record as record
         inner join int_person_link as link using (unique_id)
         where record.address_key is not null and record.postcode is not null
+          and not (
+              record.address_flat is null
+              and (record.address_key, record.postcode) in (
+                  select (building_key, postcode) from flats_known
+              )
+          )
         group by all
-        """
+        """,
+        {
+            "reach_days": family["one_day_reach_days"],
+            "flats_known_at_least": family["flats_known_at_least"],
+        },
     )
     con.execute(
         """
@@ -75,14 +107,18 @@ def _edges_sql() -> str:
                 'shared address' as evidence,
                 a.dwelling as detail,
                 a.sources || ' / ' || b.sources as sources,
-                greatest(a.period_start, b.period_start) as valid_from,
-                least(a.period_end, b.period_end) as valid_to
+                -- the days both were there; when they were there only within reach of each
+                -- other, the days between them, in order
+                least(
+                    greatest(a.period_start, b.period_start), least(a.period_end, b.period_end)
+                ) as valid_from,
+                greatest(
+                    greatest(a.period_start, b.period_start), least(a.period_end, b.period_end)
+                ) as valid_to
             from household_dwelling as a
             inner join household_dwelling as b
                 on a.dwelling = b.dwelling and a.person_key < b.person_key
-            -- periods overlap, allowing for records that fall between census dates
-            where a.period_start <= b.period_end + to_days($tolerance_days)
-              and b.period_start <= a.period_end + to_days($tolerance_days)
+            where a.reach_from <= b.reach_to and b.reach_from <= a.reach_to
         ),
         ehm_person as (
             select distinct
@@ -205,12 +241,11 @@ def _postcode_surname_edges_sql() -> str:
 
 def build_families(con: duckdb.DuckDBPyConnection) -> None:
     family = linkage_settings()["family"]
-    params = {
-        "tolerance_days": family["overlap_tolerance_days"],
-        "ignore_relationships": family["ignore_relationships"],
-    }
     _create_dwellings(con, family)
-    con.execute(f"create or replace temp table family_edge as {_edges_sql()}", params)
+    con.execute(
+        f"create or replace temp table family_edge as {_edges_sql()}",
+        {"ignore_relationships": family["ignore_relationships"]},
+    )
 
     # Persons numbered 0..n-1, so that families are connected components of the edges.
     con.execute(
@@ -243,7 +278,8 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
         )
         con.execute(
             f"insert into family_edge {_postcode_surname_edges_sql()}",
-            {"tolerance_days": params["tolerance_days"]},
+            # GP records are one-day records: two within reach of each other
+            {"tolerance_days": 2 * family["one_day_reach_days"]},
         )
         con.unregister("household_groups")
         group_root = groups()
