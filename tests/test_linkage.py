@@ -443,6 +443,32 @@ def test_every_source_row_belongs_to_exactly_one_person(model_sql):
     )
 
 
+def test_an_open_gp_registration_shows_the_address_on_the_day_of_the_data_share(model_sql):
+    # Independent of the model's SQL: the staged health rows and the day the share is current to.
+    wrong = model_sql.execute(
+        """
+        select count(*) filter (where record.address_known_from is distinct from
+                   case when health.event_type = 'GP registration'
+                            and health.event_end_date is null then manifest.data_current_as_of
+                        else health.event_date end),
+               count(*) filter (where health.event_type = 'GP registration'
+                                  and health.event_end_date is null)
+        from int_person_record as record
+        inner join stg_health_events as health
+            on record.source = 'health_events'
+            and health.source_record_id = record.source_record_id
+        cross join (select data_current_as_of from load_manifest
+                    where source = 'health_events') as manifest
+        """
+    ).fetchall()[0]
+    assert wrong[0] == 0 and wrong[1] > 0
+    others = model_sql.execute(
+        "select count(*) from int_person_record where source <> 'health_events'"
+        " and address_known_from is distinct from known_from"
+    ).fetchall()[0][0]
+    assert others == 0
+
+
 def test_every_family_member_says_why_and_each_family_has_its_index_child(model_sql):
     blank_reasons, families_without_index = model_sql.execute(
         "select (select count(*) from family_member where coalesce(reason, '') = ''),"
@@ -480,12 +506,13 @@ def test_communal_dwellings_join_no_one_and_are_the_ones_listed():
     con = duckdb.connect()
     con.execute(
         "create table int_linkage_record (unique_id bigint, address_key varchar,"
-        " postcode varchar, first_seen date, last_seen date, source varchar,"
+        " postcode varchar, address_flat varchar, building_key varchar, stay_from date,"
+        " stay_to date, day_first date, day_last date, source varchar,"
         " last_name_skeleton varchar)"
     )
     con.executemany(
-        "insert into int_linkage_record values (?, ?, 'BD1 1AA', date '2020-01-01',"
-        " date '2021-01-01', 'school_census', ?)",
+        "insert into int_linkage_record values (?, ?, 'BD1 1AA', null, null,"
+        " date '2020-01-01', date '2021-01-01', null, null, 'school_census', ?)",
         [(i + 1, dwelling, surname) for i, (dwelling, surname) in enumerate(people)],
     )
     con.execute(

@@ -47,13 +47,13 @@ def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None)
         "create table int_person_record (source varchar, source_record_id varchar,"
         " source_person_id varchar, first_name varchar, last_name varchar, dob date, sex varchar,"
         " address varchar, postcode varchar, record_date date, known_from date, known_to date,"
-        " shared_id varchar, registration_id varchar)"
+        " shared_id varchar, registration_id varchar, address_known_from date)"
     )
     for i, row in enumerate(rows):
         values = dict(zip(COLUMNS, row, strict=True))
         con.execute(
             "insert into int_person_record values (?, ?, ?, ?, ?, ?, 'U', ?, ?, date '2019-01-01',"
-            " date '2019-01-01', date '2019-06-30', ?, ?)",
+            " date '2019-01-01', date '2019-06-30', ?, ?, date '2019-01-01')",
             [
                 values["source"],
                 f"row{i}",
@@ -471,3 +471,138 @@ def test_people_without_an_address_join_through_their_other_records_and_relation
     assert family["JANE"] == family["ADAM"]  # through her other record
     assert family["PAUL"] == family["ADAM"]  # through the recorded relationship
     assert family["LONE"] not in {family["ADAM"]}
+
+
+def dated_records(rows: list[tuple], dates: dict[int, tuple]) -> duckdb.DuckDBPyConnection:
+    """linkage_records, with each row's dates given: record number → (known_from, known_to) for
+    a period or a one-day record, or (known_from, known_to, address_known_from) where the row
+    shows where the person lives from another day (an open GP registration: the data share's)."""
+    con = linkage_records(rows)
+    for i, (known_from, known_to, *address_from) in dates.items():
+        con.execute(
+            "update int_person_record set known_from = ?::date, known_to = ?::date,"
+            " address_known_from = ?::date where source_person_id = ?",
+            [known_from, known_to, (address_from or [known_from])[0], f"P{i}"],
+        )
+    sql = render(discover_models()["int_linkage_record"].sql)
+    con.execute(f"create or replace table int_linkage_record as {sql}")
+    con.execute(
+        "create or replace table int_linkage_record as select * replace ("
+        " cast(substr(source_person_id, 2) as bigint) as unique_id) from int_linkage_record"
+    )
+    return con
+
+
+def test_a_record_of_a_building_alone_joins_no_flat_unless_its_surname_names_one():
+    block = "51 Nether Close, Wyke End"
+    con = linkage_records(
+        [
+            record(1, "school_census", "Amy", "Khan", home=("Flat 1, " + block, "BD5 7XB")),
+            record(2, "health_events", "Sara", "Khan", home=("1/51 Nether Cl", "BD5 7XB")),
+            record(3, "school_census", "Ben", "Walsh", home=("Flat 2 " + block, "BD5 7XB")),
+            record(4, "health_events", "Tom", "Walsh", home=("Flat 2, 51 Nether Cl", "BD5 7XB")),
+            # the building alone: Omar's surname names flat 1; Lee's and Ivy's name no flat
+            record(5, "health_events", "Omar", "Khan", home=(block, "BD5 7XB")),
+            record(6, "health_events", "Lee", "Brook", home=(block, "BD5 7XB")),
+            record(7, "police_incidents", "Ivy", "Moss", home=("51 NETHER CLOSE", "BD5 7XB")),
+            # a house next door whose records never name a flat is one dwelling
+            record(8, "school_census", "Kit", "Hall", home=("53 Nether Close", "BD5 7XB")),
+            record(9, "health_events", "Jo", "Hall", home=("53 Nether Cl", "BD5 7XB")),
+            # one stray "flat" at a house does not unseat the household recorded at the house
+            record(10, "school_census", "Ann", "Shaw", home=("55 Nether Close", "BD5 7XB")),
+            record(11, "health_events", "Rob", "Shaw", home=("55 Nether Close", "BD5 7XB")),
+            record(12, "police_incidents", "Rob", "Shaw", home=("2, 55 Nether Cl", "BD5 7XB")),
+            # a building whose flats no record names is one dwelling
+            record(13, "school_census", "Eve", "Dale", home=("Wharf House, Mill Lane", "BD5 7XB")),
+            record(14, "health_events", "Max", "Dale", home=("WHARF HOUSE", "BD5 7XB")),
+        ]
+    )
+    family = families(con, {i: f"P{i:02d}" for i in range(1, 15)} | {12: "P11"})
+    assert family["P01"] == family["P02"] == family["P05"]  # Omar is placed in flat 1
+    assert family["P03"] == family["P04"] != family["P01"]  # flats 1 and 2 stay apart
+    assert len({family["P06"], family["P07"], family["P01"], family["P03"]}) == 4
+    assert family["P08"] == family["P09"]
+    assert family["P10"] == family["P11"]
+    assert family["P13"] == family["P14"]
+
+
+def test_one_household_moving_out_and_the_next_moving_in_weeks_later_are_two_families():
+    home = ("28 Mill Road", "BD4 9UU")
+    con = dated_records(
+        [
+            record(1, "housing_tenancies", "Dawn", "Hirst", dob="1980-01-01", home=home),
+            record(2, "school_census", "Kyle", "Hirst", dob="2008-01-01", home=home),
+            record(3, "housing_tenancies", "Asha", "Begum", dob="1985-01-01", home=home),
+            # the incoming child's GP registration dates from years before the move: the
+            # practice updated the address, so it counts on the day of the data share
+            record(4, "health_events", "Adam", "Ali", dob="2009-01-01", home=home),
+            record(5, "school_census", "Zara", "Ali", dob="2011-01-01", home=home),
+        ],
+        {
+            1: ("2012-03-01", "2019-10-19"),  # tenancy ended
+            2: ("2019-05-16", "2019-05-16"),  # the summer census before the move
+            3: ("2019-11-01", "2020-03-27"),  # re-let 13 days later
+            4: ("2009-05-01", "2020-03-31", "2020-03-31"),
+            5: ("2020-01-16", "2020-01-16"),
+        },
+    )
+    family = families(con, {i: f"P{i}" for i in range(1, 6)})
+    assert family["P1"] == family["P2"]
+    assert family["P3"] == family["P4"] == family["P5"]
+    assert family["P1"] != family["P3"]
+
+
+def test_a_household_whose_members_records_leave_gaps_is_one_family():
+    home = ("14 Oak Road", "BD8 7QX")
+    con = dated_records(
+        [
+            record(1, "housing_tenancies", "Jane", "Cole", dob="1985-02-02", home=home),
+            record(2, "school_census", "Adam", "Cole", dob="2010-01-01", home=home),
+            record(3, "police_incidents", "Paul", "Reid", dob="1983-03-03", home=home),
+            record(4, "health_events", "Lily", "Reid", dob="2019-06-01", home=home),
+            record(5, "health_events", "Rose", "Cole", dob="1950-04-04", home=home),
+            record(6, "ehm_people", "Sam", "Reid", dob="2012-01-01", home=home),
+        ],
+        {
+            1: ("2016-01-10", "2020-03-27"),  # the tenancy
+            2: ("2018-10-04", "2018-10-04"),  # one census day, inside it
+            3: ("2015-12-01", "2015-12-01"),  # an incident 40 days before the tenancy began
+            4: ("2019-06-05", "2020-03-31", "2020-03-31"),  # an open GP registration
+            5: ("2014-02-01", "2014-02-01"),  # an event two years before anything else
+            6: ("2015-10-10", "2015-10-10"),  # a case record 52 days before the incident
+        },
+    )
+    family = families(con, {i: f"P{i}" for i in range(1, 7)})
+    assert family["P1"] == family["P2"] == family["P3"] == family["P4"] == family["P6"]
+    assert family["P5"] != family["P1"]  # nothing places her there within reach of them
+    # each piece of evidence runs forwards: the days both were there, or the gap between them
+    spans = con.execute(
+        "select valid_from, valid_to from int_family_link_evidence"
+        " where evidence = 'shared address'"
+    ).fetchall()
+    assert spans and all(start <= end for start, end in spans)
+    assert (dt.date(2015, 10, 10), dt.date(2015, 12, 1)) in spans  # P6 and P3: the gap
+
+
+def test_a_postcode_or_street_one_slip_out_and_an_address_without_a_postcode_are_one_dwelling():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Amy", "Khan", home=("31 Clough Street", "BD6 3DE")),
+            record(2, "health_events", "Sara", "Khan", home=("31 Clough Steret", "BD6 3DE")),
+            record(3, "police_incidents", "Omar", "Khan", home=("31 Clough Street", "BD6 3ED")),
+            # no postcode: the data holds this address at one postcode only
+            record(4, "dwp_spells", "Yusuf", "Khan", home=("31, Clough Steret", None)),
+            # the same street and number in another postcode district is another house
+            record(5, "school_census", "Ben", "Walsh", home=("31 Clough Street", "BD9 3DE")),
+            # and the house next door in the same postcode another dwelling
+            record(6, "school_census", "Tom", "Hall", home=("33 Clough Street", "BD6 3DE")),
+            # an address without a postcode where the data holds it at two is placed nowhere
+            record(7, "school_census", "Ivy", "Moss", home=("2 Mill Lane", "BD6 1AA")),
+            record(8, "school_census", "Max", "Dale", home=("2 Mill Lane", "BD7 1AA")),
+            record(9, "dwp_spells", "Eve", "Moss", home=("2 Mill Lane", None)),
+        ]
+    )
+    family = families(con, {i: f"P{i}" for i in range(1, 10)})
+    assert family["P1"] == family["P2"] == family["P3"] == family["P4"]
+    assert len({family["P1"], family["P5"], family["P6"]}) == 3
+    assert len({family["P7"], family["P8"], family["P9"]}) == 3

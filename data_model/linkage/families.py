@@ -22,24 +22,170 @@ from data_model.linkage.clustering import connected_groups
 from data_model.linkage.settings import linkage_settings
 
 
+def _create_family_records(con: duckdb.DuckDBPyConnection, family: dict) -> None:
+    """family_record: each linkage record with an address, with its person and its dwelling.
+
+    A dwelling is an address key and postcode, with three allowances for how records are kept:
+    - an address without a postcode is at the one postcode the data holds for that address key,
+      when it holds exactly one;
+    - keys that differ only by a slip are one dwelling: the same address key in one postcode
+      district with postcodes `postcode_slip_characters` apart (HW5 5QU / HW5 5UU), or the same
+      flat and house number in one postcode with the rest at most `address_slip_characters`
+      apart (31 CLOUGH STERET / 31 CLOUGH STREET);
+    - where numbered flats are known at a building (at least `flats_known_at_least` of them at
+      its building key and postcode), a record of the building alone ("WHARF HOUSE", "51 NETHER
+      CLOSE" when Flats 1-6 are recorded there) does not say which flat. It is placed at the
+      one flat there where people of its surname are recorded; where no flat or several have
+      them it places its person in no dwelling, as a placeholder postcode does not, and they
+      join their family by their other records. A building whose flats no record names is
+      one dwelling."""
+    con.execute(
+        """
+        create or replace temp table family_address as
+        with one_postcode as (
+            select address_key, min(postcode) as postcode
+            from int_linkage_record
+            where address_key is not null and postcode is not null
+            group by address_key
+            having count(distinct postcode) = 1
+        )
+        select
+            link.person_key,
+            record.address_key,
+            coalesce(record.postcode, one_postcode.postcode) as postcode,
+            record.address_flat,
+            record.building_key,
+            record.stay_from,
+            record.stay_to,
+            record.day_first,
+            record.day_last,
+            record.source,
+            record.last_name_skeleton
+        from int_linkage_record as record
+        inner join int_person_link as link using (unique_id)
+        left join one_postcode
+            on record.postcode is null and one_postcode.address_key = record.address_key
+        where record.address_key is not null
+          and coalesce(record.postcode, one_postcode.postcode) is not null
+        """
+    )
+    # One dwelling per group of keys a slip apart, named by the group's first key.
+    con.execute(
+        """
+        create or replace temp table family_dwelling_key as
+        select address_key, postcode, row_number() over (order by address_key, postcode) - 1
+            as node
+        from (select distinct address_key, postcode from family_address)
+        """
+    )
+    slips = con.execute(
+        """
+        with numbered as (
+            select *, regexp_extract(address_key, '^([0-9]+[A-Z]?(?: [0-9]+[A-Z]?)*) ', 1)
+                as numbers
+            from family_dwelling_key
+        )
+        select a.node as node_a, b.node as node_b
+        from numbered as a
+        inner join numbered as b
+            on a.address_key = b.address_key and a.node < b.node
+            and split_part(a.postcode, ' ', 1) = split_part(b.postcode, ' ', 1)
+        where damerau_levenshtein(a.postcode, b.postcode) <= $postcode_slip
+        union all
+        select a.node, b.node
+        from numbered as a
+        inner join numbered as b
+            on a.postcode = b.postcode and a.numbers = b.numbers and a.node < b.node
+        where a.numbers <> ''
+          and damerau_levenshtein(a.address_key, b.address_key) <= $address_slip
+        """,
+        {
+            "postcode_slip": family["postcode_slip_characters"],
+            "address_slip": family["address_slip_characters"],
+        },
+    ).fetchnumpy()
+    keys = con.execute("select count(*) from family_dwelling_key").fetchall()[0][0]
+    con.register(
+        "family_dwelling_group",
+        pa.table(
+            {
+                "node": np.arange(keys),
+                "group_node": connected_groups(
+                    keys, np.column_stack([slips["node_a"], slips["node_b"]])
+                ),
+            }
+        ),
+    )
+    con.execute(
+        """
+        create or replace temp table family_dwelling_key as
+        select key.address_key, key.postcode,
+               first_key.address_key || ' | ' || first_key.postcode as dwelling
+        from family_dwelling_key as key
+        inner join family_dwelling_group as dwelling_group using (node)
+        inner join family_dwelling_key as first_key on first_key.node = dwelling_group.group_node
+        """
+    )
+    con.unregister("family_dwelling_group")
+    con.execute(
+        """
+        create or replace temp table family_record as
+        with located as (
+            select address.*, key.dwelling,
+                   address.address_flat is null and (address.address_key, address.postcode) in (
+                       select (building_key, postcode) from family_address
+                       where address_flat is not null
+                       group by all
+                       having count(distinct address_flat) >= $flats_known_at_least
+                   ) as building_alone
+            from family_address as address
+            inner join family_dwelling_key as key using (address_key, postcode)
+        ),
+        flat_of_surname as (
+            select building_key, postcode, last_name_skeleton, min(dwelling) as dwelling
+            from located
+            where address_flat is not null and last_name_skeleton is not null
+            group by all
+            having count(distinct dwelling) = 1
+        )
+        select located.* replace (coalesce(flat.dwelling, located.dwelling) as dwelling)
+        from located
+        left join flat_of_surname as flat
+            on located.building_alone
+            and flat.building_key = located.address_key
+            and flat.postcode = located.postcode
+            and flat.last_name_skeleton = located.last_name_skeleton
+        where not located.building_alone or flat.dwelling is not null
+        """,
+        {"flats_known_at_least": family["flats_known_at_least"]},
+    )
+
+
 def _create_dwellings(con: duckdb.DuckDBPyConnection, family: dict) -> None:
-    """family_dwelling_period: each person's period at each dwelling; family_dwelling: each
-    dwelling's people and surnames, and whether it is communal (the one definition of it)."""
+    """family_dwelling_period: each person's time at each dwelling; family_dwelling: each
+    dwelling's people and surnames, and whether it is communal (the one definition of it).
+
+    A person's time at a dwelling runs over the periods their records there cover (tenancies,
+    spells, episodes) and `one_day_reach_days` either side of each one-day record (an event, a
+    census day, a GP address as it stands on the day of the data share): `reach_from` to
+    `reach_to`. `period_start` and `period_end` are the days the records themselves cover."""
+    _create_family_records(con, family)
     con.execute(
         """
         create or replace temp table family_dwelling_period as
         select
-            link.person_key,
-            record.address_key || ' | ' || record.postcode as dwelling,
-            min(record.first_seen) as period_start,
-            max(record.last_seen) as period_end,
-            string_agg(distinct record.source, ', ' order by record.source) as sources,
-            any_value(record.last_name_skeleton) as surname_skeleton
-        from int_linkage_record as record
-        inner join int_person_link as link using (unique_id)
-        where record.address_key is not null and record.postcode is not null
+            person_key,
+            dwelling,
+            least(min(stay_from), min(day_first)) as period_start,
+            greatest(max(stay_to), max(day_last)) as period_end,
+            least(min(stay_from), min(day_first) - to_days($reach_days)) as reach_from,
+            greatest(max(stay_to), max(day_last) + to_days($reach_days)) as reach_to,
+            string_agg(distinct source, ', ' order by source) as sources,
+            min(last_name_skeleton) as surname_skeleton
+        from family_record
         group by all
-        """
+        """,
+        {"reach_days": family["one_day_reach_days"]},
     )
     con.execute(
         """
@@ -75,14 +221,18 @@ def _edges_sql() -> str:
                 'shared address' as evidence,
                 a.dwelling as detail,
                 a.sources || ' / ' || b.sources as sources,
-                greatest(a.period_start, b.period_start) as valid_from,
-                least(a.period_end, b.period_end) as valid_to
+                -- the days both were there; when they were there only within reach of each
+                -- other, the days between them, in order
+                least(
+                    greatest(a.period_start, b.period_start), least(a.period_end, b.period_end)
+                ) as valid_from,
+                greatest(
+                    greatest(a.period_start, b.period_start), least(a.period_end, b.period_end)
+                ) as valid_to
             from household_dwelling as a
             inner join household_dwelling as b
                 on a.dwelling = b.dwelling and a.person_key < b.person_key
-            -- periods overlap, allowing for records that fall between census dates
-            where a.period_start <= b.period_end + to_days($tolerance_days)
-              and b.period_start <= a.period_end + to_days($tolerance_days)
+            where a.reach_from <= b.reach_to and b.reach_from <= a.reach_to
         ),
         ehm_person as (
             select distinct
@@ -205,12 +355,11 @@ def _postcode_surname_edges_sql() -> str:
 
 def build_families(con: duckdb.DuckDBPyConnection) -> None:
     family = linkage_settings()["family"]
-    params = {
-        "tolerance_days": family["overlap_tolerance_days"],
-        "ignore_relationships": family["ignore_relationships"],
-    }
     _create_dwellings(con, family)
-    con.execute(f"create or replace temp table family_edge as {_edges_sql()}", params)
+    con.execute(
+        f"create or replace temp table family_edge as {_edges_sql()}",
+        {"ignore_relationships": family["ignore_relationships"]},
+    )
 
     # Persons numbered 0..n-1, so that families are connected components of the edges.
     con.execute(
@@ -243,7 +392,8 @@ def build_families(con: duckdb.DuckDBPyConnection) -> None:
         )
         con.execute(
             f"insert into family_edge {_postcode_surname_edges_sql()}",
-            {"tolerance_days": params["tolerance_days"]},
+            # GP records are one-day records: two within reach of each other
+            {"tolerance_days": 2 * family["one_day_reach_days"]},
         )
         con.unregister("household_groups")
         group_root = groups()

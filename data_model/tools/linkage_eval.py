@@ -361,7 +361,8 @@ def link_febrl(
             cast(null as date) as known_from,
             cast(null as date) as known_to,
             case when identifier <> '' then 'SSN:' || identifier end as shared_id,
-            source || ':' || rec_id as registration_id
+            source || ':' || rec_id as registration_id,
+            cast(null as date) as address_known_from
         from febrl_frame
         """
     )

@@ -13,8 +13,23 @@ recorded_variants as (
         address, postcode,
         min(known_from) as first_seen,
         max(known_to) as last_seen,
+        -- Where the rows show the person living (families): rows that run over time (tenancies,
+        -- spells, episodes, ended registrations) as the span they cover, one-day rows (events,
+        -- census days, a GP address as it stands on the day of the data share) as their days.
+        min(lived_from) filter (where lived_from < lived_to) as stay_from,
+        max(lived_to) filter (where lived_from < lived_to) as stay_to,
+        min(lived_from) filter (where lived_from = lived_to) as day_first,
+        max(lived_to) filter (where lived_from = lived_to) as day_last,
         count(*) as source_rows
-    from person_rows
+    from (
+        select
+            *,
+            least(coalesce(address_known_from, known_to), coalesce(known_to, address_known_from))
+                as lived_from,
+            greatest(coalesce(address_known_from, known_to), coalesce(known_to, address_known_from))
+                as lived_to
+        from person_rows
+    )
     group by all
 ),
 
@@ -56,8 +71,14 @@ placeholder_addresses as (
 
 -- address_key(), its parts computed once (the regular expressions are the costly part)
 standard_addresses as (
-    select address, case when nullif(trim(address), '') is not null
-        then dwelling_key(flat, building) end as address_key
+    select
+        address,
+        case when nullif(trim(address), '') is not null then dwelling_key(flat, building) end
+            as address_key,
+        case when nullif(trim(address), '') is not null then flat end as address_flat,
+        -- the building a flat is in (for an address without a flat, its address_key)
+        case when nullif(trim(address), '') is not null then dwelling_key(null, building) end
+            as building_key
     from (
         select address, address_flat(address) as flat, address_building(address) as building
         from (
@@ -110,8 +131,14 @@ registration_variants as (
         any_value(variants.first_name) as first_name,
         any_value(variants.last_name) as last_name,
         any_value(variants.address) as address,
+        any_value(addresses.address_flat) as address_flat,
+        any_value(addresses.building_key) as building_key,
         min(variants.first_seen) as first_seen,
         max(variants.last_seen) as last_seen,
+        min(variants.stay_from) as stay_from,
+        max(variants.stay_to) as stay_to,
+        min(variants.day_first) as day_first,
+        max(variants.day_last) as day_last,
         sum(variants.source_rows)::bigint as source_rows
     from recorded_variants as variants
     left join standard_names as first_names on first_names.name = variants.first_name

@@ -3,6 +3,11 @@
 -- `known_from` / `known_to`: the period the row places the person at its address. An event is one
 -- day; a tenancy runs from its start to its end (or the extract date); a Family Context or service
 -- involvement address is the one current on the day the data is current as of.
+-- `address_known_from`: the first day the row shows where the person lives, which families
+-- compare. The same as known_from except for an open GP registration: a practice keeps its
+-- patient's address as it stands now, so the registration date says when they joined the
+-- practice, not when they came to this address, and the address is known on the day the data
+-- share is current to.
 with ehm_people as (
     select source, source_record_id, source_person_id, first_name, last_name, dob, sex, address,
            postcode, record_date, record_date as known_from, record_date as known_to,
@@ -103,9 +108,21 @@ unioned as (
     union all select * from service_involvement
     union all select * from family_context_csc
     union all select * from family_context_education
+),
+
+open_gp_registrations as (
+    select source_record_id
+    from {{ ref('stg_health_events') }}
+    where event_type = 'GP registration' and event_end_date is null
 )
 
 select
-    *,
-    source || ':' || source_person_id as registration_id
+    unioned.*,
+    source || ':' || source_person_id as registration_id,
+    case
+        when source = 'health_events'
+            and source_record_id in (select source_record_id from open_gp_registrations)
+            then known_to
+        else known_from
+    end as address_known_from
 from unioned

@@ -67,8 +67,11 @@ evidence_phrases as (
         valid_to,
         case evidence
             when 'shared address' then 'lived at ' || detail || ' ('
-                || coalesce(strftime(valid_from, '%d %b %Y'), '?') || ' to '
-                || coalesce(strftime(valid_to, '%d %b %Y'), '?')
+                || case
+                    when valid_from = valid_to then strftime(valid_from, '%d %b %Y')
+                    else coalesce(strftime(valid_from, '%d %b %Y'), '?') || ' to '
+                        || coalesce(strftime(valid_to, '%d %b %Y'), '?')
+                end
                 || '; ' || sources || ')'
             when 'recorded relationship' then 'recorded as ' || detail
                 || ' in early help case management'
