@@ -255,10 +255,9 @@ if plan_name:
     plan_figures = model.query(plan_read.plan_summary)
     if protected:
         plan_figures = protected_plan_figures(plan_figures)
-    st.markdown(
-        f"Under the outcomes plan *{plain(plan_name)}* (**Help → Outcomes plan**), on "
-        f"{fmt_date(as_at)}."
-    )
+    # point only to pages this visitor can open
+    plan_page = " (**Help → Outcomes plan**)" if access.may_open("outcomes_plan") else ""
+    st.markdown(f"Under the outcomes plan *{plain(plan_name)}*{plan_page}, on {fmt_date(as_at)}.")
     blocked_by = blocking_measures_words(int(plan_figures["near_max_blocking_measures"]))
     not_attached = (
         ""
@@ -371,6 +370,6 @@ if not absent.empty:
         + "; ".join(
             f"{plain(row.title)} ({plain(row.absent_reason)})" for row in absent.itertuples()
         )
-        + ". What needs them says *not available* rather than counting nothing (**Data quality** "
-        "lists them)."
+        + ". What needs them says *not available* rather than counting nothing"
+        + (" (**Data quality** lists them)." if access.may_open("data_quality") else ".")
     )

@@ -49,10 +49,11 @@ def readme_guide(path: Path = README) -> str:
 info = model.info()
 st.title("User guide")
 st.markdown(
-    "What each page answers and how its figures are counted. Every table on every page can be "
-    "downloaded as CSV (dates as YYYY-MM-DD, which any tool reads) or Excel (real dates shown as "
-    "DD Mon YYYY, with a notes sheet saying what the table counts). Every chart has a table with "
-    "the same figures next to it or below it."
+    "What each page answers and how its figures are counted. Where your role may take them, "
+    "tables download as CSV (dates as YYYY-MM-DD, which any tool reads) or Excel (real dates "
+    "shown as DD Mon YYYY, with a notes sheet saying what the table counts); councillors take "
+    "figures with small numbers protected, never a list of people or families. Every chart has "
+    "a table with the same figures next to it or below it."
 )
 st.markdown(readme_guide())
 

@@ -148,21 +148,27 @@ st.caption(
 profile = model.query(wards.ward_profile, ward_code, quarter_end, protected=protected)
 summary = next(m for m in profile.measures if m.measure_id == measure_id)
 exact = "" if protected else " (exact)"
-st.header(f"{ward_name}: {label}")
+st.header(plain(f"{ward_name}: {label}"))
 metric_row(
     [
         Metric(
-            f"{ward_name}{exact}",
+            plain(f"{ward_name}{exact}"),
             summary.value_text,
-            f"{label} {unit}, quarter ending {fmt_date(quarter_end)}: {summary.count_text} "
-            f"families. {measure['definition']}",
+            plain(
+                f"{label} {unit}, quarter ending {fmt_date(quarter_end)}: {summary.count_text} "
+                f"families. {measure['definition']}"
+            ),
         ),
         Metric(
-            f"{district_name}{exact}",
+            plain(f"{district_name}{exact}"),
             summary.district_text,
-            f"The whole district, {unit}: {district['count_text']} families.",
+            plain(f"The whole district, {unit}: {district['count_text']} families."),
         ),
-        Metric("Difference", summary.difference_text, f"{ward_name} against the district, {unit}."),
+        Metric(
+            "Difference",
+            summary.difference_text,
+            plain(f"{ward_name} against the district, {unit}."),
+        ),
         Metric(
             "Rank among the wards",
             summary.rank_text or "Not ranked",
@@ -185,7 +191,7 @@ st.markdown(
 profile_buttons(ward_code, f"{ward_name} ward", quarter_end, key="ward")
 
 # --- The map -------------------------------------------------------------------------------------
-st.subheader(f"{label} in every ward, quarter ending {fmt_date(quarter_end)}")
+st.subheader(plain(f"{label} in every ward, quarter ending {fmt_date(quarter_end)}"))
 boundary = model.query(geography.boundary_set)
 outlines = model.query(geography.ward_boundaries)
 if boundary["problem"]:
@@ -231,7 +237,7 @@ table(
 )
 
 # --- Trend by quarter ----------------------------------------------------------------------------
-st.header(f"{label} by quarter")
+st.header(plain(f"{label} by quarter"))
 trend = model.query(wards.ward_trend, measure_id, protected=protected)
 ward_committee = committee_of.get(ward_code)
 shown_areas = [
@@ -277,7 +283,7 @@ table(
 
 # --- The area committee --------------------------------------------------------------------------
 chosen_committee = ward_committee if committee == ALL_WARDS else committee
-st.header(f"{chosen_committee} area committee")
+st.header(plain(f"{chosen_committee} area committee"))
 members = ward_rows[ward_rows["area_committee"] == chosen_committee].sort_values("area_name")
 side_by_side = pd.concat(
     [members, committee_rows[committee_rows["area_name"] == chosen_committee],
@@ -325,7 +331,7 @@ profile_buttons(
 )
 
 # --- Every measure for the ward ------------------------------------------------------------------
-st.header(f"{ward_name} at a glance")
+st.header(plain(f"{ward_name} at a glance"))
 if profile.glance:
     st.markdown("\n".join(f"- {plain(sentence)}" for sentence in profile.glance))
 every_measure = pd.DataFrame(

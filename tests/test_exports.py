@@ -104,9 +104,14 @@ def test_excel_writes_formula_text_as_string_cells(planted) -> None:
 
 
 def test_the_helper_is_the_only_way_pages_download() -> None:
-    """Every download goes through pages/ui/tables.py (no page builds a file of its own)."""
+    """Every download goes through a shared helper that writes it to the audit trail first:
+    pages/ui/tables.py for tables, pages/ui/profile.py for the ward profile (no page builds a
+    file of its own)."""
+    helpers = [ROOT / "pages" / "ui" / "tables.py", ROOT / "pages" / "ui" / "profile.py"]
+    for helper in helpers:
+        assert "access.download_recorder(" in helper.read_text(encoding="utf-8")
     for path in [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py"))]:
-        if path == ROOT / "pages" / "ui" / "tables.py":
+        if path in helpers:
             continue
         text = path.read_text(encoding="utf-8")
         for call in ("download_button", ".to_csv(", ".to_excel(", "ExcelWriter"):

@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_model.disclosure import disclosure_settings
+from pages.ui.formats import plain
 from tests.access_helpers import signed_in
 from tests.test_app_pages import leaves
 
@@ -90,7 +91,8 @@ def own_figures(sql: duckdb.DuckDBPyConnection, measure: str, quarter: date) -> 
 
 
 def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
+    """The value of the metric labelled `label` (labels from data are escaped Markdown)."""
+    found = [m.value for m in at.metric if m.label == plain(label)]
     assert len(found) == 1, (label, [m.label for m in at.metric])
     return found[0]
 
@@ -261,7 +263,7 @@ def test_the_postcode_box_finds_the_ward(served: Path, sql: duckdb.DuckDBPyConne
     rerun(at)
     assert at.selectbox(key="ward").value == code
     assert any(f"is in **{name}** ward" in c.value for c in at.caption)
-    assert at.header[0].value.startswith(f"{name}:")
+    assert at.header[0].value.startswith(plain(f"{name}:"))
     at.text_input(key="ward_postcode").set_value("ZZ99 9ZZ")
     rerun(at)
     assert at.selectbox(key="ward").value == code  # unchanged

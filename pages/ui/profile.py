@@ -38,7 +38,7 @@ def profile_buttons(area: str, title: str, quarter_end: date, *, key: str) -> No
     reason = profile.pdf_unavailable_reason()
     with st.container(horizontal=True, gap="small"):
         st.download_button(
-            f"Profile of {title} (HTML)",
+            f"Profile of {plain(title)} (HTML)",
             data=html,
             file_name=f"{stem}.html",
             mime="text/html",
@@ -50,7 +50,7 @@ def profile_buttons(area: str, title: str, quarter_end: date, *, key: str) -> No
         )
         if reason is None:
             st.download_button(
-                f"Profile of {title} (PDF)",
+                f"Profile of {plain(title)} (PDF)",
                 data=pdf,
                 file_name=f"{stem}.pdf",
                 mime="application/pdf",

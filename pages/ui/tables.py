@@ -190,5 +190,7 @@ def table(
         height=height,
         alt=title or name,
         key=f"table_{slug(name)}",
+        # nothing recorded reads as an empty cell, not Streamlit's grey "None"
+        placeholder="",
     )
     download_buttons(df, name, spec, title=title, notes=notes, level=level)
