@@ -289,10 +289,14 @@ side_by_side = pd.concat(
     [members, committee_rows[committee_rows["area_name"] == chosen_committee],
      figures[figures["level"] == "district"]]
 )  # fmt: skip
+# A committee may share its name with one of its wards (Shipley): the bars are named apart.
+side_by_side["bar_name"] = side_by_side["area_name"].where(
+    side_by_side["level"] != "committee", side_by_side["area_name"] + " area committee"
+)
 charts.draw(
     charts.by_category(
         side_by_side,
-        "area_name",
+        "bar_name",
         [
             Series(
                 "rate",

@@ -365,3 +365,22 @@ def test_boundaries_that_match_no_ward_are_said_on_the_page_instead_of_a_map(
         assert frame_with(at, "rank_text", "area_name")["area_name"].size == 30  # the table stays
     finally:
         st.cache_data.clear()
+
+
+def test_a_committee_named_like_one_of_its_wards_has_a_bar_of_its_own(
+    served: Path, sql: duckdb.DuckDBPyConnection
+) -> None:
+    """Shipley is a ward and the area committee it is in: each gets its own bar, at its own rate
+    (one shared category stacked the two)."""
+    at = open_wards("manager")
+    at.selectbox(key="ward_committee").set_value("Shipley")
+    rerun(at)
+    bars = [
+        trace
+        for chart in at.get("plotly_chart")
+        for trace in json.loads(chart.proto.spec)["data"]
+        if trace.get("type") == "bar"
+    ]
+    names = [name for trace in bars for name in trace["y"]]
+    assert len(names) == len(set(names))
+    assert "Shipley" in names and "Shipley area committee" in names
