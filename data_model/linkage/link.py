@@ -10,10 +10,10 @@ The steps, each explainable to an analyst:
 3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
    two groups unless an analyst rejected it, it would give one person two NHS numbers, or the
    pair's own evidence says two people: twins (same date of birth and dwelling, different first
-   names) or a parent and child of one name (dates of birth ten or more years apart). Where some
-   system holds the two groups apart (each has its own registration there), siblings sharing a
-   postcode and dates of birth over a year apart are kept apart too. Pairs an analyst accepted
-   join first.
+   names or a boy and a girl) or a parent and child of one name (dates of birth ten or more
+   years apart). Where some system holds the two groups apart (each has its own registration
+   there), siblings sharing a postcode and dates of birth over a year apart are kept apart too.
+   Pairs an analyst accepted join first.
 4. Pairs scoring from the review band up whose records ended in different persons form the
    review queue (writers.py): the band itself, and the pairs the guards kept apart.
 
