@@ -389,7 +389,8 @@ lines = [
     "an analyst below.",
     f"The **twin guard** found {fmt_int(summary.get('twin_guard_pairs'))} pairs that "
     "look like twins, siblings or a parent and child of one name (the same date of birth and "
-    "home with different first names, or one name with dates of birth years apart) and kept "
+    "home with different first names, or a boy and a girl; or one name with dates of birth "
+    "years apart) and kept "
     f"apart **{fmt_int(summary.get('twin_guard_blocked'))}** of them that scored high enough "
     "to be linked; each is offered for review below with its reason.",
     f"**{fmt_int(summary.get('families'))} families** were found, "

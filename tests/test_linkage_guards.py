@@ -26,20 +26,21 @@ from data_model.linkage.link import (
     twin_guard_pairs,
 )
 from data_model.linkage.prediction import LinkageRun
-from data_model.linkage.settings import create_linkage_reference_tables
+from data_model.linkage.settings import create_linkage_reference_tables, street_type_rows
 from data_model.linkage.writers import write_person_link, write_review_pairs
 from data_model.runner import create_macros, discover_models, render
 
 PERSON = linkage_settings()["person"]
 SIMILARITY = PERSON["twin_guard"]["first_name_similarity_below"]
 HOME = ("Flat 2, 10 High Street, Heaton, Bradford", "BD9 4AA")
-COLUMNS = ("source", "person_id", "first_name", "last_name", "dob", "address", "postcode")
+COLUMNS = ("source", "person_id", "first_name", "last_name", "dob", "address", "postcode", "sex")
 
 
 def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None):
     """A connection holding int_person_record (the rows: source, person id, first name, last
-    name, date of birth, address, postcode) and int_linkage_record made from it by the model's
-    SQL, one linkage record per row in the order given (unique_id 1, 2, ...)."""
+    name, date of birth, address, postcode, and optionally sex, U if not given) and
+    int_linkage_record made from it by the model's SQL, one linkage record per row in the order
+    given (unique_id 1, 2, ...)."""
     con = duckdb.connect()
     create_macros(con)
     create_linkage_reference_tables(con)
@@ -50,9 +51,9 @@ def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None)
         " shared_id varchar, registration_id varchar, address_known_from date)"
     )
     for i, row in enumerate(rows):
-        values = dict(zip(COLUMNS, row, strict=True))
+        values = dict(zip(COLUMNS, row if len(row) == len(COLUMNS) else (*row, "U"), strict=True))
         con.execute(
-            "insert into int_person_record values (?, ?, ?, ?, ?, ?, 'U', ?, ?, date '2019-01-01',"
+            "insert into int_person_record values (?, ?, ?, ?, ?, ?, ?, ?, ?, date '2019-01-01',"
             " date '2019-01-01', date '2019-06-30', ?, ?, date '2019-01-01')",
             [
                 values["source"],
@@ -61,6 +62,7 @@ def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None)
                 values["first_name"],
                 values["last_name"],
                 values["dob"],
+                values["sex"],
                 values["address"],
                 values["postcode"],
                 (shared_ids or {}).get(i),
@@ -77,10 +79,18 @@ def linkage_records(rows: list[tuple], shared_ids: dict[int, str] | None = None)
     return con
 
 
-def record(i: int, source: str, first: str, last: str = "Smith", dob="2010-05-01", home=HOME):
+def record(
+    i: int,
+    source: str,
+    first: str,
+    last: str = "Smith",
+    dob="2010-05-01",
+    home=HOME,
+    sex: str = "U",
+):
     """A row whose person id is `P<i>` (so its linkage record is number i)."""
     address, postcode = home if home else (None, None)
-    return (source, f"P{i}", first, last, dob, address, postcode)
+    return (source, f"P{i}", first, last, dob, address, postcode, sex)
 
 
 def standard(con: duckdb.DuckDBPyConnection, column: str) -> list:
@@ -118,16 +128,21 @@ def test_titles_go_and_a_surname_repeated_in_the_forename_is_the_surname():
 
 
 def dob_level(con: duckdb.DuckDBPyConnection, left: int, right: int) -> str:
-    """The label of the date-of-birth comparison level two linkage records take: the first level,
-    most alike first, whose condition (as Splink writes it for DuckDB) holds for them."""
+    """The label of the date-of-birth comparison level two linkage records take."""
+    return comparison_level(con, "dob", left, right)
+
+
+def comparison_level(con: duckdb.DuckDBPyConnection, name: str, left: int, right: int) -> str:
+    """The label of the comparison level (of comparison `name`) two linkage records take: the
+    first level, most alike first, whose condition (as Splink writes it for DuckDB) holds."""
     from data_model.linkage.comparisons import comparisons
 
-    (dob,) = [
+    (comparison,) = [
         c
         for c in comparisons(PERSON)
-        if c.create_comparison_dict("duckdb")["output_column_name"] == "dob"
+        if c.create_comparison_dict("duckdb")["output_column_name"] == name
     ]
-    levels = dob.create_comparison_dict("duckdb")["comparison_levels"]
+    levels = comparison.create_comparison_dict("duckdb")["comparison_levels"]
     columns = [
         name
         for (name,) in con.execute(
@@ -198,6 +213,24 @@ def test_a_first_of_january_date_of_birth_is_compared_on_its_year_only():
         ("Nisha Diya", "Bisha", False),  # a second given name and a typo
         ("Chris", "Christopher", False),  # short form
         ("Mr John", "John", False),  # title
+        ("Yasmin", "Yasmeen", False),  # a transliteration: one skeleton of two consonants
+        ("Zoe", "Zie", False),  # one letter mistyped
+        ("Lee-Anne", "Leann", False),  # one name with and without its hyphen
+        ("Muhammad Zakariya", "Zakariyya", False),  # a second given name the other's, mistyped
+        ("Hasan", "Hassan", False),  # one name's spellings
+        # one consonant is too short a skeleton to call a transliteration: the vowels are the name
+        ("Ella", "Ellie", True),
+        ("Mia", "Maya", True),
+        # names name_variants.yaml lists in no common group, however alike their letters
+        ("Hassan", "Hussain", True),
+        ("Jack", "Jake", True),
+        ("Oliver", "Olivia", True),
+        # names given in their own right are in no other name's group
+        ("Anna", "Hannah", True),
+        ("Amy", "Mia", True),
+        # known by a second name the other system never recorded: twins, as far as any record
+        # shows (an analyst decides)
+        ("Yusuf", "Mohammad", True),
     ],
 )
 def test_the_twin_rule_knows_different_names_from_one_name_written_differently(
@@ -237,6 +270,219 @@ def test_a_home_without_an_address_is_its_postcode_and_a_postcode_alone_needs_a_
     assert apart.tolist() == [[0, 1], [1, 2]]
     # another address at the postcode, the surname shared: kept apart where a system holds both
     assert siblings.tolist() == [[0, 2]]
+
+
+def test_short_names_are_compared_by_their_letters_not_a_one_consonant_skeleton():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Mia"),
+            record(2, "police_incidents", "Maya"),
+            record(3, "health_events", "Zoe"),
+            record(4, "dwp_spells", "Zie"),
+            record(5, "housing_tenancies", "Yasmin"),
+            record(6, "ehm_people", "Yasmeen"),
+            record(7, "csc_episodes", "J"),
+            record(8, "csc_episodes", "K"),
+        ]
+    )
+    assert standard(con, "first_name_skeleton")[:2] == ["M", "M"]
+    assert standard(con, "first_name_transliteration_key")[:2] == [None, None]
+    assert comparison_level(con, "first_name", 1, 2) == "different"
+    assert comparison_level(con, "first_name", 3, 4) == "one letter apart"
+    assert comparison_level(con, "first_name", 5, 6) == "same consonant skeleton"
+    assert comparison_level(con, "first_name", 7, 8) == "different"  # two initials
+
+
+def twins_and_siblings(rows: list[tuple], postcode_and_surname: bool = False):
+    """The twin guard's pairs (as lists of record-number pairs, 1-based) of the given rows."""
+    con = linkage_records(rows)
+    apart, siblings = twin_guard_pairs(con, SIMILARITY, postcode_and_surname)
+    return (apart + 1).tolist(), (siblings + 1).tolist()
+
+
+@pytest.mark.parametrize(
+    ("address_a", "address_b"),
+    [
+        ("Flat No 1, 14 Ladywell Vw", "Flat 1, 14 Ladywell View, Calderbrook"),
+        ("21 Warley Vw Flat 4 Edgecliffe", "Flat 4 21 Warley View, Edgecliffe"),
+        ("9 Mill Wlk, Heaton", "9 MILL WALK"),
+        ("3 Brook Gdns", "3 Brook Gardens, Heaton"),
+        ("12 Oak Cres", "12 Oak Crescent"),
+    ],
+)
+def test_twins_are_kept_apart_however_their_street_is_abbreviated(address_a, address_b):
+    apart, siblings = twins_and_siblings(
+        [
+            record(1, "school_census", "Umar", home=(address_a, "BD5 5UT")),
+            record(2, "health_events", "Kashif", home=(address_b, "BD5 5UT")),
+        ]
+    )
+    assert apart == [[1, 2]] and siblings == []
+
+
+@pytest.fixture(scope="module")
+def street_key():
+    """The dwelling key of an address, with the street types of street_types.yaml."""
+    con = duckdb.connect()
+    create_macros(con)
+    create_linkage_reference_tables(con)
+    con.execute(
+        "create table street_types as select map_from_entries(list((word, street_type)))"
+        " as street_types from cfg_street_type"
+    )
+
+    class StreetKey:
+        def __call__(self, address: str) -> str:
+            return self.keys([address])[0]
+
+        def keys(self, addresses: list[str]) -> list[str]:
+            return [
+                key
+                for (key,) in con.execute(
+                    "select address_key(address, street_types) from street_types,"
+                    " unnest(?::varchar[]) with ordinality as given(address, position)"
+                    " order by position",
+                    [addresses],
+                ).fetchall()
+            ]
+
+    return StreetKey()
+
+
+def test_every_street_type_abbreviation_is_written_out(street_key):
+    cases = [
+        case
+        for word, street_type in street_type_rows()
+        for case in (
+            (f"7 Long {word.title()}, Heaton", f"7 LONG {street_type}"),
+            (f"Flat 2 7 Long {word} Heaton", f"2 7 LONG {street_type}"),
+        )
+    ]
+    keys = street_key.keys([address for address, _ in cases])
+    wrong = [
+        (address, key)
+        for (address, expected), key in zip(cases, keys, strict=True)
+        if key != expected
+    ]
+    assert len(cases) > 200 and wrong == []
+
+
+def test_a_street_is_named_before_its_type(street_key):
+    # "St" after the house number is a saint, not a street; a locality after the type goes
+    assert street_key("14 St Marys Rd Heaton") == "14 ST MARYS ROAD"
+    assert street_key("14 Park Vw Rd") == "14 PARK VIEW ROAD"
+    assert street_key("Shuttle House, Broad Rd") == "SHUTTLE HOUSE"
+
+
+def test_an_abbreviation_for_two_street_types_is_an_error(tmp_path):
+    types = tmp_path / "street_types.yaml"
+    types.write_text("fold: [fld]\nfield: [fld]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="FLD is given for both FOLD and FIELD"):
+        street_type_rows(types)
+
+
+def test_the_same_building_with_the_flat_left_out_is_one_home():
+    apart, siblings = twins_and_siblings(
+        [
+            record(1, "school_census", "Chelsea", "Mitchell", home=("20 Carr Avenue", "BD10 5JP")),
+            record(
+                2, "health_events", "Jade", "Mutchell", home=("Flat 4, 20 Carr Ave", "BD10 5JP")
+            ),
+            # another flat of the building: a neighbour's, or a sibling's
+            record(
+                3,
+                "police_incidents",
+                "Kelly",
+                "Mitchell",
+                home=("Flat 3 20 Carr Avenue", "BD10 5JP"),
+            ),
+            # the building in another postcode is another building
+            record(4, "dwp_spells", "Leah", "Mitchell", home=("Flat 5 20 Carr Ave", "BD11 1AA")),
+        ]
+    )
+    assert apart == [[1, 2], [1, 3]]
+    assert siblings == [[2, 3]]  # the surname shared: kept apart where a system holds both
+
+
+def test_a_postcode_and_surname_shared_are_a_home_where_the_setting_says_so():
+    rows = [
+        record(1, "school_census", "Martin", home=("Flat 15 Mercer Court, Larkspur Rd", "BD8 8XT")),
+        record(
+            2, "health_events", "Damian", home=("Flat 15 Mercer Court Larkspur Road", "BD8 8XT")
+        ),
+        record(3, "police_incidents", "Daniel", "Jones", home=("40 Larkspur Road", "BD8 8XT")),
+    ]
+    assert twins_and_siblings(rows, postcode_and_surname=False) == ([], [[1, 2]])
+    assert twins_and_siblings(rows, postcode_and_surname=True) == ([[1, 2]], [])
+    assert PERSON["twin_guard"]["postcode_and_surname_is_home"] is False
+
+
+def test_a_boy_and_a_girl_born_together_at_one_home_are_twins_whatever_their_names():
+    apart, _ = twins_and_siblings(
+        [
+            record(1, "school_census", "Daniel", sex="M"),
+            record(2, "health_events", "Danielle", sex="F"),
+            record(3, "school_census", "Amir", dob="2011-01-01", sex="M"),
+            record(4, "health_events", "Amira", dob="2011-01-01", sex="F"),
+            record(5, "school_census", "Ali", dob="2012-02-02", sex="M"),
+            record(6, "police_incidents", "Aliya", dob="2012-02-02", sex="F"),
+            record(7, "school_census", "Oliver", dob="2013-03-03", sex="M"),
+            record(8, "dwp_spells", "Olivia", dob="2013-03-03", sex="U"),  # by the names alone
+        ]
+    )
+    assert apart == [[1, 2], [3, 4], [5, 6], [7, 8]]
+
+
+def test_a_sex_keyed_wrongly_makes_no_twins():
+    apart, _ = twins_and_siblings(
+        [
+            # the sex not recorded on one side
+            record(1, "school_census", "Daniel", sex="M"),
+            record(2, "health_events", "Danielle", sex="U"),
+            # one name, two sexes: one child
+            record(3, "school_census", "Tracey", dob="2011-01-01", sex="F"),
+            record(4, "health_events", "Tracey", dob="2011-01-01", sex="M"),
+            # forename and surname swapped
+            record(5, "school_census", "Anthony", "Booth", dob="2013-03-03", sex="M"),
+            record(6, "health_events", "Booth", "Anthony", dob="2013-03-03", sex="F"),
+        ]
+    )
+    assert apart == []
+
+
+def test_a_registration_recording_both_sexes_makes_no_twins():
+    # The school recorded Agnieszka as a girl and, once, as a boy; her GP calls her Aga.
+    con = linkage_records(
+        [
+            record(1, "school_census", "Agnieszka", sex="F"),
+            record(1, "school_census", "Agnieszka", sex="M"),
+            record(2, "health_events", "Aga", sex="F"),
+        ]
+    )
+    # (one registration, two records: numbered by sex here, F first)
+    con.execute(
+        "create or replace table int_linkage_record as select * replace ("
+        " row_number() over (order by unique_id, sex) as unique_id) from int_linkage_record"
+    )
+    assert standard(con, "sex") == ["F", "M", "F"]
+    apart, siblings = twin_guard_pairs(con, SIMILARITY, False)
+    assert apart.tolist() == [] and siblings.tolist() == []
+    # the same records in two registrations are a boy and a girl
+    con.execute("update int_linkage_record set registration_id = 'other' where unique_id = 2")
+    apart, _ = twin_guard_pairs(con, SIMILARITY, False)
+    assert apart.tolist() == [[1, 2]]
+
+
+def test_a_boy_and_a_girl_are_offered_for_review_as_such():
+    con = linkage_records(
+        [
+            record(1, "school_census", "Daniel", sex="M"),
+            record(2, "health_events", "Danielle", sex="F"),
+        ]
+    )
+    roots = cluster(con, [(0, 1, 0.9999)])
+    assert roots[0] != roots[1]
+    assert queue(con) == [(0, 1, "same date of birth and home, a boy and a girl")]
 
 
 def cluster(con, scored, accepted=(), rejected=()):
@@ -314,6 +560,25 @@ def test_one_child_written_differently_in_two_systems_is_one_person():
     roots = cluster(con, [(0, 1, 0.999), (1, 2, 0.999), (2, 3, 0.995)])
     assert len(set(roots)) == 1
     assert queue(con) == []
+
+
+def test_a_record_as_likely_any_of_several_joins_the_same_way_whatever_order_its_pairs_came_in():
+    # Hira and Hora are twins (two names); Hiea is Hira mistyped, Hira one letter from Hora too;
+    # an initial "H" scores the same with all three. Which partner counts as its strongest must
+    # not depend on the order the scoring engine (DuckDB or Spark) returned the pairs in.
+    con = linkage_records(
+        [
+            record(1, "health_events", "Hiea", sex="F"),
+            record(2, "police_incidents", "Hora", sex="F"),
+            record(3, "school_census", "Hira", sex="F"),
+            record(4, "dwp_spells", "H", home=(None, HOME[1])),
+        ]
+    )
+    pairs = [(0, 1, 0.998), (0, 2, 0.9999999), (1, 2, 0.999999), (3, 0, 0.999996)]
+    pairs += [(3, 1, 0.999996), (3, 2, 0.999996)]
+    roots = [cluster(con, order) for order in (pairs, pairs[::-1], pairs[3:] + pairs[:3])]
+    assert roots[0] == roots[1] == roots[2]
+    assert roots[0][0] != roots[0][1]  # the twins
 
 
 def test_a_parent_and_child_of_one_name_are_never_linked_even_through_a_record_without_a_birthday():

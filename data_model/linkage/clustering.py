@@ -42,9 +42,10 @@ class _Groups:
 
     - Pairs an analyst rejected never end in one group, nor do two NHS numbers (or NINOs).
     - Pairs kept apart on their own evidence never end in one group: twins (the same date of
-      birth and home, different first names) and dates of birth `namesake_span_days` or more
-      apart (a parent and child of one name, even chaining through a record without a date of
-      birth). No system need hold them apart; an analyst who accepts such a pair joins it.
+      birth and home, different first names or a boy and a girl) and dates of birth
+      `namesake_span_days` or more apart (a parent and child of one name, even chaining through
+      a record without a date of birth). No system need hold them apart; an analyst who accepts
+      such a pair joins it.
     - Guarded pairs (twins and siblings sharing only a postcode) and dates of birth more than
       `max_dob_span_days` apart keep two groups apart when some system holds them as two people,
       that is when both groups already hold a registration of one source: otherwise a replaced

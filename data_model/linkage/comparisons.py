@@ -20,6 +20,7 @@ A level in linkage.yaml is a mapping with a `label` and one kind, e.g.
 - `jaro_winkler`: {column, at_least}; Jaro-Winkler similarity at least that
 - `damerau_levenshtein`: {column, at_most}; at most that many edits apart
 - `days_apart`: {column, at_most}; dates at most that many days apart
+- `min_length`: {column, at_least}; both records' values are at least that many letters long
 - `all` / `any`: a list of kinds; every one / any one holds
 - `else`: true; anything else (the last level)
 
@@ -104,6 +105,15 @@ def either_equals_level(column_a: str, column_b: str) -> cll.CustomLevel:
     )
 
 
+def min_length_level(column: str, at_least: int) -> cll.CustomLevel:
+    """Both records' values are at least `at_least` letters long (a name, not an initial). Plain
+    ANSI SQL (length), translated for each backend."""
+    return cll.CustomLevel(
+        f"(length({column}_l) >= {int(at_least)} AND length({column}_r) >= {int(at_least)})",
+        base_dialect_str="duckdb",
+    )
+
+
 def either_true_level(column: str) -> cll.CustomLevel:
     """A true/false column holds for either record (e.g. one date of birth stands for a year
     alone). Plain ANSI SQL, translated for each backend."""
@@ -159,6 +169,8 @@ def _level(spec: dict[str, Any]) -> LevelCreator:
         return cll.JaroWinklerLevel(argument["column"], argument["at_least"])
     if kind == "damerau_levenshtein":
         return cll.DamerauLevenshteinLevel(argument["column"], argument["at_most"])
+    if kind == "min_length":
+        return min_length_level(argument["column"], argument["at_least"])
     if kind == "days_apart":
         return cll.AbsoluteDateDifferenceLevel(
             argument["column"], input_is_string=False, threshold=argument["at_most"], metric="day"

@@ -10,10 +10,10 @@ The steps, each explainable to an analyst:
 3. Clustering (clustering.py), strongest pair first: a pair at or above the link threshold joins
    two groups unless an analyst rejected it, it would give one person two NHS numbers, or the
    pair's own evidence says two people: twins (same date of birth and dwelling, different first
-   names) or a parent and child of one name (dates of birth ten or more years apart). Where some
-   system holds the two groups apart (each has its own registration there), siblings sharing a
-   postcode and dates of birth over a year apart are kept apart too. Pairs an analyst accepted
-   join first.
+   names or a boy and a girl) or a parent and child of one name (dates of birth ten or more
+   years apart). Where some system holds the two groups apart (each has its own registration
+   there), siblings sharing a postcode and dates of birth over a year apart are kept apart too.
+   Pairs an analyst accepted join first.
 4. Pairs scoring from the review band up whose records ended in different persons form the
    review queue (writers.py): the band itself, and the pairs the guards kept apart.
 
@@ -147,7 +147,9 @@ def cluster_persons(
     guards, and without the pairs of records that could be either of two people kept apart."""
     link_threshold = person["link_threshold"]
     similarity_below = person["twin_guard"]["first_name_similarity_below"]
-    twins, siblings = twin_guard_pairs(con, similarity_below)
+    twins, siblings = twin_guard_pairs(
+        con, similarity_below, person["twin_guard"]["postcode_and_surname_is_home"]
+    )
     run.twin_guard_pairs = len(twins) + len(siblings)
     twins, siblings = (
         lift_accepted_names(con, pairs, accepted, similarity_below) for pairs in (twins, siblings)
@@ -231,15 +233,30 @@ def different_first_names(a: str, b: str) -> str:
     """SQL: the first names of records `a` and `b` (aliases of int_linkage_record), both recorded,
     are different names, as twins' are (linkage.yaml twin_guard); `$similarity_below` is the
     setting's Jaro-Winkler bound. Typos, nicknames and spellings are judged on the first given
-    names, so a second given name on one side ("NISHA DIYA", "BISHA") changes nothing."""
+    names, so a second given name on one side ("NISHA DIYA", "BISHA") changes nothing; and on the
+    whole first names without their spaces ("LEE ANNE", "LEANN"). Two names name_variants.yaml
+    lists in no common group are different names however alike their letters (Hassan and
+    Hussain, Jack and Jake, Oliver and Olivia)."""
+    whole_names_not_a_typo = _not_a_typo(
+        f"replace({a}.first_name_std, ' ', '')", f"replace({b}.first_name_std, ' ', '')"
+    )
     return f"""(
         {a}.first_name_std <> {b}.first_name_std
-        -- not a typo
-        and jaro_winkler_similarity({a}.first_given_name, {b}.first_given_name) < $similarity_below
-        and damerau_levenshtein({a}.first_given_name, {b}.first_given_name) > 1
-        -- not a nickname, spelling variant or transliteration
-        and not list_has_any({a}.first_name_groups, {b}.first_name_groups)
-        and {a}.first_name_skeleton <> {b}.first_name_skeleton
+        and (
+            -- names the variants list knows, in no common group
+            ({a}.first_name_listed and {b}.first_name_listed
+             and not list_has_any({a}.first_name_groups, {b}.first_name_groups))
+            or (
+                -- not a typo
+                {_not_a_typo(f"{a}.first_given_name", f"{b}.first_given_name")}
+                and {whole_names_not_a_typo}
+                -- not a nickname or spelling variant
+                and not list_has_any({a}.first_name_groups, {b}.first_name_groups)
+                -- not a transliteration (one consonant skeleton of two consonants or more)
+                and not coalesce(
+                    {a}.first_name_transliteration_key = {b}.first_name_transliteration_key, false)
+            )
+        )
         -- not an initial
         and length({a}.first_given_name) > 1 and length({b}.first_given_name) > 1
         -- not one contained in the other: a second given name, or a short form (KEN, KENNETH)
@@ -247,10 +264,43 @@ def different_first_names(a: str, b: str) -> str:
         and not list_has_all({b}.first_name_tokens, {a}.first_name_tokens)
         and not starts_with({a}.first_given_name, {b}.first_given_name)
         and not starts_with({b}.first_given_name, {a}.first_given_name)
+        -- nor a second given name written differently from the other's first
+        -- ("MUHAMMAD ZAKARIYA", "ZAKARIYYA")
+        and {_not_a_typo(f"coalesce({a}.second_given_name, '')", f"{b}.first_given_name")}
+        and {_not_a_typo(f"coalesce({b}.second_given_name, '')", f"{a}.first_given_name")}
         -- not the surname recorded as the forename (names swapped)
-        and jaro_winkler_similarity({a}.first_name_std, coalesce({b}.last_name_std, '')) < 0.92
-        and jaro_winkler_similarity({b}.first_name_std, coalesce({a}.last_name_std, '')) < 0.92
+        and {_not_swapped(a, b)}
     )"""
+
+
+def _not_a_typo(x: str, y: str) -> str:
+    """SQL: names x and y are not one name mistyped (Jaro-Winkler below `$similarity_below`,
+    and more than one edit apart)."""
+    return (
+        f"(jaro_winkler_similarity({x}, {y}) < $similarity_below"
+        f" and damerau_levenshtein({x}, {y}) > 1)"
+    )
+
+
+def different_sexes(a: str, b: str) -> str:
+    """SQL: records `a` and `b` are recorded one male and one female, with first names not the
+    same: a boy and a girl (Daniel and Danielle, Amir and Amira), however alike their names. One
+    name with two sexes is one person with a sex keyed wrongly, as are names swapped with the
+    surname (one record's forename is the other's surname: the name says nothing here)."""
+    return f"""(
+        {a}.sex in ('M', 'F') and {b}.sex in ('M', 'F') and {a}.sex <> {b}.sex
+        and {a}.first_given_name <> {b}.first_given_name
+        and {_not_swapped(a, b)}
+    )"""
+
+
+def _not_swapped(a: str, b: str) -> str:
+    """SQL: neither record's first name is the other's surname (names written the wrong way
+    round)."""
+    return (
+        f"(jaro_winkler_similarity({a}.first_name_std, coalesce({b}.last_name_std, '')) < 0.92"
+        f" and jaro_winkler_similarity({b}.first_name_std, coalesce({a}.last_name_std, '')) < 0.92)"
+    )
 
 
 def alike_first_names(a: str, b: str) -> str:
@@ -262,16 +312,25 @@ def alike_first_names(a: str, b: str) -> str:
 
 
 def twin_guard_pairs(
-    con: duckdb.DuckDBPyConnection, similarity_below: float
+    con: duckdb.DuckDBPyConnection,
+    similarity_below: float,
+    postcode_and_surname: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """linkage_twin_pair, and its pairs (each n × 2): records of two registrations sharing a date
-    of birth whose first names are different names (different_first_names), as twins' are.
+    of birth whose first names are different names (different_first_names), or who are recorded
+    a boy and a girl (different_sexes), as twins are.
 
-    The first pairs share a dwelling (the address; or the postcode where either has no address):
-    twins on their own evidence, kept apart always. The second share only a postcode and a
-    surname (siblings whose address one system keyed wrongly), kept apart where a system holds
-    them as two people.
+    The first pairs share a home: the same address; the same postcode where either has no
+    address; the same postcode and building where one leaves out the flat ("20 CARR AVENUE",
+    "FLAT 4 20 CARR AVENUE"); and, where `postcode_and_surname` (linkage.yaml
+    twin_guard.postcode_and_surname_is_home), the same postcode and surname. Twins on their own
+    evidence, kept apart always. The second share only a postcode and a surname (siblings whose
+    address one system keyed wrongly), kept apart where a system holds them as two people.
     """
+    if postcode_and_surname is None:
+        postcode_and_surname = linkage_settings()["person"]["twin_guard"][
+            "postcode_and_surname_is_home"
+        ]
     # Pairs sharing a date of birth and an address or a postcode, made first (by equality joins
     # alone), then judged: the names are compared once per pair.
     con.execute(
@@ -291,20 +350,47 @@ def twin_guard_pairs(
         """
     )
     con.execute(
+        """
+        create or replace temp table linkage_registration_sexes as
+        select registration_id, count(distinct sex) filter (where sex in ('M', 'F')) as sexes
+        from int_linkage_record
+        group by registration_id
+        """
+    )
+    same_surname = (
+        "(l.last_name_skeleton = r.last_name_skeleton"
+        " or list_has_any(l.last_name_parts, r.last_name_parts))"
+    )
+    same_home = f"""(
+        coalesce(l.address_key = r.address_key, l.postcode = r.postcode)
+        or l.postcode = r.postcode and l.building_key = r.building_key
+            and (l.address_flat is null or r.address_flat is null)
+        {f"or l.postcode = r.postcode and {same_surname}" if postcode_and_surname else ""}
+    )"""
+    con.execute(
         f"""
         create or replace temp table linkage_twin_pair as
         select
             l.unique_id - 1 as node_l,
             r.unique_id - 1 as node_r,
-            coalesce(l.address_key = r.address_key, l.postcode = r.postcode) as same_dwelling
+            coalesce({same_home}, false) as same_dwelling,
+            case when {different_first_names("l", "r")}
+                then 'same date of birth and home, different first names'
+                else 'same date of birth and home, a boy and a girl'
+            end as twin_reason
         from linkage_birthday_pair as pair
         inner join int_linkage_record as l on l.unique_id = pair.id_l
         inner join int_linkage_record as r on r.unique_id = pair.id_r
-        where {different_first_names("l", "r")}
-            and (coalesce(l.address_key = r.address_key, l.postcode = r.postcode)
-                 -- one surname, or one part of a double-barrelled one
-                 or l.last_name_skeleton = r.last_name_skeleton
-                 or list_has_any(l.last_name_parts, r.last_name_parts))
+        inner join linkage_registration_sexes as l_sexes
+            on l_sexes.registration_id = l.registration_id
+        inner join linkage_registration_sexes as r_sexes
+            on r_sexes.registration_id = r.registration_id
+        where ({different_first_names("l", "r")}
+               -- a boy and a girl, each registration recording one sex (a registration holding
+               -- both has had its sex keyed wrongly)
+               or {different_sexes("l", "r")} and l_sexes.sexes = 1 and r_sexes.sexes = 1)
+            -- one surname, or one part of a double-barrelled one
+            and (coalesce({same_home}, false) or {same_surname})
         order by node_l, node_r
         """,
         {"similarity_below": similarity_below},
@@ -384,8 +470,9 @@ def without_ambiguous_records(
     other = np.concatenate([strong["node_r"], strong["node_l"]]).astype(np.int64)
     weight = np.concatenate([strong["match_weight"], strong["match_weight"]]).astype(float)
     n_records = len(dob_days)
-    # each record's partners, strongest first
-    order = np.lexsort((-weight, node))
+    # each record's partners, strongest first; among equally strong ones, by record number, so
+    # that the rows' order (which the engine that scored them decides) changes nothing
+    order = np.lexsort((other, -weight, node))
     node, other, weight = node[order], other[order], weight[order]
     first = np.r_[True, node[1:] != node[:-1]]
     best_weight = np.full(n_records, -np.inf)

@@ -1,5 +1,6 @@
-"""Linkage settings: linkage.yaml (what a council analyst may change) and name_variants.yaml (the
-nickname and spelling groups), and the configuration tables the SQL models read from them."""
+"""Linkage settings: linkage.yaml (what a council analyst may change), name_variants.yaml (the
+nickname and spelling groups) and street_types.yaml (thoroughfare types and their
+abbreviations), and the configuration tables the SQL models read from them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import yaml
 
 SETTINGS_FILE = Path(__file__).with_name("linkage.yaml")
 NAME_VARIANTS_FILE = Path(__file__).with_name("name_variants.yaml")
+STREET_TYPES_FILE = Path(__file__).with_name("street_types.yaml")
 
 
 @cache
@@ -29,12 +31,32 @@ def name_variant_rows(path: Path = NAME_VARIANTS_FILE) -> list[tuple[str, str]]:
     return sorted(rows)
 
 
+def street_type_rows(path: Path = STREET_TYPES_FILE) -> list[tuple[str, str]]:
+    """(word, street type) pairs in capitals: each type as itself and each of its abbreviations
+    ("VW" -> "VIEW"). An abbreviation given for two types is an error: it could not be written
+    out."""
+    types = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows: dict[str, str] = {}
+    for street_type, abbreviations in types.items():
+        for word in [street_type, *(abbreviations or [])]:
+            word, full = compact(word), compact(street_type)
+            if rows.get(word, full) != full:
+                raise ValueError(
+                    f"{path.name}: {word} is given for both {rows[word]} and {full}; "
+                    "an abbreviation names one street type"
+                )
+            rows[word] = full
+    return sorted(rows.items())
+
+
 def create_linkage_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Configuration the SQL models read: name groups, systems that share another's ids, titles,
-    the placeholder postcodes and addresses and the year-only dates of birth (linkage.yaml's
-    `standardise`)."""
+    """Configuration the SQL models read: name groups, street types, systems that share another's
+    ids, titles, the placeholder postcodes and addresses and the year-only dates of birth
+    (linkage.yaml's `standardise`)."""
     con.execute("create or replace table cfg_name_variant (name_std varchar, name_group varchar)")
     con.executemany("insert into cfg_name_variant values (?, ?)", name_variant_rows())
+    con.execute("create or replace table cfg_street_type (word varchar, street_type varchar)")
+    con.executemany("insert into cfg_street_type values (?, ?)", street_type_rows())
     con.execute("create or replace table cfg_system_source (system_name varchar, source varchar)")
     systems = linkage_settings()["person"]["same_identifier_systems"]
     con.executemany("insert into cfg_system_source values (?, ?)", list(systems.items()))

@@ -87,7 +87,8 @@ def write_review_pairs(
         with pairs as (
             select
                 p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight, {evidence},
-                twin.node_l is not null as twin_guard
+                twin.node_l is not null as twin_guard,
+                twin.twin_reason
             from {predictions} as p
             left join linkage_twin_pair as twin
                 on twin.node_l = p.unique_id_l - 1 and twin.node_r = p.unique_id_r - 1
@@ -151,12 +152,12 @@ def write_review_pairs(
         )
         select
             offered.pair_l || ' ~ ' || offered.pair_r as pair_id,
-            offered.* exclude (decision, decided_at, decided_by),
+            offered.* exclude (decision, decided_at, decided_by, twin_reason),
             abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
                 and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
                 as namesake_guard,
             case
-                when offered.twin_guard then 'same date of birth and home, different first names'
+                when offered.twin_guard then offered.twin_reason
                 when abs(date_diff('day', record_l.dob, record_r.dob)) >= $namesake_days
                     and damerau_levenshtein(record_l.dob_digits, record_r.dob_digits) > 1
                     then 'one name, dates of birth years apart'

@@ -67,42 +67,60 @@ create or replace macro address_building(raw_address) as (
         '^\s*([0-9]+[A-Z]?)\s*,\s*([A-Z])', '\1 \2'))
 );
 
--- Street-type abbreviations written out, so "14 Oak Rd" meets "14 OAK ROAD".
-create or replace macro street_std(street) as (
-    regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-    regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-    regexp_replace(regexp_replace(trim(regexp_replace(street, '[^A-Z0-9 ]', ' ', 'g')),
-        ' RD$', ' ROAD'), ' ST$', ' STREET'), ' AVE?$', ' AVENUE'), ' LN$', ' LANE'),
-        ' CL$', ' CLOSE'), ' CRES$', ' CRESCENT'), ' DR$', ' DRIVE'), ' GR$', ' GROVE'),
-        ' PL$', ' PLACE'), ' TERR?$', ' TERRACE'), ' GDNS$', ' GARDENS'), ' MT$', ' MOUNT'),
-        ' CT$', ' COURT'), '\s+', ' ', 'g')
+-- The words of a street, capitals and digits only ("14 Oak Rd." -> [14, OAK, RD]).
+create or replace macro street_words(street) as (
+    string_split(trim(regexp_replace(regexp_replace(street, '[^A-Z0-9 ]', ' ', 'g'), '\s+', ' ', 'g')), ' ')
 );
 
--- A house number and street up to its last street-type word (ROAD, ST, LANE...), where it has one.
-create or replace macro street_through_type(street) as (
-    coalesce(nullif(regexp_extract(street,
-        '^([0-9]+[A-Z]?\s.*\b(?:ROAD|RD|STREET|ST|AVENUE|AVE|LANE|LN|CLOSE|CL|CRESCENT|CRES|DRIVE|DR|GROVE|GR|PLACE|PL|TERRACE|TERR|TER|GARDENS|GDNS|MOUNT|MT|COURT|CT|WAY|WALK|VIEW|ROW|HILL|SQUARE|SQ|PARADE|GREEN|FOLD|GATE|RISE|VALE|CIRCUIT|PARK))\b', 1), ''), street)
+-- Where a street's name starts: after its house number, where it has one.
+create or replace macro street_name_start(words) as (
+    case when regexp_full_match(words[1], '[0-9]+[A-Z]?') then 2 else 1 end
+);
+
+-- Street types written out (street_types: word -> type, from cfg_street_type / street_types.yaml),
+-- so "14 Oak Rd" meets "14 OAK ROAD". A street is named before its type, so the name's first word
+-- stays as written ("14 ST MARYS RD" is 14 ST MARYS ROAD).
+create or replace macro street_words_std(words, street_types) as (
+    list_transform(words, lambda word, i:
+        case when i > street_name_start(words) then coalesce(street_types[word], word) else word end)
+);
+
+-- A house number and street up to its last street type after the name's first word, where it has
+-- one ("14 OAK ROAD HEATON" is 14 OAK ROAD); other streets as they are. `types`: the street types.
+create or replace macro street_through_type(words, types) as (
+    case
+        when street_name_start(words) = 2 and list_max(list_transform(words, lambda word, i:
+                case when i > 2 and list_contains(types, word) then i end)) is not null
+            then list_slice(words, 1, list_max(list_transform(words, lambda word, i:
+                case when i > 2 and list_contains(types, word) then i end)))
+        else words
+    end
+);
+
+-- A street as the dwelling key writes it: types written out, cut after the last.
+create or replace macro street_std(street, street_types) as (
+    array_to_string(street_through_type(
+        street_words_std(street_words(street), street_types), map_values(street_types)), ' ')
 );
 
 -- One key per dwelling (from an address's flat and building): flat, house number and street ("2 14 OAK ROAD"); without a house number,
 -- the first line of the address. Where no comma ends the street, what follows its last street
--- word is dropped ("14 OAK ROAD HEATON BRADFORD" is 14 OAK ROAD).
-create or replace macro dwelling_key(flat, building) as (
+-- word is dropped ("14 OAK ROAD HEATON BRADFORD" is 14 OAK ROAD). `street_types` as street_std.
+create or replace macro dwelling_key(flat, building, street_types) as (
     concat_ws(' ',
         flat,
-        coalesce(
+        street_std(coalesce(
             nullif(regexp_extract(building, '(?:^|,)\s*([0-9]+[A-Z]?\s+[A-Z][A-Z ]*?)\s*(?:,|$)', 1), ''),
             split_part(building, ',', 1)
-        ).street_through_type().street_std())
+        ), street_types))
 );
 
 -- The same from the address as recorded (int_linkage_record computes its parts once per address).
-create or replace macro address_key(raw_address) as (
+create or replace macro address_key(raw_address, street_types) as (
     case when nullif(trim(raw_address), '') is not null then
-        dwelling_key(address_flat(raw_address), address_building(raw_address))
+        dwelling_key(address_flat(raw_address), address_building(raw_address), street_types)
     end
 );
-
 
 -- Multi-line addresses whose last line is the postcode (the Family Context extracts) -----------
 

@@ -69,16 +69,23 @@ placeholder_addresses as (
         and placeholders.compact_value = regexp_replace(upper(address), '[^A-Z0-9]', '', 'g')
 ),
 
--- address_key(), its parts computed once (the regular expressions are the costly part)
+-- Street types and their abbreviations (street_types.yaml), as dwelling_key reads them.
+street_types as (
+    select map_from_entries(list((word, street_type))) as street_types
+    from {{ source('config', 'cfg_street_type') }}
+),
+
+-- address_key(), its parts computed once (the regular expressions are the costly part); and the
+-- flat, for "the same building, one leaving out the flat".
 standard_addresses as (
     select
         address,
-        case when nullif(trim(address), '') is not null then dwelling_key(flat, building) end
-            as address_key,
+        case when nullif(trim(address), '') is not null
+            then dwelling_key(flat, building, street_types) end as address_key,
         case when nullif(trim(address), '') is not null then flat end as address_flat,
         -- the building a flat is in (for an address without a flat, its address_key)
-        case when nullif(trim(address), '') is not null then dwelling_key(null, building) end
-            as building_key
+        case when nullif(trim(address), '') is not null
+            then dwelling_key(null, building, street_types) end as building_key
     from (
         select address, address_flat(address) as flat, address_building(address) as building
         from (
@@ -87,6 +94,7 @@ standard_addresses as (
             select address from placeholder_addresses
         )
     )
+    cross join street_types
 ),
 
 standard_postcodes as (
@@ -131,8 +139,10 @@ registration_variants as (
         any_value(variants.first_name) as first_name,
         any_value(variants.last_name) as last_name,
         any_value(variants.address) as address,
-        any_value(addresses.address_flat) as address_flat,
-        any_value(addresses.building_key) as building_key,
+        -- the flat, where any address giving this dwelling names one ("21 Calder House" and
+        -- "Flat 21, Calder House" are one dwelling), and the building it is in
+        max(addresses.address_flat) as address_flat,
+        max(addresses.building_key) as building_key,
         min(variants.first_seen) as first_seen,
         max(variants.last_seen) as last_seen,
         min(variants.stay_from) as stay_from,
@@ -186,6 +196,14 @@ standardised as (
                 variants.dob, variants.address_key, variants.postcode, variants.sex
         ) as unique_id,
         variants.*,
+        -- the building: the dwelling without its flat ("FLAT 4 20 CARR AVENUE" is in 20 CARR
+        -- AVENUE), for the twin guard's "same building, one leaving out the flat"
+        case
+            when variants.address_flat is not null
+                and starts_with(variants.address_key, variants.address_flat || ' ')
+                then nullif(substr(variants.address_key, length(variants.address_flat) + 2), '')
+            else variants.address_key
+        end as building_key,
         split_part(variants.first_name_std, ' ', 1) as first_given_name,
         nullif(split_part(variants.first_name_std, ' ', 2), '') as second_given_name,
         -- every given name, for "one name contained in the other" ("MARY JANE" / "JANE")
@@ -193,8 +211,16 @@ standardised as (
         coalesce(
             groups.name_groups, [split_part(variants.first_name_std, ' ', 1)]
         ) as first_name_groups,
+        -- the first given name is one name_variants.yaml lists: names listed in no common group
+        -- are different names (Hassan and Hussain, Jack and Jake), however alike their letters
+        groups.name_groups is not null as first_name_listed,
         left(coalesce(groups.name_groups[1], variants.first_name_std), 1) as first_initial,
         first_skeletons.given_name_skeleton as first_name_skeleton,
+        -- the skeleton as evidence of a transliteration, where it holds two consonants or more
+        -- (Choudhry/Chowdhury, Nasreen/Nasrin): with one (Mia/Maya, Ella/Ellie) the vowels are
+        -- the name
+        case when length(regexp_replace(first_skeletons.given_name_skeleton, '[AEIOU]', '', 'g')) >= 2
+            then first_skeletons.given_name_skeleton end as first_name_transliteration_key,
         last_skeletons.whole_name_skeleton as last_name_skeleton,
         string_split(variants.last_name_std, ' ') as last_name_parts,
         year(variants.dob) as birth_year,
