@@ -196,14 +196,6 @@ standardised as (
                 variants.dob, variants.address_key, variants.postcode, variants.sex
         ) as unique_id,
         variants.*,
-        -- the building: the dwelling without its flat ("FLAT 4 20 CARR AVENUE" is in 20 CARR
-        -- AVENUE), for the twin guard's "same building, one leaving out the flat"
-        case
-            when variants.address_flat is not null
-                and starts_with(variants.address_key, variants.address_flat || ' ')
-                then nullif(substr(variants.address_key, length(variants.address_flat) + 2), '')
-            else variants.address_key
-        end as building_key,
         split_part(variants.first_name_std, ' ', 1) as first_given_name,
         nullif(split_part(variants.first_name_std, ' ', 2), '') as second_given_name,
         -- every given name, for "one name contained in the other" ("MARY JANE" / "JANE")
