@@ -383,20 +383,19 @@ def create_boundary_tables(
         )
         """
     )
-    con.executemany(
-        "insert into ref_ward_boundary values (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                ward.code,
-                reference[ward.code],
-                ward.name,
-                json.dumps(ward.lonlat, separators=(",", ":")),
-                json.dumps(ward.bng, separators=(",", ":")),
-                *ward.label_position,
-            )
-            for ward in kept
-        ],
-    )
+    rows = [
+        (
+            ward.code,
+            reference[ward.code],
+            ward.name,
+            json.dumps(ward.lonlat, separators=(",", ":")),
+            json.dumps(ward.bng, separators=(",", ":")),
+            *ward.label_position,
+        )
+        for ward in kept
+    ]
+    if rows:  # none when the file is another district's (a council not yet pointing at its own)
+        con.executemany("insert into ref_ward_boundary values (?, ?, ?, ?, ?, ?, ?)", rows)
     con.execute(
         """
         create or replace table ref_ward_boundary_set as

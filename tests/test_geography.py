@@ -247,6 +247,20 @@ def test_the_build_stores_the_wards_of_the_reference_and_says_what_did_not_match
     assert info["attribution"] == "Source: ONS" and info["read_in"] == LONLAT
 
 
+def test_a_council_still_on_the_shipped_file_builds_with_no_ward_drawn_and_says_why() -> None:
+    """Another council's wards against the shipped Bradford file: nothing matches, the build goes
+    on (an empty boundary table, not a crash) and the message says to name the right file."""
+    con = duckdb.connect()
+    con.execute("create table raw_ref_wards (ward_code varchar, ward_name varchar)")
+    con.execute("insert into raw_ref_wards values ('E05099999', 'Nowhere Ward')")
+    settings = BoundarySettings(SHIPPED, 2022, "ONS 2022", "Source: ONS", 20.0)
+    message = create_boundary_tables(con, settings)
+    assert "has no ward of the wards reference" in message and "Name the right file" in message
+    assert geography.ward_boundaries(con)["features"] == []
+    info = geography.boundary_set(con)
+    assert (info["wards_in_file"], info["wards_drawn"], info["problem"]) == (30, 0, message)
+
+
 def test_a_model_without_boundary_tables_draws_nothing_and_says_why() -> None:
     con = duckdb.connect()
     assert geography.ward_boundaries(con) == {"type": "FeatureCollection", "features": []}
