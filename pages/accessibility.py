@@ -9,7 +9,7 @@ from pages.ui import access
 access.require("accessibility")  # first: who may open this page (data_model/access.yaml)
 
 PREPARED = "23 Nov 2026"
-REVIEWED = "04 Dec 2026"  # sign-in and the reason-for-access form added
+REVIEWED = "04 Dec 2026"  # sign-in, the reason-for-access form, the Wards map and profiles
 
 st.title("Accessibility statement for Families First Insight")
 st.markdown(
@@ -23,7 +23,8 @@ example, that means you should be able to:
 - navigate most of the dashboard using a keyboard or speech recognition software
 - listen to most of the dashboard using a screen reader (including the most recent versions of
   JAWS, NVDA and VoiceOver)
-- get every figure shown in a chart as a table, and download every table as CSV or Excel
+- get every figure shown in a chart or a map as a table, and download tables as CSV or Excel
+  where your role may take them
 
 We have also made the text as simple as possible to understand, and we write dates one way
 everywhere (for example 01 Jan 2020).
@@ -44,6 +45,16 @@ We know some parts are not fully accessible:
   also told apart by labels, line styles and the tables, not by colour alone.
 - **Automated checks** with axe-core find no WCAG 2.2 AA failures on any page; automated
   checks cannot find every problem, and the dashboard has not yet been tested by disabled users.
+- **The Wards map** is drawn on a canvas (deck.gl): it cannot be explored with a keyboard or a
+  screen reader, and choosing a ward by clicking it needs a mouse. The ward list above the map
+  chooses the same ward with a keyboard, the map has a text description naming what it shows,
+  and the table below it ranks every ward with the same figures. Shades are told apart by the
+  key beside the map and by the table, not by colour alone; a ward whose figure is withheld is
+  grey and labelled c.
+- **Ward profiles** (HTML and PDF) have headings, table headers and a text description of the
+  map naming the highest and lowest wards; the PDF is tagged (PDF/UA-1) and states its language.
+  The HTML passes the same automated checks as the pages; the PDF has not yet been checked with
+  a screen reader.
 - **Date pickers and multi-select lists** are provided by the Streamlit framework and may not
   announce every change to some screen readers.
 - **Signing in** uses the council's own sign-in page, which the council's identity provider
