@@ -17,7 +17,8 @@ from data_model.read import open_model
 from data_model.read import programme as read_programme
 from data_model.read import referrals as read_referrals
 from data_model.read.referrals import ReferralFilter
-from tests.extract_files import write_district
+from loaders.contracts import BY_SOURCE
+from tests.extract_files import WARDS, write_district
 from tests.gov_uk import working_days_after
 
 
@@ -99,8 +100,32 @@ def model(tmp_path_factory: pytest.TempPathFactory):
             "target_families": "67",
         }
     ]
+    # the two hand-made wards, and one in the BD5 cluster (a cluster must be one the wards
+    # reference names)
+    wards = [
+        dict(zip(BY_SOURCE["ref_wards"].fields, ward, strict=True))
+        for ward in [
+            *WARDS,
+            (
+                "E05001350",
+                "Great Horton",
+                "Bradford South",
+                "BD5",
+                "17000",
+                "4000",
+                "53.77",
+                "-1.78",
+            ),
+        ]
+    ]
     write_district(
-        folder, {"ehm_referrals": referrals, "ehm_episodes": episodes, "ref_programme": programme}
+        folder,
+        {
+            "ehm_referrals": referrals,
+            "ehm_episodes": episodes,
+            "ref_programme": programme,
+            "ref_wards": wards,
+        },
     )
     out = folder / "model.duckdb"
     build_model(folder, out)

@@ -291,7 +291,14 @@ def test_numbers_stay_numbers_and_text_stays_text_in_both_formats(downloads: Sav
         rows = _csv_rows(csv_path)
         sheet = openpyxl.load_workbook(xlsx_path, data_only=False)["Table"]
         grid = [list(r) for r in sheet.iter_rows()]
-        assert [c.value for c in grid[0]] == rows[0], f"{_named(csv_path)}: headers differ"
+        # Headers as cells: a table pivoted on data (a ward a column) takes them from the data,
+        # and the CSV's carries the apostrophe before a formula character
+        headers = [
+            "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+            for v in (c.value for c in grid[0])
+        ]
+        assert headers == rows[0], f"{_named(csv_path)}: headers differ"
+        inert += sum(v != c.value for v, c in zip(headers, grid[0], strict=True))
         assert len(grid) == len(rows), f"{_named(csv_path)}: {len(grid)} rows in Excel, {len(rows)}"
         for r, (cells, row) in enumerate(zip(grid[1:], rows[1:], strict=True), start=2):
             for cell, text in zip(cells, row, strict=True):
