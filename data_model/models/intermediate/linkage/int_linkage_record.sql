@@ -75,26 +75,29 @@ street_types as (
     from {{ source('config', 'cfg_street_type') }}
 ),
 
--- address_key(), its parts computed once (the regular expressions are the costly part); and the
--- flat, for "the same building, one leaving out the flat".
+-- address_key(), its parts computed once (the regular expressions are the costly part): the
+-- building's key (dwelling_key without the flat), and the flat before it; the flat too, for
+-- "the same building, one leaving out the flat".
 standard_addresses as (
     select
         address,
         case when nullif(trim(address), '') is not null
-            then dwelling_key(flat, building, street_types) end as address_key,
+            then concat_ws(' ', flat, building_key) end as address_key,
         case when nullif(trim(address), '') is not null then flat end as address_flat,
         -- the building a flat is in (for an address without a flat, its address_key)
-        case when nullif(trim(address), '') is not null
-            then dwelling_key(null, building, street_types) end as building_key
+        case when nullif(trim(address), '') is not null then building_key end as building_key
     from (
-        select address, address_flat(address) as flat, address_building(address) as building
+        select address, flat, dwelling_key(null, building, street_types) as building_key
         from (
-            select distinct address from recorded_variants
-            except
-            select address from placeholder_addresses
+            select address, address_flat(address) as flat, address_building(address) as building
+            from (
+                select distinct address from recorded_variants
+                except
+                select address from placeholder_addresses
+            )
         )
+        cross join street_types
     )
-    cross join street_types
 ),
 
 standard_postcodes as (
