@@ -367,7 +367,9 @@ def _typed_sql(column: Column, s: str, order: str = DAY_FIRST) -> str:
     if column.type in ("text", "flag"):
         if not column.allowed:
             return s
-        spelled = {v.lower(): v for v in column.allowed} | sex_synonyms(column)
+        spelled = (
+            {v.lower(): v for v in column.allowed} | sex_synonyms(column) | dict(column.synonyms)
+        )
         whens = " ".join(f"when {_lit(k)} then {_lit(v)}" for k, v in spelled.items())
         return f"cast(case lower({s}) {whens} end as varchar)"
     if column.type == "int":
@@ -1186,6 +1188,7 @@ def load_source(
             return None
         raise _not_found(sources_dir, [contract])
     name = _display_name(path, sources_dir)
+    contract, mapped_note = _with_declared_values(contract, declared)
     extract = read_extract(
         path,
         name,
@@ -1209,6 +1212,8 @@ def load_source(
         order, order_note = _date_order(con, contract, declared)
         if order_note:
             extract.notes.append(order_note)
+        if mapped_note:
+            extract.notes.append(mapped_note)
         validation = _Validation(con, contract, positions, headers, name, order)
         validation.run(extract.malformed)
         current_to, basis = _data_current_as_of(con, contract, declared, build_day)
@@ -1275,6 +1280,25 @@ def load_source(
         ],
     )
     return result
+
+
+def _with_declared_values(
+    contract: Contract, declared: Declared | None
+) -> tuple[Contract, str | None]:
+    """The contract with the council's own codes for its coded columns (extracts.yaml
+    `values`), and a note saying what they were read as, for the Data quality page."""
+    if declared is None or not declared.values:
+        return contract, None
+    mapped = dict(declared.values)
+    columns = tuple(
+        replace(c, synonyms=mapped[c.field]) if c.field in mapped else c for c in contract.columns
+    )
+    said = "; ".join(
+        f"{contract.column(field).header}: "
+        + ", ".join(f"{theirs!r} as {ours}" for theirs, ours in pairs)
+        for field, pairs in declared.values
+    )
+    return replace(contract, columns=columns), f"values read as extracts.yaml maps them ({said})"
 
 
 def _with_allowed_values(con: duckdb.DuckDBPyConnection, contract: Contract) -> Contract:

@@ -66,6 +66,9 @@ class Column:
     # The allowed values are those another file loaded ("ref_wards.cluster": the clusters the
     # council's wards reference names), checked when that file is loaded with this one.
     allowed_from: str | None = None
+    # The council's own codes for the contract's values (extracts.yaml `values`), lower case to
+    # the value each stands for: "health visitor" -> "Health".
+    synonyms: tuple[tuple[str, str], ...] = ()
 
     @property
     def identity(self) -> bool:

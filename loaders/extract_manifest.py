@@ -6,6 +6,9 @@
       system: Early Help Module     # optional: the system's name
       coverage: Bradford district   # optional: what the extract covers
       date_order: month-first       # optional: how its slash dates are written (else detected)
+      values:                       # optional: the council's codes for a coded column's values
+        Referral Source:            #   the column, by its header (or field name)
+          Health Visitor: Health    #   the council's value: the contract's value it stands for
     dwp_spells:
       available: false              # the council has no such extract (no current_to then)
 
@@ -38,7 +41,7 @@ DECLARED = "declared"
 INFERRED = "inferred"
 INFERRED_CAPPED = "inferred, capped at the build day"
 
-_FIELDS = ("current_to", "system", "coverage", "date_order", "available")
+_FIELDS = ("current_to", "system", "coverage", "date_order", "available", "values")
 DATE_ORDERS = ("day-first", "month-first")
 _YES, _NO = ("true", "yes"), ("false", "no")
 _UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -54,6 +57,8 @@ class Declared:
     coverage: str | None = None
     date_order: str | None = None  # day-first | month-first; None: found from the file
     available: bool = True
+    # per coded column (its field name): (the council's value in lower case, the contract's value)
+    values: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 def absent_sources(manifest: dict[str, Declared]) -> set[str]:
@@ -126,6 +131,7 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
                 name, body, f"{source}: expected current_to: and a date (or available: false)"
             )
         values: dict[str, tuple[str, yaml.Node]] = {}
+        value_map: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
         for field_node, value_node in body.value:
             field = str(field_node.value)
             if field not in _FIELDS:
@@ -133,6 +139,9 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
                     name, field_node, f"{source}: unknown setting '{field}' (expected one of: "
                     + ", ".join(_FIELDS) + ")",
                 )  # fmt: skip
+            if field == "values":
+                value_map = _value_map(value_node, name, source)
+                continue
             if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
                 raise _problem(name, value_node, f"{source}: {field} needs a value")
             values[field] = (str(value_node.value), value_node)
@@ -164,8 +173,44 @@ def read_manifest(sources_dir: Path, build_day: date | None = None) -> dict[str,
             values["system"][0].strip() if "system" in values else None,
             values["coverage"][0].strip() if "coverage" in values else None,
             order,
+            values=value_map,
         )
     return declared
+
+
+def _value_map(
+    node: yaml.Node, name: str, source: str
+) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """A source's `values`: per coded column (named by its header or field name), the council's
+    values and the contract's value each stands for, which must be one the column allows."""
+    contract = BY_SOURCE[source]
+    if not isinstance(node, yaml.MappingNode):
+        raise _problem(name, node, f"{source}: values needs a column, then its values under it")
+    by_name = {c.header.lower(): c for c in contract.columns} | {
+        c.field.lower(): c for c in contract.columns
+    }
+    columns = []
+    for column_node, mapping_node in node.value:
+        column = by_name.get(str(column_node.value).strip().lower())
+        if column is None:
+            raise _problem(name, column_node, f"{source}: values: '{column_node.value}' is not a "
+                           "column of this extract (see loaders/EXTRACTS.md)")  # fmt: skip
+        if not column.allowed:
+            raise _problem(name, column_node, f"{source}: values: {column.header} takes any "
+                           "value; only a coded column's values can be mapped")  # fmt: skip
+        if not isinstance(mapping_node, yaml.MappingNode) or not mapping_node.value:
+            raise _problem(name, mapping_node, f"{source}: values: {column.header} needs the "
+                           "council's values, each with the value it stands for")  # fmt: skip
+        allowed = {a.lower(): a for a in column.allowed}
+        pairs = []
+        for theirs, ours in mapping_node.value:
+            target = allowed.get(str(ours.value).strip().lower())
+            if not isinstance(ours, yaml.ScalarNode) or target is None:
+                said = f"'{ours.value}' is not one of: " + ", ".join(column.allowed)
+                raise _problem(name, ours, f"{source}: values: {column.header}: {said}")
+            pairs.append((str(theirs.value).strip().lower(), target))
+        columns.append((column.field, tuple(pairs)))
+    return tuple(columns)
 
 
 def _available(values: dict[str, tuple[str, yaml.Node]], name: str, source: str) -> bool:

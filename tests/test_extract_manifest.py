@@ -276,3 +276,56 @@ def test_the_data_quality_page_says_how_current_each_source_is_and_how_we_know(
     # the synthetic district declares every dated source; none went past the gates
     assert set(shown["basis_text"]) == {"Declared in extracts.yaml"}
     assert not [w for w in at.warning if "--accept-rejects" in w.value]
+
+
+# --- The council's own codes for a coded column (`values`) ----------------------------------------
+
+
+def test_the_councils_own_codes_are_read_as_the_values_they_stand_for(con, tmp_path) -> None:
+    """A council whose case management says "Health Visitor" and "GP" where the contract has
+    Health maps them in extracts.yaml; the rows load as Health, the Data quality page is told how
+    the file was read, and a value mapped nowhere is still rejected with its reason."""
+    manifest(
+        tmp_path,
+        "ehm_referrals:\n  current_to: 2020-03-31\n  values:\n    Referral Source:\n"
+        "      Health Visitor: Health\n      GP: health\n",
+    )
+    rows = [
+        valid("ehm_referrals", referral_id="R0000001", referral_source="Health Visitor"),
+        valid("ehm_referrals", referral_id="R0000002", referral_source="gp"),
+        valid("ehm_referrals", referral_id="R0000003", referral_source="School"),
+        valid("ehm_referrals", referral_id="R0000004", referral_source="Midwife"),
+    ]
+    write_csv(tmp_path, "ehm_referrals", rows)
+    result = load_checked(con, tmp_path, "ehm_referrals")
+    assert (result.rows_loaded, result.rows_rejected) == (3, 1)
+    loaded = con.execute(
+        "select referral_id, referral_source from raw_ehm_referrals order by line"
+    ).fetchall()
+    assert loaded == [("R0000001", "Health"), ("R0000002", "Health"), ("R0000003", "School")]
+    assert any("'health visitor' as Health" in note for note in result.notes)
+    reason = con.execute(
+        "select reason from load_rejects where source = 'ehm_referrals'"
+    ).fetchall()
+    assert reason[0][0].startswith("'Midwife' is not one of:")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ehm_referrals:\n  current_to: 2020-03-31\n  values:\n    Referer:\n      GP: Health\n",
+         "extracts.yaml, line 4: ehm_referrals: values: 'Referer' is not a column"),
+        ("ehm_referrals:\n  current_to: 2020-03-31\n  values:\n    Referral Source:\n"
+         "      GP: Doctor\n",
+         "extracts.yaml, line 5: ehm_referrals: values: Referral Source: 'Doctor' is not one of:"),
+        ("ehm_referrals:\n  current_to: 2020-03-31\n  values:\n    Referral ID:\n      X: Y\n",
+         "extracts.yaml, line 4: ehm_referrals: values: Referral ID takes any value"),
+    ],
+)  # fmt: skip
+def test_a_value_map_that_cannot_be_used_is_one_line_naming_the_line(
+    tmp_path, text, message
+) -> None:
+    manifest(tmp_path, text)
+    with pytest.raises(ExtractError) as error:
+        read_manifest(tmp_path)
+    assert str(error.value).startswith(message), str(error.value)
