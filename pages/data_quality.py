@@ -34,6 +34,15 @@ access.require("data_quality")  # first: who may open this page (data_model/acce
 log = logging.getLogger(__name__)
 
 ALL_SOURCES = "All sources"
+# A value where it stands in its file: the columns of the rejected rows and the values set aside.
+VALUE_IN_FILE = {
+    "title": Col("Source"),
+    "file": Col("File"),
+    "line": Col("Line", "count", help="The line in the file; the header is line 1."),
+    "column_name": Col("Column"),
+    "value": Col("Value"),
+    "reason": Col("Reason"),
+}
 SEX = {"M": "Male", "F": "Female", "U": "Not known"}
 NOT_RECORDED = "Not recorded"
 NO_NAME = "name not recorded"  # a record without a name (it loads on its system's own id)
@@ -197,14 +206,7 @@ st.caption(
 table(
     rejects,
     "Rejected rows",
-    {
-        "title": Col("Source"),
-        "file": Col("File"),
-        "line": Col("Line", "count", help="The line in the file; the header is line 1."),
-        "column_name": Col("Column"),
-        "value": Col("Value"),
-        "reason": Col("Reason"),
-    },
+    VALUE_IN_FILE,
     title="Rows rejected by their source's contract, with the reason",
     notes=(f"Source: {ALL_SOURCES if source is None else titles.get(source, source)}.",),
     height=300,
@@ -251,15 +253,7 @@ else:
     table(
         model.query(quality.set_aside_values, aside_source).drop(columns="source"),
         "Values set aside",
-        {
-            "title": Col("Source"),
-            "file": Col("File"),
-            "line": Col("Line", "count", help="The line in the file; the header is line 1."),
-            "column_name": Col("Column"),
-            "value": Col("Value"),
-            "reason": Col("Reason"),
-            "loaded_as": Col("Loaded as"),
-        },
+        {**VALUE_IN_FILE, "loaded_as": Col("Loaded as")},
         title="Values set aside, with the reason and what was loaded instead",
         notes=(f"Source: {aside_labels.get(aside_source, aside_source)}.",),
         height=300,

@@ -83,8 +83,7 @@ def unavailable_indicators(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     say ("not available: no DWP: benefit and employment spells extract"). A family is never found
     to have a problem through them, so eligibility counts only the others."""
     columns = ["problem_title", "indicator_title", "source", "not_available_text"]
-    tables = set(query_frame(con, "select table_name from information_schema.tables")["table_name"])
-    if "mart_plan_indicator" not in tables:
+    if not _has_table(con, "mart_plan_indicator"):
         return pd.DataFrame(columns=columns)
     return query_frame(
         con,
