@@ -3,7 +3,8 @@ with source as (
     select * from {{ source('raw', 'raw_school_census') }}
 ),
 
--- The census repeats each pupil's address every term: each distinct address is cleaned once.
+-- The census repeats each pupil's address every term: each distinct address and postcode is
+-- cleaned once (at 2M rows, cleaning each row's postcode took most of a second).
 clean_addresses as (
     select
         address_line_1,
@@ -13,11 +14,16 @@ clean_addresses as (
     from (select distinct address_line_1, address_line_2, town from source)
 ),
 
+clean_postcodes as (
+    select raw_postcode, normalise_postcode(raw_postcode) as clean_postcode
+    from (select distinct postcode as raw_postcode from source)
+),
+
 renamed as (
     select
         {{ person_identity(
             'school_census', "upn || '|' || academic_year || '|' || term", 'upn',
-            address='clean_addresses.address',
+            address='clean_addresses.address', postcode='clean_postcodes.clean_postcode',
         ) }},
         upn,
         census_date as record_date,
@@ -39,6 +45,8 @@ renamed as (
         on source.address_line_1 is not distinct from clean_addresses.address_line_1
         and source.address_line_2 is not distinct from clean_addresses.address_line_2
         and source.town is not distinct from clean_addresses.town
+    left join clean_postcodes
+        on source.postcode = clean_postcodes.raw_postcode
 ),
 
 with_rates as (
