@@ -30,6 +30,9 @@ GENDER = {"M": "Male", "F": "Female", "U": "Unknown"}
 SYSTEMS = {
     "School": ("SIMS", "2012-09-01", "school_census", "Designated Safeguarding Lead", "gov"),
     "Early Help": ("Liquidlogic EHM", "2014-09-01", "ehm", "Key Worker", "gov"),
+    "Children's Social Care": (
+        "Liquidlogic LCS", "2012-04-01", "csc_episodes", "Social Worker", "gov",
+    ),
     "Early Years": ("Capita One", "2013-04-01", "ehm", "Early Years Practitioner", "gov"),
     "Health Visitor": ("SystmOne", "2013-04-01", "health_events", "Health Visitor", "nhs"),
     "GP": ("EMIS Web", "2010-01-01", "health_events", "GP", "nhs"),
@@ -65,7 +68,32 @@ LINKED = {  # services whose ids are those of a source extract
     "Police": "police_incidents",
     "Housing": "housing_tenancies",
     "Early Help": "ehm_people",
+    "Children's Social Care": "csc_episodes",
 }
+# Families (households) per named lead practitioner in each service's teams: a team has as many
+# practitioners as its families need at this caseload, and each family has one of them. School:
+# the school's one designated safeguarding lead; GP: the family's named GP at the practice.
+CASELOAD = {
+    "School": None,
+    "Early Help": 15,
+    "Children's Social Care": 12,
+    "Early Years": 40,
+    "Health Visitor": 250,
+    "GP": 300,
+    "Young Carers": 25,
+    "Youth Offending": 12,
+    "Drug & Alcohol": 40,
+    "Adult Social Care": 25,
+    "Adult Mental Health": 30,
+    "Housing": 300,
+    "Police": 60,
+    "Anti-Social Behaviour": 60,
+}
+# Contact details missing from a row, as partner systems leave them blank.
+CONTACT_MISSING = {"name": 0.08, "phone": 0.05, "email": 0.10}
+# Statutory visits to a child on a plan are at least every few weeks: the last one, before the
+# extract date, is up to this many days before it.
+CSC_VISIT_DAYS = 42
 
 
 def summarise(result: SourceResult, when: np.ndarray) -> pd.DataFrame:
@@ -92,6 +120,7 @@ def service_involvement(
     person_ok = in_scope[p["hh"].to_numpy()]
     scope = set(np.flatnonzero(person_ok).tolist())
     blocks: list[pd.DataFrame] = []
+    moved_out = hh["moved_out_date"].to_numpy().astype("datetime64[D]")
 
     def add(service: str, df: pd.DataFrame) -> None:
         # Only what the system knew by its extract date.
@@ -99,8 +128,13 @@ def service_involvement(
         df = df[df["pid"].isin(scope) & (df["start"].to_numpy().astype("datetime64[D]") <= asof)]
         if df.empty:
             return
+        # A family that moved out of the district leaves every service on the day it went.
+        out = moved_out[p["hh"].to_numpy()[df["pid"].to_numpy()]]
+        gone = ~np.isnat(out) & (out <= asof)
         last = np.minimum(df["last"].to_numpy().astype("datetime64[D]"), asof)
+        last = np.where(gone, np.minimum(last, out), last)
         end = df["end"].to_numpy().astype("datetime64[D]")
+        end = np.where(gone & (np.isnat(end) | (end > out)), out, end)
         end = np.where(end > asof, NAT, end)
         df = df.assign(last=last, end=end)
         blocks.append(
@@ -139,6 +173,14 @@ def service_involvement(
             last = np.where(np.isnat(t_end), CURRENT_AS_OF["housing_tenancies"], t_end)
         elif service == "Early Help":
             last, end = _early_help_dates(prog, p["hh"].to_numpy()[pid], first)
+        elif service == "GP":  # registered while a registration is open, else until the last ends
+            end = _open_or_ended(results[source], "event_end_date", pid,
+                                 results[source].table.cols["event_type"].row_values()
+                                 == "GP registration")  # fmt: skip
+        elif service == "Children's Social Care":  # an open episode, else until the last ends
+            end = _open_or_ended(results[source], "end_date", pid)
+            visit = current_as_of(service) - rng.integers(0, CSC_VISIT_DAYS, len(pid))
+            last = np.where(np.isnat(end), np.maximum(visit, last), end)
         add(service, pd.DataFrame({"pid": pid, "reg": reg, "start": first, "last": last,
                                    "end": end}))  # fmt: skip
     # Other services: inferred from what the extracts show about each person.
@@ -222,33 +264,32 @@ def service_involvement(
             )
         )
 
-    # Contacts: a named worker per team.
+    # Contacts: each family has one named lead practitioner in each team that knows it.
     team = _teams(rng, pop, inv, results)
+    worker, workers = _workers(rng, team, services, p["hh"].to_numpy()[inv["pid"].to_numpy()])
     staff_first = np.array(
         nm.WHITE_FEMALE[:30] + nm.MUSLIM_FEMALE[:12] + nm.WHITE_MALE[:20], dtype=object
     )
     staff_last = np.array(nm.WHITE_SURNAMES[:40] + nm.PAKISTANI_SURNAMES[:15], dtype=object)
-    team_codes, team_idx = np.unique(team.astype(str), return_inverse=True)
-    t_first = staff_first[rng.integers(0, len(staff_first), len(team_codes))]
-    t_last = staff_last[rng.integers(0, len(staff_last), len(team_codes))]
-    phone = np.array(
-        [f"01274 {x:06d}" for x in rng.integers(0, 10**6, len(team_codes))], dtype=object
-    )
-    names = np.array([f"{a} {b}" for a, b in zip(t_first, t_last, strict=True)], dtype=object)
-    role = np.array([SYSTEMS[s][3] for s in services], dtype=object)
-    domain = np.array([EMAIL_DOMAINS[SYSTEMS[s][4]] for s in services], dtype=object)
-    slug = np.array(
+    w_first = staff_first[rng.integers(0, len(staff_first), workers)]
+    w_last = staff_last[rng.integers(0, len(staff_last), workers)]
+    names = np.array([f"{a} {b}" for a, b in zip(w_first, w_last, strict=True)], dtype=object)
+    phone = np.array([f"01274 {x:06d}" for x in rng.integers(0, 10**6, workers)], dtype=object)
+    slug = pd.Series(
         [
             f"{a}.{b}".lower().replace("'", "").replace(" ", "")
-            for a, b in zip(t_first, t_last, strict=True)
-        ],
-        dtype=object,
+            for a, b in zip(w_first, w_last, strict=True)
+        ]
     )
-    email = slug[team_idx] + "@" + domain
-    no_contact = rng.random(n) < 0.08
-    contact = np.where(no_contact, None, names[team_idx])
-    phone_v = np.where(no_contact | (rng.random(n) < 0.05), None, phone[team_idx])
-    email = np.where(no_contact | (rng.random(n) < 0.1), None, email)
+    repeat = slug.groupby(slug).cumcount().to_numpy()  # a second Jane Smith is jane.smith2
+    slug = np.where(repeat > 0, slug + (repeat + 1).astype(str), slug).astype(object)
+    role = np.array([SYSTEMS[s][3] for s in services], dtype=object)
+    domain = np.array([EMAIL_DOMAINS[SYSTEMS[s][4]] for s in services], dtype=object)
+    email = slug[worker] + "@" + domain
+    no_contact = rng.random(n) < CONTACT_MISSING["name"]
+    contact = np.where(no_contact, None, names[worker])
+    phone_v = np.where(no_contact | (rng.random(n) < CONTACT_MISSING["phone"]), None, phone[worker])
+    email = np.where(no_contact | (rng.random(n) < CONTACT_MISSING["email"]), None, email)
 
     current = np.array([current_as_of(s) for s in services], dtype="datetime64[D]")
     cov_start = np.array([np.datetime64(SYSTEMS[s][1]) for s in services], dtype="datetime64[D]")
@@ -288,6 +329,21 @@ def service_involvement(
     return result, dirt, registries
 
 
+def _open_or_ended(
+    result: SourceResult, end_field: str, pid: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Per person: no end (NaT) while any of their rows (of those chosen) is open, else the
+    latest end; NaT too for a person without such rows."""
+    row_pid = result.registry.regs["pid"].to_numpy()[result.row_reg]
+    row_end = result.table.cols[end_field].row_values().astype("datetime64[D]")
+    if rows is not None:
+        row_pid, row_end = row_pid[rows], row_end[rows]
+    frame = pd.DataFrame({"pid": row_pid, "open": np.isnat(row_end), "end": row_end})
+    g = frame.groupby("pid").agg(open=("open", "any"), end=("end", "max"))
+    g = g.reindex(pid)
+    return np.where(g["open"].fillna(True).to_numpy(dtype=bool), NAT, g["end"].to_numpy())
+
+
 def _inherited(detail: np.ndarray, source: str) -> np.ndarray:
     """Dirt a linked system's record already carries is marked as inherited from that extract."""
     if source == "service_involvement":
@@ -310,6 +366,27 @@ def _early_help_dates(prog: Programme, h: np.ndarray, recorded: np.ndarray):
     no_episode = pd.isna(pd.Series(end)) & not_taken.fillna(False).to_numpy()
     end = np.where(no_episode, decided, end).astype("datetime64[D]")
     return np.maximum(last, recorded), end
+
+
+def _workers(
+    rng: np.random.Generator, team: np.ndarray, services: np.ndarray, households: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Per row, its lead practitioner (0 to n - 1), and n: each service's team has as many as
+    its families need at the service's caseload (CASELOAD), and each family one of them."""
+    frame = pd.DataFrame({"service": services, "team": team.astype(str), "hh": households})
+    families = frame.drop_duplicates(["service", "team", "hh"]).reset_index(drop=True)
+    teams = families.groupby(["service", "team"], sort=True).size().rename("families")
+    teams = teams.reset_index()
+    caseload = teams["service"].map(lambda s: CASELOAD[s] or np.inf).to_numpy(dtype=float)
+    per_team = np.maximum(1, np.ceil(teams["families"].to_numpy() / caseload)).astype(np.int64)
+    teams = teams.assign(first=np.cumsum(per_team) - per_team, count=per_team)
+    families = families.merge(teams[["service", "team", "first", "count"]], on=["service", "team"])
+    families["worker"] = (
+        families["first"] + rng.integers(0, 2**31, len(families)) % families["count"]
+    )
+    rows = frame.merge(families[["service", "team", "hh", "worker"]], on=["service", "team", "hh"],
+                       how="left")  # fmt: skip
+    return rows["worker"].to_numpy(dtype=np.int64), int(per_team.sum())
 
 
 def _teams(rng, pop: Population, inv: pd.DataFrame, results) -> np.ndarray:
@@ -356,6 +433,22 @@ def _teams(rng, pop: Population, inv: pd.DataFrame, results) -> np.ndarray:
             .last()
         )
         team[m] = last_school.reindex(inv["pid"].to_numpy()[m]).fillna("").to_numpy(dtype=object)
+    m = service == "Children's Social Care"
+    if m.any() and "csc_episodes" in results:
+        csc = results["csc_episodes"]
+        latest = (
+            pd.DataFrame(
+                {
+                    "pid": csc.registry.regs["pid"].to_numpy()[csc.row_reg],
+                    "start": csc.table.cols["start_date"].row_values(),
+                    "team": csc.table.cols["team"].row_values(),
+                }
+            )
+            .sort_values(["pid", "start"], kind="stable")
+            .groupby("pid")["team"]
+            .last()
+        )
+        team[m] = latest.reindex(inv["pid"].to_numpy()[m]).to_numpy(dtype=object)
     m = service == "GP"
     seed = inv["pid"].to_numpy()[m] % 3
     pr_ward = practices["ward"].to_numpy()
@@ -397,15 +490,17 @@ def other_services(rng: np.random.Generator, pop: Population, results) -> dict[s
     out["Early Years"] = frame(
         ey, start, np.minimum(last, ehm_asof), ended(dob[ey] + 1826, ehm_asof)
     )
+    # Health visiting: every child from birth to five, seen at the mandated contacts (new birth
+    # visit at 10-14 days, 6-8 weeks, 1 year, 2-2.5 years); the last one so far is the latest.
     hv = np.flatnonzero((role == "child") & (dob >= day("2013-04-01")))
     asof = CURRENT_AS_OF["health_events"]
-    start = dob[hv] + 10
-    out["Health Visitor"] = frame(
-        hv,
-        start,
-        np.minimum(start + rng.integers(30, 900, len(hv)), asof),
-        ended(dob[hv] + 1826, asof),
-    )
+    start = dob[hv] + rng.integers(10, 15, len(hv))
+    contacts = np.stack(
+        [start, dob[hv] + rng.integers(42, 57, len(hv)), dob[hv] + rng.integers(350, 380, len(hv)),
+         dob[hv] + rng.integers(730, 913, len(hv))]
+    )  # fmt: skip
+    seen = np.where(contacts <= asof, contacts, start).max(axis=0)
+    out["Health Visitor"] = frame(hv, start, seen, ended(dob[hv] + 1826, asof))
     h = p["hh"].to_numpy()
     carers = np.flatnonzero(
         (role == "child") & hh["p_health"].to_numpy()[h] & (dob <= day("2010-01-01"))
