@@ -174,7 +174,7 @@ def show_results(hits: list[Any]) -> None:
         "the details you typed each person's records share. Choose **Open family** to see the "
         "person's family and the services involved." + (more if len(hits) >= LIMIT else "")
     )
-    widths = [2.4, 1.5, 1.0, 1.8, 2.6, 1.6]
+    widths = [2.4, 1.5, 1.2, 1.8, 2.4, 1.6]
     headings = ["Name", "Born", "Postcode", "Known to", "Why it matched", ""]
     for column, heading in zip(st.columns(widths), headings, strict=True):
         column.markdown(f"**{heading}**" if heading else "")
@@ -197,17 +197,6 @@ def show_results(hits: list[Any]) -> None:
             args=(hit.person_key,),
             help=f"The family of {plain(hit.name)} and the services involved with each person",
         )
-
-
-def searched_text(service: Any) -> str:
-    """How far a service with nothing found was searched, briefly: 'Police: 6 years to 31 Mar
-    2020, Bradford District'."""
-    currency = service.currency
-    looked = years(currency.history_years)
-    looked += " of history" if currency.history_years is not None else ""
-    until = f" to {fmt_date(currency.current_as_of)}" if currency.current_as_of else ""
-    area = f", {currency.area}" if currency.area else ""
-    return f"{service.service}: {looked}{until}{area}"
 
 
 # --- The family ---------------------------------------------------------------------------------
@@ -258,11 +247,6 @@ def show_family(view: Any) -> None:
     apart."""
     child = view.child
     st.header(f"Family of {plain(child.name)}")
-    st.caption(
-        f"Records as at {fmt_date(view.as_at)}. Relationships are as a service recorded them; "
-        "one marked *(inferred)* is worked out from shared addresses and dates. ⚠ marks a "
-        "record the linkage was unsure about, awaiting review."
-    )
     headers = ["Name", "Relationship to the child", "Age", "Date of birth", "Why in the family"]
     st.markdown(markdown_table(headers, member_rows(view.members, child.person_key)))
     if view.former_members:
@@ -270,6 +254,11 @@ def show_family(view: Any) -> None:
         st.markdown(
             markdown_table(headers, member_rows(view.former_members, child.person_key, True))
         )
+    st.caption(
+        f"Records as at {fmt_date(view.as_at)}. Relationships are as a service recorded them; "
+        "one marked *(inferred)* is worked out from shared addresses and dates. ⚠ marks a "
+        "record the linkage was unsure about, awaiting review."
+    )
 
 
 def summary_button(view: Any, services: dict[str, Any], visitor: access.Visitor) -> None:
@@ -373,13 +362,40 @@ def show_services(view: Any, services: dict[str, Any]) -> None:
                 "**Not found in:** "
                 + ", ".join(f"{plain(s.service)} ({plain(s.system)})" for s in found.not_found)
             )
-            st.caption(
-                "Searched: " + "; ".join(plain(searched_text(s)) for s in found.not_found) + "."
-            )
         if found.not_applicable:
             st.caption(
                 "Not searched at this age: " + "; ".join(plain(s) for s in found.not_applicable)
             )
+    show_currencies(services)
+
+
+def show_currencies(services: dict[str, Any]) -> None:
+    """How far back each service searched, once for the family: what a service's "not found"
+    covers."""
+    searched: dict[tuple[str, str], Any] = {}
+    for found in services.values():
+        for service in (*found.services, *found.not_found):
+            searched.setdefault((service.service, service.system), service.currency)
+    if not searched:
+        return
+    st.subheader("How far back each service's search looks")
+    rows = [
+        [
+            cell(name),
+            cell(system),
+            fmt_date(currency.current_as_of).replace(" ", NO_BREAK),
+            cell(years(currency.history_years)),
+            cell(currency.area or NONE),
+        ]
+        for (name, system), currency in sorted(searched.items(), key=lambda i: i[0][0].casefold())
+    ]
+    headers = ["Service", "System searched", "Data current as of", "History searched", "Area"]
+    st.markdown(markdown_table(headers, rows))
+    st.caption(
+        "A service's search looks back this far from the day its data is current to, and no "
+        "further back than its extract goes. *Not found* means nothing within that history and "
+        "area."
+    )
 
 
 # --- The page -----------------------------------------------------------------------------------

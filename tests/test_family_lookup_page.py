@@ -12,6 +12,7 @@ the page.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data_model import access as rules
-from data_model.profile.family_summary import MARKING, family_summary_html
+from data_model.profile.family_summary import MARKING, family_summary_html, years
 from data_model.read import lookup_family, open_model
 from data_model.state import audit
 from pages import registry
@@ -137,9 +138,10 @@ def open_family(at: AppTest, person_key: str) -> AppTest:
 
 
 def page_text(at: AppTest) -> str:
-    """Everything drawn as text (markdown, headings, captions), as a reader sees it."""
+    """Everything drawn as text (markdown, headings, captions), as a reader sees it, one element
+    a line (a line broken inside an element's text joined up)."""
     parts = [e.value for e in (*at.markdown, *at.header, *at.subheader, *at.caption)]
-    return as_shown("\n".join(parts))
+    return as_shown("\n".join(" ".join(part.split()) for part in parts))
 
 
 def kinds(events: list[dict]) -> list[str]:
@@ -413,9 +415,10 @@ def test_uk_dates_are_read_day_first() -> None:
 # --- The printable summary -----------------------------------------------------------------------
 
 
-def _visible_text(html: str) -> str:
-    body = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+def _visible_text(page: str) -> str:
+    """The words of an HTML page, tags and styles taken out, entities read."""
+    body = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", body).split()))
 
 
 def test_the_summary_names_the_family_and_is_marked_at_top_and_bottom(
@@ -429,12 +432,12 @@ def test_the_summary_names_the_family_and_is_marked_at_top_and_bottom(
         services = lookup_family.services_for_family(con, view)
     finally:
         con.close()
-    html = family_summary_html(
+    page = family_summary_html(
         view, services, made_on=date(2026, 12, 4), made_by="Test Practitioner",
         reason="Assessment following a referral", is_synthetic=True,
     )  # fmt: skip
-    assert re.search(rf"<title>{MARKING}: family summary for ", html)
-    text = _visible_text(html.split("<body>", 1)[1])
+    assert re.search(rf"<title>{MARKING}: family summary for ", page)
+    text = re.sub(r"\s+:", ":", _visible_text(page.split("<body>", 1)[1]))
     assert text.startswith(MARKING) and text.endswith(MARKING)  # the page's first and last words
     assert f"Family summary: {child.name}" in text
     assert "Printed 04 Dec 2026 by Test Practitioner" in text
@@ -447,10 +450,13 @@ def test_the_summary_names_the_family_and_is_marked_at_top_and_bottom(
         for service in found.services:
             assert service.service in text and service.status in text
         if found.not_found:
-            line = ", ".join(f"{s.service} ({s.system})" for s in found.not_found)
-            assert f"Not found in: {line}" in text
+            line = ", ".join(s.service for s in found.not_found)
+            assert f"Not found in: {line}." in text
+            for service in found.not_found:  # each system searched, and how far back
+                history = years(service.currency.history_years)
+                assert f"{service.service} ({service.system}): {history}" in text
     assert "Synthetic data." in text
-    assert "<script" not in html.lower() and "http" not in html.lower()
+    assert "<script" not in page.lower() and "http" not in page.lower()
 
 
 def test_the_summary_shows_text_from_the_data_as_text() -> None:
@@ -465,10 +471,10 @@ def test_the_summary_shows_text_from_the_data_as_text() -> None:
     )
     view = lookup_family.FamilyView(member, "F1", (member,), (), date(2020, 3, 31))
     services = {"P1": lookup_family.PersonServices("P1", (service,), (service,), (planted,))}
-    html = family_summary_html(view, services, made_on=date(2026, 12, 4), made_by=planted,
+    page = family_summary_html(view, services, made_on=date(2026, 12, 4), made_by=planted,
                                reason=planted)  # fmt: skip
-    assert "<img" not in html.lower()
-    assert html.count("&lt;img") >= 10
+    assert "<img" not in page.lower()
+    assert page.count("&lt;img") >= 10
 
 
 def test_the_page_shows_text_from_the_data_as_text(
@@ -527,3 +533,21 @@ def test_the_page_shows_text_from_the_data_as_text(
     for text in texts:
         assert MARKDOWN not in text and "<img" not in text.replace("\\<img", ""), text
     assert "Lead practitioner" in page_text(at)  # the details were drawn, escaped
+
+
+def test_the_user_guide_explains_the_family_lookup(served_model: Path) -> None:
+    at = run(signed_in(AppTest.from_file(APP, default_timeout=60), "practitioner", oid="oid-g"))
+    run(at.switch_page(registry.BY_KEY["user_guide"].file))
+    text = page_text(at)
+    assert "## Family lookup" in text
+    for words in ("None found does not mean never known", "How far back each service's search",
+                  "OFFICIAL-SENSITIVE", "no CSV or Excel downloads"):  # fmt: skip
+        assert words in text, words
+    [table] = [m.value for m in at.markdown if m.value.startswith("| Service | System")]
+    rows = as_shown(table).splitlines()[2:]
+    rules_ = lookup_family.lookup_settings().services
+    assert len(rows) == len(rules_)
+    for row, rule in zip(rows, rules_, strict=True):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == rule.name and cells[1] == rule.system, cells
+        assert cells[3] == f"{rule.history_years:g} years", cells

@@ -44,11 +44,11 @@ class PersonSection:
 
 @dataclass(frozen=True)
 class ServiceCurrencyLine:
-    """How current the data of some services is, said once for the whole summary: the services
-    ("Police (Niche)") whose currency reads the same."""
+    """How current one service's data is and how far back its search looked, said once for the
+    whole summary ("6 years to 31 Mar 2020, Bradford District")."""
 
+    service: str  # "Police (Niche)"
     text: str
-    services: tuple[str, ...]
 
 
 def years(value: float | None) -> str:
@@ -95,19 +95,40 @@ def sections(view: Any, services: Mapping[str, Any]) -> list[PersonSection]:
     ]
 
 
-def currency_lines(people: Sequence[PersonSection]) -> list[ServiceCurrencyLine]:
-    """How current each service searched for anyone on the summary is, each service once, the
-    services whose currency reads the same together."""
-    by_text: dict[str, set[str]] = {}
+def searched_text(currency: Any, *, with_area: bool = True) -> str:
+    """How far back a service's search looked, briefly: '6 years to 31 Mar 2020, Bradford
+    District' (without the area when every service covers the same)."""
+    looked = years(currency.history_years)
+    until = f" to {day(currency.current_as_of)}" if currency.current_as_of else ""
+    area = f", {currency.area}" if currency.area and with_area else ""
+    return f"{looked}{until}{area}"
+
+
+def _searched(people: Sequence[PersonSection]) -> dict[str, Any]:
+    """Each service searched for anyone on the summary ("Police (Niche)"), with its currency."""
+    found: dict[str, Any] = {}
     for person in people:
         if person.services is None:
             continue
         for service in (*person.services.services, *person.services.not_found):
-            named = f"{service.service} ({service.system})"
-            by_text.setdefault(currency_text(service.currency), set()).add(named)
+            found.setdefault(f"{service.service} ({service.system})", service.currency)
+    return found
+
+
+def common_area(people: Sequence[PersonSection]) -> str | None:
+    """The area every service searched covers, when they all cover the same one."""
+    areas = {currency.area for currency in _searched(people).values()}
+    return areas.pop() if len(areas) == 1 else None
+
+
+def currency_lines(people: Sequence[PersonSection]) -> list[ServiceCurrencyLine]:
+    """Each service searched for anyone on the summary, once, with how far back it looked (and
+    its area, unless every service covers the same one)."""
+    searched = _searched(people)
+    with_area = common_area(people) is None
     return [
-        ServiceCurrencyLine(text, tuple(sorted(services, key=str.casefold)))
-        for text, services in sorted(by_text.items())
+        ServiceCurrencyLine(named, searched_text(currency, with_area=with_area))
+        for named, currency in sorted(searched.items(), key=lambda item: item[0].casefold())
     ]
 
 
@@ -149,6 +170,7 @@ def family_summary_html(
             child=view.child,
             people=people,
             currencies=currency_lines(people),
+            area=common_area(people),
             made_on=made_on,
             made_by=made_by,
             reason=reason,

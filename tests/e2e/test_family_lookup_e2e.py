@@ -131,13 +131,24 @@ def test_a_practitioner_finds_a_family_opens_a_service_and_prints_the_summary(
     app_page.get_by_role("button", name="Continue").click()
     wait_for_app(app_page)
 
-    # Search: typed, then Enter.
-    app_page.get_by_role("textbox", name="Name", exact=True).fill(name)
-    app_page.get_by_role("textbox", name="Date of birth (optional)").fill(f"{born:%d/%m/%Y}")
-    app_page.get_by_role("textbox", name="Date of birth (optional)").press("Enter")
-    wait_for_app(app_page)
+    # Search: typed, then Enter. A key pressed while the page is still rerunning can be lost on
+    # two busy cores (test_exports_e2e.py): press it again once before giving up.
+    name_box = app_page.get_by_role("textbox", name="Name", exact=True)
+    expect(name_box).to_be_editable()
+    name_box.fill(name)
+    dob_box = app_page.get_by_role("textbox", name="Date of birth (optional)")
+    dob_box.fill(f"{born:%d/%m/%Y}")
+    found = main.get_by_role("heading", name="found, best match first", level=3)
+    for attempt in range(2):
+        dob_box.press("Enter")
+        wait_for_app(app_page)
+        try:
+            expect(found).to_be_visible(timeout=15_000)
+            break
+        except AssertionError:
+            if attempt:
+                raise
     assert_no_exception(app_page)
-    expect(main.get_by_role("heading", level=3).first).to_contain_text("found, best match first")
     row = (
         main.locator("[class*='st-key-lookup_hit_']")  # a result's row
         .filter(has_text=name)
@@ -198,7 +209,10 @@ def test_a_practitioner_finds_a_family_opens_a_service_and_prints_the_summary(
         assert any(y > height - 40 for y in marked) and any(y < 40 for y in marked), (
             number, marked, height,
         )  # fmt: skip
-    assert len(pdf.pages) <= 2, len(pdf.pages)
+    # One A4 page for a small family (3 people or fewer: every such family of a 1,500-household
+    # district fitted); a larger one may go on to a second, marked too.
+    people = summary.locator("table.people tbody tr").count()
+    assert len(pdf.pages) == 1 if people <= 3 else len(pdf.pages) <= 2, (people, len(pdf.pages))
     text = " ".join(pdf.pages[0].extract_text().split())
     assert f"Family summary: {name}" in text
     assert "To print or make a PDF" not in text  # the screen-only note is not printed
