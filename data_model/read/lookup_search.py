@@ -171,7 +171,8 @@ class _Entries:
 @dataclass
 class _Index:
     """A model's search keys as arrays. Tokens are numbered in `vocab` (the last number, len(vocab),
-    stands for no token); name rows are sorted by person."""
+    stands for no token); persons are numbered in person_key order, and name rows, dates of birth,
+    postcodes and addresses are sorted by person."""
 
     vocab: list[str]
     vocab_position: dict[str, int]
@@ -189,7 +190,7 @@ class _Index:
     row_person: np.ndarray
     row_first_name: np.ndarray
     row_last_name: np.ndarray
-    row_sources: list[tuple[str, ...]]
+    row_sources: np.ndarray  # the sources giving each name: bits of source_labels
     named_persons: np.ndarray  # persons with a name row, in row order
     name_starts: np.ndarray  # their first rows
     person_key: np.ndarray
@@ -199,7 +200,8 @@ class _Index:
     person_dob: list[date | None]
     person_birth_order: np.ndarray  # yyyymmdd of the best date of birth, 0 when none
     person_postcode: np.ndarray
-    person_sources: list[tuple[str, ...]]
+    person_sources: np.ndarray  # bits of source_labels
+    source_labels: dict[int, str]  # bit -> label
     dob_person: np.ndarray  # every recorded date of birth, sorted by person
     dob_year: np.ndarray
     dob_month: np.ndarray
@@ -212,11 +214,23 @@ class _Index:
     postcode_district: np.ndarray
     postcode_persons: np.ndarray
     postcode_starts: np.ndarray
-    address_person: np.ndarray  # every recorded address, sorted by person
+    postcode_code: dict[str, int]
+    address_person: np.ndarray  # every recorded address (as recorded), sorted by person
     address: np.ndarray
     as_at: date | None
-    postcode_code: dict[str, int]
     titles: frozenset[str] = field(default_factory=frozenset)
+    folded_addresses: dict[str, str] = field(default_factory=dict)  # filled as searches need
+
+    def labels(self, bits: Any) -> tuple[str, ...]:
+        """The source labels of a set of bits, in label order."""
+        bits = int(bits)
+        return tuple(sorted(label for bit, label in self.source_labels.items() if bits >> bit & 1))
+
+    def folded_address(self, entry: int) -> str:
+        raw = self.address[entry]
+        if raw not in self.folded_addresses:
+            self.folded_addresses[raw] = address_text(raw)
+        return self.folded_addresses[raw]
 
 
 def _codes(values: Any, categories: Any) -> np.ndarray:
@@ -227,16 +241,14 @@ def _codes(values: Any, categories: Any) -> np.ndarray:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    """A query's columns: numpy arrays (text as objects, None where missing), lists as lists."""
+    """A query's columns as numpy arrays (text as objects, None where missing)."""
     table = con.sql(sql).to_arrow_table()  # execute() would copy the rows once more
-    columns: dict[str, Any] = {}
-    for name in table.column_names:
-        column = table[name]
-        if str(column.type).startswith(("list", "large_list")):
-            columns[name] = column.to_pylist()
-        else:
-            columns[name] = column.to_numpy()
-    return columns
+    return {name: table[name].to_numpy() for name in table.column_names}
+
+
+def _starts(persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The persons present in a person-sorted array, and where each one's entries start."""
+    return np.unique(persons, return_index=True)
 
 
 def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
@@ -245,33 +257,21 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         """
         select person_key, first_name, last_name,
                coalesce(year(dob) * 10000 + month(dob) * 100 + day(dob), 0) as birth_order,
-               postcode, sources
-        from lookup_person order by person_key
+               postcode
+        from mart_person order by person_key
         """,
     )
     person_keys = persons["person_key"]
     vocab_rows = con.execute(
-        """
-        with tokens as (
-            select unnest(given_tokens) as token, unnest(given_phonetic_keys) as phonetic_keys,
-                   unnest(given_name_groups) as name_groups
-            from lookup_person_name
-            union
-            select unnest(surname_tokens), unnest(surname_phonetic_keys),
-                   unnest(surname_name_groups)
-            from lookup_person_name
-        )
-        select token, any_value(phonetic_keys), any_value(name_groups)
-        from tokens group by token order by token
-        """
+        "select token, phonetic_keys, name_groups from lookup_name_token order by token"
     ).fetchall()
     vocab = [token for token, _, _ in vocab_rows]
     by_key: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
     for number, (_, keys, groups) in enumerate(vocab_rows):
-        for key in (keys or "").split():
+        for key in keys or ():
             by_key.setdefault(key, []).append(number)
-        for group in (groups or "").split():
+        for group in groups or ():
             by_group.setdefault(group, []).append(number)
     slots = ", ".join(
         [f"given_tokens[{i}] as g{i}" for i in range(1, _GIVEN_SLOTS + 1)]
@@ -289,51 +289,59 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
 
     def token_numbers(prefix: str, count: int) -> np.ndarray:
         columns = [_codes(rows[f"{prefix}{i}"], vocab) for i in range(1, count + 1)]
-        numbers = np.stack(columns, axis=1) if columns else np.empty((0, count), np.int64)
+        numbers = np.stack(columns, axis=1)
         numbers[numbers < 0] = missing
         return numbers.astype(np.int32)
 
     row_given = token_numbers("g", _GIVEN_SLOTS)
     row_surname = token_numbers("s", _SURNAME_SLOTS)
     row_person = _codes(rows["person_key"], person_keys)
-    named_persons, name_starts = np.unique(row_person, return_index=True)
-    dobs = _columns(
+    named_persons, name_starts = _starts(row_person)
+
+    places = _columns(
         con,
         """
-        select person_key, year(dob) as y, month(dob) as m, day(dob) as d
-        from (select person_key, unnest(dobs) as dob from lookup_person)
-        order by person_key
-        """,
-    )
-    postcodes = _columns(
-        con,
-        """
-        select person_key, postcode, split_part(postcode, ' ', 1) as district,
+        select person_key, coalesce(year(dob), 0) as y, coalesce(month(dob), 0) as m,
+               coalesce(day(dob), 0) as d, postcode,
+               split_part(postcode, ' ', 1) as district,
                split_part(postcode, ' ', 1) || ' ' || left(split_part(postcode, ' ', 2), 1)
-                   as sector
-        from (select person_key, unnest(postcodes) as postcode from lookup_person)
-        order by person_key
+                   as sector,
+               address, sources
+        from lookup_person_place order by person_key
         """,
     )
-    addresses = _columns(
-        con,
-        "select person_key, unnest(addresses) as address from lookup_person order by person_key",
+    place_person = _codes(places["person_key"], person_keys)
+    person_sources = np.zeros(len(person_keys), np.uint64)
+    if len(place_person):
+        present, starts = _starts(place_person)
+        person_sources[present] = np.bitwise_or.reduceat(
+            places["sources"].astype(np.uint64), starts
+        )
+    with_dob = np.flatnonzero(places["y"] > 0)
+    with_postcode = np.flatnonzero(pd.notna(places["postcode"]))
+    with_address = np.flatnonzero(pd.notna(places["address"]))
+    dob_person = place_person[with_dob]
+    dob_persons, dob_starts = _starts(dob_person)
+    postcode_person = place_person[with_postcode]
+    postcode_persons, postcode_starts = _starts(postcode_person)
+    postcode_codes, postcode_uniques = pd.factorize(
+        pd.Series(
+            np.concatenate(
+                [
+                    places["postcode"][with_postcode],
+                    places["sector"][with_postcode],
+                    places["district"][with_postcode],
+                ]
+            ),
+            dtype=object,
+        )
     )
+    count = len(with_postcode)
     groups_of_name: dict[str, list[str]] = {}
     for name, group in con.execute(
         "select name_std, name_group from cfg_name_variant order by name_std, name_group"
     ).fetchall():
         groups_of_name.setdefault(name, []).append(group)
-
-    postcode_values = np.concatenate(
-        [postcodes["postcode"], postcodes["sector"], postcodes["district"]]
-    ).astype(object)
-    postcode_codes, postcode_uniques = pd.factorize(pd.Series(postcode_values, dtype=object))
-    count = len(postcodes["postcode"])
-    dob_person = _codes(dobs["person_key"], person_keys)
-    dob_persons, dob_starts = np.unique(dob_person, return_index=True)
-    postcode_person = _codes(postcodes["person_key"], person_keys)
-    postcode_persons, postcode_starts = np.unique(postcode_person, return_index=True)
     return _Index(
         vocab=vocab,
         vocab_position={token: number for number, token in enumerate(vocab)},
@@ -344,14 +352,14 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         groups_of_name={name: tuple(groups) for name, groups in groups_of_name.items()},
         row_given=row_given,
         row_surname=row_surname,
-        given_entries=_Entries.of(row_given, len(vocab)),
-        surname_entries=_Entries.of(row_surname, len(vocab)),
         row_given_count=np.minimum(rows["given_count"], _GIVEN_SLOTS).astype(np.int32),
         row_surname_count=np.minimum(rows["surname_count"], _SURNAME_SLOTS).astype(np.int32),
+        given_entries=_Entries.of(row_given, len(vocab)),
+        surname_entries=_Entries.of(row_surname, len(vocab)),
         row_person=row_person,
         row_first_name=rows["first_name"],
         row_last_name=rows["last_name"],
-        row_sources=[tuple(s) if s is not None else () for s in rows["sources"]],
+        row_sources=rows["sources"].astype(np.uint64),
         named_persons=named_persons,
         name_starts=name_starts,
         person_key=person_keys,
@@ -364,24 +372,25 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         ],
         person_birth_order=np.asarray(persons["birth_order"], dtype=np.int64),
         person_postcode=persons["postcode"],
-        person_sources=[tuple(s) if s is not None else () for s in persons["sources"]],
+        person_sources=person_sources,
+        source_labels=dict(con.execute("select bit, label from lookup_source").fetchall()),
         dob_person=dob_person,
         dob_persons=dob_persons,
         dob_starts=dob_starts,
-        dob_year=np.asarray(dobs["y"], dtype=np.int32),
-        dob_month=np.asarray(dobs["m"], dtype=np.int32),
-        dob_day=np.asarray(dobs["d"], dtype=np.int32),
+        dob_year=places["y"][with_dob].astype(np.int32),
+        dob_month=places["m"][with_dob].astype(np.int32),
+        dob_day=places["d"][with_dob].astype(np.int32),
         postcode_person=postcode_person,
         postcode_persons=postcode_persons,
         postcode_starts=postcode_starts,
         postcode_full=postcode_codes[:count],
         postcode_sector=postcode_codes[count : 2 * count],
         postcode_district=postcode_codes[2 * count :],
-        address_person=_codes(addresses["person_key"], person_keys),
-        address=addresses["address"],
+        postcode_code={str(value): code for code, value in enumerate(postcode_uniques)},
+        address_person=place_person[with_address],
+        address=places["address"][with_address],
         as_at=_as_at(con),
         titles=frozenset(t for (t,) in con.execute("select title from cfg_name_title").fetchall()),
-        postcode_code={str(value): code for code, value in enumerate(postcode_uniques)},
     )
 
 
@@ -653,7 +662,7 @@ def _address_agreement(
     entries = np.flatnonzero(candidates[index.address_person])
     typed = f" {words} "
     for entry in entries:
-        if typed in f" {index.address[entry]} ":
+        if typed in f" {index.folded_address(entry)} ":
             agreement[index.address_person[entry]] = settings["place_agreement"]["address"]
     return agreement
 
@@ -792,7 +801,7 @@ class _Explainer:
             row_name = _folded_name(index.row_first_name[row], index.row_last_name[row])
             if row_name != best_name:
                 shown = _shown_name(index.row_first_name[row], index.row_last_name[row])
-                sources = ", ".join(index.row_sources[row])
+                sources = ", ".join(index.labels(index.row_sources[row]))
                 reasons.append(f"matched another recorded name: {shown} ({sources})")
         if self.query.identifier.strip():
             kind = self.found_by.get(person_key)
@@ -818,7 +827,7 @@ class _Explainer:
             other_names=tuple(other_names),
             dob=dob,
             age=_age(dob, index.as_at),
-            sources=index.person_sources[person],
+            sources=index.labels(index.person_sources[person]),
             postcode=str(postcode) if postcode is not None else None,
             score=round(score, 3),
             reasons=tuple(reasons),
@@ -906,6 +915,8 @@ class _Explainer:
             )  # fmt: skip
             agreeing = (year == dob.year, month == dob.month, day == dob.day)
             if all(agreeing):
+                if dob != index.person_dob[person]:
+                    return "date of birth exact, as another record gives it"
                 return "date of birth exact"
             if year == dob.year and (month, day) == (dob.day, dob.month) and rank < 2:
                 found, rank = "date of birth day and month swapped", 2
@@ -936,6 +947,6 @@ class _Explainer:
         index = self.index
         typed = f" {self.address_words} "
         entries = np.flatnonzero(index.address_person == person)
-        if any(typed in f" {index.address[e]} " for e in entries):
+        if any(typed in f" {index.folded_address(e)} " for e in entries):
             return "address matches"
         return "address does not match"
