@@ -14,6 +14,8 @@ the stage is a small part of a build.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
@@ -49,14 +51,28 @@ def create_lookup_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     _create_sources(con, settings["source_labels"])
     _create_records(con)
     _create_names(con)
-    _create_places(con)
-    _create_identifiers(con, settings["identifiers"])
+    with _uncompressed(con):
+        _create_places(con)
+        _create_identifiers(con, settings["identifiers"])
     for table in ("lookup_record", "lookup_name_key", "lookup_source_of"):
         con.execute(f"drop table {table}")
     return {
         table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
         for table in LOOKUP_TABLES
     }
+
+
+@contextmanager
+def _uncompressed(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Tables written meanwhile are not compressed: compressing half a million to a million
+    short, distinct strings takes twice as long as writing them (about 0.5 s of the stage at
+    Bradford scale, for 64 MB more in a 900 MB model; measured 05 Dec 2026)."""
+    (compression,) = con.execute("select current_setting('force_compression')").fetchall()[0]
+    con.execute("set force_compression = 'uncompressed'")
+    try:
+        yield
+    finally:
+        con.execute("set force_compression = ?", [compression or "auto"])
 
 
 def _create_sources(con: duckdb.DuckDBPyConnection, labels: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
@@ -193,11 +196,9 @@ class _Index:
     row_sources: np.ndarray  # the sources giving each name: bits of source_labels
     named_persons: np.ndarray  # persons with a name row, in row order
     name_starts: np.ndarray  # their first rows
-    person_key: np.ndarray
-    person_number: dict[str, int]
+    person_key: np.ndarray  # sorted
     person_first_name: np.ndarray
     person_last_name: np.ndarray
-    person_dob: list[date | None]
     person_birth_order: np.ndarray  # yyyymmdd of the best date of birth, 0 when none
     person_postcode: np.ndarray
     person_sources: np.ndarray  # bits of source_labels
@@ -221,6 +222,15 @@ class _Index:
     titles: frozenset[str] = field(default_factory=frozenset)
     folded_addresses: dict[str, str] = field(default_factory=dict)  # filled as searches need
 
+    def person_number(self, person_key: str) -> int | None:
+        at = int(np.searchsorted(self.person_key, person_key))
+        found = at < len(self.person_key) and self.person_key[at] == person_key
+        return at if found else None
+
+    def person_dob(self, person: int) -> date | None:
+        order = int(self.person_birth_order[person])
+        return date(order // 10000, order // 100 % 100, order % 100) if order else None
+
     def labels(self, bits: Any) -> tuple[str, ...]:
         """The source labels of a set of bits, in label order."""
         bits = int(bits)
@@ -233,35 +243,28 @@ class _Index:
         return self.folded_addresses[raw]
 
 
-def _codes(values: Any, categories: Any) -> np.ndarray:
-    """Each value's position in categories (-1 where absent or missing)."""
-    return pd.Categorical(pd.Series(values, dtype=object), categories=categories).codes.astype(
-        np.int64
-    )
-
-
-def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    """A query's columns as numpy arrays (text as objects, None where missing)."""
-    table = con.sql(sql).to_arrow_table()  # execute() would copy the rows once more
-    return {name: table[name].to_numpy() for name in table.column_names}
-
-
 def _starts(persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The persons present in a person-sorted array, and where each one's entries start."""
     return np.unique(persons, return_index=True)
 
 
+def _positions(values: Any, sorted_set: Any) -> np.ndarray:
+    """Each value's position in a set of values (-1 where absent or missing), hashed in Arrow."""
+    found = pc.index_in(values, value_set=sorted_set)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
-    persons = _columns(
-        con,
+    persons_table = con.sql(
         """
         select person_key, first_name, last_name,
                coalesce(year(dob) * 10000 + month(dob) * 100 + day(dob), 0) as birth_order,
                postcode
         from mart_person order by person_key
-        """,
-    )
-    person_keys = persons["person_key"]
+        """
+    ).to_arrow_table()
+    person_keys = persons_table["person_key"].combine_chunks()
+    persons = {name: persons_table[name].to_numpy() for name in persons_table.column_names}
     vocab_rows = con.execute(
         "select token, phonetic_keys, name_groups from lookup_name_token order by token"
     ).fetchall()
@@ -277,29 +280,36 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         [f"given_tokens[{i}] as g{i}" for i in range(1, _GIVEN_SLOTS + 1)]
         + [f"surname_tokens[{i}] as s{i}" for i in range(1, _SURNAME_SLOTS + 1)]
     )
-    rows = _columns(
-        con,
+    rows_table = con.sql(
         f"""
         select person_key, first_name, last_name, sources, {slots},
-               len(given_tokens) as given_count, len(surname_tokens) as surname_count
+               least(len(given_tokens), {_GIVEN_SLOTS}) as given_count,
+               least(len(surname_tokens), {_SURNAME_SLOTS}) as surname_count
         from lookup_person_name order by person_key, records desc, first_name, last_name
-        """,
-    )
+        """
+    ).to_arrow_table()
+    vocab_set = pa.array(vocab, pa.string())
     missing = len(vocab)
 
     def token_numbers(prefix: str, count: int) -> np.ndarray:
-        columns = [_codes(rows[f"{prefix}{i}"], vocab) for i in range(1, count + 1)]
-        numbers = np.stack(columns, axis=1)
+        numbers = np.stack(
+            [_positions(rows_table[f"{prefix}{i}"], vocab_set) for i in range(1, count + 1)],
+            axis=1,
+        )
         numbers[numbers < 0] = missing
         return numbers.astype(np.int32)
 
+    rows = {
+        name: rows_table[name].to_numpy()
+        for name in ("first_name", "last_name", "sources", "given_count", "surname_count")
+    }
+    rows["person"] = _positions(rows_table["person_key"], person_keys)
     row_given = token_numbers("g", _GIVEN_SLOTS)
     row_surname = token_numbers("s", _SURNAME_SLOTS)
-    row_person = _codes(rows["person_key"], person_keys)
+    row_person = rows["person"].astype(np.int64)
     named_persons, name_starts = _starts(row_person)
 
-    places = _columns(
-        con,
+    places_table = con.sql(
         """
         select person_key, coalesce(year(dob), 0) as y, coalesce(month(dob), 0) as m,
                coalesce(day(dob), 0) as d, postcode,
@@ -308,10 +318,16 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
                    as sector,
                address, sources
         from lookup_person_place order by person_key
-        """,
-    )
-    place_person = _codes(places["person_key"], person_keys)
-    person_sources = np.zeros(len(person_keys), np.uint64)
+        """
+    ).to_arrow_table()
+    places = {
+        name: places_table[name].to_numpy()
+        for name in places_table.column_names
+        if name != "person_key"
+    }
+    places["person"] = _positions(places_table["person_key"], person_keys)
+    place_person = places["person"].astype(np.int64)
+    person_sources = np.zeros(len(persons["person_key"]), np.uint64)
     if len(place_person):
         present, starts = _starts(place_person)
         person_sources[present] = np.bitwise_or.reduceat(
@@ -324,19 +340,13 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
     dob_persons, dob_starts = _starts(dob_person)
     postcode_person = place_person[with_postcode]
     postcode_persons, postcode_starts = _starts(postcode_person)
-    postcode_codes, postcode_uniques = pd.factorize(
-        pd.Series(
-            np.concatenate(
-                [
-                    places["postcode"][with_postcode],
-                    places["sector"][with_postcode],
-                    places["district"][with_postcode],
-                ]
-            ),
-            dtype=object,
-        )
-    )
-    count = len(with_postcode)
+    postcode_code: dict[str, int] = {}
+    postcode_columns = []
+    for column in ("postcode", "sector", "district"):
+        codes, uniques = pd.factorize(pd.Series(places[column][with_postcode], dtype=object))
+        offset = len(postcode_code)
+        postcode_code.update({str(value): offset + i for i, value in enumerate(uniques)})
+        postcode_columns.append(codes + offset)
     groups_of_name: dict[str, list[str]] = {}
     for name, group in con.execute(
         "select name_std, name_group from cfg_name_variant order by name_std, name_group"
@@ -352,8 +362,8 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         groups_of_name={name: tuple(groups) for name, groups in groups_of_name.items()},
         row_given=row_given,
         row_surname=row_surname,
-        row_given_count=np.minimum(rows["given_count"], _GIVEN_SLOTS).astype(np.int32),
-        row_surname_count=np.minimum(rows["surname_count"], _SURNAME_SLOTS).astype(np.int32),
+        row_given_count=rows["given_count"].astype(np.int32),
+        row_surname_count=rows["surname_count"].astype(np.int32),
         given_entries=_Entries.of(row_given, len(vocab)),
         surname_entries=_Entries.of(row_surname, len(vocab)),
         row_person=row_person,
@@ -362,15 +372,10 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         row_sources=rows["sources"].astype(np.uint64),
         named_persons=named_persons,
         name_starts=name_starts,
-        person_key=person_keys,
-        person_number={str(key): number for number, key in enumerate(person_keys)},
+        person_key=persons["person_key"],
         person_first_name=persons["first_name"],
         person_last_name=persons["last_name"],
-        person_dob=[
-            date(order // 10000, order // 100 % 100, order % 100) if order else None
-            for order in persons["birth_order"].tolist()
-        ],
-        person_birth_order=np.asarray(persons["birth_order"], dtype=np.int64),
+        person_birth_order=persons["birth_order"].astype(np.int64),
         person_postcode=persons["postcode"],
         person_sources=person_sources,
         source_labels=dict(con.execute("select bit, label from lookup_source").fetchall()),
@@ -383,10 +388,10 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         postcode_person=postcode_person,
         postcode_persons=postcode_persons,
         postcode_starts=postcode_starts,
-        postcode_full=postcode_codes[:count],
-        postcode_sector=postcode_codes[count : 2 * count],
-        postcode_district=postcode_codes[2 * count :],
-        postcode_code={str(value): code for code, value in enumerate(postcode_uniques)},
+        postcode_full=postcode_columns[0],
+        postcode_sector=postcode_columns[1],
+        postcode_district=postcode_columns[2],
+        postcode_code=postcode_code,
         address_person=place_person[with_address],
         address=places["address"][with_address],
         as_at=_as_at(con),
@@ -404,11 +409,19 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 2  # the model being served and, for a while after a rebuild, the one before it
 
 
+# The model file each open connection reads (asked of DuckDB once per connection).
+_MODEL_FILES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _model_file(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchall()  # fetchall, not fetchone: it leaves no open result behind
-    return rows[0][0] if rows and rows[0][0] else None
+    if con not in _MODEL_FILES:
+        rows = con.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchall()  # fetchall, not fetchone: it leaves no open result behind
+        _MODEL_FILES[con] = rows[0][0] if rows and rows[0][0] else None
+    return _MODEL_FILES[con]
 
 
 def search_index(con: duckdb.DuckDBPyConnection) -> _Index:
@@ -603,35 +616,37 @@ def _name_scores(
     return rows, values, swapped
 
 
-def _per_person(
-    size: int, persons: np.ndarray, starts: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """The best of each person's values (values sorted by person; persons and starts from
-    np.unique)."""
+def _best_of(size: int, persons: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each person's best value (zero where none): only the entries that agree at all are
+    gathered (a few hundred of 300,000)."""
+    agreeing = np.flatnonzero(values)
     best = np.zeros(size, np.float32)
-    if len(values):
-        best[persons] = np.maximum.reduceat(values, starts)
+    np.maximum.at(best, persons[agreeing], values[agreeing])
     return best
 
 
 def _dob_agreement(index: _Index, dob: date, settings: dict) -> np.ndarray:
+    """Each person's best agreement of a recorded date of birth with the typed one."""
     agree = settings["date_of_birth_agreement"]
     same_year = index.dob_year == dob.year
-    exact = same_year & (index.dob_month == dob.month) & (index.dob_day == dob.day)
-    swapped = same_year & (index.dob_month == dob.day) & (index.dob_day == dob.month)
-    parts_agreeing = (
-        same_year.astype(np.int8) + (index.dob_month == dob.month) + (index.dob_day == dob.day)
+    same_month = index.dob_month == dob.month
+    same_day = index.dob_day == dob.day
+    parts_agreeing = same_year.astype(np.int8) + same_month + same_day
+    swapped = (
+        same_year & (index.dob_month == dob.day) & (index.dob_day == dob.month)
+        if dob.day != dob.month
+        else np.zeros(len(same_year), bool)
     )
     values = np.where(
-        exact,
+        parts_agreeing == 3,
         agree["exact"],
         np.where(
-            swapped & (dob.day != dob.month),
+            swapped,
             agree["day_month_swapped"],
             np.where(parts_agreeing == 2, agree["one_part_differs"], 0.0),
         ),
     ).astype(np.float32)
-    return _per_person(len(index.person_key), index.dob_persons, index.dob_starts, values)
+    return _best_of(len(index.person_key), index.dob_person, values)
 
 
 def _postcode_agreement(index: _Index, place: Any, settings: dict) -> np.ndarray:
@@ -650,7 +665,7 @@ def _postcode_agreement(index: _Index, place: Any, settings: dict) -> np.ndarray
             np.where(index.postcode_district == code(place.outward), agree["postcode_district"], 0),
         ),
     ).astype(np.float32)
-    return _per_person(len(index.person_key), index.postcode_persons, index.postcode_starts, values)
+    return _best_of(len(index.person_key), index.postcode_person, values)
 
 
 def _address_agreement(
@@ -707,7 +722,8 @@ def search_people(
         weight += name_weight
     found_by = _identifier_matches(con, query.identifier) if query.identifier.strip() else {}
     if query.identifier.strip():
-        matched = [index.person_number[key] for key in found_by if key in index.person_number]
+        numbers = (index.person_number(key) for key in found_by)
+        matched = [number for number in numbers if number is not None]
         agreed = np.zeros(persons, np.float32)
         agreed[matched] = 1.0
         total += weights["identifier"] * agreed
@@ -819,7 +835,7 @@ class _Explainer:
             if folded not in seen:
                 seen.add(folded)
                 other_names.append(_shown_name(index.row_first_name[row], index.row_last_name[row]))
-        dob = index.person_dob[person]
+        dob = index.person_dob(person)
         postcode = index.person_postcode[person]
         return SearchHit(
             person_key=person_key,
@@ -915,7 +931,7 @@ class _Explainer:
             )  # fmt: skip
             agreeing = (year == dob.year, month == dob.month, day == dob.day)
             if all(agreeing):
-                if dob != index.person_dob[person]:
+                if dob != index.person_dob(person):
                     return "date of birth exact, as another record gives it"
                 return "date of birth exact"
             if year == dob.year and (month, day) == (dob.day, dob.month) and rank < 2:
