@@ -82,8 +82,9 @@ def test_the_right_child_is_found_despite_the_corruptions(quality) -> None:
 
 
 def test_the_search_keys_hold_every_recorded_name_of_every_person(district) -> None:
-    """Independent SQL: one lookup_person_name row per person per distinct recorded name, and
-    every UPN and NHS number a record holds findable for that record's person."""
+    """Independent SQL: one lookup_person_name row per person per distinct recorded name, every
+    person with their places, and every UPN and NHS number a record holds findable for that
+    record's person."""
     con = duckdb.connect(str(district[0]), read_only=True)
     try:
         expected = con.execute(
@@ -98,7 +99,7 @@ def test_the_search_keys_hold_every_recorded_name_of_every_person(district) -> N
         ).fetchall()[0][0]
         assert con.execute("select count(*) from lookup_person_name").fetchall()[0][0] == expected
         assert con.execute(
-            "select count(*) from mart_person anti join lookup_person using (person_key)"
+            "select count(*) from mart_person anti join lookup_person_place using (person_key)"
         ).fetchall() == [(0,)]
         missing = con.execute(
             """
@@ -130,10 +131,10 @@ RECORDS = [
     ("PK-ALI", "school_census", "S1", "A123456789012", "Mohammed", "Ali", date(2012, 3, 7),
      "BD5 0LU", "12 Oak Road, Bradford", {"upn": "A123456789012"}),
     ("PK-ALI", "police_incidents", "I1|N555123", "N555123", "Mohd", "ALI", date(2012, 3, 7),
-     "BD50LU", "12 Oak Rd", {"incident_ref": "13120000001"}),
+     "BD5 0LU", "12 Oak Rd", {"incident_ref": "13120000001"}),
     ("PK-JANE", "health_events", "E1", "H1", "Mrs Jane", "Smith-Jones", date(1985, 6, 20),
      "BD7 1AA", "3 Elm Street", {"nhs_number": "9434765919"}),
-    ("PK-JANE", "dwp_spells", "SP1", "D1", "Jane", "Smith", date(1985, 6, 20),
+    ("PK-JANE", "dwp_spells", "SP1", "D1", "Jane", "Smith", date(1985, 6, 21),
      "BD7 1AA", None, {"nino": "QQ123456C"}),
     ("PK-AISHA", "school_census", "S2", "B123456789012", "Aisha", "Khan", date(2015, 1, 2),
      "BD3 2BB", None, {"upn": "B123456789012"}),
@@ -183,7 +184,10 @@ def write_model(path: Path, records: list[tuple] = RECORDS) -> None:
             " source_person_id varchar, first_name varchar, last_name varchar, dob date,"
             " postcode varchar, address varchar, source_rows bigint)"
         )
-        con.execute("create table int_person_link (unique_id bigint, person_key varchar)")
+        con.execute(
+            "create table int_person_link"
+            " (unique_id bigint, registration_id varchar, person_key varchar)"
+        )
         for model, columns in STAGING.items():
             extra = "".join(f", {c} varchar" for c in columns)
             con.execute(
@@ -196,7 +200,10 @@ def write_model(path: Path, records: list[tuple] = RECORDS) -> None:
                 "insert into int_linkage_record values (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 [unique_id, source, person_id, first, last, dob, postcode, address],
             )
-            con.execute("insert into int_person_link values (?, ?)", [unique_id, key])
+            con.execute(
+                "insert into int_person_link values (?, ?, ?)",
+                [unique_id, f"{source}:{person_id}", key],
+            )
             model = f"stg_{source}"
             columns = STAGING[model]
             values = [ids.get(c) for c in columns]
@@ -298,6 +305,10 @@ def test_date_of_birth_day_and_month_swapped_or_one_part_wrong(handmade) -> None
     assert hit.reasons[-1] == "date of birth differs in the year only"
     hit = first(handmade, SearchQuery("Mohammed Ali", dob=date(1999, 12, 25)))
     assert hit.reasons[-1] == "date of birth does not match"
+    # DWP gives Jane a day later than the date shown for her
+    hit = first(handmade, SearchQuery("Jane Smith-Jones", dob=date(1985, 6, 21)))
+    assert (hit.person_key, hit.dob) == ("PK-JANE", date(1985, 6, 20))
+    assert hit.reasons[-1] == "date of birth exact, as another record gives it"
 
 
 def test_sounds_the_same_and_spelt_similarly(handmade) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
@@ -171,7 +174,8 @@ class _Entries:
 @dataclass
 class _Index:
     """A model's search keys as arrays. Tokens are numbered in `vocab` (the last number, len(vocab),
-    stands for no token); name rows are sorted by person."""
+    stands for no token); persons are numbered in person_key order, and name rows, dates of birth,
+    postcodes and addresses are sorted by person."""
 
     vocab: list[str]
     vocab_position: dict[str, int]
@@ -189,17 +193,16 @@ class _Index:
     row_person: np.ndarray
     row_first_name: np.ndarray
     row_last_name: np.ndarray
-    row_sources: list[tuple[str, ...]]
+    row_sources: np.ndarray  # the sources giving each name: bits of source_labels
     named_persons: np.ndarray  # persons with a name row, in row order
     name_starts: np.ndarray  # their first rows
-    person_key: np.ndarray
-    person_number: dict[str, int]
+    person_key: np.ndarray  # sorted
     person_first_name: np.ndarray
     person_last_name: np.ndarray
-    person_dob: list[date | None]
     person_birth_order: np.ndarray  # yyyymmdd of the best date of birth, 0 when none
     person_postcode: np.ndarray
-    person_sources: list[tuple[str, ...]]
+    person_sources: np.ndarray  # bits of source_labels
+    source_labels: dict[int, str]  # bit -> label
     dob_person: np.ndarray  # every recorded date of birth, sorted by person
     dob_year: np.ndarray
     dob_month: np.ndarray
@@ -212,128 +215,143 @@ class _Index:
     postcode_district: np.ndarray
     postcode_persons: np.ndarray
     postcode_starts: np.ndarray
-    address_person: np.ndarray  # every recorded address, sorted by person
+    postcode_code: dict[str, int]
+    address_person: np.ndarray  # every recorded address (as recorded), sorted by person
     address: np.ndarray
     as_at: date | None
-    postcode_code: dict[str, int]
     titles: frozenset[str] = field(default_factory=frozenset)
+    folded_addresses: dict[str, str] = field(default_factory=dict)  # filled as searches need
+
+    def person_number(self, person_key: str) -> int | None:
+        at = int(np.searchsorted(self.person_key, person_key))
+        found = at < len(self.person_key) and self.person_key[at] == person_key
+        return at if found else None
+
+    def person_dob(self, person: int) -> date | None:
+        order = int(self.person_birth_order[person])
+        return date(order // 10000, order // 100 % 100, order % 100) if order else None
+
+    def labels(self, bits: Any) -> tuple[str, ...]:
+        """The source labels of a set of bits, in label order."""
+        bits = int(bits)
+        return tuple(sorted(label for bit, label in self.source_labels.items() if bits >> bit & 1))
+
+    def folded_address(self, entry: int) -> str:
+        raw = self.address[entry]
+        if raw not in self.folded_addresses:
+            self.folded_addresses[raw] = address_text(raw)
+        return self.folded_addresses[raw]
 
 
-def _codes(values: Any, categories: Any) -> np.ndarray:
-    """Each value's position in categories (-1 where absent or missing)."""
-    return pd.Categorical(pd.Series(values, dtype=object), categories=categories).codes.astype(
-        np.int64
-    )
+def _starts(persons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The persons present in a person-sorted array, and where each one's entries start."""
+    return np.unique(persons, return_index=True)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, Any]:
-    """A query's columns: numpy arrays (text as objects, None where missing), lists as lists."""
-    table = con.sql(sql).to_arrow_table()  # execute() would copy the rows once more
-    columns: dict[str, Any] = {}
-    for name in table.column_names:
-        column = table[name]
-        if str(column.type).startswith(("list", "large_list")):
-            columns[name] = column.to_pylist()
-        else:
-            columns[name] = column.to_numpy()
-    return columns
+def _positions(values: Any, sorted_set: Any) -> np.ndarray:
+    """Each value's position in a set of values (-1 where absent or missing), hashed in Arrow."""
+    found = pc.index_in(values, value_set=sorted_set)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
-    persons = _columns(
-        con,
+    persons_table = con.sql(
         """
         select person_key, first_name, last_name,
                coalesce(year(dob) * 10000 + month(dob) * 100 + day(dob), 0) as birth_order,
-               postcode, sources
-        from lookup_person order by person_key
-        """,
-    )
-    person_keys = persons["person_key"]
+               postcode
+        from mart_person order by person_key
+        """
+    ).to_arrow_table()
+    person_keys = persons_table["person_key"].combine_chunks()
+    persons = {name: persons_table[name].to_numpy() for name in persons_table.column_names}
     vocab_rows = con.execute(
-        """
-        with tokens as (
-            select unnest(given_tokens) as token, unnest(given_phonetic_keys) as phonetic_keys,
-                   unnest(given_name_groups) as name_groups
-            from lookup_person_name
-            union
-            select unnest(surname_tokens), unnest(surname_phonetic_keys),
-                   unnest(surname_name_groups)
-            from lookup_person_name
-        )
-        select token, any_value(phonetic_keys), any_value(name_groups)
-        from tokens group by token order by token
-        """
+        "select token, phonetic_keys, name_groups from lookup_name_token order by token"
     ).fetchall()
     vocab = [token for token, _, _ in vocab_rows]
     by_key: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
     for number, (_, keys, groups) in enumerate(vocab_rows):
-        for key in (keys or "").split():
+        for key in keys or ():
             by_key.setdefault(key, []).append(number)
-        for group in (groups or "").split():
+        for group in groups or ():
             by_group.setdefault(group, []).append(number)
     slots = ", ".join(
         [f"given_tokens[{i}] as g{i}" for i in range(1, _GIVEN_SLOTS + 1)]
         + [f"surname_tokens[{i}] as s{i}" for i in range(1, _SURNAME_SLOTS + 1)]
     )
-    rows = _columns(
-        con,
+    rows_table = con.sql(
         f"""
         select person_key, first_name, last_name, sources, {slots},
-               len(given_tokens) as given_count, len(surname_tokens) as surname_count
+               least(len(given_tokens), {_GIVEN_SLOTS}) as given_count,
+               least(len(surname_tokens), {_SURNAME_SLOTS}) as surname_count
         from lookup_person_name order by person_key, records desc, first_name, last_name
-        """,
-    )
+        """
+    ).to_arrow_table()
+    vocab_set = pa.array(vocab, pa.string())
     missing = len(vocab)
 
     def token_numbers(prefix: str, count: int) -> np.ndarray:
-        columns = [_codes(rows[f"{prefix}{i}"], vocab) for i in range(1, count + 1)]
-        numbers = np.stack(columns, axis=1) if columns else np.empty((0, count), np.int64)
+        numbers = np.stack(
+            [_positions(rows_table[f"{prefix}{i}"], vocab_set) for i in range(1, count + 1)],
+            axis=1,
+        )
         numbers[numbers < 0] = missing
         return numbers.astype(np.int32)
 
+    rows = {
+        name: rows_table[name].to_numpy()
+        for name in ("first_name", "last_name", "sources", "given_count", "surname_count")
+    }
+    rows["person"] = _positions(rows_table["person_key"], person_keys)
     row_given = token_numbers("g", _GIVEN_SLOTS)
     row_surname = token_numbers("s", _SURNAME_SLOTS)
-    row_person = _codes(rows["person_key"], person_keys)
-    named_persons, name_starts = np.unique(row_person, return_index=True)
-    dobs = _columns(
-        con,
+    row_person = rows["person"].astype(np.int64)
+    named_persons, name_starts = _starts(row_person)
+
+    places_table = con.sql(
         """
-        select person_key, year(dob) as y, month(dob) as m, day(dob) as d
-        from (select person_key, unnest(dobs) as dob from lookup_person)
-        order by person_key
-        """,
-    )
-    postcodes = _columns(
-        con,
-        """
-        select person_key, postcode, split_part(postcode, ' ', 1) as district,
+        select person_key, coalesce(year(dob), 0) as y, coalesce(month(dob), 0) as m,
+               coalesce(day(dob), 0) as d, postcode,
+               split_part(postcode, ' ', 1) as district,
                split_part(postcode, ' ', 1) || ' ' || left(split_part(postcode, ' ', 2), 1)
-                   as sector
-        from (select person_key, unnest(postcodes) as postcode from lookup_person)
-        order by person_key
-        """,
-    )
-    addresses = _columns(
-        con,
-        "select person_key, unnest(addresses) as address from lookup_person order by person_key",
-    )
+                   as sector,
+               address, sources
+        from lookup_person_place order by person_key
+        """
+    ).to_arrow_table()
+    places = {
+        name: places_table[name].to_numpy()
+        for name in places_table.column_names
+        if name != "person_key"
+    }
+    places["person"] = _positions(places_table["person_key"], person_keys)
+    place_person = places["person"].astype(np.int64)
+    person_sources = np.zeros(len(persons["person_key"]), np.uint64)
+    if len(place_person):
+        present, starts = _starts(place_person)
+        person_sources[present] = np.bitwise_or.reduceat(
+            places["sources"].astype(np.uint64), starts
+        )
+    with_dob = np.flatnonzero(places["y"] > 0)
+    with_postcode = np.flatnonzero(pd.notna(places["postcode"]))
+    with_address = np.flatnonzero(pd.notna(places["address"]))
+    dob_person = place_person[with_dob]
+    dob_persons, dob_starts = _starts(dob_person)
+    postcode_person = place_person[with_postcode]
+    postcode_persons, postcode_starts = _starts(postcode_person)
+    postcode_code: dict[str, int] = {}
+    postcode_columns = []
+    for column in ("postcode", "sector", "district"):
+        codes, uniques = pd.factorize(pd.Series(places[column][with_postcode], dtype=object))
+        offset = len(postcode_code)
+        postcode_code.update({str(value): offset + i for i, value in enumerate(uniques)})
+        postcode_columns.append(codes + offset)
     groups_of_name: dict[str, list[str]] = {}
     for name, group in con.execute(
         "select name_std, name_group from cfg_name_variant order by name_std, name_group"
     ).fetchall():
         groups_of_name.setdefault(name, []).append(group)
-
-    postcode_values = np.concatenate(
-        [postcodes["postcode"], postcodes["sector"], postcodes["district"]]
-    ).astype(object)
-    postcode_codes, postcode_uniques = pd.factorize(pd.Series(postcode_values, dtype=object))
-    count = len(postcodes["postcode"])
-    dob_person = _codes(dobs["person_key"], person_keys)
-    dob_persons, dob_starts = np.unique(dob_person, return_index=True)
-    postcode_person = _codes(postcodes["person_key"], person_keys)
-    postcode_persons, postcode_starts = np.unique(postcode_person, return_index=True)
     return _Index(
         vocab=vocab,
         vocab_position={token: number for number, token in enumerate(vocab)},
@@ -344,44 +362,40 @@ def _load_index(con: duckdb.DuckDBPyConnection) -> _Index:
         groups_of_name={name: tuple(groups) for name, groups in groups_of_name.items()},
         row_given=row_given,
         row_surname=row_surname,
+        row_given_count=rows["given_count"].astype(np.int32),
+        row_surname_count=rows["surname_count"].astype(np.int32),
         given_entries=_Entries.of(row_given, len(vocab)),
         surname_entries=_Entries.of(row_surname, len(vocab)),
-        row_given_count=np.minimum(rows["given_count"], _GIVEN_SLOTS).astype(np.int32),
-        row_surname_count=np.minimum(rows["surname_count"], _SURNAME_SLOTS).astype(np.int32),
         row_person=row_person,
         row_first_name=rows["first_name"],
         row_last_name=rows["last_name"],
-        row_sources=[tuple(s) if s is not None else () for s in rows["sources"]],
+        row_sources=rows["sources"].astype(np.uint64),
         named_persons=named_persons,
         name_starts=name_starts,
-        person_key=person_keys,
-        person_number={str(key): number for number, key in enumerate(person_keys)},
+        person_key=persons["person_key"],
         person_first_name=persons["first_name"],
         person_last_name=persons["last_name"],
-        person_dob=[
-            date(order // 10000, order // 100 % 100, order % 100) if order else None
-            for order in persons["birth_order"].tolist()
-        ],
-        person_birth_order=np.asarray(persons["birth_order"], dtype=np.int64),
+        person_birth_order=persons["birth_order"].astype(np.int64),
         person_postcode=persons["postcode"],
-        person_sources=[tuple(s) if s is not None else () for s in persons["sources"]],
+        person_sources=person_sources,
+        source_labels=dict(con.execute("select bit, label from lookup_source").fetchall()),
         dob_person=dob_person,
         dob_persons=dob_persons,
         dob_starts=dob_starts,
-        dob_year=np.asarray(dobs["y"], dtype=np.int32),
-        dob_month=np.asarray(dobs["m"], dtype=np.int32),
-        dob_day=np.asarray(dobs["d"], dtype=np.int32),
+        dob_year=places["y"][with_dob].astype(np.int32),
+        dob_month=places["m"][with_dob].astype(np.int32),
+        dob_day=places["d"][with_dob].astype(np.int32),
         postcode_person=postcode_person,
         postcode_persons=postcode_persons,
         postcode_starts=postcode_starts,
-        postcode_full=postcode_codes[:count],
-        postcode_sector=postcode_codes[count : 2 * count],
-        postcode_district=postcode_codes[2 * count :],
-        address_person=_codes(addresses["person_key"], person_keys),
-        address=addresses["address"],
+        postcode_full=postcode_columns[0],
+        postcode_sector=postcode_columns[1],
+        postcode_district=postcode_columns[2],
+        postcode_code=postcode_code,
+        address_person=place_person[with_address],
+        address=places["address"][with_address],
         as_at=_as_at(con),
         titles=frozenset(t for (t,) in con.execute("select title from cfg_name_title").fetchall()),
-        postcode_code={str(value): code for code, value in enumerate(postcode_uniques)},
     )
 
 
@@ -395,11 +409,19 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 2  # the model being served and, for a while after a rebuild, the one before it
 
 
+# The model file each open connection reads (asked of DuckDB once per connection).
+_MODEL_FILES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _model_file(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchall()  # fetchall, not fetchone: it leaves no open result behind
-    return rows[0][0] if rows and rows[0][0] else None
+    if con not in _MODEL_FILES:
+        rows = con.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchall()  # fetchall, not fetchone: it leaves no open result behind
+        _MODEL_FILES[con] = rows[0][0] if rows and rows[0][0] else None
+    return _MODEL_FILES[con]
 
 
 def search_index(con: duckdb.DuckDBPyConnection) -> _Index:
@@ -594,35 +616,37 @@ def _name_scores(
     return rows, values, swapped
 
 
-def _per_person(
-    size: int, persons: np.ndarray, starts: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """The best of each person's values (values sorted by person; persons and starts from
-    np.unique)."""
+def _best_of(size: int, persons: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each person's best value (zero where none): only the entries that agree at all are
+    gathered (a few hundred of 300,000)."""
+    agreeing = np.flatnonzero(values)
     best = np.zeros(size, np.float32)
-    if len(values):
-        best[persons] = np.maximum.reduceat(values, starts)
+    np.maximum.at(best, persons[agreeing], values[agreeing])
     return best
 
 
 def _dob_agreement(index: _Index, dob: date, settings: dict) -> np.ndarray:
+    """Each person's best agreement of a recorded date of birth with the typed one."""
     agree = settings["date_of_birth_agreement"]
     same_year = index.dob_year == dob.year
-    exact = same_year & (index.dob_month == dob.month) & (index.dob_day == dob.day)
-    swapped = same_year & (index.dob_month == dob.day) & (index.dob_day == dob.month)
-    parts_agreeing = (
-        same_year.astype(np.int8) + (index.dob_month == dob.month) + (index.dob_day == dob.day)
+    same_month = index.dob_month == dob.month
+    same_day = index.dob_day == dob.day
+    parts_agreeing = same_year.astype(np.int8) + same_month + same_day
+    swapped = (
+        same_year & (index.dob_month == dob.day) & (index.dob_day == dob.month)
+        if dob.day != dob.month
+        else np.zeros(len(same_year), bool)
     )
     values = np.where(
-        exact,
+        parts_agreeing == 3,
         agree["exact"],
         np.where(
-            swapped & (dob.day != dob.month),
+            swapped,
             agree["day_month_swapped"],
             np.where(parts_agreeing == 2, agree["one_part_differs"], 0.0),
         ),
     ).astype(np.float32)
-    return _per_person(len(index.person_key), index.dob_persons, index.dob_starts, values)
+    return _best_of(len(index.person_key), index.dob_person, values)
 
 
 def _postcode_agreement(index: _Index, place: Any, settings: dict) -> np.ndarray:
@@ -641,7 +665,7 @@ def _postcode_agreement(index: _Index, place: Any, settings: dict) -> np.ndarray
             np.where(index.postcode_district == code(place.outward), agree["postcode_district"], 0),
         ),
     ).astype(np.float32)
-    return _per_person(len(index.person_key), index.postcode_persons, index.postcode_starts, values)
+    return _best_of(len(index.person_key), index.postcode_person, values)
 
 
 def _address_agreement(
@@ -653,7 +677,7 @@ def _address_agreement(
     entries = np.flatnonzero(candidates[index.address_person])
     typed = f" {words} "
     for entry in entries:
-        if typed in f" {index.address[entry]} ":
+        if typed in f" {index.folded_address(entry)} ":
             agreement[index.address_person[entry]] = settings["place_agreement"]["address"]
     return agreement
 
@@ -698,7 +722,8 @@ def search_people(
         weight += name_weight
     found_by = _identifier_matches(con, query.identifier) if query.identifier.strip() else {}
     if query.identifier.strip():
-        matched = [index.person_number[key] for key in found_by if key in index.person_number]
+        numbers = (index.person_number(key) for key in found_by)
+        matched = [number for number in numbers if number is not None]
         agreed = np.zeros(persons, np.float32)
         agreed[matched] = 1.0
         total += weights["identifier"] * agreed
@@ -792,7 +817,7 @@ class _Explainer:
             row_name = _folded_name(index.row_first_name[row], index.row_last_name[row])
             if row_name != best_name:
                 shown = _shown_name(index.row_first_name[row], index.row_last_name[row])
-                sources = ", ".join(index.row_sources[row])
+                sources = ", ".join(index.labels(index.row_sources[row]))
                 reasons.append(f"matched another recorded name: {shown} ({sources})")
         if self.query.identifier.strip():
             kind = self.found_by.get(person_key)
@@ -810,7 +835,7 @@ class _Explainer:
             if folded not in seen:
                 seen.add(folded)
                 other_names.append(_shown_name(index.row_first_name[row], index.row_last_name[row]))
-        dob = index.person_dob[person]
+        dob = index.person_dob(person)
         postcode = index.person_postcode[person]
         return SearchHit(
             person_key=person_key,
@@ -818,7 +843,7 @@ class _Explainer:
             other_names=tuple(other_names),
             dob=dob,
             age=_age(dob, index.as_at),
-            sources=index.person_sources[person],
+            sources=index.labels(index.person_sources[person]),
             postcode=str(postcode) if postcode is not None else None,
             score=round(score, 3),
             reasons=tuple(reasons),
@@ -906,6 +931,8 @@ class _Explainer:
             )  # fmt: skip
             agreeing = (year == dob.year, month == dob.month, day == dob.day)
             if all(agreeing):
+                if dob != index.person_dob(person):
+                    return "date of birth exact, as another record gives it"
                 return "date of birth exact"
             if year == dob.year and (month, day) == (dob.day, dob.month) and rank < 2:
                 found, rank = "date of birth day and month swapped", 2
@@ -936,6 +963,6 @@ class _Explainer:
         index = self.index
         typed = f" {self.address_words} "
         entries = np.flatnonzero(index.address_person == person)
-        if any(typed in f" {index.address[e]} " for e in entries):
+        if any(typed in f" {index.folded_address(e)} " for e in entries):
             return "address matches"
         return "address does not match"
