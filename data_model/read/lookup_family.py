@@ -269,18 +269,21 @@ def _people(con: duckdb.DuckDBPyConnection, person_key: str) -> tuple[str | None
         con, "select family_key from mart_family_member where person_key = ?", [person_key]
     )
     family_key = family.get("family_key")
+    roles = {person_key: None}
+    if family_key:
+        roles = dict(
+            con.execute(
+                "select person_key, role from mart_family_member where family_key = ?",
+                [family_key],
+            ).fetchall()
+        )
     people = _rows(
         con,
-        """
-        select person.person_key, person.first_name, person.last_name, person.dob, person.sex,
-               member.role
-        from mart_person as person
-        left join mart_family_member as member using (person_key)
-        where person.person_key = ? or (? is not null and member.family_key = ?)
-        """,
-        [person_key, family_key, family_key],
+        "select person_key, first_name, last_name, dob, sex from mart_person"
+        " where list_contains(?::varchar[], person_key) order by person_key",
+        [list(roles)],
     )
-    return family_key, people
+    return family_key, [{**p, "role": roles.get(p["person_key"])} for p in people]
 
 
 def _unconfirmed(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, list[str]]:
