@@ -303,19 +303,23 @@ def _unconfirmed(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, l
         """,
         [keys, keys],
     ):
-        for side, other in (("l", "r"), ("r", "l")):
-            key = row[f"person_key_{side}"]
-            if key not in keys:
-                continue
-            name = _name(row[f"first_name_{other}"], row[f"last_name_{other}"])
-            label = labels.get(row[f"source_{other}"], row[f"source_{other}"])
-            if row["linked_by_last_build"]:
-                text = f"taken to be the same person as {name} ({label}), not yet confirmed"
-            elif row[f"person_key_{other}"] == key:
-                continue
-            else:
-                text = f"may also be recorded as {name} ({label}), not yet confirmed"
-            if text not in found.setdefault(key, []):
+        record = {
+            side: f"{_name(row[f'first_name_{side}'], row[f'last_name_{side}'])}"
+            f" ({labels.get(row[f'source_{side}'], row[f'source_{side}'])})"
+            for side in ("l", "r")
+        }
+        if row["linked_by_last_build"] or row["person_key_l"] == row["person_key_r"]:
+            # joined by the last build, queued for a second look
+            said = [(row["person_key_l"], f"{record['l']} and {record['r']} taken to be one"
+                     " person, not yet confirmed")]  # fmt: skip
+        else:
+            said = [
+                (row[f"person_key_{side}"], f"may also be recorded as {record[other]},"
+                 " not yet confirmed")
+                for side, other in (("l", "r"), ("r", "l"))
+            ]  # fmt: skip
+        for key, text in said:
+            if key in keys and text not in found.setdefault(key, []):
                 found[key].append(text)
     return found
 

@@ -18,8 +18,8 @@ school as (
         min(record_date) as start_date,
         cast(null as date) as end_date,
         max(record_date) as last_date,
-        any_value(school_name order by record_date desc) as team,
-        any_value(school_name order by record_date desc) as kind
+        arg_max(school_name, record_date) as team,
+        arg_max(school_name, record_date) as kind
     from {{ ref('stg_school_census') }}
     group by upn, school_urn
 ),
