@@ -68,6 +68,7 @@ PRIYA = {"first_name": "Priya", "last_name": "Patel", "dob": "1985-03-02", "sex"
 RAJ = {"first_name": "Raj", "last_name": "Patel", "dob": "1983-08-08", "sex": "Male"}
 ARJUN = {"first_name": "Arjun", "last_name": "Patel", "dob": "2004-11-20", "sex": "Male"}
 KAMALA = {"first_name": "Kamala", "last_name": "Devi", "dob": "1950-01-15", "sex": "Female"}
+DEAN = {"first_name": "Dean", "last_name": "Hurst", "dob": "1980-09-09", "sex": "Male"}
 
 
 def _ehm(person_id: str, person: dict) -> dict:
@@ -181,6 +182,7 @@ ROWS: dict[str, list[dict]] = {
         _ehm("P0000002", PRIYA),
         _ehm("P0000003", RAJ),
         _ehm("P0000004", ARJUN),
+        _ehm("P0000005", DEAN),
     ],
     "ehm_relationships": [
         {
@@ -192,6 +194,14 @@ ROWS: dict[str, list[dict]] = {
         {"person_id": "P0000001", "related_person_id": "P0000003", "relationship": "Father"},
         # only Arjun's side was recorded: Lily is his sister
         {"person_id": "P0000004", "related_person_id": "P0000001", "relationship": "Sister"},
+        # the mother's partner until the spring of 2018, as early help recorded it
+        {
+            "person_id": "P0000001",
+            "related_person_id": "P0000005",
+            "relationship": "Parent's partner",
+            "start_date": "2017-01-01",
+            "end_date": "2018-04-30",
+        },
     ],
     "ehm_referrals": [
         {
@@ -549,8 +559,18 @@ def test_the_family_is_the_child_then_children_then_adults_and_the_father_apart(
         ("Priya Patel", "Mother", True, 35, False),
         ("Kamala Devi", "Adult at the same address", False, 70, False),
     ]
-    (raj,) = view.former_members
+    raj, dean = view.former_members  # the latest to leave first
     assert (raj.name, raj.relationship, raj.left_on) == ("Raj Patel", "Father", date(2019, 6, 1))
+    assert (dean.name, dean.relationship, dean.relationship_recorded, dean.left_on) == (
+        "Dean Hurst",
+        "Parent's partner",
+        True,
+        date(2018, 4, 30),
+    )
+    assert dean.why[0] == (
+        "Early help records him as the child's parent's partner since 01 Jan 2017,"
+        " until 30 Apr 2018"
+    )
     # early help recorded him at the home in January 2019; the police at another in June
     assert (
         "Last at the same address as the child 10 Jan 2019; recorded at another address since"
@@ -899,3 +919,12 @@ def test_an_unsure_pair_awaiting_review_is_said_beside_the_person(district) -> N
         assert f"may also be recorded as {name} ({labels[source]}), not yet confirmed" in (
             view.child.unconfirmed
         )
+
+
+def test_every_feed_the_settings_name_has_records_in_the_district(district) -> None:
+    con, _ = district
+    feeds = {feed for (feed,) in con.execute("select feed from mart_lookup_feed").fetchall()}
+    named = {f.feed for service in lookup_settings().services for f in service.feeds}
+    # the district has no Family Context live-format files
+    missing = sorted(named - feeds - {"family_context_csc", "family_context_education"})
+    assert missing == []

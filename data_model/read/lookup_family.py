@@ -269,18 +269,21 @@ def _people(con: duckdb.DuckDBPyConnection, person_key: str) -> tuple[str | None
         con, "select family_key from mart_family_member where person_key = ?", [person_key]
     )
     family_key = family.get("family_key")
+    roles = {person_key: None}
+    if family_key:
+        roles = dict(
+            con.execute(
+                "select person_key, role from mart_family_member where family_key = ?",
+                [family_key],
+            ).fetchall()
+        )
     people = _rows(
         con,
-        """
-        select person.person_key, person.first_name, person.last_name, person.dob, person.sex,
-               member.role
-        from mart_person as person
-        left join mart_family_member as member using (person_key)
-        where person.person_key = ? or (? is not null and member.family_key = ?)
-        """,
-        [person_key, family_key, family_key],
+        "select person_key, first_name, last_name, dob, sex from mart_person"
+        " where list_contains(?::varchar[], person_key) order by person_key",
+        [list(roles)],
     )
-    return family_key, people
+    return family_key, [{**p, "role": roles.get(p["person_key"])} for p in people]
 
 
 def _unconfirmed(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, list[str]]:
@@ -300,19 +303,23 @@ def _unconfirmed(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, l
         """,
         [keys, keys],
     ):
-        for side, other in (("l", "r"), ("r", "l")):
-            key = row[f"person_key_{side}"]
-            if key not in keys:
-                continue
-            name = _name(row[f"first_name_{other}"], row[f"last_name_{other}"])
-            label = labels.get(row[f"source_{other}"], row[f"source_{other}"])
-            if row["linked_by_last_build"]:
-                text = f"taken to be the same person as {name} ({label}), not yet confirmed"
-            elif row[f"person_key_{other}"] == key:
-                continue
-            else:
-                text = f"may also be recorded as {name} ({label}), not yet confirmed"
-            if text not in found.setdefault(key, []):
+        record = {
+            side: f"{_name(row[f'first_name_{side}'], row[f'last_name_{side}'])}"
+            f" ({labels.get(row[f'source_{side}'], row[f'source_{side}'])})"
+            for side in ("l", "r")
+        }
+        if row["linked_by_last_build"] or row["person_key_l"] == row["person_key_r"]:
+            # joined by the last build, queued for a second look
+            said = [(row["person_key_l"], f"{record['l']} and {record['r']} taken to be one"
+                     " person, not yet confirmed")]  # fmt: skip
+        else:
+            said = [
+                (row[f"person_key_{side}"], f"may also be recorded as {record[other]},"
+                 " not yet confirmed")
+                for side, other in (("l", "r"), ("r", "l"))
+            ]  # fmt: skip
+        for key, text in said:
+            if key in keys and text not in found.setdefault(key, []):
                 found[key].append(text)
     return found
 

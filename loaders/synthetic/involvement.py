@@ -341,7 +341,8 @@ def _open_or_ended(
     frame = pd.DataFrame({"pid": row_pid, "open": np.isnat(row_end), "end": row_end})
     g = frame.groupby("pid").agg(open=("open", "any"), end=("end", "max"))
     g = g.reindex(pid)
-    return np.where(g["open"].fillna(True).to_numpy(dtype=bool), NAT, g["end"].to_numpy())
+    is_open = g["open"].isna().to_numpy() | g["open"].eq(True).to_numpy()
+    return np.where(is_open, NAT, g["end"].to_numpy())
 
 
 def _inherited(detail: np.ndarray, source: str) -> np.ndarray:

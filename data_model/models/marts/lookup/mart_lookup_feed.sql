@@ -11,12 +11,11 @@ feeds as (
         feed,
         split_part(feed, ':', 1) as source,
         count(*) as records,
-        count(distinct person_key) as persons,
         max(current_as_of) as stated_current_as_of,
         min(coverage_start) as stated_coverage_start,
         min(start_date) as earliest_record,
-        mode(system_name) as system_name,
-        mode(coverage_area) as coverage_area
+        mode(system_name) filter (where system_name is not null) as system_name,
+        mode(coverage_area) filter (where coverage_area is not null) as coverage_area
     from involvement
     group by feed
 )
@@ -25,7 +24,6 @@ select
     feeds.feed,
     feeds.source,
     feeds.records,
-    feeds.persons,
     coalesce(feeds.stated_current_as_of, cast(currency.data_current_as_of as date))
         as current_as_of,
     coalesce(feeds.stated_coverage_start, feeds.earliest_record) as coverage_start,

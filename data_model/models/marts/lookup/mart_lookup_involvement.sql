@@ -18,8 +18,8 @@ school as (
         min(record_date) as start_date,
         cast(null as date) as end_date,
         max(record_date) as last_date,
-        any_value(school_name order by record_date desc) as team,
-        any_value(school_name order by record_date desc) as kind
+        arg_max(school_name, record_date) as team,
+        arg_max(school_name, record_date) as kind
     from {{ ref('stg_school_census') }}
     group by upn, school_urn
 ),
@@ -73,7 +73,8 @@ ehm_referral as (
 by_source_row as (
     -- sources whose every row is one involvement of one person
     select
-        'csc_episodes' as source, source_record_id, 'csc_episodes' as feed,
+        'csc_episodes:' || source_person_id as registration_id, source_record_id as record_id,
+        'csc_episodes' as feed,
         start_date, end_date, coalesce(end_date, start_date) as last_date, team,
         cast(null as varchar) as contact_name, cast(null as varchar) as contact_role,
         cast(null as varchar) as contact_phone, cast(null as varchar) as contact_email,
@@ -87,7 +88,7 @@ by_source_row as (
     from {{ ref('stg_csc_episodes') }}
     union all
     select
-        'health_events', source_record_id, 'health_events:' || event_type,
+        'health_events:' || source_person_id, source_record_id, 'health_events:' || event_type,
         event_date, event_end_date, coalesce(event_end_date, event_date),
         case when gp_practice_code is not null then 'Practice ' || gp_practice_code end,
         null, null, null, null, null, event_type, null, null, null, null, null, null,
@@ -96,35 +97,35 @@ by_source_row as (
     where event_type <> 'A&E attendance'
     union all
     select
-        'police_incidents', source_record_id, 'police_incidents',
+        'police_incidents:' || source_person_id, source_record_id, 'police_incidents',
         record_date, record_date, record_date, null, null, null, null, null, null,
         offence_category, person_role, is_domestic_violence, null, null, null, null,
         null, null, null, null
     from {{ ref('stg_police_incidents') }}
     union all
     select
-        'housing_tenancies', source_record_id, 'housing_tenancies',
+        'housing_tenancies:' || source_person_id, source_record_id, 'housing_tenancies',
         tenancy_start, tenancy_end, greatest(tenancy_start, nosp_served_date, eviction_date),
         null, null, null, null, null, null, 'Tenancy', null, null, address, rent_arrears,
         nosp_served_date, eviction_date, null, extract_date, null, null
     from {{ ref('stg_housing_tenancies') }}
     union all
     select
-        'dwp_spells', source_record_id, 'dwp_spells:' || spell_type,
+        'dwp_spells:' || source_person_id, source_record_id, 'dwp_spells:' || spell_type,
         start_date, end_date, coalesce(end_date, start_date), null, null, null, null, null,
         null, coalesce(benefit_type, spell_type), null, null, null, null, null, null,
         null, null, null, null
     from {{ ref('stg_dwp_spells') }}
     union all
     select
-        'service_involvement', source_record_id, 'service_involvement:' || service,
+        'service_involvement:' || source_person_id, source_record_id, 'service_involvement:' || service,
         start_date, end_date, coalesce(last_interaction_date, start_date), team,
         contact_name, contact_role, contact_phone, contact_email, system_name, service,
         null, null, null, null, null, null, null, current_as_of, coverage_start, coverage_area
     from {{ ref('stg_service_involvement') }}
     union all
     select
-        'family_context_csc', source_record_id, 'family_context_csc',
+        'family_context_csc:' || source_person_id, source_record_id, 'family_context_csc',
         start_date, null, coalesce(last_interaction_date, start_date), organisation,
         contact_name, contact_role, contact_phone, contact_email, null, service,
         null, null, null, null, null, null, involvement, current_as_of, coverage_start,
@@ -132,21 +133,13 @@ by_source_row as (
     from {{ ref('stg_family_context_csc') }}
     union all
     select
-        'family_context_education', source_record_id, 'family_context_education',
+        'family_context_education:' || source_person_id, source_record_id,
+        'family_context_education',
         start_date, null, coalesce(last_interaction_date, start_date), school_name,
         null, null, contact_phone, null, null, coalesce(admission_type, service),
         null, null, null, null, null, null, involvement, current_as_of, coverage_start,
         coverage_area
     from {{ ref('stg_family_context_education') }}
-),
-
-row_person as (
-    select source, source_record_id, person_key
-    from {{ ref('mart_person_source_record') }}
-    where source in (
-        'csc_episodes', 'health_events', 'police_incidents', 'housing_tenancies', 'dwp_spells',
-        'service_involvement', 'family_context_csc', 'family_context_education'
-    )
 ),
 
 by_registration as (
@@ -161,63 +154,32 @@ by_registration as (
     select registration_id, feed, record_id, start_date, end_date, last_date, null, null, kind,
            null
     from ehm_referral
+),
+
+involvement as (
+    select
+        registration_id, feed, record_id, start_date, end_date, last_date, team,
+        cast(null as varchar) as contact_name, case when contact_code is not null
+            then 'Key worker' end as contact_role, cast(null as varchar) as contact_phone,
+        cast(null as varchar) as contact_email, contact_code,
+        cast(null as varchar) as system_name, kind, outcome, cast(null as varchar) as nature,
+        cast(null as boolean) as is_domestic_abuse, cast(null as varchar) as address,
+        cast(null as decimal(18, 2)) as rent_arrears, cast(null as date) as nosp_date,
+        cast(null as date) as eviction_date, cast(null as varchar) as status_given,
+        cast(null as date) as current_as_of, cast(null as date) as coverage_start,
+        cast(null as varchar) as coverage_area
+    from by_registration
+    union all
+    select
+        registration_id, feed, record_id, start_date, end_date, last_date, team,
+        contact_name, contact_role, contact_phone, contact_email, null, system_name, kind,
+        null, nature, is_domestic_abuse, address, rent_arrears, nosp_date, eviction_date,
+        status_given, current_as_of, coverage_start, coverage_area
+    from by_source_row
 )
 
-select
-    registration_person.person_key,
-    involvement.feed,
-    involvement.record_id,
-    involvement.start_date,
-    involvement.end_date,
-    involvement.last_date,
-    involvement.team,
-    cast(null as varchar) as contact_name,
-    case when involvement.contact_code is not null then 'Key worker' end as contact_role,
-    cast(null as varchar) as contact_phone,
-    cast(null as varchar) as contact_email,
-    involvement.contact_code,
-    cast(null as varchar) as system_name,
-    involvement.kind,
-    involvement.outcome,
-    cast(null as varchar) as nature,
-    cast(null as boolean) as is_domestic_abuse,
-    cast(null as varchar) as address,
-    cast(null as decimal(18, 2)) as rent_arrears,
-    cast(null as date) as nosp_date,
-    cast(null as date) as eviction_date,
-    cast(null as varchar) as status_given,
-    cast(null as date) as current_as_of,
-    cast(null as date) as coverage_start,
-    cast(null as varchar) as coverage_area
-from by_registration as involvement
+select registration_person.person_key, involvement.* exclude (registration_id)
+from involvement
 inner join registration_person using (registration_id)
-union all
-select
-    row_person.person_key,
-    involvement.feed,
-    involvement.source_record_id,
-    involvement.start_date,
-    involvement.end_date,
-    involvement.last_date,
-    involvement.team,
-    involvement.contact_name,
-    involvement.contact_role,
-    involvement.contact_phone,
-    involvement.contact_email,
-    null,
-    involvement.system_name,
-    involvement.kind,
-    null,
-    involvement.nature,
-    involvement.is_domestic_abuse,
-    involvement.address,
-    involvement.rent_arrears,
-    involvement.nosp_date,
-    involvement.eviction_date,
-    involvement.status_given,
-    involvement.current_as_of,
-    involvement.coverage_start,
-    involvement.coverage_area
-from by_source_row as involvement
-inner join row_person using (source, source_record_id)
-order by person_key, feed, start_date
+-- sorted by person, so a lookup of a few persons reads only the row groups that hold them
+order by person_key

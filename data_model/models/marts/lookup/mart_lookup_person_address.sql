@@ -6,7 +6,6 @@ with records as (
         link.person_key,
         record.address_key,
         record.postcode,
-        record.address,
         least(record.stay_from, record.day_first) as seen_from,
         greatest(record.stay_to, record.day_last) as seen_to
     from {{ ref('int_linkage_record') }} as record
@@ -19,14 +18,13 @@ addresses as (
         person_key,
         address_key,
         postcode,
-        any_value(address order by seen_to desc) as address,
         min(seen_from) as address_from,
         max(seen_to) as address_to
     from records
     group by person_key, address_key, postcode
 )
 
-select person_key, address_key, postcode, address, address_from, address_to
+select person_key, address_key, postcode, address_from, address_to
 from addresses
 qualify row_number() over (
     partition by person_key order by address_to desc, address_from desc, address_key, postcode
