@@ -146,6 +146,10 @@ def bench_command(args: argparse.Namespace) -> int:
         from data_model.tools.profile_bench import time_profile
 
         profile_s = time_profile(model)  # one ward profile, HTML and PDF
+        from data_model.tools.search_bench import time_search
+
+        # the family lookup's search: the quality test's 500 searches, timed
+        search = time_search(model, extracts / "_truth")
 
     result = {
         "households": args.households,
@@ -166,6 +170,7 @@ def bench_command(args: argparse.Namespace) -> int:
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
         **{name: round(s, 2) for name, s in profile_s.items()},
+        **{name: round(value, 3) for name, value in search.items()},
         "model_mb": round(model_mb, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",

@@ -27,6 +27,7 @@ from data_model.linkage import create_linkage_reference_tables
 from data_model.linkage.decisions import DecisionsFile
 from data_model.linkage.spark import check_spark_available
 from data_model.linkage.spark import linkage_engine as chosen_linkage_engine
+from data_model.lookup import create_lookup_tables
 from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
 from data_model.runner import create_macros, run_models
@@ -508,6 +509,12 @@ def _build_into(
         if run is not None:
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}
             report.stage_seconds["linkage"] = sum(run.seconds.values())
+
+        # The family lookup's search keys, from the persons linkage found (data_model/lookup).
+        started = time.perf_counter()
+        say(0.96, "Search keys for the family lookup")
+        create_lookup_tables(con)
+        report.stage_seconds["lookup"] = time.perf_counter() - started
 
         started = time.perf_counter()
         say(0.97, "Checking the model")

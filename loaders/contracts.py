@@ -655,6 +655,7 @@ CSC_EPISODES = Contract(
 SERVICES = (
     "School",
     "Early Help",
+    "Children's Social Care",
     "Early Years",
     "Health Visitor",
     "GP",

@@ -9,7 +9,7 @@ from pages.ui import access
 access.require("accessibility")  # first: who may open this page (data_model/access.yaml)
 
 PREPARED = "23 Nov 2026"
-REVIEWED = "04 Dec 2026"  # sign-in, the reason-for-access form, the Wards map and profiles
+REVIEWED = "04 Dec 2026"  # sign-in, the reason form, the Wards map and profiles, family lookup
 
 st.title("Accessibility statement for Families First Insight")
 st.markdown(
@@ -55,6 +55,12 @@ We know some parts are not fully accessible:
   map naming the highest and lowest wards; the PDF is tagged (PDF/UA-1) and states its language.
   The HTML passes the same automated checks as the pages; the PDF has not yet been checked with
   a screen reader.
+- **The Family lookup** lists the people a search finds as rows, each ending in an *Open
+  family* button, shows the family as a table with a header row, and opens each service's
+  details with a keyboard (Enter or Space on its heading); its search form is submitted with
+  Enter or its button. The printable family summary (HTML) has headings and table headers,
+  passes the same automated checks as the pages, and is marked OFFICIAL-SENSITIVE in text, not
+  by colour.
 - **Date pickers and multi-select lists** are provided by the Streamlit framework and may not
   announce every change to some screen readers.
 - **Signing in** uses the council's own sign-in page, which the council's identity provider

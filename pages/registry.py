@@ -37,6 +37,8 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("claims", "pages/claims.py", "Claims & returns", "Claims and returns",
               "claims-and-returns", "Programme"),
     PageEntry("wards", "pages/wards.py", "Wards", "Wards", "ward-figures", "Programme"),
+    PageEntry("family_lookup", "pages/family_lookup.py", "Family lookup", "Family lookup",
+              "family-lookup", "Families"),
     PageEntry("user_guide", "pages/user_guide.py", "User guide", "User guide", "user-guide",
               "Help"),
     PageEntry("outcomes_plan", "pages/outcomes_plan.py", "Outcomes plan", "Outcomes plan",

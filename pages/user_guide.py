@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from data_model.read import programme
+from data_model.read import lookup_family, programme
 from pages.ui import access, model
-from pages.ui.formats import fmt_date, plain
+from pages.ui.formats import fmt_date, fmt_quantity, plain
 
 access.require("user_guide")  # first: who may open this page (data_model/access.yaml)
 
@@ -30,6 +30,17 @@ working days (weekends and bank holidays excluded) from the day a referral was r
 day it was allocated to a lead practitioner, for referrals allocated in the period. Referrals
 still waiting are counted in the waiting list at the end of the period.
 """
+
+
+def ages_shown(rule: lookup_family.ServiceRule) -> str:
+    """The ages a service is shown for, in words ('ages 4 to 20', 'from 18', 'all ages')."""
+    if rule.age_from is not None and rule.age_to is not None:
+        return f"ages {rule.age_from} to {rule.age_to}"
+    if rule.age_from is not None:
+        return f"from age {rule.age_from}"
+    if rule.age_to is not None:
+        return f"up to age {rule.age_to}"
+    return "all ages"
 
 
 def readme_guide(path: Path = README) -> str:
@@ -56,6 +67,23 @@ st.markdown(
     "a table with the same figures next to it or below it."
 )
 st.markdown(readme_guide())
+
+st.header("The services the family lookup searches")
+st.markdown(
+    "The council's settings (`data_model/lookup.yaml`): each service, the system searched "
+    "unless its extract names another, the ages it is shown for, and how far back its search "
+    "looks at most (from the day its data is current to; never further back than its extract "
+    "goes: the page says how far each one actually looked). *None found* means nothing in "
+    "that window."
+)
+st.markdown(
+    "| Service | System | Shown for | Search looks back |\n|---|---|---|---|\n"
+    + "\n".join(
+        f"| {plain(rule.name)} | {plain(rule.system)} | {plain(ages_shown(rule))} | "
+        f"{fmt_quantity(rule.history_years, 'years')} |"
+        for rule in lookup_family.lookup_settings().services
+    )
+)
 
 st.header("How the filters work")
 st.markdown(

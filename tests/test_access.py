@@ -42,16 +42,16 @@ HELP = {"user_guide", "accessibility"}
 # whose team the council names also opens Audit, for that team: tests/test_audit_team.py.)
 EXPECTED = {
     "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
-              "outcomes_plan", "audit", "access_settings"},
+              "family_lookup", "outcomes_plan", "audit", "access_settings"},
     "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
-                "outcomes_plan"},
+                "family_lookup", "outcomes_plan"},
     "manager": {"overview", "referrals", "near_threshold", "claims", "wards", "outcomes_plan"},
-    "practitioner": set(),
+    "practitioner": {"family_lookup"},
     "councillor": {"overview", "wards"},
     None: set(),
 }  # fmt: skip
 # Pages showing people's names, dates of birth or addresses: a reason for access first.
-PERSON_PAGES = {"data_quality", "audit"}
+PERSON_PAGES = {"data_quality", "family_lookup", "audit"}
 REFUSED = "not open to your role"
 RECORDERS: list = []  # download recorders a page under test made (a closure does not pickle)
 
@@ -181,7 +181,8 @@ def test_the_rules_in_words_name_every_role_and_what_it_opens() -> None:
     assert "downloads tables of district figures." in words["Councillor"]
     assert "Data quality" not in words["Manager"]
     assert "gives a reason for access before Data quality" in words["Analyst"]
-    assert words["Practitioner"].startswith("Opens no data pages yet")
+    assert words["Practitioner"].startswith("Opens Family lookup, and the help pages")
+    assert words["Practitioner"].endswith("gives a reason for access before Family lookup.")
 
 
 def test_every_page_checks_the_role_on_its_first_line() -> None:
@@ -407,7 +408,7 @@ def test_the_demo_views_as_any_role_and_lands_on_its_home_page(served_model: Pat
     run(at.switch_page(registry.BY_KEY["referrals"].file))
     assert any(REFUSED in e.value for e in at.error)
     run(at.sidebar.selectbox(key="demo_role").set_value("practitioner"))
-    assert at.title[0].value == "User guide"
+    assert at.title[0].value == "Family lookup"
 
 
 # --- A council's model without sign-in ----------------------------------------------------------

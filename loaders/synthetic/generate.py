@@ -22,7 +22,7 @@ import pandas as pd
 
 from loaders.contracts import BY_SOURCE, CONTRACTS
 from loaders.synthetic import unknown_dirt
-from loaders.synthetic.common import CURRENT_AS_OF, NAT, PROGRAMME_END, PROGRAMME_START, day
+from loaders.synthetic.common import CURRENT_AS_OF, PROGRAMME_END, PROGRAMME_START
 from loaders.synthetic.dirt import (
     DUPLICATE_ROW_SOURCES,
     ROW_RATES,
@@ -32,9 +32,10 @@ from loaders.synthetic.dirt import (
     excel_plain_dates,
     finish_records,
 )
-from loaders.synthetic.ehm import early_help, service_involvement
+from loaders.synthetic.ehm import early_help
 from loaders.synthetic.geography import WARDS
 from loaders.synthetic.identity_dirt import name_after_parent
+from loaders.synthetic.involvement import other_services, service_involvement
 from loaders.synthetic.population import PROBLEMS, Population, build_population
 from loaders.synthetic.programme import Programme, build_programme
 from loaders.synthetic.sources import (
@@ -140,7 +141,7 @@ def generate(
     results["ehm_people"] = eh.people
     dates["ehm_people"] = eh.people.row_when
     say(0.60, "Service involvement for Family Context")
-    extra = _other_services(streams[9], pop, results)
+    extra = other_services(streams[9], pop, results)
     si, si_dirt, si_registries = service_involvement(streams[10], pop, prog, results, dates, extra)
     # Stand-ins for "not known" (written into the tables after the row-level dirt below).
     stand_ins, si_stand_ins = unknown_dirt.draw_all(
@@ -236,107 +237,6 @@ def generate(
         "total_rows": int(sum(rows_written.values())),
         "seconds": seconds,
     }
-
-
-def _other_services(rng: np.random.Generator, pop: Population, results) -> dict[str, pd.DataFrame]:
-    """Services with no extract of their own, inferred from what the extracts show."""
-    p, hh = pop.persons, pop.households
-    dob = p["dob"].to_numpy().astype("datetime64[D]")
-    role = p["role"].to_numpy()
-    out: dict[str, pd.DataFrame] = {}
-    ehm_asof = CURRENT_AS_OF["ehm"]
-
-    def frame(pid, start, last, end):
-        return pd.DataFrame(
-            {
-                "pid": np.asarray(pid),
-                "start": np.asarray(start, dtype="datetime64[D]"),
-                "last": np.asarray(last, dtype="datetime64[D]"),
-                "end": np.asarray(end, dtype="datetime64[D]"),
-            }
-        )
-
-    def ended(end, asof):
-        end = np.asarray(end, dtype="datetime64[D]")
-        return np.where(end < asof, end, NAT)
-
-    kids = np.flatnonzero((role == "child") & (dob >= day("2009-09-01")))
-    ey = kids[rng.random(len(kids)) < 0.5]
-    start = np.maximum(dob[ey] + 730, day("2013-04-01"))
-    last = start + rng.integers(30, 700, len(ey))
-    out["Early Years"] = frame(
-        ey, start, np.minimum(last, ehm_asof), ended(dob[ey] + 1826, ehm_asof)
-    )
-    hv = np.flatnonzero((role == "child") & (dob >= day("2013-04-01")))
-    asof = CURRENT_AS_OF["health_events"]
-    start = dob[hv] + 10
-    out["Health Visitor"] = frame(
-        hv,
-        start,
-        np.minimum(start + rng.integers(30, 900, len(hv)), asof),
-        ended(dob[hv] + 1826, asof),
-    )
-    h = p["hh"].to_numpy()
-    carers = np.flatnonzero(
-        (role == "child") & hh["p_health"].to_numpy()[h] & (dob <= day("2010-01-01"))
-    )
-    carers = carers[rng.random(len(carers)) < 0.06]
-    start = np.maximum(dob[carers] + 8 * 365, day("2015-04-01"))
-    out["Young Carers"] = frame(
-        carers, start, start + rng.integers(30, 500, len(carers)),
-        ended(start + rng.integers(200, 1500, len(carers)), ehm_asof),
-    )  # fmt: skip
-    adults = np.flatnonzero(role != "child")
-    grand = np.isin(role, ("grandmother", "grandfather"))[adults]
-    asc = adults[rng.random(len(adults)) < np.where(grand, 0.25, 0.015)]
-    start = _uniform_start(rng, len(asc))
-    out["Adult Social Care"] = frame(
-        asc, start, start + rng.integers(30, 600, len(asc)),
-        ended(start + rng.integers(100, 2000, len(asc)), ehm_asof),
-    )  # fmt: skip
-
-    # From the police extract: offending children (youth offending) and anti-social behaviour.
-    pol = results["police_incidents"]
-    pr = pol.registry.regs["pid"].to_numpy()[pol.row_reg]
-    when = pol.table.cols["incident_datetime"].row_values().astype("datetime64[D]")
-    prole = pol.table.cols["person_role"].row_values()
-    asb = pol.table.cols["asb_flag"].row_values() == "Y"
-    age = (when - dob[pr]).astype(np.int64) / 365.25
-    offending = np.isin(prole, ("Offender", "Suspect", "Perpetrator"))
-    yot = offending & (age >= 10) & (age < 18) & ~asb
-    out["Youth Offending"] = _span(pr[yot], when[yot], CURRENT_AS_OF["police_incidents"])
-    out["Anti-Social Behaviour"] = _span(pr[asb], when[asb], CURRENT_AS_OF["police_incidents"])
-    # From the health extract: mental health and substance misuse services.
-    he = results["health_events"]
-    hp = he.registry.regs["pid"].to_numpy()[he.row_reg]
-    ev = he.table.cols["event_type"].row_values()
-    ed = he.table.cols["event_date"].row_values()
-    adult = role[hp] != "child"
-    m = (ev == "Mental health referral") & adult
-    out["Adult Mental Health"] = _span(hp[m], ed[m], CURRENT_AS_OF["health_events"])
-    m = ev == "Substance misuse treatment"
-    out["Drug & Alcohol"] = _span(hp[m], ed[m], CURRENT_AS_OF["health_events"])
-    return out
-
-
-def _uniform_start(rng: np.random.Generator, n: int) -> np.ndarray:
-    return day("2013-04-01") + rng.integers(0, 2400, n).astype("timedelta64[D]")
-
-
-def _span(pid: np.ndarray, when: np.ndarray, asof: np.datetime64) -> pd.DataFrame:
-    """First and last contact per person; involvement ends 6 months after the last."""
-    df = pd.DataFrame({"pid": pid, "when": np.asarray(when, dtype="datetime64[D]")})
-    g = df.groupby("pid")["when"].agg(["min", "max"]).reset_index()
-    last = g["max"].to_numpy(dtype="datetime64[D]")
-    end = last + 182
-    return pd.DataFrame(
-        {
-            "pid": g["pid"].to_numpy(),
-            "start": g["min"].to_numpy(dtype="datetime64[D]"),
-            "last": last,
-            "end": np.where(end < asof, end, NAT),
-        }
-    )
 
 
 # --- extracts.yaml: when each extract was taken ------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -361,6 +361,16 @@ def audit_event(
         raise AuditUnavailable(str(error)) from error
 
 
+def audit_before_showing(kind: str, **detail: Any) -> None:
+    """Write a person-level event before what it records is drawn; when the trail cannot be
+    written, say so and stop the run, so nothing it would have recorded is shown."""
+    try:
+        audit_event(kind, **detail)
+    except AuditUnavailable as error:
+        st.error(_audit_failed_message(error), icon=":material/error:")
+        st.stop()
+
+
 def _audit_quietly(kind: str, visitor: Visitor, **detail: Any) -> bool:
     """An event that shows nothing person-level (sign-in, a refusal): a failure is logged and
     shown, not fatal."""
@@ -456,10 +466,13 @@ def may_download(level: str | None = None) -> bool:
     return rules.may_download(visitor.role, level or current_level())
 
 
-def download_recorder(name: str, rows: int, level: str | None = None) -> Any:
+def download_recorder(
+    name: str, rows: int, level: str | None = None, detail: Mapping[str, Any] | None = None
+) -> Any:
     """What a download button calls when its file is made: the download's audit event, written
     before the file leaves (an exception stops the file). Captures the visitor now, since the
-    file is made outside the page's run."""
+    file is made outside the page's run. `detail`: more for the event (the persons and family a
+    file names)."""
     visitor = current()
     reason = st.session_state.get(REASON_KEY)
     try:
@@ -479,7 +492,13 @@ def download_recorder(name: str, rows: int, level: str | None = None) -> Any:
                 role=visitor.role,
                 session=visitor.session,
                 reason=reason.recorded() if reason else None,
-                detail={"table": name, "rows": int(rows), "role": visitor.role, "level": level},
+                detail={
+                    **(detail or {}),
+                    "table": name,
+                    "rows": int(rows),
+                    "role": visitor.role,
+                    "level": level,
+                },
             )
         except audit.AuditWriteError as error:
             log.error("audit event download could not be written: %s", error)
@@ -548,6 +567,23 @@ def ask_reason(heading: str, family: str | None = None) -> rules.Reason:
             st.rerun()
     st.stop()
     raise AssertionError("unreachable")  # st.stop() ends the run
+
+
+def reason_for_family(heading: str, family: str) -> rules.Reason:
+    """Before a family is shown (the family lookup): the session's reason, for this family. A
+    reason given without a family (on opening the page) covers the first family opened; moving
+    to another family asks again (access.yaml: ask_again_when_family_changes), as does a reason
+    grown too old."""
+    given = reason_given()
+    if (
+        given is not None
+        and given.family is None
+        and not rules.reason_needed(given, datetime.now(UTC))
+    ):
+        bound = replace(given, family=family)
+        st.session_state[REASON_KEY] = bound
+        return bound
+    return ask_reason(heading, family)
 
 
 # --- The sidebar: who is signed in, sign out; the demo's "View as role" --------------------------

@@ -107,3 +107,31 @@ def plain(text: object) -> str:
     unlinked = _AUTOLINK_STARTS.sub(WORD_JOINER + r"\1", str(text))
     unlinked = _SHORTCODE_START.sub(":" + WORD_JOINER, unlinked)
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", unlinked)
+
+
+_DAY_MONTH_YEAR = re.compile(r"^\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{4})\s*$")
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+_NAMED_MONTH = ("%d %b %Y", "%d %B %Y")
+
+
+def read_day(text: str) -> date:
+    """A date as a person types it in the UK: 03/07/2015, 3.7.2015, 03-07-2015, 3 Jul 2015,
+    3 July 2015 or 2015-07-03 (day first, never month first). ValueError saying what to type
+    when it is not a date."""
+    match = _DAY_MONTH_YEAR.match(text)
+    iso = _ISO_DAY.match(text)
+    try:
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if iso:
+            year, month, day = (int(part) for part in iso.groups())
+            return date(year, month, day)
+        for pattern in _NAMED_MONTH:
+            try:
+                return datetime.strptime(" ".join(text.split()), pattern).date()
+            except ValueError:
+                continue
+    except ValueError:
+        pass
+    raise ValueError(f"{text.strip()!r} is not a date: type it as day, month, year (03/07/2015)")

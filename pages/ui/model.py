@@ -16,6 +16,8 @@ import streamlit as st
 from data_model import geography, profile
 from data_model.read import (
     connection,
+    lookup_family,
+    lookup_search,
     open_model,
     plan,
     programme,
@@ -82,6 +84,8 @@ _QUERY_MODULES = {
     for module in (
         connection,
         geography,
+        lookup_family,
+        lookup_search,
         plan,
         profile,
         programme,

@@ -225,8 +225,10 @@ def _pairs(saved: Saved) -> list[tuple[Path, Path]]:
 
 def test_every_page_offers_its_downloads_and_the_browser_saves_each(downloads: Saved) -> None:
     for page, count in downloads.buttons.items():
-        if page not in ("user_guide", "accessibility"):  # pages of prose: no table
+        # Pages of prose, and the family lookup (no table downloads there, for any role): none
+        if page not in ("user_guide", "accessibility", "family_lookup"):
             assert count >= 2 and count % 2 == 0, f"{page}: {count} download buttons"
+    assert downloads.buttons["family_lookup"] == 0
     names = set(downloads.files)
     csvs = {n.removesuffix(".csv") for n in names if n.endswith(".csv")}
     xlsxs = {n.removesuffix(".xlsx") for n in names if n.endswith(".xlsx")}

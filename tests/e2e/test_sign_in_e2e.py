@@ -46,10 +46,11 @@ HELP = ["User guide", "Accessibility statement"]
 SEES = {
     "admin": [p.title for p in registry.PAGES],
     "analyst": ["Overview", "Referrals & allocation", "Data quality", "Near threshold",
-                "Claims & returns", "Wards", *HELP[:1], "Outcomes plan", *HELP[1:]],
+                "Claims & returns", "Wards", "Family lookup", *HELP[:1], "Outcomes plan",
+                *HELP[1:]],
     "manager": ["Overview", "Referrals & allocation", "Near threshold", "Claims & returns",
                 "Wards", *HELP[:1], "Outcomes plan", *HELP[1:]],
-    "practitioner": HELP,
+    "practitioner": ["Family lookup", *HELP],
     "councillor": ["Overview", "Wards", *HELP],
     "norole": ["No role yet", *HELP],
 }  # fmt: skip
@@ -161,7 +162,7 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(
     expect(sidebar.get_by_role("link")).to_have_count(len(SEES[role]))
     assert sidebar_links(app_page) == SEES[role]
     expect(sidebar).to_contain_text(f"Signed in as {E2E_USERS[role]['name']}")
-    home = {"practitioner": "User guide", "norole": "You have no role in this dashboard yet"}
+    home = {"practitioner": "Family lookup", "norole": "You have no role in this dashboard yet"}
     expect(
         app_page.get_by_role("heading", name=home.get(role, "Overview"), level=1)
     ).to_be_visible()
