@@ -169,4 +169,19 @@ def scoring_population(
     unreferred["list"] = "unreferred"
     population = pd.concat([attached, unreferred], ignore_index=True)
     population["feature_date"] = as_at
-    return population
+    con.register("qw_listed", population[["family_key"]])
+    try:
+        # where each family is, so the lists can be filtered by cluster and ward
+        places = con.execute(
+            """
+            select listed.family_key, attachment.cluster, family.ward_code, family.ward_name,
+                   wards.area_committee, attachment.attached_date, attachment.closure_date
+            from qw_listed as listed
+            left join int_plan_attachment as attachment using (family_key)
+            left join mart_family as family using (family_key)
+            left join stg_wards as wards using (ward_code)
+            """
+        ).df()
+    finally:
+        con.unregister("qw_listed")
+    return population.merge(places, on="family_key", how="left")

@@ -400,6 +400,10 @@ def family_features(
         c for c in wide.columns if c.startswith(("problem__", "records__", "distance__"))
     ]
     wide[plan_columns] = wide[plan_columns].fillna(0.0)
+    # DuckDB's parallel sums may differ in the last bits from run to run (a trend of 0 comes out
+    # as 2e-14): rounded, the same data give the same features, model and data hash.
+    numbers = wide.select_dtypes("number").columns
+    wide[numbers] = wide[numbers].astype(float).round(9)
     rule_score = wide[[c for c in wide.columns if c.startswith("distance__")]].sum(axis=1)
     return wide, rule_score
 

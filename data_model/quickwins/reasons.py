@@ -38,8 +38,8 @@ def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
     if name.startswith("referral__"):
         source = name.removeprefix("referral__")
         return f"referred by {source}" if value else f"not referred by {source}"
-    if feature.unit == "years":
-        return f"{feature.label} {value:.0f} years"
+    if feature.unit == "years":  # in whole years, as ages are said: 17.9 is 17
+        return f"{feature.label} {math.floor(value + 1e-9):.0f} years"
     if feature.unit:
         return f"{feature.label} {_number(value)} {feature.unit}"
     return f"{feature.label}: {_number(value)}"

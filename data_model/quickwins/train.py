@@ -347,7 +347,10 @@ def _scored_lists(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The two lists with probability, rank (model and rule) and top-k flags; and every family's
     every feature: value, contribution to the logit, rank among its reasons, words."""
-    frame = scoring[["list", "family_key", "feature_date", "total_distance"]].copy()
+    frame = scoring[
+        ["list", "family_key", "feature_date", "total_distance", "cluster", "ward_code",
+         "ward_name", "area_committee", "attached_date", "closure_date"]
+    ].copy()  # fmt: skip
     frame.insert(0, "model_version", version)
     frame["probability"] = scored.probability
     frame["logit"] = scored.logit
