@@ -31,7 +31,12 @@ from loaders.synthetic.dirt import (
     render_addresses,
 )
 from loaders.synthetic.geography import WARDS
-from loaders.synthetic.population import Population, address_epoch, present
+from loaders.synthetic.population import (
+    Population,
+    address_epoch,
+    census_ethnicity_code,
+    present,
+)
 from loaders.synthetic.programme import Programme
 from loaders.synthetic.write import Col, Table, coded
 
@@ -304,9 +309,27 @@ def school_census(rng: np.random.Generator, pop: Population) -> SourceResult:
             "fixed_term_exclusions": Col(fte, blank=fte_blank),
             "permanent_exclusion": Col(perm),
             "census_date": Col(dates, t),
+            "ethnicity": _census_ethnicity(rng, pop, kids, kid),
         }
     )
     return SourceResult(Table(BY_SOURCE["school_census"], cols), registry, row_reg, records)
+
+
+def _census_ethnicity(rng: np.random.Generator, pop: Population, kids: pd.DataFrame, kid) -> Col:
+    """Each pupil's ethnicity as the census codes it, the same every term: refused (REFU) for
+    3% of pupils and not yet obtained (NOBT) for 2%, as parents may decline to say. Drawn last, so
+    the census's other draws are what they were without it."""
+    hh = pop.households
+    k_hh = kids["hh"].to_numpy()
+    code = census_ethnicity_code(
+        kids["ethnicity"].to_numpy(),
+        kids["heritage"].to_numpy(),
+        hh["heritage"].to_numpy()[k_hh],
+        hh["mother_heritage"].to_numpy()[k_hh],
+    )
+    u = rng.random(len(kids))
+    code = np.where(u < 0.03, "REFU", np.where(u < 0.05, "NOBT", code)).astype(object)
+    return Col(code, kid)
 
 
 # --- police ---------------------------------------------------------------------------------------
