@@ -117,7 +117,9 @@ def fit_challenger(
 def score(parameters: RankingParameters, x: np.ndarray) -> Scores:
     """Probabilities, logits and per-feature contributions from the stored numbers alone."""
     values = np.where(np.isnan(x), parameters.imputed_mean, x)
-    z = (values - parameters.scaler_mean) / parameters.scaler_scale
+    # a missing value stands at the training mean: exactly nought, not the last bits by which
+    # the scaler's mean of the imputed column differs from the imputer's
+    z = np.where(np.isnan(x), 0.0, (values - parameters.scaler_mean) / parameters.scaler_scale)
     slope = -parameters.calibration_a
     contributions = slope * parameters.coefficients * z
     baseline = slope * parameters.intercept - parameters.calibration_b

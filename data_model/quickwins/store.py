@@ -109,6 +109,18 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("reason_rank", "integer"),
         ("reason", "varchar"),
     ],
+    "ranking_evaluation": [
+        ("model_version", "varchar"),
+        ("family_key", "varchar"),
+        ("cohort", "varchar"),
+        ("attached_date", "date"),
+        ("outcome_date", "date"),
+        ("label", "integer"),
+        ("total_distance", "double"),
+        ("probability", "double"),
+        ("in_top_k", "boolean"),
+        ("rule_in_top_k", "boolean"),
+    ],
     "ranking_fairness": [
         ("model_version", "varchar"),
         ("population", "varchar"),

@@ -278,6 +278,18 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
             )
     fairness_frame = pd.concat(fairness, ignore_index=True)
     fairness_frame.insert(0, "model_version", version)
+
+    # Every labelled family, as the model saw it: for the tests' own checks and for audit.
+    evaluation = labelled[["family_key", "cohort", "attached_date", "outcome_date", "label",
+                           "total_distance"]].copy()  # fmt: skip
+    evaluation.insert(0, "model_version", version)
+    evaluation["probability"] = score(parameters, matrix).probability
+    evaluation["in_top_k"] = None
+    evaluation["rule_in_top_k"] = None
+    rule_selected = np.zeros(len(test_frame), dtype=bool)
+    rule_selected[top_k_order(-test_frame["total_distance"].to_numpy(), tiebreak)[:k]] = True
+    evaluation.loc[test, "in_top_k"] = test_selected.astype(bool)
+    evaluation.loc[test, "rule_in_top_k"] = rule_selected
     timer.lap("fairness")
 
     coefficients = pd.DataFrame(
@@ -311,6 +323,7 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         "ranking_score": scores_frame,
         "ranking_reason": reasons_frame,
         "ranking_fairness": fairness_frame,
+        "ranking_evaluation": evaluation,
     }
     return _finish(con, run, version_row, timer)
 

@@ -122,9 +122,7 @@ def ranked_families(
     )
 
 
-def family_reasons(
-    con: duckdb.DuckDBPyConnection, family_key: str, list_name: str
-) -> pd.DataFrame:
+def family_reasons(con: duckdb.DuckDBPyConnection, family_key: str, list_name: str) -> pd.DataFrame:
     """Every feature's part in one family's score, largest first: the feature, its value, its
     contribution to the logit (they add up, with the baseline, to the logit of the family's
     probability), and the reason in words."""
@@ -201,8 +199,7 @@ def model_document(
         return {}
     row = query_row(
         con,
-        "select title, text, model_version from ranking_document where document = ? "
-        "and format = ?",
+        "select title, text, model_version from ranking_document where document = ? and format = ?",
         [document, fmt],
     )
     if row:
