@@ -126,7 +126,7 @@ def audit_groups(con: duckdb.DuckDBPyConnection, families: pd.DataFrame) -> pd.D
                        where member.family_key = families.family_key
                          and families.feature_date between member.valid_from and member.valid_to
                          and person.dob <= families.feature_date
-                         and date_diff('day', person.dob, families.feature_date) < 18 * 365.25
+                         and person.dob > families.feature_date - interval 18 year
                        order by person.dob, person.person_key
                        limit 1
                    ), ?) as eldest_child_sex
