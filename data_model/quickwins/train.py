@@ -206,6 +206,14 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         matrix[fit], y[fit], matrix[cal], y[cal], names, float(ranking["regularisation_c"])
     )
     timer.lap("fit")
+    if parameters.calibration_a >= 0:
+        # p = expit(−(a·f + b)): a slope of nought or more would rank families backwards
+        reason = (
+            "on the calibration cohort the model's order did not hold (the sigmoid "
+            f"calibration's slope was {-parameters.calibration_a:.3f}, not above nought), so "
+            "its probabilities would rank families no better than chance or backwards"
+        )
+        return _finish(con, RankingRun(version, "not trained", reason), version_row, timer)
 
     # The later cohort: the model, the rule and the challenger, on the same resamples.
     test_frame = labelled[test].reset_index(drop=True)
