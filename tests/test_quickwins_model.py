@@ -198,3 +198,32 @@ def test_the_switch_turns_the_ranking_off(synthetic_model: Path, tmp_path: Path,
                                        "data_model/quickwins.yaml")]  # fmt: skip
     finally:
         con.close()
+
+
+def test_a_calibration_that_would_rank_backwards_leaves_the_ranking_untrained(
+    synthetic_model: Path, tmp_path: Path, monkeypatch
+):
+    from data_model.quickwins.model import RankingParameters
+
+    copy = tmp_path / "model.duckdb"
+    shutil.copyfile(synthetic_model, copy)
+    settings = config.quickwins_settings()
+    few = {**settings, "ranking": {**settings["ranking"], "minimum_families": 0,
+                                   "minimum_outcomes": 0}}  # fmt: skip
+    monkeypatch.setattr("data_model.quickwins.train.quickwins_settings", lambda: few)
+
+    def backwards(x_fit, y_fit, x_cal, y_cal, names, c):
+        m = len(names)
+        zeros, ones = np.zeros(m), np.ones(m)
+        # p = expit(−(a·f + b)) with a > 0: the higher the model's logit, the lower the chance
+        return RankingParameters(list(names), zeros, zeros, ones, ones, 0.0, 0.4, 0.0), None, None
+
+    monkeypatch.setattr("data_model.quickwins.train.fit_logistic", backwards)
+    con = duckdb.connect(str(copy))
+    try:
+        run = train_ranking(con)
+        assert run.status == "not trained"
+        assert "calibration's slope was -0.400" in run.status_reason
+        assert con.execute("select count(*) from ranking_score").fetchone()[0] == 0
+    finally:
+        con.close()

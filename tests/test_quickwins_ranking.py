@@ -127,11 +127,13 @@ def test_the_probabilities_are_calibrated_on_the_later_cohort(sql):
 def test_every_familys_reasons_add_up_to_the_logit_of_its_probability(sql):
     sums = sql.execute(
         """
-        select score.list, score.family_key, score.probability, score.logit,
-               score.baseline_logit + sum(reason.contribution) as added_up, count(*) as reasons
+        select score.list, score.family_key, any_value(score.probability) as probability,
+               any_value(score.logit) as logit,
+               any_value(score.baseline_logit) + sum(reason.contribution) as added_up,
+               count(*) as reasons
         from ranking_score as score
         inner join ranking_reason as reason using (list, family_key)
-        group by all
+        group by score.list, score.family_key
         """
     ).df()
     features = sql.execute("select count(*) from ranking_coefficient").fetchone()[0]
