@@ -140,8 +140,17 @@ def labelled_families(outcomes: pd.DataFrame, cohorts: Cohorts) -> pd.DataFrame:
 
 
 def unreferred_eligible(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Families meeting the plan's eligibility rule on the as-at date that no referral or case
-    has ever reached: the rule's list, not the model's."""
+    """Families meeting the plan's eligibility rule on the as-at date that early help has never
+    known: the rule's list (mart_quickwin_unreferred), not the model's. A model built before that
+    mart existed: eligible families no case reached."""
+    has_mart = con.execute(
+        "select count(*) from information_schema.tables where table_name = "
+        "'mart_quickwin_unreferred' and table_catalog = current_database()"
+    ).fetchone()[0]
+    if has_mart:
+        return con.execute(
+            "select distinct family_key from mart_quickwin_unreferred order by family_key"
+        ).df()
     return con.execute(
         """
         select eligibility.family_key
