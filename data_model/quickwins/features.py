@@ -32,6 +32,10 @@ class Feature:
     label: str  # in words, for the model card and the reasons
     unit: str = ""  # "%", "points", "years"... ("" for a count)
     kind: str = "number"  # number, flag (0/1), category (one-hot: 1 = this category)
+    # a distance in near margins, said in the measure's own unit: one margin is this many
+    # `margin_unit` (5 percentage points, 5.2 weeks, 1 incident)
+    margin_size: float | None = None
+    margin_unit: str = ""
 
 
 # Features that do not depend on the plan; the plan's problems and measures add more
@@ -62,7 +66,7 @@ def plan_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
     ).fetchall()
     measures = con.execute(
         """
-        select measure.measure_id, measure.title
+        select measure.measure_id, measure.title, measure.near_within, measure.unit
         from cfg_plan_measure as measure
         inner join cfg_plan_problem as problem using (problem_id)
         order by problem.problem_order, measure.measure_order
@@ -72,12 +76,14 @@ def plan_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
     for problem_id, title in problems:
         features.append(Feature(f"problem__{problem_id}", f"has the problem: {title}", "", "flag"))
         features.append(Feature(f"records__{problem_id}", f"records showing: {title}", ""))
-    for measure_id, title in measures:
+    for measure_id, title, margin, unit in measures:
         features.append(
             Feature(
                 f"distance__{measure_id}",
                 f"distance to threshold, in near margins: {title}",
                 "margins",
+                margin_size=float(margin) if margin is not None else None,
+                margin_unit=unit or "",
             )
         )
     return features

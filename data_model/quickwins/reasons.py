@@ -12,6 +12,15 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value - round(value)) < 1e-9 else f"{value:,.1f}"
 
 
+def _unit(unit: str, value: float) -> str:
+    """'incidents' for 2, 'incident' for 1 (the plan's units are plural)."""
+    if abs(value - 1) < 1e-9 and unit.endswith("s") and not unit.endswith("points"):
+        return unit[:-1]
+    if abs(value - 1) < 1e-9 and unit.endswith("points"):
+        return unit[:-1]
+    return unit
+
+
 def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
     """What the family's value of the feature is, in words."""
     if was_missing or value is None or (isinstance(value, float) and math.isnan(value)):
@@ -33,7 +42,10 @@ def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
     if name.startswith("distance__"):
         title = feature.label.removeprefix("distance to threshold, in near margins: ")
         if value <= 0:
-            return f"nothing to go on: {title}"
+            return f"at its threshold or not applicable: {title}"
+        if feature.margin_size:  # in the measure's own unit: "7 percentage points from..."
+            own = value * feature.margin_size
+            return f"{_number(own)} {_unit(feature.margin_unit, own)} from the threshold: {title}"
         return f"{_number(value)} near margin{'s' if value != 1 else ''} to go on: {title}"
     if name.startswith("referral__"):
         source = name.removeprefix("referral__")
