@@ -113,6 +113,17 @@ def test_the_model_card_has_every_section_and_the_runs_figures():
     assert "01 Apr 2018 to 31 Mar 2019" in text  # the later cohort, dates as users read them
     assert "ratio 3.50 (12 families)" in text  # the flagged group figure
     assert "recorded for 97.0% of the later cohort" in text  # coverage stated
+    assert "trained on the synthetic district" not in text
+
+
+def test_a_synthetic_models_card_says_it_learns_the_generators_mechanism():
+    settings = json.loads(json.dumps(quickwins_settings()))
+    tables = _run_tables(settings)
+    tables["model_version"]["is_synthetic"] = True
+    documents = card.documents(tables, settings)
+    assert "trained on the synthetic district: it learns the generator's mechanism" in _text(
+        documents, "model card", "markdown"
+    )
 
 
 def test_the_transparency_record_has_the_standards_fields():

@@ -104,10 +104,16 @@ class _Run:
 
     @property
     def is_synthetic_note(self) -> str:
+        if self.version.get("is_synthetic"):
+            return (
+                "This model was trained on the synthetic district: it learns the generator's "
+                "mechanism (loaders/synthetic/SYNTHETIC.md), not how real families fare. Its "
+                "figures say whether the method works, not how well it would work on a "
+                "council's data."
+            )
         return (
-            "Where the model was built from the synthetic district, the model learns the "
-            "generator's mechanism (loaders/synthetic/SYNTHETIC.md), not how real families fare: "
-            "its figures say the method works, not that it would work as well on a council's data."
+            "Trained on the council's own data: the figures describe the later cohort of this "
+            "council's families, and may not hold for another council or another period."
         )
 
 

@@ -17,6 +17,7 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("is_current", "boolean"),
         ("status", "varchar"),
         ("status_reason", "varchar"),
+        ("is_synthetic", "boolean"),
         ("trained_at", "timestamp"),
         ("seed", "bigint"),
         ("plan_id", "varchar"),
@@ -157,6 +158,11 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pd.DataFrame]
         frame = tables.get(table)
         if table == "model_version":
             con.execute(f"create table if not exists model_version ({_columns_sql(table)})")
+            # a model trained by an earlier version keeps its runs, gaining any new column
+            existing = {row[0] for row in con.execute("describe model_version").fetchall()}
+            for name, kind in SCHEMAS[table]:
+                if name not in existing:
+                    con.execute(f'alter table model_version add column "{name}" {kind}')
             con.execute("update model_version set is_current = false")
             frame = frame.assign(is_current=True)
         else:

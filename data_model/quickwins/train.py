@@ -139,6 +139,7 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         "scikit_learn_version": sklearn.__version__,
         "fairlearn_version": fairlearn.__version__,
         "settings_json": json.dumps(settings, sort_keys=True, default=str),
+        "is_synthetic": _is_synthetic(con),
     }
     if not ranking.get("enabled", True):
         run = RankingRun(_version_id(as_at, "off", seed, settings), "off",
@@ -334,6 +335,15 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         "ranking_evaluation": evaluation,
     }
     return _finish(con, run, version_row, timer)
+
+
+def _is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the model was built from the synthetic generator's extracts (mart_model_info)."""
+    try:
+        row = con.execute("select is_synthetic from mart_model_info").fetchone()
+    except duckdb.CatalogException:  # a model from before mart_model_info
+        return False
+    return bool(row and row[0])
 
 
 def _challenger_verdict(metrics: dict, margin: float) -> str:
