@@ -81,14 +81,14 @@ EFFECTS = {
     "problems": -0.35,  # per problem above the centre
     "problems_centre": 2.5,
     "severity": -0.45,  # per standard deviation of severity
-    "age": -0.06,  # per year of the eldest child's age above ten
+    "age": -0.10,  # per year of the eldest child's age above ten
     "age_centre": 10.0,
-    "wait": -0.05,  # per week waited for allocation above three
+    "wait": -0.12,  # per week waited for allocation above three
     "wait_centre": 3.0,
     "wait_falling": 0.02,  # more chance attendance is falling, per week waited above three
-    "trend": 0.45,  # attendance rising (1) or falling (-1) over the terms before attachment
+    "trend": 0.7,  # attendance rising (1) or falling (-1) over the terms before attachment
 }
-PROGRESS_NOISE = 0.8  # standard deviation of the family's own chance, unseen in any extract
+PROGRESS_NOISE = 0.7  # standard deviation of the family's own chance, unseen in any extract
 TREND_P = (0.25, 0.5, 0.25)  # falling, steady, rising (before the wait's effect)
 # Steps from attendance at attachment (0) to the child's usual attendance (1), as the share of
 # the way: the first leaves most children just short of 90%, the second just over it.
