@@ -88,6 +88,12 @@ def build_command(args: argparse.Namespace) -> int:
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if report.ranking:
+        print(
+            f"quick-wins ranking {report.ranking['model_version']}: {report.ranking['status']}"
+            + (f" ({report.ranking['status_reason']})" * bool(report.ranking["status_reason"]))
+            + f" in {report.stage_seconds['ranking']:.1f}s"
+        )
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, {report.values_set_aside:,} values set aside: see"
@@ -100,12 +106,6 @@ def build_command(args: argparse.Namespace) -> int:
             else ")"
         )
     )
-    if report.ranking:
-        print(
-            f"quick-wins ranking {report.ranking['model_version']}: {report.ranking['status']}"
-            + (f" ({report.ranking['status_reason']})" * bool(report.ranking["status_reason"]))
-            + f" in {report.stage_seconds['ranking']:.1f}s"
-        )
     for breach in report.accepted:
         print(f"accepted (--accept-rejects): {breach.message}")
     unusable = report.linkage.get("decision_problems", 0)

@@ -110,7 +110,7 @@ def audit_groups(con: duckdb.DuckDBPyConnection, families: pd.DataFrame) -> pd.D
                 from latest
                 inner join mart_family_member as member using (person_key)
                 inner join mart_family as family using (family_key)
-                where member.family_key in (select family_key from qw_audit_families)
+                where member.family_key in (select family_key::varchar from qw_audit_families)
                 """
             ).df()
         else:
@@ -130,7 +130,10 @@ def audit_groups(con: duckdb.DuckDBPyConnection, families: pd.DataFrame) -> pd.D
                        order by person.dob, person.person_key
                        limit 1
                    ), ?) as eldest_child_sex
-            from qw_audit_families as families
+            from (
+                select family_key::varchar as family_key, feature_date::date as feature_date
+                from qw_audit_families
+            ) as families
             left join mart_family as family using (family_key)
             left join stg_wards as wards using (ward_code)
             """,

@@ -101,7 +101,10 @@ def referral_features(sources: list[str]) -> list[Feature]:
 # with family_key, feature_date, and for an attached family its attachment's episode_id.
 _CTES = """
 with population as (
-    select family_key, feature_date, episode_id from qw_population
+    -- typed: a frame of no rows (or of empty episodes) has no types of its own
+    select family_key::varchar as family_key, feature_date::date as feature_date,
+           episode_id::varchar as episode_id
+    from qw_population
 ),
 
 members as (
