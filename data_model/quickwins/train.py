@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import fairlearn
@@ -118,6 +118,11 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
     pays = plan_pays_results(con)
     plan_id = con.execute("select plan_id from cfg_plan").fetchone()[0]
     horizon = int(ranking["horizon_months"])
+    if as_at is None:  # no case management extract: nothing is attached, nothing to learn
+        as_at = date.today()
+        no_date = "the model has no as-at date (no early help case management extract)"
+    else:
+        no_date = ""
     cohorts = Cohorts.for_as_at(
         as_at, horizon, int(ranking["test_cohort_months"]), int(ranking["calibration_months"])
     )
@@ -141,6 +146,14 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         "settings_json": json.dumps(settings, sort_keys=True, default=str),
         "is_synthetic": _is_synthetic(con),
     }
+    if no_date:
+        for field_name in ("as_at_date", "fit_to", "calibration_from", "calibration_to",
+                           "test_from", "test_to"):  # fmt: skip
+            version_row[field_name] = None
+        run = RankingRun(
+            _version_id(as_at, "no as-at date", seed, settings), "not trained", no_date
+        )
+        return _finish(con, run, version_row, timer)
     if not ranking.get("enabled", True):
         run = RankingRun(_version_id(as_at, "off", seed, settings), "off",
                          "the ranking is switched off in data_model/quickwins.yaml")  # fmt: skip
