@@ -1,5 +1,5 @@
-"""Command line: `python -m data_model build|bench|linkage-eval|compare-models|docs|ward-profile|
-audit|decisions ...`."""
+"""Command line: `python -m data_model build|bench|train|linkage-eval|compare-models|docs|
+ward-profile|audit|decisions ...`."""
 
 from __future__ import annotations
 
@@ -88,6 +88,12 @@ def build_command(args: argparse.Namespace) -> int:
     ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if report.ranking:
+        print(
+            f"quick-wins ranking {report.ranking['model_version']}: {report.ranking['status']}"
+            + (f" ({report.ranking['status_reason']})" * bool(report.ranking["status_reason"]))
+            + f" in {report.stage_seconds['ranking']:.1f}s"
+        )
     print(
         f"Built {report.out_path} from {report.source_rows:,} source rows "
         f"({report.rows_rejected:,} rejected, {report.values_set_aside:,} values set aside: see"
@@ -168,6 +174,9 @@ def bench_command(args: argparse.Namespace) -> int:
         "linkage_records": report.linkage.get("records"),
         "linkage_pairs_compared": report.linkage.get("pairs_compared"),
         **{f"load_{r.source}_s": round(r.seconds, 2) for r in report.loads},
+        # the quick-wins ranking's stage (ranking_s above), lap by lap, and whether it trained
+        **{f"ranking_{lap}_s": round(s, 2) for lap, s in report.ranking.get("seconds", {}).items()},
+        "ranking_status": report.ranking.get("status"),
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
         **{name: round(s, 2) for name, s in profile_s.items()},
         **{name: round(value, 3) for name, value in search.items()},
@@ -285,6 +294,55 @@ def ward_profile_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_command(args: argparse.Namespace) -> int:
+    """Retrain the quick-wins ranking inside a built model, as the build does, and replace the
+    model file only when the run finished (the app may hold the old one open)."""
+    import shutil
+
+    import duckdb
+
+    from data_model.quickwins.train import train_ranking
+
+    model = args.model or (Path(os.environ[MODEL_ENV]) if os.environ.get(MODEL_ENV) else None)
+    if model is None:
+        print(f"error: say which model: --model MODEL_FILE (or {MODEL_ENV})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not model.is_file():
+        print(f"error: {model}: there is no model file there", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    started = time.perf_counter()
+    training = model.with_name(f"{model.name}.training-{os.getpid()}")
+    try:
+        shutil.copyfile(model, training)
+        con = duckdb.connect(str(training))
+        try:
+            run = train_ranking(con, seed=args.seed)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(training, model)
+    except (OSError, duckdb.Error) as error:
+        print(f"error: cannot train in {model}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        training.unlink(missing_ok=True)
+        Path(f"{training}.wal").unlink(missing_ok=True)
+    print(f"ranking {run.model_version}: {run.status}" + (f" ({run.status_reason})" * bool(
+        run.status_reason)) + f", in {time.perf_counter() - started:.1f}s")  # fmt: skip
+    if run.status == "trained":
+        metrics = run.tables["ranking_metric"].set_index(["ranker", "metric"])
+        for ranker in ("model", "rule", "challenger", "difference: model − rule"):
+            if (ranker, "precision_at_k") in metrics.index:
+                row = metrics.loc[(ranker, "precision_at_k")]
+                print(
+                    f"  precision in the top k, {ranker}: {row['value']:.3f} "
+                    f"(95% interval {row['lower']:.3f} to {row['upper']:.3f})"
+                )
+    print(json.dumps({"model_version": run.model_version, "status": run.status,
+                      **{f"{lap}_s": round(s, 2) for lap, s in run.seconds.items()}}))  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data_model", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -324,6 +382,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--skip-pages", action="store_true", help="do not time the page scripts")
     bench.add_argument(*ENGINE_ARGUMENT, **ENGINE_OPTIONS)
     bench.set_defaults(run=bench_command)
+
+    train = commands.add_parser(
+        "train",
+        help="retrain the quick-wins ranking inside a built model (the build also does it): "
+        "settings in data_model/quickwins.yaml; the same data and seed give the same model",
+    )
+    train.add_argument("--model", type=Path, help=f"the model file (default: {MODEL_ENV})")
+    train.add_argument(
+        "--seed", type=int, default=None, help="seed (default: quickwins.yaml's ranking seed)"
+    )
+    train.set_defaults(run=train_command)
 
     evaluate = commands.add_parser(
         "linkage-eval",

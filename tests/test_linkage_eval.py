@@ -40,14 +40,18 @@ def test_a_folder_is_scored_against_its_truth_file_whatever_the_headers_are_call
 ):
     truth = pd.read_csv(district / "_truth" / "source_persons.csv", dtype=str)
     # a council's sample: its own headers, in its own order, a family column, half the records
-    sample = truth.sample(frac=0.5, random_state=1).rename(
-        columns={
-            "source": "Source",
-            "source_person_id": "Record ID",
-            "true_person_id": "Person ID",
-            "true_family_id": "Family ID",
-        }
-    )[["Person ID", "Source", "Record ID", "Family ID"]]
+    sample = (
+        truth.sample(frac=0.5, random_state=1)
+        .rename(
+            columns={
+                "source": "Source",
+                "source_person_id": "Record ID",
+                "true_person_id": "Person ID",
+                "true_family_id": "Family ID",
+            }
+        )[["Person ID", "Source", "Record ID", "Family ID"]]
+        .reset_index(drop=True)
+    )
     # and one record that never reached the model: a person of its own, costing recall
     sample.loc[len(sample)] = ["TP9999999", "school_census", "NOT-IN-ANY-FILE", "TF9999999"]
     sample.loc[len(sample)] = ["TP9999999", "police_incidents", "N00000000", "TF9999999"]
