@@ -38,6 +38,7 @@ PAGES = {
     if page.key in ("overview", "referrals", "user_guide", "accessibility")
 }
 THRESHOLD = 20
+LAG_COLUMNS = ("cluster", "allocated", "median_working_days", "p90_working_days", "caution")
 
 
 def as_int(text: str) -> int:
@@ -356,19 +357,21 @@ def test_last_quarter_lag_by_cluster_matches_independent_working_days(
     at = open_app("pages/referrals.py")
     label = choose_period(at, "Last quarter")
     assert label == f"Last quarter ({start:%d %b %Y} to {end:%d %b %Y})"
-    shown = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
-    shown = shown.set_index("cluster")
+    shown = frame_with(at, *LAG_COLUMNS).set_index("cluster")
     assert sorted(shown.index) == sorted(expected.index)
     for cluster, row in expected.iterrows():
         assert shown.loc[cluster, "allocated"] == row["allocated"], cluster
         assert shown.loc[cluster, "median_working_days"] == pytest.approx(row["median"]), cluster
         assert shown.loc[cluster, "p90_working_days"] == pytest.approx(row["p90"]), cluster
+        # a median from fewer than 10 referrals carries a caution beside it (settings.yaml)
+        caution = "Fewer than 10 referrals: use with caution" if row["allocated"] < 10 else ""
+        assert shown.loc[cluster, "caution"] == caution, cluster
 
     # One cluster chosen: its own row, the same numbers.
     busiest = expected["allocated"].idxmax()
     at.multiselect(key="clusters").set_value([busiest]).run()
     assert not at.exception
-    one = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
+    one = frame_with(at, *LAG_COLUMNS)
     assert one["cluster"].tolist() == [busiest]
     assert one["median_working_days"].iloc[0] == pytest.approx(expected.loc[busiest, "median"])
     assert as_int(metric(at, "Referrals allocated")) == expected.loc[busiest, "allocated"]
@@ -437,13 +440,17 @@ def test_custom_period(app_model: Path, model_sql) -> None:
 
 
 def test_the_key_question_is_answered_near_the_top(app_model: Path) -> None:
-    """The cluster lag table and the over-20 count come before any other table on the page."""
+    """The backlog by cluster and the over-20 count come before any other table on the page, and
+    the lag by cluster is the first tab (two clicks: the period, then the tab)."""
     at = open_app("pages/referrals.py")
     first_table = at.dataframe[0].value
-    assert list(first_table.columns)[:2] == ["cluster", "allocated"]
+    assert list(first_table.columns)[:3] == ["cluster", "waiting", "waiting_over_threshold"]
+    second_table = at.dataframe[1].value
+    assert list(second_table.columns)[:2] == ["cluster", "allocated"]
     headers = [h.value for h in at.header]
-    assert headers[0] == "How long allocation takes, by cluster"
+    assert headers[:2] == ["Backlog by cluster", "How long allocation takes, by cluster"]
     assert re.match(r"Waiting over \d+ working days", at.metric[3].label)
+    assert [t.label for t in at.tabs][0] == "Lag by cluster"
 
 
 # --- The model file: built when missing, picked up when rebuilt -----------------------------------
