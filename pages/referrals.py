@@ -737,13 +737,13 @@ with tab_capacity:
     for i, name in enumerate(shown_clusters):
         with columns[i % 4]:
             more = st.number_input(
-                name,
+                plain(name),
                 min_value=-50,
                 max_value=50,
                 value=0,
                 step=1,
                 key=f"extra_{slug(name)}",
-                help=f"Extra allocations a week in {name} (negative: fewer).",
+                help=f"Extra allocations a week in {plain(name)} (negative: fewer).",
             )
         if more:
             extra.append((name, float(more)))
@@ -751,7 +751,8 @@ with tab_capacity:
     summary = run["summary"][run["summary"]["cluster"].isin(shown_clusters)]
     weekly = run["weekly"][run["weekly"]["cluster"].isin(shown_clusters)]
     horizon = fmt_date(run["end"])
-    now = fmt_int(summary["waiting_now"].sum())
+    now_waiting = int(summary["waiting_now"].sum())
+    now = fmt_int(now_waiting)
     current_end = summary["waiting_end_current"].sum()
     what_if_end = summary["waiting_end_what_if"].sum()
     text = (
@@ -799,12 +800,10 @@ with tab_capacity:
     )
     choices = {"": "All the clusters shown", **{c: c for c in shown_clusters}}
     chosen = pick("Cluster to draw", choices, key="forecast_cluster")
-    history = model.query(
-        forecast.actual_waiting,
-        tuple(run["start"] - timedelta(weeks=w) for w in range(config["weeks"], -1, -1)),
-    )
-    history = history[history["cluster"].isin([chosen] if chosen else shown_clusters)]
-    mine = weekly[weekly["cluster"].isin([chosen] if chosen else shown_clusters)]
+    drawn = [chosen] if chosen else shown_clusters
+    history = model.query(forecast.recent_waiting)
+    history = history[history["cluster"].isin(drawn)]
+    mine = weekly[weekly["cluster"].isin(drawn)]
     paths = mine.groupby(["scenario", "week_end"], as_index=False)["waiting"].sum()
     past = history.groupby("week_end", as_index=False)["waiting"].sum()
     where = plain(chosen) if chosen else "the clusters shown"
@@ -826,10 +825,16 @@ with tab_capacity:
     ):
         if scenario == "what_if" and not extra:
             continue
-        path = paths[paths["scenario"] == scenario]
+        # from the waiting list now, so the forecast continues the counted line
+        path = pd.concat(
+            [
+                pd.DataFrame({"week_end": [run["start"]], "waiting": [now_waiting]}),
+                paths.loc[paths["scenario"] == scenario, ["week_end", "waiting"]],
+            ]
+        )
         fig.add_trace(
             go.Scatter(
-                x=path["week_end"], y=path["waiting"].round(), name=name, mode="lines",
+                x=path["week_end"], y=path["waiting"], name=name, mode="lines",
                 line={"color": colour, "width": 3, "dash": dash},
                 hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
             )
@@ -863,6 +868,36 @@ with tab_capacity:
         + f"; it forecast {fmt_int(district['forecast_end'])} waiting on "
         f"{fmt_date(replay['end'])} against {fmt_int(district['actual_end'])}. Read the forecast "
         "above with that margin in mind."
+    )
+    replay_weekly = replay["weekly"][replay["weekly"]["cluster"].isin(drawn)]
+    replay_paths = replay_weekly.groupby("week_end", as_index=False)[["forecast", "actual"]].sum()
+    fig = charts.figure(
+        f"Referrals waiting in {chosen or 'the clusters shown'} from "
+        f"{fmt_date(replay['start'])}: the forecast made then, and the waiting list counted",
+        height=380,
+    )
+    for column, name, colour, dash in (
+        ("actual", "Waiting (counted)", charts.DARK_GREY, None),
+        ("forecast", "Forecast made then", charts.DARK_BLUE, "dash"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=replay_paths["week_end"], y=replay_paths[column], name=name,
+                mode="lines+markers", line={"color": colour, "width": 3, "dash": dash},
+                hovertemplate="%{y:,.0f}<extra>" + name + "</extra>",
+            )
+        )  # fmt: skip
+    fig.update_xaxes(title="Week ending (Friday)", tickformat="%d %b %Y")
+    fig.update_yaxes(
+        title="Referrals waiting",
+        **charts.count_ticks(replay_paths[["forecast", "actual"]].max().max()),
+    )
+    charts.draw(
+        fig,
+        alt=f"Line chart of the referrals waiting in {where} at each Friday from "
+        f"{fmt_date(replay['start'])}, as the forecast made then said and as counted; the table "
+        "below gives each cluster's error.",
+        key="chart_forecast_replay",
     )
     table(
         pd.concat([rows, replayed[replayed["cluster"] == "All clusters"]]).assign(

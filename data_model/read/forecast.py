@@ -337,8 +337,11 @@ def capacity_forecast(
             "allocations_a_week": queue.allocations_a_week,
             "extra_a_week": float(extras.get(name, 0.0)),
         }
-        for scenario, more in (("current", 0.0), ("what_if", float(extras.get(name, 0.0)))):
-            run = simulate(inputs, queue, more, threshold)
+        current = simulate(inputs, queue, 0.0, threshold)
+        more = float(extras.get(name, 0.0))
+        # no change for this cluster: the what-if is the current forecast, not simulated again
+        what_if = simulate(inputs, queue, more, threshold) if more else current
+        for scenario, run in (("current", current), ("what_if", what_if)):
             weekly.append(run["weekly"].assign(cluster=name, scenario=scenario))
             last = run["weekly"].iloc[-1]
             row[f"waiting_end_{scenario}"] = last["waiting"]
@@ -382,6 +385,18 @@ def actual_waiting(con: duckdb.DuckDBPyConnection, fridays: Sequence[date]) -> p
         """,
         [list(fridays)],
     )
+
+
+def recent_waiting(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The waiting list counted at each Friday of the forecast's `weeks` before the as-at date,
+    and at the as-at date itself, per cluster: the line the forecast continues."""
+    start = _forecast_start(con)
+    weeks = forecast_settings()["weeks"]
+    fridays = pd.date_range(start - timedelta(weeks=weeks), start, freq="W-FRI")
+    days = sorted({*(d.date() for d in fridays), start})
+    frame = actual_waiting(con, days)
+    frame["week_end"] = pd.to_datetime(frame["week_end"]).dt.date
+    return frame
 
 
 def forecast_replay(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
