@@ -401,6 +401,15 @@ SCHOOL_CENSUS = Contract(
         Column("FixedTermExclusions", "fixed_term_exclusions", "int", minimum=0),
         Column("PermanentExclusion", "permanent_exclusion", "flag", allowed=YES_NO),
         Column("CensusDate", "census_date", "date", required=True),
+        Column(
+            "Ethnicity",
+            "ethnicity",
+            pattern=r"[A-Z]{4}",
+            description="the pupil's ethnicity as the DfE codes it (WBRI, APKN, AIND, MWAS,"
+            " REFU refused, NOBT not yet obtained...); a census extract without it may leave the"
+            " column out",
+            may_be_absent=True,
+        ),
     ),
     unique_key=("upn", "academic_year", "term"),
     person_id_field="upn",

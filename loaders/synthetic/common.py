@@ -25,6 +25,19 @@ PROGRAMME_END = day("2020-03-31")
 EXTRACT_DATE = day("2020-03-31")  # case management is current to this day
 SCHOOL_YEARS = tuple(range(2012, 2020))  # 2012/13 ... 2019/20
 
+
+def census_dates() -> np.ndarray:
+    """School census days, one a term over SCHOOL_YEARS: first Thursday of October, third
+    Thursday of January and of May."""
+    out = []
+    for y in SCHOOL_YEARS:
+        for month, year, nth in ((10, y, 1), (1, y + 1, 3), (5, y + 1, 3)):
+            first = np.datetime64(f"{year}-{month:02d}-01")
+            offset = (3 - (first.astype("datetime64[D]").view("int64") - 4) % 7) % 7
+            out.append(first + np.timedelta64(int(offset + 7 * (nth - 1)), "D"))
+    return np.array(out, dtype="datetime64[D]")
+
+
 # Each system is current to its own day, as real extracts are.
 CURRENT_AS_OF = {
     "ehm": EXTRACT_DATE,

@@ -114,7 +114,7 @@ def generate(
     results: dict[str, SourceResult] = {}
     dates: dict[str, np.ndarray] = {}
     say(0.12, "School census: attendance term by term")
-    results["school_census"] = school_census(streams[2], pop)
+    results["school_census"] = school_census(streams[2], pop, prog)
     dates["school_census"] = results["school_census"].table.cols["census_date"].row_values()
     say(0.35, "Police incidents")
     results["police_incidents"] = police_incidents(streams[3], pop, mem)
@@ -488,6 +488,13 @@ def _write_truth(
     fam["attached"] = _iso(hh["attached_date"].to_numpy())
     for k in PROBLEMS:
         fam[f"improved_{k}"] = yn(hh[f"{k}_success"].to_numpy())
+    # The progress mechanism's inputs (SYNTHETIC.md, "How families progress"), for checking a
+    # ranking against what the generator knew: blank for families not attached.
+    attached = ~np.isnat(hh["attached_date"].to_numpy().astype("datetime64[D]"))
+    fam["severity"] = hh["severity"].round(3)
+    fam["allocation_wait_days"] = np.where(attached, hh["allocation_wait_days"], "")
+    fam["school_trend"] = np.where(attached & hh["p_school"].to_numpy(), hh["school_trend"], "")
+    fam["progress_logit"] = np.where(attached, hh["progress_logit"].round(3).astype(str), "")
     _csv(pd.DataFrame(fam), folder / "families.csv")
 
     # Every id that appears in a person-bearing extract, and the true person behind it.

@@ -128,6 +128,8 @@ HERITAGES: tuple[tuple[str, str, tuple, tuple, tuple], ...] = (
     ("Black Caribbean", "Black or Black British - Caribbean", CARIBBEAN_MALE, CARIBBEAN_FEMALE,
      CARIBBEAN_SURNAMES),
 )  # fmt: skip
+# The same heritages as the DfE's school census codes them (main and extended codes).
+DFE_ETHNICITY = ("WBRI", "APKN", "ABAN", "AIND", "AIND", "AIND", "WOTH", "BAFR", "BCRB")
 WHITE_BRITISH, PAKISTANI, BANGLADESHI, INDIAN_MUSLIM, SIKH, HINDU = 0, 1, 2, 3, 4, 5
 EAST_EUROPEAN, BLACK_AFRICAN, BLACK_CARIBBEAN = 6, 7, 8
 MUSLIM_HERITAGES = (PAKISTANI, BANGLADESHI, INDIAN_MUSLIM)

@@ -510,6 +510,32 @@ def ehm_ethnicity_label(ethnicity: np.ndarray, heritage: np.ndarray) -> np.ndarr
     return np.where(ethnicity == "Mixed", "Mixed - Any other mixed background", labels)
 
 
+def census_ethnicity_code(
+    ethnicity: np.ndarray, heritage: np.ndarray, father_heritage: np.ndarray,
+    mother_heritage: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """How the school census codes a pupil's ethnicity (DfE codes): the heritage's code, and for
+    a child of a mixed-heritage couple White and Asian (MWAS), White and Black Caribbean (MWBC),
+    White and Black African (MWBA) or any other mixed background (MOTH)."""
+    codes = np.array(nm.DFE_ETHNICITY, dtype=object)[heritage]
+    white = (nm.WHITE_BRITISH, nm.EAST_EUROPEAN)
+    pair = np.stack([father_heritage, mother_heritage])
+    has_white = np.isin(pair, white).any(axis=0)
+    has = lambda group: np.isin(pair, group).any(axis=0)  # noqa: E731
+    both_white = np.isin(pair, white).all(axis=0)  # White British and White Other: the child's
+    mixed = np.select(
+        [
+            both_white,
+            has_white & has(nm.SOUTH_ASIAN_HERITAGES),
+            has_white & has((nm.BLACK_CARIBBEAN,)),
+            has_white & has((nm.BLACK_AFRICAN,)),
+        ],
+        [codes, "MWAS", "MWBC", "MWBA"],
+        "MOTH",
+    ).astype(object)
+    return np.where(ethnicity == "Mixed", mixed, codes)
+
+
 # --- problems -----------------------------------------------------------------------------------
 
 # Intercepts tuned so that at Bradford scale about a fifth of families have two or more of the

@@ -20,7 +20,9 @@ from loaders.synthetic.common import (
     NAT,
     PROGRAMME_START,
     add_workdays,
+    census_dates,
     day,
+    sigmoid,
     split_date,
     to_workday,
     uniform_dates,
@@ -71,6 +73,31 @@ REASONS = {
     "health": "Parental mental health",
 }
 EXTRA_REASONS = ("Parenting support", "Child behaviour", "Housing", "Substance misuse")
+# What makes an attached family progress (its log-odds of success on each problem, and of a step
+# up in school attendance each term), by feature known at attachment. Centred so a family with
+# two or three problems, average severity, an eldest child of ten, a three-week wait and steady
+# attendance keeps the problem's SUCCESS_P. SYNTHETIC.md, "How families progress".
+EFFECTS = {
+    "problems": -0.35,  # per problem above the centre
+    "problems_centre": 2.5,
+    "severity": -0.45,  # per standard deviation of severity
+    "age": -0.06,  # per year of the eldest child's age above ten
+    "age_centre": 10.0,
+    "wait": -0.05,  # per week waited for allocation above three
+    "wait_centre": 3.0,
+    "wait_falling": 0.02,  # more chance attendance is falling, per week waited above three
+    "trend": 0.45,  # attendance rising (1) or falling (-1) over the terms before attachment
+}
+PROGRESS_NOISE = 0.8  # standard deviation of the family's own chance, unseen in any extract
+TREND_P = (0.25, 0.5, 0.25)  # falling, steady, rising (before the wait's effect)
+# Steps from attendance at attachment (0) to the child's usual attendance (1), as the share of
+# the way: the first leaves most children just short of 90%, the second just over it.
+SCHOOL_STEP_SHARE = (0.0, 0.55, 0.8, 1.0)
+SCHOOL_GOOD_STEP = 2  # the step from which attendance is usually 90% or more
+SCHOOL_STEP_LOGIT = 0.0  # log-odds of a step up in a term, before the family's chance
+SCHOOL_SLIP = 0.3  # of the terms without a step up, the share that slip back one step
+SCHOOL_LEAD_DAYS = 250  # a referred family's school problem starts this long before at least
+TRIGGER_DAYS = (14, 270)  # a recorded event this many days before the referral
 SUCCESS_P = {
     "crime": 0.60,
     "school": 0.55,
@@ -86,6 +113,9 @@ class Programme:
     referrals: pd.DataFrame
     episodes: pd.DataFrame
     key_workers: pd.DataFrame
+    # Per family and census term: the step school attendance has reached since attachment
+    # (0 to len(SCHOOL_STEP_SHARE) - 1), -1 off that path. See _school_terms.
+    school_levels: np.ndarray
 
 
 def build_programme(rng: np.random.Generator, pop: Population) -> Programme:
@@ -98,6 +128,19 @@ def build_programme(rng: np.random.Generator, pop: Population) -> Programme:
     p_ref = np.select([n_prob >= 2, n_prob == 1], [0.55, 0.12], 0.015)
     referred = rng.random(n) < p_ref
     first = _draw_days(rng, day_index, intensity, n)
+    # A school attendance problem is noticed while a child is at school: a family with one is
+    # referred on a day some child is of school age, where its children are in the years covered.
+    school_from, school_to = school_age_window(hh, pop.persons)
+    for _ in range(8):
+        out_of_school = hh["p_school"].to_numpy() & ((first < school_from) | (first > school_to))
+        out_of_school &= school_from <= school_to
+        if not out_of_school.any():
+            break
+        first[out_of_school] = _draw_days(rng, day_index, intensity, int(out_of_school.sum()))
+    # A window too short to draw into by chance: a working day in it.
+    lo, hi = np.maximum(school_from, PROGRAMME_START), np.minimum(school_to, EXTRACT_DATE)
+    left = hh["p_school"].to_numpy() & ((first < school_from) | (first > school_to)) & (lo < hi)
+    first[left] = np.minimum(to_workday(uniform_dates(rng, lo[left], hi[left])), EXTRACT_DATE)
     out = hh["moved_out_date"].to_numpy().astype("datetime64[D]")
     referred &= np.isnat(out) | (first < out)
     # A referred family stays at least several months after its referral.
@@ -148,8 +191,8 @@ def build_programme(rng: np.random.Generator, pop: Population) -> Programme:
     hh["first_referral"] = pd.Series(first_ref).reindex(hh["hh"]).to_numpy(dtype="datetime64[D]")
     hh["referred"] = ~np.isnat(hh["first_referral"].to_numpy().astype("datetime64[D]"))
     _identify(rng, refs, episodes, hh)
-    _attach_outcomes(rng, hh, episodes)
-    return Programme(refs, episodes, key_workers)
+    school_levels = _attach_outcomes(rng, hh, episodes, refs, pop.persons)
+    return Programme(refs, episodes, key_workers, school_levels)
 
 
 # --- referral volume ----------------------------------------------------------------------------
@@ -508,12 +551,19 @@ def _identify(rng, refs: pd.DataFrame, episodes: pd.DataFrame, hh: pd.DataFrame)
     episodes["case_id"] = refs["case_id"].to_numpy()[episodes["ref_index"].to_numpy()]
 
 
-def _attach_outcomes(rng, hh: pd.DataFrame, episodes: pd.DataFrame) -> None:
+def _attach_outcomes(
+    rng, hh: pd.DataFrame, episodes: pd.DataFrame, refs: pd.DataFrame, persons: pd.DataFrame
+) -> np.ndarray:
     """Attachment at the family plan (eligible families, once), then which problems improve.
 
-    Also fixes each problem's window in time: a referred family's problems start in the two years
-    before its first referral; other families' around a random time. A problem ends a few months
-    after attachment when the family succeeds with it, else it runs on (or fades years later).
+    Also fixes each problem's window in time: a referred family's problems start before its first
+    referral (school problems at least two census terms before it), and each problem that led to
+    the referral is put on record in the months before it (`<problem>_trigger`: an incident, a
+    referral, an episode). Other families' problems fall around a random time. A problem ends a
+    few months after attachment when the family succeeds with it, else it runs on (or fades years
+    later). Whether a family succeeds follows its chance of progress (`progress_logit`, below);
+    school attendance moves term by term (the returned levels, one row a family and a column a
+    census term).
     """
     n = len(hh)
     eligible = hh["eligible"].to_numpy()
@@ -530,29 +580,149 @@ def _attach_outcomes(rng, hh: pd.DataFrame, episodes: pd.DataFrame) -> None:
     hh_attached = np.full(n, NAT)
     hh_attached[eh[keep]] = attached_date[keep]
     hh["attached_date"] = hh_attached
+    # How long the attached family waited from its referral to allocation (days).
+    received = refs["received"].to_numpy().astype("datetime64[D]")
+    wait = np.full(n, -1, dtype=np.int64)
+    wait[eh[keep]] = (
+        episodes["allocated"].to_numpy().astype("datetime64[D]")[keep]
+        - received[episodes["ref_index"].to_numpy()[keep]]
+    ).astype(np.int64)
+    hh["allocation_wait_days"] = wait
 
     attached = ~np.isnat(hh_attached)
     first_referral = hh["first_referral"].to_numpy(dtype="datetime64[D]")
-    anchor = np.where(
-        ~np.isnat(first_referral),
-        first_referral,
-        uniform_dates(rng, day("2013-01-01"), day("2020-01-31"), n),
+    referred = ~np.isnat(first_referral)
+    random_day = uniform_dates(rng, day("2013-01-01"), day("2020-01-31"), n)
+    # Other families' school problems fall while a child is at school (the same window).
+    school_from, school_to = school_age_window(hh, persons)
+    in_school = uniform_dates(
+        rng, np.maximum(school_from, day("2013-01-01")), np.minimum(school_to, day("2020-01-31"))
     )
+    can_show = hh["p_school"].to_numpy() & (
+        np.maximum(school_from, day("2013-01-01")) <= np.minimum(school_to, day("2020-01-31"))
+    )
+    anchor = np.where(referred, first_referral, np.where(can_show, in_school, random_day))
     hh["anchor"] = anchor
+    # How severe the family's problems are (standard normal): deeper absence, more incidents,
+    # less chance of progress (sources.py reads it as well).
+    hh["severity"] = rng.normal(0.0, 1.0, n)
     for k in PROBLEMS:
         has = hh[f"p_{k}"].to_numpy()
         lead = rng.integers(180, 2500, n) if k == "work" else rng.integers(60, 720, n)
+        if k == "school":  # two census terms or more before the referral
+            lead = np.where(referred, rng.integers(SCHOOL_LEAD_DAYS, 900, n), lead)
         onset = anchor - lead.astype("timedelta64[D]")
-        success = attached & has & (rng.random(n) < SUCCESS_P[k])
         natural = (rng.random(n) * (6 - 1.5) + 1.5) * 365.25
         end = onset + natural.astype("timedelta64[D]")
         end = np.maximum(end, anchor + np.timedelta64(200, "D"))
-        end = np.where(
-            success, hh_attached + rng.integers(30, 150, n).astype("timedelta64[D]"), end
-        )
+        trigger = anchor - rng.integers(*TRIGGER_DAYS, n).astype("timedelta64[D]")
         hh[f"{k}_onset"] = np.where(has, onset, NAT)
         hh[f"{k}_end"] = np.where(has, end, NAT)
+        hh[f"{k}_trigger"] = np.where(has & referred, np.maximum(trigger, onset), NAT)
+
+    logit, trend = _progress_logit(rng, hh, persons, attached, wait)
+    hh["school_trend"] = trend
+    hh["progress_logit"] = np.where(attached, logit, np.nan)
+    for k in PROBLEMS:
+        has = hh[f"p_{k}"].to_numpy()
+        if k == "school":
+            continue  # term by term, below
+        chance = sigmoid(np.log(SUCCESS_P[k] / (1 - SUCCESS_P[k])) + logit)
+        success = attached & has & (rng.random(n) < chance)
+        end = np.where(
+            success,
+            hh_attached + rng.integers(30, 150, n).astype("timedelta64[D]"),
+            hh[f"{k}_end"].to_numpy().astype("datetime64[D]"),
+        )
+        hh[f"{k}_end"] = np.where(has, end, NAT)
         hh[f"{k}_success"] = success
-    # Near misses for the "near threshold" page: attendance that improves but stalls below 90%.
-    partial = attached & hh["p_school"].to_numpy() & ~hh["school_success"].to_numpy()
-    hh["school_partial"] = partial & (rng.random(n) < 0.3)
+    return _school_terms(rng, hh, attached & hh["p_school"].to_numpy(), logit)
+
+
+def school_age_window(hh: pd.DataFrame, persons: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per household, the days between which some child has been at school two terms or more
+    and is not yet past year 11 (the eldest child aged 5.8 to the youngest aged 15.8); a window
+    that ends before it starts where the household has no child."""
+    kids = persons[persons["role"] == "child"]
+    dob = pd.Series(kids["dob"].to_numpy().astype("datetime64[D]")).groupby(kids["hh"].to_numpy())
+    eldest = dob.min().reindex(np.arange(len(hh))).to_numpy(dtype="datetime64[D]")
+    youngest = dob.max().reindex(np.arange(len(hh))).to_numpy(dtype="datetime64[D]")
+    start = eldest + np.timedelta64(int(5.8 * 365.25), "D")
+    end = youngest + np.timedelta64(int(15.8 * 365.25), "D")
+    none = np.isnat(eldest)
+    return np.where(none, day("2100-01-01"), start), np.where(none, day("1900-01-01"), end)
+
+
+def _progress_logit(
+    rng, hh: pd.DataFrame, persons: pd.DataFrame, attached: np.ndarray, wait: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each attached family's chance of progress, as a log-odds shift, and its school attendance
+    trend over the terms before attachment (-1 falling, 0 steady, 1 rising; 0 without a school
+    problem). Fewer problems, milder ones, younger children, a shorter wait for allocation and
+    attendance already rising raise it; the rest is chance (PROGRESS_NOISE), so no rule or model
+    can know who will progress. A long wait also makes attendance more likely to be falling by
+    attachment: circumstances change while families wait."""
+    n = len(hh)
+    attached_date = hh["attached_date"].to_numpy().astype("datetime64[D]")
+    kids = persons[persons["role"] == "child"]
+    eldest = (
+        pd.Series(kids["dob"].to_numpy().astype("datetime64[D]"))
+        .groupby(kids["hh"].to_numpy())
+        .min()
+        .reindex(np.arange(n))
+        .to_numpy(dtype="datetime64[D]")
+    )
+    age = np.where(attached, (attached_date - eldest).astype(float) / 365.25, EFFECTS["age_centre"])
+    weeks = np.where(attached, wait / 7.0, EFFECTS["wait_centre"])
+    falling_p = np.clip(
+        TREND_P[0] + EFFECTS["wait_falling"] * np.maximum(weeks - EFFECTS["wait_centre"], 0),
+        0,
+        0.6,
+    )
+    u = rng.random(n)
+    trend = np.where(u < falling_p, -1, np.where(u < falling_p + TREND_P[2], 1, 0))
+    trend = np.where(attached & hh["p_school"].to_numpy(), trend, 0).astype(np.int8)
+    logit = (
+        EFFECTS["problems"] * (hh["n_problems"].to_numpy() - EFFECTS["problems_centre"])
+        + EFFECTS["severity"] * hh["severity"].to_numpy()
+        + EFFECTS["age"] * (age - EFFECTS["age_centre"])
+        + EFFECTS["wait"] * (weeks - EFFECTS["wait_centre"])
+        + EFFECTS["trend"] * trend
+        + rng.normal(0.0, PROGRESS_NOISE, n)
+    )
+    return logit, trend
+
+
+def _school_terms(rng, hh: pd.DataFrame, on: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    """Term by term after attachment, school attendance climbs the steps of SCHOOL_STEP_SHARE
+    from where it was at attachment towards the child's usual attendance: up one step with the
+    family's chance of progress that term (two in the first term with that chance squared: a
+    strong start), else back one step with SCHOOL_SLIP of the remaining chance. Levels: -1 where a
+    family is not on this path (not attached, no school problem, before attachment). A family
+    succeeds with school attendance when it holds SCHOOL_GOOD_STEP or above three terms running
+    (from the third census after attachment at the earliest)."""
+    n = len(hh)
+    dates = census_dates()
+    attach_t = np.searchsorted(
+        dates, hh["attached_date"].to_numpy().astype("datetime64[D]"), "right"
+    )
+    levels = np.full((n, len(dates)), -1, dtype=np.int8)
+    up_p = sigmoid(SCHOOL_STEP_LOGIT + logit)
+    top = len(SCHOOL_STEP_SHARE) - 1
+    level = np.zeros(n, dtype=np.int8)
+    run = np.zeros(n, dtype=np.int64)
+    success_t = np.full(n, len(dates))
+    for t in range(len(dates)):
+        active = on & (attach_t <= t)
+        u = rng.random(n)
+        up = (u < up_p).astype(np.int8) + ((attach_t == t) & (u < up_p**2))
+        down = (up == 0) & (u < up_p + SCHOOL_SLIP * (1 - up_p))
+        level = np.where(active, np.clip(level + up - down, 0, top), level).astype(np.int8)
+        levels[:, t] = np.where(active, level, -1)
+        run = np.where(active & (level >= SCHOOL_GOOD_STEP), run + 1, 0)
+        success_t = np.where(active & (run == 3) & (success_t == len(dates)), t - 2, success_t)
+    success = on & (success_t < len(dates))
+    end = hh["school_end"].to_numpy().astype("datetime64[D]")
+    hh["school_end"] = np.where(success, dates[np.minimum(success_t, len(dates) - 1)], end)
+    hh["school_success"] = success
+    return levels

@@ -17,6 +17,7 @@ from loaders.synthetic.common import (
     CURRENT_AS_OF,
     NAT,
     SCHOOL_YEARS,
+    census_dates,
     day,
     split_date,
     uniform_dates,
@@ -31,8 +32,13 @@ from loaders.synthetic.dirt import (
     render_addresses,
 )
 from loaders.synthetic.geography import WARDS
-from loaders.synthetic.population import Population, address_epoch, present
-from loaders.synthetic.programme import Programme
+from loaders.synthetic.population import (
+    Population,
+    address_epoch,
+    census_ethnicity_code,
+    present,
+)
+from loaders.synthetic.programme import SCHOOL_STEP_SHARE, Programme
 from loaders.synthetic.write import Col, Table, coded
 
 YEAR = 365.25
@@ -147,6 +153,20 @@ def _events_in_window(rng, lo: np.ndarray, hi: np.ndarray, rate_per_year: float 
     return owner, when
 
 
+def _severity_rate(hh: pd.DataFrame, h: np.ndarray, rate: float) -> np.ndarray:
+    """A family's yearly rate of events of a problem: more in families whose problems are more
+    severe (programme's `severity`), the same on average (exp(0.3 z) has mean exp(0.045))."""
+    return rate * np.exp(0.3 * hh["severity"].to_numpy()[h] - 0.045)
+
+
+def _with_triggers(hh: pd.DataFrame, k: str, fam: np.ndarray, h: np.ndarray, when: np.ndarray):
+    """The events drawn for families `fam` (household h, date when) and, for each referred family,
+    the recorded event that led to its referral (programme's `<k>_trigger`)."""
+    trigger = hh[f"{k}_trigger"].to_numpy().astype("datetime64[D]")[fam]
+    has = ~np.isnat(trigger)
+    return np.r_[h, fam[has]], np.r_[when, trigger[has]]
+
+
 def _thin_after_attachment(rng, hh, k: str, h, when, keep_success: float, keep_other: float):
     att = hh["attached_date"].to_numpy().astype("datetime64[D]")[h]
     success = hh[f"{k}_success"].to_numpy()[h]
@@ -158,21 +178,27 @@ def _thin_after_attachment(rng, hh, k: str, h, when, keep_success: float, keep_o
 # --- school census ------------------------------------------------------------------------------
 
 TERM_NAMES = ("Autumn", "Spring", "Summer")
+SCHOOL_DEPTH = 0.085  # typical attendance below 90% while a family's school problem lasts
+TREND_STEP = 0.025  # attendance change a term before attachment where it was rising or falling
 BASE_SESSIONS = (126, 122, 132)
 
 
-def census_dates() -> np.ndarray:
-    """Census days: first Thursday of October, third Thursday of January and of May."""
-    out = []
-    for y in SCHOOL_YEARS:
-        for month, year, nth in ((10, y, 1), (1, y + 1, 3), (5, y + 1, 3)):
-            first = np.datetime64(f"{year}-{month:02d}-01")
-            offset = (3 - (first.astype("datetime64[D]").view("int64") - 4) % 7) % 7
-            out.append(first + np.timedelta64(int(offset + 7 * (nth - 1)), "D"))
-    return np.array(out, dtype="datetime64[D]")
+def _index_school_child(hh: pd.DataFrame, kids: pd.DataFrame) -> np.ndarray:
+    """Per child: whether it is its family's eldest child of school age (5-15) on the day the
+    family's problems are anchored to (the first referral), whose attendance shows a school
+    attendance problem for certain."""
+    k_hh = kids["hh"].to_numpy()
+    anchor = hh["anchor"].to_numpy().astype("datetime64[D]")[k_hh]
+    age = (anchor - kids["dob"].to_numpy().astype("datetime64[D]")).astype(float) / YEAR
+    school_age = np.flatnonzero((age >= 5) & (age < 16))
+    order = school_age[np.lexsort((kids["dob"].to_numpy()[school_age], k_hh[school_age]))]
+    _, first = np.unique(k_hh[order], return_index=True)
+    out = np.zeros(len(kids), dtype=bool)
+    out[order[first]] = True
+    return out
 
 
-def school_census(rng: np.random.Generator, pop: Population) -> SourceResult:
+def school_census(rng: np.random.Generator, pop: Population, prog: Programme) -> SourceResult:
     hh, p = pop.households, pop.persons
     kids = p[p["role"] == "child"]
     kid_pid = kids["pid"].to_numpy()
@@ -202,41 +228,41 @@ def school_census(rng: np.random.Generator, pop: Population) -> SourceResult:
     partial = rng.random(n) < 0.04  # joined or left during the term
     possible = np.where(partial, (possible * rng.uniform(0.3, 0.95, n)).astype(np.int64), possible)
 
-    # Attendance: most children attend ~95%; in a family with a school attendance problem some
-    # children attend much less while it lasts; after attachment it recovers for many families
-    # term by term (to >= 90% for three terms and more), stalls just short of 90% for some.
+    # Attendance: most children attend ~95%. In a family with a school attendance problem the
+    # child of school age when it began, and often a sibling, attend much less while it lasts
+    # (deeper the more severe the family's problems); over the three terms before attachment it
+    # was rising, steady or falling (the family's school_trend); after attachment it moves term
+    # by term along the family's path (programme._school_terms) from where it was towards the
+    # child's usual attendance (91.5-97.5%).
     child_base = 1 - np.minimum(rng.gamma(2.0, 0.021, len(kids)), 0.3)
-    affected = rng.random(len(kids)) < 0.75
-    low = rng.uniform(0.70, 0.89, len(kids))
+    affected = (rng.random(len(kids)) < 0.6) | _index_school_child(hh, kids)
+    severity = hh["severity"].to_numpy()[kid_hh]
+    depth = SCHOOL_DEPTH * np.exp(0.4 * severity + rng.normal(0, 0.25, len(kids)))
+    low = 0.90 - np.clip(depth, 0.025, 0.25) - rng.uniform(0, 0.03, len(kids))
     target = rng.uniform(0.915, 0.975, len(kids))
-    near = rng.uniform(0.86, 0.895, len(kids))
     k = kid
+    on_path = prog.school_levels[h, t] >= 0  # attached, with the problem, after attachment
+    step = np.array(SCHOOL_STEP_SHARE)[np.maximum(prog.school_levels[h, t], 0)]
     in_problem = (
         hh["p_school"].to_numpy()[h]
         & affected[k]
         & (when >= hh["school_onset"].to_numpy().astype("datetime64[D]")[h])
         & (when <= hh["school_end"].to_numpy().astype("datetime64[D]")[h])
+        & ~on_path
     )
-    att_date = hh["attached_date"].to_numpy().astype("datetime64[D]")[h]
-    success = hh["school_success"].to_numpy()[h]
-    partial_fam = hh["school_partial"].to_numpy()[h]
-    attach_t = np.searchsorted(dates, att_date, side="right")  # first census after attachment
-    recovering = (
-        affected[k]
-        & hh["p_school"].to_numpy()[h]
-        & (success | partial_fam)
-        & ~np.isnat(att_date)
-        & (t >= attach_t)
-        & (when >= hh["school_onset"].to_numpy().astype("datetime64[D]")[h])
-    )
-    steps = np.minimum((t - attach_t + 1) / 2.5, 1.0)
-    goal = np.where(success, target[k], near[k])
+    recovering = on_path & affected[k]
+    attach_t = np.searchsorted(
+        dates, hh["attached_date"].to_numpy().astype("datetime64[D]")[h], side="right"
+    )  # first census after attachment
+    before = attach_t - 1 - t  # 0 for the last census before attachment, 1, 2 the two before
+    trending = in_problem & (before >= 0) & (before < 3)
+    trend = hh["school_trend"].to_numpy()[h]
     att = child_base[k]
-    att = np.where(in_problem, low[k], att)
-    att = np.where(recovering, low[k] + (goal - low[k]) * steps, att)
+    att = np.where(in_problem, low[k] - np.where(trending, trend * TREND_STEP * before, 0), att)
+    att = np.where(recovering, low[k] + (target[k] - low[k]) * step, att)
     att = np.clip(att + rng.normal(0, 0.012, n), 0.3, 1.0)
     absent = np.round(possible * (1 - att)).astype(np.int64)
-    troubled = in_problem | recovering
+    troubled = in_problem | (recovering & (step < 1))
     unauth = rng.binomial(absent, np.where(troubled, 0.55, 0.25))
     auth = absent - unauth
     secondary = year_group >= 7
@@ -304,9 +330,27 @@ def school_census(rng: np.random.Generator, pop: Population) -> SourceResult:
             "fixed_term_exclusions": Col(fte, blank=fte_blank),
             "permanent_exclusion": Col(perm),
             "census_date": Col(dates, t),
+            "ethnicity": _census_ethnicity(rng, pop, kids, kid),
         }
     )
     return SourceResult(Table(BY_SOURCE["school_census"], cols), registry, row_reg, records)
+
+
+def _census_ethnicity(rng: np.random.Generator, pop: Population, kids: pd.DataFrame, kid) -> Col:
+    """Each pupil's ethnicity as the census codes it, the same every term: refused (REFU) for
+    3% of pupils and not yet obtained (NOBT) for 2%, as parents may decline to say. Drawn last, so
+    the census's other draws are what they were without it."""
+    hh = pop.households
+    k_hh = kids["hh"].to_numpy()
+    code = census_ethnicity_code(
+        kids["ethnicity"].to_numpy(),
+        kids["heritage"].to_numpy(),
+        hh["heritage"].to_numpy()[k_hh],
+        hh["mother_heritage"].to_numpy()[k_hh],
+    )
+    u = rng.random(len(kids))
+    code = np.where(u < 0.03, "REFU", np.where(u < 0.05, "NOBT", code)).astype(object)
+    return Col(code, kid)
 
 
 # --- police ---------------------------------------------------------------------------------------
@@ -345,8 +389,8 @@ def police_incidents(rng: np.random.Generator, pop: Population, mem: Members) ->
     # Crime and anti-social behaviour: one or two offenders in the family.
     fam = np.flatnonzero(hh["p_crime"].to_numpy())
     lo, hi = _window(hh, "crime", fam, POLICE_START, end)
-    owner, when = _events_in_window(rng, lo, hi, 1.6)
-    h = fam[owner]
+    owner, when = _events_in_window(rng, lo, hi, _severity_rate(hh, fam, 1.6))
+    h, when = _with_triggers(hh, "crime", fam, fam[owner], when)
     keep = _thin_after_attachment(rng, hh, "crime", h, when, 0.25, 0.85)
     h, when = h[keep], when[keep]
     u = rng.random(len(fam))
@@ -389,8 +433,8 @@ def police_incidents(rng: np.random.Generator, pop: Population, mem: Members) ->
     # where he lives in the household, children sometimes as witnesses.
     fam = np.flatnonzero(hh["p_dv"].to_numpy())
     lo, hi = _window(hh, "dv", fam, POLICE_START, end)
-    owner, when = _events_in_window(rng, lo, hi, 1.3)
-    h = fam[owner]
+    owner, when = _events_in_window(rng, lo, hi, _severity_rate(hh, fam, 1.3))
+    h, when = _with_triggers(hh, "dv", fam, fam[owner], when)
     keep = _thin_after_attachment(rng, hh, "dv", h, when, 0.2, 0.8)
     h, when = h[keep], when[keep]
     n = len(h)
@@ -893,7 +937,11 @@ def health_events(rng: np.random.Generator, pop: Population, mem: Members) -> So
         (rng.random(len(fam)) < 0.6) | (mem.father[fam] < 0), mem.mother[fam], mem.father[fam]
     )
     mh_person = np.where(mh_person < 0, mem.father[fam], mh_person)
-    owner, when = _events_in_window(rng, lo, hi, 0.6)
+    owner, when = _events_in_window(rng, lo, hi, _severity_rate(hh, fam, 0.6))
+    # The referral that led to the family's early help referral, for referred families.
+    trigger = hh["health_trigger"].to_numpy().astype("datetime64[D]")[fam]
+    owner = np.r_[owner, np.flatnonzero(~np.isnat(trigger))]
+    when = np.r_[when, trigger[~np.isnat(trigger)]]
     who = mh_person[owner]
     ok = who >= 0
     who, when = who[ok], when[ok]
@@ -1020,6 +1068,10 @@ def csc_episodes(
     fam_r = np.repeat(np.arange(len(fam)), n_kids)
     child = random_child(rng, mem, fam[fam_r])
     start = uniform_dates(rng, np.maximum(lo[fam_r], dob[child]), np.maximum(hi[fam_r], lo[fam_r]))
+    # A referred family's first episode is the one that led to its referral (its trigger day).
+    trigger = hh["children_trigger"].to_numpy().astype("datetime64[D]")[fam[fam_r]]
+    first = np.r_[True, fam_r[1:] != fam_r[:-1]] & ~np.isnat(trigger)
+    start = np.where(first, np.maximum(trigger, dob[child]), start)
     cin_len = rng.integers(90, 400, len(child)).astype("timedelta64[D]")
     eps.append((child, "Child in Need", start, start + cin_len))
     cp = rng.random(len(child)) < 0.25

@@ -33,7 +33,8 @@ renamed as (
         sessions_unauthorised_absence,
         sessions_authorised_absence + sessions_unauthorised_absence as sessions_missed,
         coalesce(fixed_term_exclusions, 0) as fixed_term_exclusions,
-        coalesce(permanent_exclusion = 'Y', false) as is_permanently_excluded
+        coalesce(permanent_exclusion = 'Y', false) as is_permanently_excluded,
+        ethnicity
     from source
     left join clean_addresses
         on source.address_line_1 is not distinct from clean_addresses.address_line_1
