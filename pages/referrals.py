@@ -630,12 +630,11 @@ with tab_cost:
             gap_low=100 * bands["gap_low"],
             gap_high=100 * bands["gap_high"],
             note=[
-                ""
+                f"Fewer than {few} families: use the share as counted with caution; not estimated"
+                if row.families < few
+                else ""
                 if row.estimable
-                else (
-                    f"Too few families (fewer than {few}), or all with the same outcome: not "
-                    "estimated"
-                )
+                else "Every family had the same outcome: not estimated"
                 for row in bands.itertuples()
             ],
         )
@@ -771,6 +770,14 @@ with tab_capacity:
             allocations_a_week=summary["allocations_a_week"].round(1),
             median_lag_current=with_symbol(summary["median_lag_current"], NOT_AVAILABLE, 0),
             median_lag_what_if=with_symbol(summary["median_lag_what_if"], NOT_AVAILABLE, 0),
+            caution=[
+                f"Fewer than {few} allocations forecast: use the median lag with caution"
+                if min(current, what_if) < few
+                else ""
+                for current, what_if in zip(
+                    summary["allocated_current"], summary["allocated_what_if"], strict=True
+                )
+            ],
         ),
         "Capacity forecast",
         {
@@ -788,6 +795,7 @@ with tab_capacity:
             ),
             "median_lag_current": Col("Median lag, working days: current"),
             "median_lag_what_if": Col("Median lag, working days: with the what-if"),
+            "caution": Col("Note"),
         },
         title=f"Forecast waiting list and allocation lag by cluster to {horizon}",
         notes=(
@@ -904,6 +912,11 @@ with tab_capacity:
             relative_error=lambda d: 100 * d["relative_error"],
             forecast_median_lag=lambda d: with_symbol(d["forecast_median_lag"], NOT_AVAILABLE, 0),
             actual_median_lag=lambda d: with_symbol(d["actual_median_lag"], NOT_AVAILABLE, 1),
+            caution=lambda d: d["actual_allocated"].map(
+                lambda n: (
+                    f"Fewer than {few} allocated: use the medians with caution" if n < few else ""
+                )
+            ),
         ),
         "Forecast replayed",
         {
@@ -920,13 +933,13 @@ with tab_capacity:
             "forecast_median_lag": Col("Forecast median lag, working days"),
             "actual_median_lag": Col("Counted median lag, working days"),
             "actual_allocated": Col("Referrals allocated", "count"),
+            "caution": Col("Note"),
         },
         title=f"The forecast replayed from {fmt_date(replay['start'])} against what happened",
         notes=(
             f"Made with what was known on {fmt_date(replay['start'])} and the same method; "
             f"compared at each Friday to {fmt_date(replay['end'])}.",
             "x: not available (no allocation forecast, or none counted).",
-            f"Medians from fewer than {few} referrals allocated: use with caution.",
         ),
     )
     with st.expander("How the forecast is made"):

@@ -237,6 +237,10 @@ def test_lag_cost_figures_match_independent_sql_and_fit(app_model: Path, model_s
         and 0 < counted.loc[band, "sum"] < counted.loc[band, "size"]
     ]  # fmt: skip
     assert shown.index[shown["estimable"]].tolist() == estimable
+    # a share counted over fewer than 10 families carries a caution beside it
+    few = shown["families"] < FEW
+    assert shown.loc[few, "note"].str.startswith("Fewer than 10 families").all()
+    assert not shown.loc[~few, "note"].str.startswith("Fewer than").any()
     text = page_text(at)
     if 0 not in estimable or len(estimable) < 2:
         assert "No adjusted comparison is possible" in text
@@ -401,7 +405,7 @@ def replay(con: duckdb.DuckDBPyConnection, as_at: date) -> dict[str, pd.DataFram
 
 REPLAY_COLUMNS = (
     "cluster", "mean_absolute_error", "relative_error", "forecast_end", "actual_end",
-    "forecast_median_lag", "actual_median_lag", "actual_allocated",
+    "forecast_median_lag", "actual_median_lag", "actual_allocated", "caution",
 )  # fmt: skip
 
 
@@ -420,6 +424,8 @@ def test_forecast_replay_error_matches_an_independent_replay(app_model: Path, mo
         last = weekly[(weekly["cluster"] == cluster)].iloc[-1]
         assert shown.loc[cluster, "actual_end"] == last["actual"], cluster
         assert shown.loc[cluster, "forecast_end"] == pytest.approx(last["forecast"]), cluster
+    allocated = shown["actual_allocated"]
+    assert (shown["caution"] != "").tolist() == (allocated < FEW).tolist()
     district_error = (district["forecast"] - district["actual"]).abs().mean()
     assert shown.loc["All clusters", "mean_absolute_error"] == pytest.approx(district_error)
     text = page_text(at)

@@ -323,7 +323,8 @@ def capacity_forecast(
     Returns {"start": date, "weekly": DataFrame of cluster, week_end, scenario ("current",
     "what_if"), waiting, waiting_over_threshold, allocated, median_lag; "summary": one row per
     cluster with waiting_now, allocations_a_week, extra_a_week and, for each scenario, the waiting
-    list and those over the threshold at the last week's end and the median lag over the weeks}.
+    list and those over the threshold at the last week's end, the median lag over the weeks and
+    the allocations it is taken over}.
     """
     threshold = default_waiting_threshold()
     start = _forecast_start(con)
@@ -347,6 +348,7 @@ def capacity_forecast(
             row[f"waiting_end_{scenario}"] = last["waiting"]
             row[f"over_threshold_end_{scenario}"] = last["waiting_over_threshold"]
             row[f"median_lag_{scenario}"] = run["median_lag"]
+            row[f"allocated_{scenario}"] = run["allocated"]
         summary.append(row)
     return {
         "start": start,
