@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data_model.read import forecast, lag_cost, referrals, sources
+from data_model.read import connection, forecast, lag_cost, referrals, sources
 from data_model.read import plan as plan_read
 from pages.ui import access, charts, model
 from pages.ui.absent import stop_if_not_available
@@ -520,6 +520,8 @@ with tab_cost:
     absent = model.query(sources.not_available, "attachment")
     if absent:
         st.info(f"What the lag costs is {plain(absent)}: it follows attached families.")
+    elif "mart_referral_lag_outcome" not in model.query(connection.model_tables):
+        st.info("What the lag costs needs a model built by this release: build the model again.")
     else:
         plan = model.query(plan_read.active_plan)
         estimate = model.query(lag_cost.lag_cost)
@@ -716,8 +718,10 @@ wait costs. Claims are those the model can evidence by the as-at date.
 """
             )
 
+
 # --- What more capacity would buy -----------------------------------------------------------------
-with tab_capacity:
+def what_more_capacity_would_buy() -> None:
+    """The forecast by cluster, its what-if, and the forecast replayed on the last quarter."""
     st.header("What more capacity would buy")
     config = forecast.forecast_settings()
     clusters_known = list(model.query(referrals.filter_options)["clusters"])
@@ -747,6 +751,9 @@ with tab_capacity:
         if more:
             extra.append((name, float(more)))
     run = model.query(forecast.capacity_forecast, tuple(extra))
+    if run["summary"].empty:
+        st.info("There are no referrals in any cluster to forecast from.")
+        return
     summary = run["summary"][run["summary"]["cluster"].isin(shown_clusters)]
     weekly = run["weekly"][run["weekly"]["cluster"].isin(shown_clusters)]
     horizon = fmt_date(run["end"])
@@ -964,6 +971,10 @@ empty for part of those weeks allocated fewer than it could have, so its capacit
 The replay shows how far such a forecast ran from what happened last quarter.
 """
         )
+
+
+with tab_capacity:
+    what_more_capacity_would_buy()
 
 # --- Referrals received, decisions and the funnel -------------------------------------------------
 with tab_referrals:

@@ -314,6 +314,14 @@ def _forecast_start(con: duckdb.DuckDBPyConnection) -> date:
     return query_row(con, "select as_at_date from mart_model_info")["as_at_date"]
 
 
+SUMMARY_COLUMNS = [
+    "cluster", "waiting_now", "allocations_a_week", "extra_a_week",
+    *(f"{measure}_{scenario}" for scenario in ("current", "what_if") for measure in (
+        "waiting_end", "over_threshold_end", "median_lag", "allocated"
+    )),
+]  # fmt: skip
+
+
 def capacity_forecast(
     con: duckdb.DuckDBPyConnection, extra: tuple[tuple[str, float], ...] = ()
 ) -> dict[str, Any]:
@@ -353,10 +361,13 @@ def capacity_forecast(
     return {
         "start": start,
         "end": inputs.fridays[-1],
-        "weekly": pd.concat(weekly, ignore_index=True),
-        "summary": pd.DataFrame(summary),
+        "weekly": pd.concat(weekly, ignore_index=True) if weekly else pd.DataFrame(
+            columns=["cluster", "week_end", "scenario", "waiting", "waiting_over_threshold",
+                     "allocated", "median_lag"]
+        ),
+        "summary": pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         "threshold": threshold,
-    }
+    }  # fmt: skip
 
 
 def actual_waiting(con: duckdb.DuckDBPyConnection, fridays: Sequence[date]) -> pd.DataFrame:
@@ -446,6 +457,9 @@ def forecast_replay(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         summary.append(_replay_row(name, frame, run["median_lag"], real))
         lags.append(run["lags"])
         amounts.append(run["amounts"])
+    if not weekly:  # no cluster has a referral
+        weekly.append(pd.DataFrame(columns=["cluster", "week_end", "forecast", "actual"]))
+        lags, amounts = [np.array([])], [np.array([])]
     weekly_frame = pd.concat(weekly, ignore_index=True)
     district = weekly_frame.groupby("week_end", as_index=False)[["forecast", "actual"]].sum()
     summary.append(
@@ -473,8 +487,8 @@ def _replay_row(
         "cluster": name,
         "mean_absolute_error": float(errors.mean()),
         "relative_error": float(errors.mean() / actual_mean) if actual_mean > 0 else float("nan"),
-        "forecast_end": float(frame["forecast"].iloc[-1]),
-        "actual_end": float(frame["actual"].iloc[-1]),
+        "forecast_end": float(frame["forecast"].iloc[-1]) if len(frame) else float("nan"),
+        "actual_end": float(frame["actual"].iloc[-1]) if len(frame) else float("nan"),
         "forecast_median_lag": forecast_median,
         "actual_median_lag": float(np.median(actual_lags)) if len(actual_lags) else float("nan"),
         "actual_allocated": len(actual_lags),

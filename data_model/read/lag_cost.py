@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from data_model.read.connection import query_frame, query_row
-from data_model.read.referrals import ReferralFilter, _cluster_source_params
+from data_model.read.referrals import ReferralFilter
 from data_model.settings import settings
 
 Z_95 = 1.959963984540054  # the normal distribution's 97.5th percentile
@@ -366,7 +366,7 @@ def waiting_now_by_band(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd
           and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
           and (len(?::varchar[]) = 0 or list_contains(?::varchar[], referral_source))
         """,
-        _cluster_source_params(f),
+        [list(f.clusters), list(f.clusters), list(f.sources), list(f.sources)],
     )
     bands = lag_bands()
     counts = band_of(frame["waited"], bands).value_counts().reindex(range(len(bands)), fill_value=0)
