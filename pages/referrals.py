@@ -559,7 +559,7 @@ with tab_cost:
                     else " (the plan pays nothing for results, so the gap is shown in claims)"
                 )
                 unsure = (
-                    " The interval includes none: the data cannot say there is a cost."
+                    " The interval includes no cost at all: the data cannot say there is one."
                     if low <= 0 <= high
                     else ""
                 )
@@ -572,7 +572,7 @@ with tab_cost:
                     "they are "
                     f"attached as often as allocated referrals have been "
                     f"({100 * cost['attachment_rate']:.1f}%). Each is counted in the band its "
-                    "wait has reached so far; they will wait longer, so this understates it."
+                    "wait has reached so far, though it will wait longer still."
                     + (
                         f" {fmt_int(cost['not_estimated'])} waiting referrals are in bands too "
                         "small to estimate and are not counted."
