@@ -147,24 +147,22 @@ def forecast_inputs(con: duckdb.DuckDBPyConnection, start: date) -> ForecastInpu
     per_cluster = query_frame(
         con,
         """
-        with clusters as (select distinct cluster from mart_referral where cluster is not null)
         select
-            clusters.cluster,
-            (select count(*) from mart_referral r
-             where r.cluster = clusters.cluster and received_date > ? and received_date <= ?)
-                as received,
-            (select count(*) from mart_referral r
-             where r.cluster = clusters.cluster and received_date > ? and received_date <= ?
-               and decision_date <= ? and decision <> 'Awaiting decision' and not is_accepted)
-                as declined,
-            (select count(*) from mart_referral r
-             where r.cluster = clusters.cluster and received_date > ? and received_date <= ?
-               and decision_date <= ? and decision <> 'Awaiting decision') as decided,
-            (select count(*) from mart_referral r
-             where r.cluster = clusters.cluster and allocated_date > ? and allocated_date <= ?)
-                as allocated
-        from clusters
-        order by clusters.cluster
+            cluster,
+            count(*) filter (where received_date > ? and received_date <= ?) as received,
+            count(*) filter (
+                where received_date > ? and received_date <= ? and decision_date <= ?
+                  and decision <> 'Awaiting decision' and not is_accepted
+            ) as declined,
+            count(*) filter (
+                where received_date > ? and received_date <= ? and decision_date <= ?
+                  and decision <> 'Awaiting decision'
+            ) as decided,
+            count(*) filter (where allocated_date > ? and allocated_date <= ?) as allocated
+        from mart_referral
+        where cluster is not null
+        group by cluster
+        order by cluster
         """,
         [since, start, since, start, start, since, start, start, capacity_since, start],
     )
