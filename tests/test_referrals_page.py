@@ -478,3 +478,37 @@ def test_the_what_if_moves_the_forecast_the_right_way(app_model: Path, model_sql
         "Forecast at current capacity",
         "Forecast with the what-if",
     ]
+
+
+def test_a_plan_without_results_payments_shows_claims_never_pounds(
+    synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same model under a plan that pays nothing for results, with the referrals waiting now
+    made to have waited 15 working days longer: the gap is said in claims, and no £0 is shown."""
+    import shutil
+
+    copy = tmp_path / "model.duckdb"
+    shutil.copy(synthetic_model, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update mart_plan set results_payment = 0")
+        con.execute(
+            """
+            update mart_referral set received_working_day_index = received_working_day_index - 15
+            where allocated_date is null and (decision_date is null or is_accepted)
+            """
+        )
+        bands = con.execute(
+            "select allocation_lag_working_days from mart_referral_lag_outcome"
+        ).df()
+    monkeypatch.setenv("FFI_MODEL", str(copy))
+    at = open_app("pages/referrals.py")
+    shown = frame_with(
+        at, "band_order", "band", "band_words", "families", "claims", "share_counted",
+        "share_adjusted", "share_low", "share_high", "gap", "gap_low", "gap_high", "estimable",
+        "note",
+    )  # fmt: skip
+    assert len(bands) and shown["gap"].notna().any(), "the test model should estimate a gap"
+    text = page_text(at)
+    assert "results claims (95% interval" in text
+    assert "the plan pays nothing for results, so the gap is shown in claims" in text
+    assert "£0" not in text and "£−" not in text
