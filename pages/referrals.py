@@ -4,7 +4,9 @@ would buy.
 The page reads top to bottom as it draws: filters; the worst backlog in one sentence; headline
 numbers; the backlog by cluster. Then tabs: allocation lag by cluster; who is waiting; lag by month
 and team; what the lag costs; what more capacity would buy; referrals and decisions; caseloads.
-Every number comes from data_model.read (referrals, lag_cost, forecast); the page only draws.
+Only the open tab is drawn (st.tabs with on_change="rerun"): the first screen costs the top and
+one tab, and each other tab runs when opened. Every number comes from data_model.read
+(referrals, lag_cost, forecast); the page only draws.
 """
 
 from __future__ import annotations
@@ -184,25 +186,6 @@ table(
     ),
 )
 
-TABS = (
-    "Lag by cluster",
-    "Who is waiting",
-    "Lag by month and team",
-    "What the lag costs",
-    "What more capacity would buy",
-    "Referrals and decisions",
-    "Caseloads",
-)
-(
-    tab_lag,
-    tab_waiting,
-    tab_month_team,
-    tab_cost,
-    tab_capacity,
-    tab_referrals,
-    tab_caseloads,
-) = st.tabs(list(TABS))
-
 # --- Allocation lag ------------------------------------------------------------------------------
 LAG_COLUMNS = {
     "allocated": Col(
@@ -275,7 +258,8 @@ def lag_bars(frame: pd.DataFrame, category: str, title: str, height: int) -> go.
     )
 
 
-with tab_lag:
+def allocation_lag_by_cluster_tab() -> None:
+    """Allocation lag by cluster: the table and its chart."""
     lag_by_cluster = model.query(referrals.allocation_lag_by_cluster, f)
     st.header("How long allocation takes, by cluster")
     st.markdown(
@@ -305,8 +289,10 @@ with tab_lag:
             key="chart_lag_cluster",
         )
 
+
 # --- Waiting at the end of the period ------------------------------------------------------------
-with tab_waiting:
+def who_is_waiting_tab() -> None:
+    """The waiting list at the end of the period, its ages, and the list over time."""
     backlog = model.query(referrals.unallocated_backlog, f, threshold)
     st.header(f"Referrals waiting at {end}")
     st.markdown(
@@ -441,8 +427,10 @@ with tab_waiting:
             height=250,
         )
 
+
 # --- Allocation lag by month and by team ---------------------------------------------------------
-with tab_month_team:
+def lag_by_month_and_team_tab() -> None:
+    """Allocation lag by month allocated and by team."""
     st.header("Allocation lag by month")
     by_month = model.query(referrals.allocation_lag_by_month, f)
     if by_month.empty:
@@ -514,8 +502,10 @@ with tab_month_team:
             height=300,
         )
 
+
 # --- What the lag costs --------------------------------------------------------------------------
-with tab_cost:
+def what_the_lag_costs_tab() -> None:
+    """What the lag costs: the estimate, its chart, table and method."""
     st.header("What the lag costs")
     absent = model.query(sources.not_available, "attachment")
     if absent:
@@ -720,7 +710,7 @@ wait costs. Claims are those the model can evidence by the as-at date.
 
 
 # --- What more capacity would buy -----------------------------------------------------------------
-def what_more_capacity_would_buy() -> None:
+def what_more_capacity_would_buy_tab() -> None:
     """The forecast by cluster, its what-if, and the forecast replayed on the last quarter."""
     st.header("What more capacity would buy")
     config = forecast.forecast_settings()
@@ -973,11 +963,9 @@ The replay shows how far such a forecast ran from what happened last quarter.
         )
 
 
-with tab_capacity:
-    what_more_capacity_would_buy()
-
 # --- Referrals received, decisions and the funnel -------------------------------------------------
-with tab_referrals:
+def referrals_and_decisions_tab() -> None:
+    """Referrals received by week and source, decisions and the funnel."""
     st.header("Referrals received")
     weekly_received = model.query(referrals.referrals_by_week, f)
     if weekly_received.empty:
@@ -1148,8 +1136,10 @@ with tab_referrals:
         ),
     )
 
+
 # --- Key-worker caseloads -----------------------------------------------------------------------
-with tab_caseloads:
+def caseloads_tab() -> None:
+    """Key-worker caseloads at the end of the period."""
     st.header(f"Key-worker caseloads at {end}")
     loads = model.query(referrals.caseloads, f)
     if loads.empty:
@@ -1200,3 +1190,21 @@ with tab_caseloads:
             ),
             height=300,
         )
+
+
+# --- The tabs: only the open one is drawn (the rest run when opened) -----------------------------
+SECTIONS = {
+    "Lag by cluster": allocation_lag_by_cluster_tab,
+    "Who is waiting": who_is_waiting_tab,
+    "Lag by month and team": lag_by_month_and_team_tab,
+    "What the lag costs": what_the_lag_costs_tab,
+    "What more capacity would buy": what_more_capacity_would_buy_tab,
+    "Referrals and decisions": referrals_and_decisions_tab,
+    "Caseloads": caseloads_tab,
+}
+TAB_KEY = "referrals_tab"  # the open tab, kept in the session
+tabs = st.tabs(list(SECTIONS), key=TAB_KEY, on_change="rerun")
+for tab, draw_section in zip(tabs, SECTIONS.values(), strict=True):
+    with tab:
+        if tab.open:
+            draw_section()

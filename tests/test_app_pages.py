@@ -38,6 +38,10 @@ PAGES = {
     if page.key in ("overview", "referrals", "user_guide", "accessibility")
 }
 THRESHOLD = 20
+REFERRALS_TABS = [
+    "Lag by cluster", "Who is waiting", "Lag by month and team", "What the lag costs",
+    "What more capacity would buy", "Referrals and decisions", "Caseloads",
+]  # fmt: skip
 LAG_COLUMNS = ("cluster", "allocated", "median_working_days", "p90_working_days", "caution")
 
 
@@ -97,6 +101,17 @@ def choose_period(at: AppTest, name: str) -> str:
     radio.set_value(label).run()
     assert not at.exception, [e.value for e in at.exception]
     return label
+
+
+REFERRALS_TAB = "referrals_tab"  # the Referrals page's tabs: only the open one is drawn
+
+
+def open_tab(at: AppTest, label: str) -> None:
+    """Open one of the Referrals page's tabs, as a click on it does."""
+    assert label in [t.label for t in at.tabs], [t.label for t in at.tabs]
+    at.session_state[REFERRALS_TAB] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def plotly_traces(at: AppTest, key_part: str) -> list[dict]:
@@ -197,8 +212,15 @@ def test_user_guide_gives_the_definitions(app_model: Path) -> None:
 def test_every_table_has_csv_and_excel_downloads(app_model: Path) -> None:
     at = open_app()
     total = 0
-    for page in PAGES:
+    views = [
+        (file, tab)
+        for file in PAGES
+        for tab in (REFERRALS_TABS if file == "pages/referrals.py" else [None])
+    ]
+    for page, tab in views:
         at.switch_page(page).run()
+        if tab:
+            open_tab(at, tab)
         elements = list(leaves(at.main))
         kinds = [type(e).__name__ for e in elements]
         tables = kinds.count("Dataframe")
@@ -213,7 +235,7 @@ def test_every_table_has_csv_and_excel_downloads(app_model: Path) -> None:
             csv_key, xlsx_key = (b.key for b in after)
             assert csv_key.startswith("download_csv_") and xlsx_key.startswith("download_xlsx_")
             assert csv_key.removeprefix("download_csv_") == xlsx_key.removeprefix("download_xlsx_")
-    assert total >= 11  # 2 on the Overview, 9 on Referrals & allocation
+    assert total >= 11  # 2 on the Overview, the rest on Referrals & allocation's tabs
 
 
 def test_downloads_carry_labels_and_real_dates() -> None:
@@ -386,6 +408,7 @@ def test_waiting_more_than_20_working_days_matches_independent_count(
 
     at = open_app("pages/referrals.py")
     choose_period(at, "Last quarter")
+    open_tab(at, "Who is waiting")
     assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting)
     assert as_int(metric(at, "Waiting over 20 working days")) == int(
         (waiting["waited"] > THRESHOLD).sum()
@@ -414,6 +437,7 @@ def test_source_filter_changes_the_counts(app_model: Path, model_sql) -> None:
     at.multiselect(key="sources").set_value([source]).run()
     assert not at.exception
     assert as_int(metric(at, "Referrals received")) == (received["referral_source"] == source).sum()
+    open_tab(at, "Referrals and decisions")
     weekly = frame_with(at, "week_start", "referral_source", "referrals")
     assert set(weekly["referral_source"]) == {source}
     waiting = waiting_at(frame[frame["referral_source"] == source], end)
@@ -450,7 +474,7 @@ def test_the_key_question_is_answered_near_the_top(app_model: Path) -> None:
     headers = [h.value for h in at.header]
     assert headers[:2] == ["Backlog by cluster", "How long allocation takes, by cluster"]
     assert re.match(r"Waiting over \d+ working days", at.metric[3].label)
-    assert [t.label for t in at.tabs][0] == "Lag by cluster"
+    assert [t.label for t in at.tabs] == REFERRALS_TABS
 
 
 # --- The model file: built when missing, picked up when rebuilt -----------------------------------
@@ -520,6 +544,7 @@ def test_waiting_time_chart_counts_the_waiting_list_in_bands(app_model: Path, mo
 
     at = open_app("pages/referrals.py")
     choose_period(at, "Last 12 months")
+    open_tab(at, "Who is waiting")
     traces = plotly_traces(at, "chart_waiting_ages")
     assert [t["name"] for t in traces] == [
         f"Up to {THRESHOLD} working days",
@@ -538,6 +563,7 @@ def test_weekly_chart_shows_the_five_largest_sources_then_the_rest(
 ) -> None:
     at = open_app("pages/referrals.py")
     label = choose_period(at, "Whole programme")
+    open_tab(at, "Referrals and decisions")
     start, end = (
         pd.Timestamp(d) for d in re.findall(r"\d\d \w\w\w \d{4}", label)
     )  # the period's dates, from its label

@@ -27,6 +27,7 @@ from tests.test_app_pages import (
     frame_with,
     last_complete_quarter,
     open_app,
+    open_tab,
     plotly_traces,
     referrals,
     waiting_at,
@@ -220,6 +221,7 @@ def test_lag_cost_figures_match_independent_sql_and_fit(app_model: Path, model_s
     )
 
     at = open_app("pages/referrals.py")
+    open_tab(at, "What the lag costs")
     shown = frame_with(
         at, "band_order", "band", "band_words", "families", "claims", "share_counted",
         "share_adjusted", "share_low", "share_high", "gap", "gap_low", "gap_high", "estimable",
@@ -276,6 +278,7 @@ def test_lag_cost_payments_for_the_families_waiting_now(app_model: Path, model_s
     of allocated referrals attached, times the plan's results payment."""
     as_at = as_at_date(model_sql)
     at = open_app("pages/referrals.py")
+    open_tab(at, "What the lag costs")
     shown = frame_with(
         at, "band_order", "band", "band_words", "families", "claims", "share_counted",
         "share_adjusted", "share_low", "share_high", "gap", "gap_low", "gap_high", "estimable",
@@ -417,6 +420,7 @@ def test_forecast_replay_error_matches_an_independent_replay(app_model: Path, mo
     district = weekly.groupby("week_end")[["forecast", "actual"]].sum()
 
     at = open_app("pages/referrals.py")
+    open_tab(at, "What more capacity would buy")
     shown = frame_with(at, *REPLAY_COLUMNS).set_index("cluster")
     assert list(shown.index) == [*sorted(errors.index), "All clusters"]
     for cluster, error in errors.items():
@@ -443,6 +447,7 @@ def capacity_table(at) -> pd.DataFrame:
 
 def test_the_what_if_moves_the_forecast_the_right_way(app_model: Path, model_sql) -> None:
     at = open_app("pages/referrals.py")
+    open_tab(at, "What more capacity would buy")
     before = capacity_table(at)
     assert (before["waiting_end_current"] == before["waiting_end_what_if"]).all()
     assert before["waiting_now"].sum() == len(
@@ -502,6 +507,7 @@ def test_a_plan_without_results_payments_shows_claims_never_pounds(
         ).df()
     monkeypatch.setenv("FFI_MODEL", str(copy))
     at = open_app("pages/referrals.py")
+    open_tab(at, "What the lag costs")
     shown = frame_with(
         at, "band_order", "band", "band_words", "families", "claims", "share_counted",
         "share_adjusted", "share_low", "share_high", "gap", "gap_low", "gap_high", "estimable",
