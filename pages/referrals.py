@@ -752,7 +752,7 @@ def what_more_capacity_would_buy_tab() -> None:
     current_end = summary["waiting_end_current"].sum()
     what_if_end = summary["waiting_end_what_if"].sum()
     text = (
-        f"At current allocations a week, **{fmt_int(current_end)} referrals** would be waiting "
+        f"At current allocations a week, **{referrals_count(current_end)}** would be waiting "
         f"on {horizon} in {plain(fmt_choices(tuple(f.clusters), 'all clusters'))}, against "
         f"{now} waiting now ({fmt_date(run['start'])})."
     )
