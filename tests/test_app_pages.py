@@ -38,6 +38,11 @@ PAGES = {
     if page.key in ("overview", "referrals", "user_guide", "accessibility")
 }
 THRESHOLD = 20
+REFERRALS_TABS = [
+    "Lag by cluster", "Who is waiting", "Lag by month and team", "What the lag costs",
+    "What more capacity would buy", "Referrals and decisions", "Caseloads",
+]  # fmt: skip
+LAG_COLUMNS = ("cluster", "allocated", "median_working_days", "p90_working_days", "caution")
 
 
 def as_int(text: str) -> int:
@@ -96,6 +101,17 @@ def choose_period(at: AppTest, name: str) -> str:
     radio.set_value(label).run()
     assert not at.exception, [e.value for e in at.exception]
     return label
+
+
+REFERRALS_TAB = "referrals_tab"  # the Referrals page's tabs: only the open one is drawn
+
+
+def open_tab(at: AppTest, label: str) -> None:
+    """Open one of the Referrals page's tabs, as a click on it does."""
+    assert label in [t.label for t in at.tabs], [t.label for t in at.tabs]
+    at.session_state[REFERRALS_TAB] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def plotly_traces(at: AppTest, key_part: str) -> list[dict]:
@@ -196,8 +212,15 @@ def test_user_guide_gives_the_definitions(app_model: Path) -> None:
 def test_every_table_has_csv_and_excel_downloads(app_model: Path) -> None:
     at = open_app()
     total = 0
-    for page in PAGES:
+    views = [
+        (file, tab)
+        for file in PAGES
+        for tab in (REFERRALS_TABS if file == "pages/referrals.py" else [None])
+    ]
+    for page, tab in views:
         at.switch_page(page).run()
+        if tab:
+            open_tab(at, tab)
         elements = list(leaves(at.main))
         kinds = [type(e).__name__ for e in elements]
         tables = kinds.count("Dataframe")
@@ -212,7 +235,7 @@ def test_every_table_has_csv_and_excel_downloads(app_model: Path) -> None:
             csv_key, xlsx_key = (b.key for b in after)
             assert csv_key.startswith("download_csv_") and xlsx_key.startswith("download_xlsx_")
             assert csv_key.removeprefix("download_csv_") == xlsx_key.removeprefix("download_xlsx_")
-    assert total >= 11  # 2 on the Overview, 9 on Referrals & allocation
+    assert total >= 11  # 2 on the Overview, the rest on Referrals & allocation's tabs
 
 
 def test_downloads_carry_labels_and_real_dates() -> None:
@@ -356,19 +379,21 @@ def test_last_quarter_lag_by_cluster_matches_independent_working_days(
     at = open_app("pages/referrals.py")
     label = choose_period(at, "Last quarter")
     assert label == f"Last quarter ({start:%d %b %Y} to {end:%d %b %Y})"
-    shown = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
-    shown = shown.set_index("cluster")
+    shown = frame_with(at, *LAG_COLUMNS).set_index("cluster")
     assert sorted(shown.index) == sorted(expected.index)
     for cluster, row in expected.iterrows():
         assert shown.loc[cluster, "allocated"] == row["allocated"], cluster
         assert shown.loc[cluster, "median_working_days"] == pytest.approx(row["median"]), cluster
         assert shown.loc[cluster, "p90_working_days"] == pytest.approx(row["p90"]), cluster
+        # a median from fewer than 10 referrals carries a caution beside it (settings.yaml)
+        caution = "Fewer than 10 referrals: use with caution" if row["allocated"] < 10 else ""
+        assert shown.loc[cluster, "caution"] == caution, cluster
 
     # One cluster chosen: its own row, the same numbers.
     busiest = expected["allocated"].idxmax()
     at.multiselect(key="clusters").set_value([busiest]).run()
     assert not at.exception
-    one = frame_with(at, "cluster", "allocated", "median_working_days", "p90_working_days")
+    one = frame_with(at, *LAG_COLUMNS)
     assert one["cluster"].tolist() == [busiest]
     assert one["median_working_days"].iloc[0] == pytest.approx(expected.loc[busiest, "median"])
     assert as_int(metric(at, "Referrals allocated")) == expected.loc[busiest, "allocated"]
@@ -383,6 +408,7 @@ def test_waiting_more_than_20_working_days_matches_independent_count(
 
     at = open_app("pages/referrals.py")
     choose_period(at, "Last quarter")
+    open_tab(at, "Who is waiting")
     assert as_int(metric(at, f"Waiting at {end:%d %b %Y}")) == len(waiting)
     assert as_int(metric(at, "Waiting over 20 working days")) == int(
         (waiting["waited"] > THRESHOLD).sum()
@@ -411,6 +437,7 @@ def test_source_filter_changes_the_counts(app_model: Path, model_sql) -> None:
     at.multiselect(key="sources").set_value([source]).run()
     assert not at.exception
     assert as_int(metric(at, "Referrals received")) == (received["referral_source"] == source).sum()
+    open_tab(at, "Referrals and decisions")
     weekly = frame_with(at, "week_start", "referral_source", "referrals")
     assert set(weekly["referral_source"]) == {source}
     waiting = waiting_at(frame[frame["referral_source"] == source], end)
@@ -437,13 +464,17 @@ def test_custom_period(app_model: Path, model_sql) -> None:
 
 
 def test_the_key_question_is_answered_near_the_top(app_model: Path) -> None:
-    """The cluster lag table and the over-20 count come before any other table on the page."""
+    """The backlog by cluster and the over-20 count come before any other table on the page, and
+    the lag by cluster is the first tab (two clicks: the period, then the tab)."""
     at = open_app("pages/referrals.py")
     first_table = at.dataframe[0].value
-    assert list(first_table.columns)[:2] == ["cluster", "allocated"]
+    assert list(first_table.columns)[:3] == ["cluster", "waiting", "waiting_over_threshold"]
+    second_table = at.dataframe[1].value
+    assert list(second_table.columns)[:2] == ["cluster", "allocated"]
     headers = [h.value for h in at.header]
-    assert headers[0] == "How long allocation takes, by cluster"
+    assert headers[:2] == ["Backlog by cluster", "How long allocation takes, by cluster"]
     assert re.match(r"Waiting over \d+ working days", at.metric[3].label)
+    assert [t.label for t in at.tabs] == REFERRALS_TABS
 
 
 # --- The model file: built when missing, picked up when rebuilt -----------------------------------
@@ -513,6 +544,7 @@ def test_waiting_time_chart_counts_the_waiting_list_in_bands(app_model: Path, mo
 
     at = open_app("pages/referrals.py")
     choose_period(at, "Last 12 months")
+    open_tab(at, "Who is waiting")
     traces = plotly_traces(at, "chart_waiting_ages")
     assert [t["name"] for t in traces] == [
         f"Up to {THRESHOLD} working days",
@@ -531,6 +563,7 @@ def test_weekly_chart_shows_the_five_largest_sources_then_the_rest(
 ) -> None:
     at = open_app("pages/referrals.py")
     label = choose_period(at, "Whole programme")
+    open_tab(at, "Referrals and decisions")
     start, end = (
         pd.Timestamp(d) for d in re.findall(r"\d\d \w\w\w \d{4}", label)
     )  # the period's dates, from its label

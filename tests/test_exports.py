@@ -146,6 +146,11 @@ def test_every_download_of_every_page_is_inert(
         at.switch_page(page.file).run()
         give_reason(at)  # the demo's default role, admin, is asked before person-level pages
         assert not at.exception, f"{page.title}: {at.exception}"
+        # the Referrals page draws only its open tab: open each in turn
+        for tab in [t.label for t in at.tabs] if page.key == "referrals" else []:
+            at.session_state["referrals_tab"] = tab
+            at.run()
+            assert not at.exception, f"{page.title}, {tab}: {at.exception}"
 
     assert len(drawn) >= 15, "fewer tables than the pages draw"
     planted_cells: list[str] = []

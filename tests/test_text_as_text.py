@@ -161,13 +161,20 @@ def test_every_page_shows_planted_text_as_typed(planted_model: Path) -> None:
     cells = [str(v) for v in at.table[0].value.to_numpy().ravel()]
     assert any("\\:" in cell for cell in cells), cells  # source:id, its colon escaped
 
-    # Referrals over the whole programme: every team's allocation lag is charted.
+    # Referrals over the whole programme, tab by tab (only the open tab is drawn): every team's
+    # allocation lag is charted.
     at.switch_page(registry.BY_KEY["referrals"].file)
     _run(at)
     period = at.radio(key="period")
     period.set_value(next(o for o in period.options if o.startswith("Whole programme")))
     _run(at)
-    seen["referrals: whole programme"] = _check_page(at, "Referrals, whole programme")
+    whole = {"escaped markdown": 0, "escaped in charts": 0}
+    for tab in [t.label for t in at.tabs]:
+        at.session_state["referrals_tab"] = tab
+        _run(at)
+        for count, n in _check_page(at, f"Referrals, whole programme, {tab}").items():
+            whole[count] += n
+    seen["referrals: whole programme"] = whole
 
     # The Near threshold page with a planted ward chosen, and barriers by ward, area committee.
     at.switch_page(registry.BY_KEY["near_threshold"].file)

@@ -287,6 +287,94 @@ def backlog_over_time(
     )
 
 
+def backlog_by_cluster(
+    con: duckdb.DuckDBPyConnection, f: ReferralFilter, threshold_working_days: int | None = None
+) -> pd.DataFrame:
+    """Each cluster's waiting list: waiting at the end of the period, how many of those more than
+    the threshold, waiting at the start of the period (the end of the day before it), the change
+    since, and the trend: the waiting list at the start, at each Friday in the period and at its
+    end. Every cluster (of the filter, or with any referral) is listed, nobody waiting too; the
+    source filter applies, as it does to the waiting list. Largest backlog over the threshold
+    first, then the largest waiting list, then by name."""
+    threshold = _threshold_or_default(threshold_working_days)
+    cluster_source = _cluster_source_params(f)
+    frame = query_frame(
+        con,
+        f"""
+        with days as (
+            select calendar_date, working_day_index, calendar_date = ? as is_start,
+                   calendar_date = ? as is_end
+            from mart_calendar
+            where calendar_date = ? or calendar_date = ?
+               or (calendar_date between ? and ? and isodow(calendar_date) = 5)
+        ),
+
+        clusters as (
+            select distinct cluster from mart_referral
+            where cluster is not null
+              and (len(?::varchar[]) = 0 or list_contains(?::varchar[], cluster))
+        ),
+
+        waiting as (
+            select
+                as_at.calendar_date,
+                mart_referral.cluster,
+                count(*) as waiting,
+                count(*) filter (
+                    where as_at.working_day_index - received_working_day_index > ?
+                ) as waiting_over_threshold
+            from days as as_at
+            inner join mart_referral on {_WAITING_AT} and {_CLUSTER_SOURCE}
+            group by all
+        ),
+
+        grid as (
+            select clusters.cluster, days.calendar_date, days.is_start, days.is_end,
+                   coalesce(waiting.waiting, 0) as waiting,
+                   coalesce(waiting.waiting_over_threshold, 0) as waiting_over_threshold
+            from clusters
+            cross join days
+            left join waiting using (cluster, calendar_date)
+        )
+
+        select
+            cluster,
+            max(waiting) filter (where is_end) as waiting,
+            max(waiting_over_threshold) filter (where is_end) as waiting_over_threshold,
+            max(waiting) filter (where is_start) as waiting_at_start,
+            list(waiting order by calendar_date) as trend
+        from grid
+        group by cluster
+        """,
+        [
+            f.start - timedelta(days=1), f.end, f.start - timedelta(days=1), f.end,
+            f.start, f.end,
+            list(f.clusters), list(f.clusters),
+            threshold, *cluster_source,
+        ],
+    )  # fmt: skip
+    frame["change"] = frame["waiting"] - frame["waiting_at_start"]
+    frame["trend"] = frame["trend"].map(lambda counts: [int(n) for n in counts])
+    columns = [
+        "cluster", "waiting", "waiting_over_threshold", "waiting_at_start", "change", "trend",
+    ]  # fmt: skip
+    return (
+        frame[columns]
+        .sort_values(
+            ["waiting_over_threshold", "waiting", "cluster"], ascending=[False, False, True]
+        )
+        .reset_index(drop=True)
+    )
+
+
+def worst_backlog(by_cluster: pd.DataFrame) -> dict | None:
+    """The cluster with the worst backlog (backlog_by_cluster's first row: most waiting over the
+    threshold, then most waiting), or None when nobody is waiting anywhere."""
+    if by_cluster.empty or by_cluster["waiting"].max() == 0:
+        return None
+    return by_cluster.iloc[0].to_dict()
+
+
 def caseloads(con: duckdb.DuckDBPyConnection, f: ReferralFilter) -> pd.DataFrame:
     """Open episodes per key worker at the end of the period."""
     return query_frame(

@@ -108,6 +108,22 @@ def figure(title: str, height: int = 380, **layout: Any) -> go.Figure:
     return fig
 
 
+def count_ticks(largest: float) -> dict[str, Any]:
+    """A count axis's ticks: whole numbers only (Plotly would put 0.5 between 0 and 1 on a short
+    axis), with thousands separators."""
+    ticks: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
+    if largest <= 8:
+        ticks.update(tick0=0, dtick=1)
+    return ticks
+
+
+def month_ticks(months: int) -> dict[str, Any]:
+    """A monthly axis's ticks: one label per month, or per quarter, half year or year when there
+    are many, each written once ("Jan 2020", never three ticks in one month)."""
+    step = 1 if months <= 12 else 3 if months <= 36 else 6 if months <= 72 else 12
+    return {"tickformat": "%b %Y", "dtick": f"M{step}", "ticklabelmode": "instant"}
+
+
 @dataclass(frozen=True)
 class Series:
     """One line or set of bars: the column of values, its legend name, colour and hover text.

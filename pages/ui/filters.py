@@ -17,7 +17,7 @@ from pages.ui.model import query
 # Which cluster a family of the outcomes plan counts in, as the plan pages' filters say.
 ATTACHED_CLUSTER = "The cluster of the family's attached episode."
 CUSTOM = "Custom dates"
-DEFAULT_PERIOD = "Last 12 months"
+DEFAULT_PERIOD = "Last quarter"  # the managers' question: the last quarter, by cluster
 
 
 def period_label(f: ReferralFilter) -> str:

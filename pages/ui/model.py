@@ -16,6 +16,8 @@ import streamlit as st
 from data_model import geography, profile
 from data_model.read import (
     connection,
+    forecast,
+    lag_cost,
     lookup_family,
     lookup_search,
     open_model,
@@ -83,7 +85,9 @@ _QUERY_MODULES = {
     module.__name__: module
     for module in (
         connection,
+        forecast,
         geography,
+        lag_cost,
         lookup_family,
         lookup_search,
         plan,

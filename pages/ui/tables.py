@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -17,7 +18,10 @@ from pages.ui.formats import EXCEL_DATE_FORMAT, GRID_DATE_FORMAT, GRID_MONTH_FOR
 
 @dataclass(frozen=True)
 class Col:
-    """How to show a column: its label and kind (text, count, decimal, share, date, month, flag)."""
+    """How to show a column: its label and kind (text, count, decimal, share, date, month, flag;
+    percent: a share shown and downloaded as a percentage to one decimal place; whole: a count
+    that may hold a fraction (a forecast), shown and downloaded as a whole number; change: a
+    signed whole number; trend: a list of counts drawn as a small line, downloaded as "3; 5; 8")."""
 
     label: str
     kind: str = "text"
@@ -43,6 +47,14 @@ def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
             config[name] = st.column_config.NumberColumn(col.label, format="%.1f", help=col.help)
         elif col.kind == "share":
             config[name] = st.column_config.NumberColumn(col.label, format="percent", help=col.help)
+        elif col.kind == "percent":
+            config[name] = st.column_config.NumberColumn(col.label, format="%.1f%%", help=col.help)
+        elif col.kind == "whole":
+            config[name] = st.column_config.NumberColumn(col.label, format="%.0f", help=col.help)
+        elif col.kind == "change":
+            config[name] = st.column_config.NumberColumn(col.label, format="%+d", help=col.help)
+        elif col.kind == "trend":
+            config[name] = st.column_config.LineChartColumn(col.label, y_min=0, help=col.help)
         elif col.kind == "flag":
             config[name] = st.column_config.CheckboxColumn(col.label, help=col.help)
         else:
@@ -60,7 +72,23 @@ def _labelled(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
             out[name] = pd.to_datetime(out[name]).dt.date
         elif kind == "flag":
             out[name] = out[name].map({True: "Yes", False: "No"})
+        elif kind == "trend":
+            out[name] = out[name].map(lambda values: "; ".join(str(v) for v in values))
+        elif kind == "whole":  # as the grid shows it ("%.0f": a half rounded up)
+            out[name] = np.floor(pd.to_numeric(out[name], errors="coerce") + 0.5).astype("Int64")
     return out.rename(columns={c: spec[c].label for c in columns})
+
+
+def as_shown(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
+    """The table's values as the page shows them: percent columns as percentages rounded to one
+    decimal place (so a download holds what the screen shows)."""
+    percent = [c for c, col in spec.items() if col.kind == "percent" and c in df.columns]
+    if not percent:
+        return df
+    out = df.copy()
+    for name in percent:
+        out[name] = (100 * pd.to_numeric(out[name], errors="coerce")).round(1)
+    return out
 
 
 # A cell a spreadsheet would read as a formula (or as the start of one): OWASP's CSV injection list.
@@ -182,6 +210,7 @@ def table(
 ) -> None:
     """A table with labelled, formatted columns and its CSV and Excel downloads (for the roles
     that may download a table of its level: the page's unless given)."""
+    df = as_shown(df, spec)
     st.dataframe(
         df,
         column_order=[c for c in spec if c in df.columns],

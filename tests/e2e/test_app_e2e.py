@@ -74,17 +74,33 @@ def test_every_page_draws_via_the_sidebar(app_page: Page, app_server: str):
         expect(app_page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         assert_no_exception(app_page)
         expect(app_page.get_by_text("Synthetic data.", exact=False)).to_be_visible()
-        plots = app_page.get_by_test_id("stPlotlyChart")
         if charts == 0:
-            expect(plots).to_have_count(0)
-        assert plots.count() >= charts, link
+            expect(app_page.get_by_test_id("stPlotlyChart")).to_have_count(0)
+        drawn_charts, shown_tables = assert_every_chart_and_table_drawn(app_page)
+        assert drawn_charts >= charts, link
+        assert shown_tables >= tables, link
+        assert_no_exception(app_page)
+
+
+def assert_every_chart_and_table_drawn(page: Page) -> tuple[int, int]:
+    """Every chart drawn and every table shown, tab by tab: a page in tabs draws the open tab's
+    (the Referrals page draws only that one), so each tab is opened in turn. Returns the charts
+    and tables seen over the tabs (those above the tabs counted once per tab)."""
+    tabs = page.get_by_test_id("stMain").get_by_role("tab")
+    plots = page.locator("[data-testid=stPlotlyChart]:visible")
+    frames = page.locator("[data-testid=stDataFrame]:visible")
+    charts = tables = 0
+    for tab in range(max(tabs.count(), 1)):
+        if tabs.count():
+            tabs.nth(tab).click()
+            wait_for_app(page)
         for i in range(plots.count()):
             expect(plots.nth(i).locator(".main-svg").first).to_be_visible()
-        frames = app_page.get_by_test_id("stDataFrame")
-        assert frames.count() >= tables, link
         for i in range(frames.count()):
             expect(frames.nth(i)).to_be_visible()
-        assert_no_exception(app_page)
+        charts += plots.count()
+        tables += frames.count()
+    return charts, tables
 
 
 # The Data quality page's sections (h2). Its match-weights table sits in a closed expander, so the
@@ -151,11 +167,33 @@ def test_last_quarter_is_one_click_and_answers_the_question(app_page: Page, app_
     long_wait = app_page.get_by_test_id("stMetric").filter(has_text="Waiting over 20")
     expect(long_wait).to_be_visible()
     expect(long_wait.get_by_test_id("stMetricValue")).to_have_text(re.compile(r"^[\d,]+$"))
-    # The cluster lag table is the first table; its first column lists clusters.
+    # The backlog by cluster is the first table; its first column lists clusters.
     first_table = app_page.get_by_test_id("stDataFrame").first
     expect(first_table.locator("[data-testid^=glide-cell-0-]").first).to_have_text(
         re.compile(r"\w+")
     )
+
+
+def test_the_capacity_what_if_redraws_the_forecast(app_page: Page, app_server: str):
+    """The tab opens with a keyboard-reachable input per cluster; a number typed redraws the
+    forecast with the what-if beside the current one."""
+    app_page.goto(f"{app_server}/referrals-and-allocation")
+    wait_for_app(app_page)
+    app_page.get_by_role("tab", name="What more capacity would buy").click()
+    wait_for_app(app_page)
+    heading = app_page.get_by_role("heading", name="What more capacity would buy", level=2)
+    expect(heading).to_be_visible()
+    chart = app_page.locator("[data-testid=stPlotlyChart]:visible").filter(
+        has_text="Forecast at current capacity"
+    )
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    expect(chart).not_to_contain_text("Forecast with the what-if")
+    field = app_page.get_by_role("spinbutton").first
+    field.fill("5")
+    field.press("Enter")
+    wait_for_app(app_page)
+    assert_no_exception(app_page)
+    expect(chart).to_contain_text("Forecast with the what-if")
 
 
 def test_a_table_downloads_as_csv(app_page: Page, app_server: str):
@@ -164,14 +202,15 @@ def test_a_table_downloads_as_csv(app_page: Page, app_server: str):
     with app_page.expect_download() as download:
         app_page.get_by_role("button", name="Download CSV").first.click()
     path = download.value.path()
-    header = next(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    assert header == [
-        "Cluster",
-        "Referrals allocated in the period",
-        "Median working days, referral to allocation",
-        "90th percentile working days",
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0][0] == "Cluster" and rows[0][-2:] == [
+        "Change since the start",
+        "Waiting, week by week",
     ]
-    assert download.value.suggested_filename == "allocation-lag-by-cluster.csv"
+    assert re.fullmatch(r"Waiting at \d\d \w{3} \d{4}", rows[0][1])
+    # The trend downloads as the counts it draws, "3; 5; 8".
+    assert all(re.fullmatch(r"\d+(; \d+)*", row[-1]) for row in rows[1:])
+    assert download.value.suggested_filename == "backlog-by-cluster.csv"
 
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -189,11 +228,17 @@ def test_pages_have_no_wcag_aa_violations_found_by_axe(app_page: Page, app_serve
         expect(app_page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         if charts:
             expect(app_page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
-        ours = app_page.evaluate("options => axe.run(document, options)", options)
-        found = [
-            (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]]) for v in ours["violations"]
-        ]
-        assert not found, (link, found)
+        tabs = app_page.get_by_test_id("stMain").get_by_role("tab")
+        for tab in range(max(tabs.count(), 1)):  # each tab's content, opened in turn
+            if tabs.count():
+                tabs.nth(tab).click()
+                wait_for_app(app_page)
+            ours = app_page.evaluate("options => axe.run(document, options)", options)
+            found = [
+                (v["id"], v["help"], [n["target"] for n in v["nodes"][:3]])
+                for v in ours["violations"]
+            ]
+            assert not found, (link, tab, found)
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (.ci/run installs it)")
