@@ -336,6 +336,10 @@ def test_a_postcode_or_part_of_an_address(handmade) -> None:
     assert hit.reasons[-1] == "postcode exact"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="BD5 0ZZ"))
     assert hit.reasons[-1] == "same postcode sector (BD5 0)"
+    hit = first(handmade, SearchQuery("Mohammed Ali", place="12 Oak Road, Bradford BD5 0LU"))
+    assert hit.reasons[-1] == "postcode exact"
+    hit = first(handmade, SearchQuery("Mohammed Ali", place="bd5"))
+    assert hit.reasons[-1] == "same postcode district (BD5)"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="Oak Road"))
     assert hit.reasons[-1] == "address matches"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="Elm Street"))
