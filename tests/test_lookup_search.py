@@ -336,6 +336,10 @@ def test_a_postcode_or_part_of_an_address(handmade) -> None:
     assert hit.reasons[-1] == "postcode exact"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="BD5 0ZZ"))
     assert hit.reasons[-1] == "same postcode sector (BD5 0)"
+    hit = first(handmade, SearchQuery("Mohammed Ali", place="12 Oak Road, Bradford BD5 0LU"))
+    assert hit.reasons[-1] == "postcode exact"
+    hit = first(handmade, SearchQuery("Mohammed Ali", place="bd5"))
+    assert hit.reasons[-1] == "same postcode district (BD5)"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="Oak Road"))
     assert hit.reasons[-1] == "address matches"
     hit = first(handmade, SearchQuery("Mohammed Ali", place="Elm Street"))
@@ -360,6 +364,11 @@ def test_an_identifier_finds_its_person_however_it_is_written(handmade) -> None:
     nameless = first(handmade, SearchQuery(identifier="1111 111 111"))
     assert (nameless.person_key, nameless.name) == ("PK-NONAME", "No name recorded")
     assert keys(handmade, SearchQuery(identifier="9999999999")) == []
+    # with a name too: the name finds her, and the number is said not to match
+    hit = first(handmade, SearchQuery("Jane Smith-Jones", identifier="9999999999"))
+    assert (hit.person_key, hit.reasons[-1]) == ("PK-JANE", "identifier does not match")
+    hit = first(handmade, SearchQuery("Jane Smith-Jones", identifier="9434765919"))
+    assert hit.reasons == ("surname exact", "first name exact", "NHS number exact")
 
 
 def test_a_query_too_thin_to_run_says_why(handmade) -> None:

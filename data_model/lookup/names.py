@@ -23,6 +23,7 @@ _NOT_LETTER_OR_HYPHEN = re.compile(r"[^A-Z-]+")
 _NOT_ALPHANUMERIC = re.compile(r"[^A-Z0-9]+")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9])([A-Z]{2})$")
 _OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+_POSTCODE_WITHIN = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b")
 
 
 def fold(text: str | None) -> str:
@@ -95,12 +96,14 @@ class Postcode:
 
 
 def parse_postcode(text: str | None) -> Postcode | None:
-    """A UK postcode ("bd5 0lu", "BD50LU") or an outward part ("BD5"); None when the text is
-    neither (then it is part of an address)."""
+    """A UK postcode ("bd5 0lu", "BD50LU"), an outward part ("BD5"), or a full postcode at the
+    end of an address ("12 Oak Road, BD5 0LU"); None otherwise (then the text is part of an
+    address)."""
     value = compact(text)
     match = _POSTCODE.match(value)
     if match:
         return Postcode(match[1], match[2] + match[3])
     if _OUTWARD.match(value) and any(c.isdigit() for c in value):
         return Postcode(value, "")
-    return None
+    within = _POSTCODE_WITHIN.findall(address_text(text))
+    return Postcode(within[-1][0], within[-1][1]) if within else None

@@ -102,9 +102,10 @@ def _create_sources(con: duckdb.DuckDBPyConnection, labels: dict[str, str]) -> N
         [(source, bits[label]) for source, label in labels.items()],
     )
     con.execute("create or replace temp table lookup_service_bit (service varchar, bit integer)")
-    con.executemany(
-        "insert into lookup_service_bit values (?, ?)", [(s, bits[s]) for s in services]
-    )
+    if services:  # none when the council sends no service-involvement extract
+        con.executemany(
+            "insert into lookup_service_bit values (?, ?)", [(s, bits[s]) for s in services]
+        )
     con.execute(
         """
         insert into lookup_source_of

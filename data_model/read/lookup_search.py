@@ -75,12 +75,20 @@ class _Word:
 
 @dataclass(frozen=True)
 class _TypedName:
-    """The typed name's words, and which could be the first names and which the surname: in the
-    order typed, and swapped (unless only one word was typed)."""
+    """The typed name's words, and which of them (by position) are the first names and which
+    the surname, as typed; none of either when only one word was typed."""
 
     words: tuple[_Word, ...]
-    given: tuple[_Word, ...] = ()
-    surname: tuple[_Word, ...] = ()
+    given_at: tuple[int, ...] = ()
+    surname_at: tuple[int, ...] = ()
+
+    @property
+    def given(self) -> tuple[_Word, ...]:
+        return tuple(self.words[i] for i in self.given_at)
+
+    @property
+    def surname(self) -> tuple[_Word, ...]:
+        return tuple(self.words[i] for i in self.surname_at)
 
 
 def _word(parts: list[str]) -> _Word:
@@ -104,12 +112,13 @@ def _typed_name(text: str, titles: frozenset[str]) -> _TypedName:
         surname_text, _, given_text = text.partition(",")
         surname, given = words_of(surname_text), words_of(given_text)
         if surname and given:
-            return _TypedName(tuple(given + surname), tuple(given), tuple(surname))
+            at = tuple(range(len(given) + len(surname)))
+            return _TypedName(tuple(given + surname), at[: len(given)], at[len(given) :])
         text = surname_text + " " + given_text
     words = words_of(text)
     if len(words) < 2:
         return _TypedName(tuple(words))
-    return _TypedName(tuple(words), tuple(words[:-1]), tuple(words[-1:]))
+    return _TypedName(tuple(words), tuple(range(len(words) - 1)), (len(words) - 1,))
 
 
 def query_problem(query: SearchQuery) -> str | None:
@@ -533,12 +542,10 @@ class _NameScores:
     def score(self) -> tuple[np.ndarray, np.ndarray]:
         """Each row's name agreement (0..1) and whether it agreed better typed surname first."""
         typed, weights = self.typed, self.settings["weights"]
-        if not typed.given:
+        if not typed.given_at:
             best = np.maximum(self.given_best[0], self.surname_best[0])
             return best, np.zeros(best.shape, bool)
-        words = list(typed.words)
-        given = [words.index(w) for w in typed.given]
-        surname = [words.index(w) for w in typed.surname]
+        given, surname = typed.given_at, typed.surname_at
         surname_w, given_w = weights["surname"], weights["first_name"]
         in_order = (
             surname_w * self._part([self.surname_best[i] for i in surname])
@@ -721,7 +728,8 @@ def search_people(
         total += name_weight * person_name
         weight += name_weight
     found_by = _identifier_matches(con, query.identifier) if query.identifier.strip() else {}
-    if query.identifier.strip():
+    # an identifier nobody holds leaves the name to search by (each result says it did not match)
+    if found_by or (query.identifier.strip() and not typed.words):
         numbers = (index.person_number(key) for key in found_by)
         matched = [number for number in numbers if number is not None]
         agreed = np.zeros(persons, np.float32)
