@@ -127,8 +127,8 @@ def _create_records(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         create or replace temp table lookup_record as
         select
-            link.person_key, record.first_name, record.last_name, record.dob,
-            record.postcode, record.address,
+            link.person_key, record.source, record.source_person_id, record.first_name,
+            record.last_name, record.dob, record.postcode, record.address,
             (1::ubigint << coalesce(service.bit, source.bit, {_LAST_BIT}))::ubigint as sources,
             record.source_rows as records
         from int_linkage_record as record
@@ -231,10 +231,15 @@ def _create_places(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _create_identifiers(con: duckdb.DuckDBPyConnection, identifiers: list[dict]) -> None:
-    """Each identifier a registration's records hold, with the registration's person (linkage
-    never splits a registration)."""
+    """Each identifier a registration holds, with the registration's person (linkage never
+    splits a registration): its own id in its source (`source:` entries, from linkage's records)
+    or a column of a staging model (`model:` entries, found through the registration)."""
+    own: list[tuple[str, str]] = []
     selects, kinds = [], []
     for entry in identifiers:
+        if "source" in entry:
+            own.append((entry["source"], entry["kind"]))
+            continue
         model, column = entry["model"], entry["column"]
         kind_column, system_column = entry.get("kind_column"), entry.get("system_column")
         for name in (model, column, kind_column, system_column):
@@ -257,18 +262,30 @@ def _create_identifiers(con: duckdb.DuckDBPyConnection, identifiers: list[dict])
             """
         )
         kinds.append(entry["kind"])
-    # Materialized: folded once per distinct value (the census repeats each UPN every term),
-    # not pushed down to every row; the regular expression only where something is to remove.
+    con.execute("create or replace temp table lookup_own_id (source varchar, kind varchar)")
+    if own:
+        con.executemany("insert into lookup_own_id values (?, ?)", own)
+    columns = " union all ".join(selects) or (
+        "select null::varchar as kind, null::varchar as registration_id, null::varchar as held"
+        " where false"
+    )
+    fold = f"""case when regexp_matches(upper(held), '[^A-Z0-9]')
+        then {_COMPACT_SQL.format("held")} else upper(held) end"""
+    # Materialized: folded once per distinct value, not pushed down to every row of a model;
+    # the regular expression only where something is to remove.
     con.execute(
         f"""
         create or replace table lookup_person_identifier as
-        with held as materialized ({" union all ".join(selects)}),
-        upper_case as (select kind, registration_id, upper(held) as held from held),
+        with held as materialized ({columns}),
         folded as materialized (
-            select kind, registration_id,
-                   case when regexp_matches(held, '[^A-Z0-9]')
-                       then {_COMPACT_SQL.format("held")} else held end as value
-            from upper_case
+            select kind, registration_id, {fold} as value from held
+        ),
+        own as (
+            select own.kind, {fold.replace("held", "record.source_person_id")} as value,
+                   record.person_key
+            from lookup_record as record
+            inner join lookup_own_id as own using (source)
+            where record.source_person_id is not null
         )
         -- a registration is one person (int_person_link: one row per way it was recorded, so a
         -- value may repeat for a person: the search takes it once)
@@ -276,6 +293,9 @@ def _create_identifiers(con: duckdb.DuckDBPyConnection, identifiers: list[dict])
         from folded
         inner join int_person_link as link using (registration_id)
         where folded.value is not null and folded.value <> ''
+        union all
+        select kind, value, person_key from own where value is not null and value <> ''
         """,
         kinds,
     )
+    con.execute("drop table lookup_own_id")
