@@ -240,7 +240,10 @@ def make_probes(
             first, last = rng.choice(names)
             typed = corrupt(first, last, kind, rng)
             dob = typed_dob(child.dob, dob_how)
-            if typed is None or (dob is None and dob_how != "left out"):
+            # a corruption that leaves the name as recorded (an initial of "J Smith", a typo
+            # swapping two like letters) did not apply
+            unchanged = typed is not None and typed.lower() == f"{first} {last}".lower()
+            if typed is None or unchanged or (dob is None and dob_how != "left out"):
                 continue
             probes.append(
                 Probe(
