@@ -96,12 +96,13 @@ SCHOOL_STEP_SHARE = (0.0, 0.55, 0.8, 1.0)
 SCHOOL_GOOD_STEP = 2  # the step from which attendance is usually 90% or more
 SCHOOL_STEP_LOGIT = 0.0  # log-odds of a step up in a term, before the family's chance
 SCHOOL_SLIP = 0.3  # of the terms without a step up, the share that slip back one step
-SCHOOL_LEAD_DAYS = 250  # a referred family's school problem starts this long before at least
+SCHOOL_LEAD_DAYS = 250  # a referred family's school problem starts at least this long before
 SCHOOL_WINDOW_DAYS = 90  # children at school this long in the programme: referred then
 TRIGGER_DAYS = (14, 270)  # a recorded event this many days before the referral
+# Chance an attached family with the problem improves, at centred features (school attendance
+# moves term by term instead: _school_terms).
 SUCCESS_P = {
     "crime": 0.60,
-    "school": 0.55,
     "children": 0.50,
     "work": 0.25,
     "dv": 0.55,
@@ -132,8 +133,8 @@ def build_programme(rng: np.random.Generator, pop: Population) -> Programme:
     # A school attendance problem is noticed while a child is at school: a referred family with
     # one takes the referral day of another referred family (without one) that falls while a
     # child of its is of school age, where its children are at school for three months or more of
-    # the programme. Swapping days keeps the days referrals arrive on, and so the queue, as they were.
-    # (Drawn from a stream of its own, so the programme's other draws are what they were.)
+    # the programme. Swapping keeps the days referrals arrive on, and so the queue, as they were;
+    # the swaps draw from a stream of their own, so the programme's other draws are unchanged.
     swap_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
     first = _school_days_swapped(swap_rng, hh, pop.persons, referred, first)
     out = hh["moved_out_date"].to_numpy().astype("datetime64[D]")
