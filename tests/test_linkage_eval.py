@@ -39,6 +39,12 @@ def test_a_folder_is_scored_against_its_truth_file_whatever_the_headers_are_call
     district, tmp_path
 ):
     truth = pd.read_csv(district / "_truth" / "source_persons.csv", dtype=str)
+    # Records with a row that breaks the contract may have had every row rejected, and so never
+    # reach the model: left out, so the only records missing from it are the two added below.
+    dirt = pd.read_csv(district / "_truth" / "dirt.csv", dtype=str, keep_default_na=False)
+    broken = dirt.loc[dirt["dirt_kind"] == "contract_violation", ["source", "source_person_id"]]
+    truth = truth.merge(broken.drop_duplicates(), how="left", indicator=True)
+    truth = truth[truth.pop("_merge") == "left_only"]
     # a council's sample: its own headers, in its own order, a family column, half the records
     sample = (
         truth.sample(frac=0.5, random_state=1)

@@ -96,11 +96,13 @@ SCHOOL_STEP_SHARE = (0.0, 0.55, 0.8, 1.0)
 SCHOOL_GOOD_STEP = 2  # the step from which attendance is usually 90% or more
 SCHOOL_STEP_LOGIT = 0.0  # log-odds of a step up in a term, before the family's chance
 SCHOOL_SLIP = 0.3  # of the terms without a step up, the share that slip back one step
-SCHOOL_LEAD_DAYS = 250  # a referred family's school problem starts this long before at least
+SCHOOL_LEAD_DAYS = 250  # a referred family's school problem starts at least this long before
+SCHOOL_WINDOW_DAYS = 90  # children at school this long in the programme: referred then
 TRIGGER_DAYS = (14, 270)  # a recorded event this many days before the referral
+# Chance an attached family with the problem improves, at centred features (school attendance
+# moves term by term instead: _school_terms).
 SUCCESS_P = {
     "crime": 0.60,
-    "school": 0.55,
     "children": 0.50,
     "work": 0.25,
     "dv": 0.55,
@@ -128,19 +130,13 @@ def build_programme(rng: np.random.Generator, pop: Population) -> Programme:
     p_ref = np.select([n_prob >= 2, n_prob == 1], [0.55, 0.12], 0.015)
     referred = rng.random(n) < p_ref
     first = _draw_days(rng, day_index, intensity, n)
-    # A school attendance problem is noticed while a child is at school: a family with one is
-    # referred on a day some child is of school age, where its children are in the years covered.
-    school_from, school_to = school_age_window(hh, pop.persons)
-    for _ in range(8):
-        out_of_school = hh["p_school"].to_numpy() & ((first < school_from) | (first > school_to))
-        out_of_school &= school_from <= school_to
-        if not out_of_school.any():
-            break
-        first[out_of_school] = _draw_days(rng, day_index, intensity, int(out_of_school.sum()))
-    # A window too short to draw into by chance: a working day in it.
-    lo, hi = np.maximum(school_from, PROGRAMME_START), np.minimum(school_to, EXTRACT_DATE)
-    left = hh["p_school"].to_numpy() & ((first < school_from) | (first > school_to)) & (lo < hi)
-    first[left] = np.minimum(to_workday(uniform_dates(rng, lo[left], hi[left])), EXTRACT_DATE)
+    # A school attendance problem is noticed while a child is at school: a referred family with
+    # one takes the referral day of another referred family (without one) that falls while a
+    # child of its is of school age, where its children are at school for three months or more of
+    # the programme. Swapping keeps the days referrals arrive on, and so the queue, as they were;
+    # the swaps draw from a stream of their own, so the programme's other draws are unchanged.
+    swap_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    first = _school_days_swapped(swap_rng, hh, pop.persons, referred, first)
     out = hh["moved_out_date"].to_numpy().astype("datetime64[D]")
     referred &= np.isnat(out) | (first < out)
     # A referred family stays at least several months after its referral.
@@ -215,6 +211,36 @@ def _daily_intensity() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _draw_days(rng, days: np.ndarray, intensity: np.ndarray, n: int) -> np.ndarray:
     cum = np.cumsum(intensity)
     return days[np.minimum(np.searchsorted(cum, rng.random(n) * cum[-1]), len(days) - 1)]
+
+
+def _school_days_swapped(
+    rng, hh: pd.DataFrame, persons: pd.DataFrame, referred: np.ndarray, first: np.ndarray
+) -> np.ndarray:
+    """Referral days, with each referred family with a school attendance problem referred on a
+    day a child of its is at school (school_age_window): swapped with a referred family without
+    one, tried up to 80 times. A family whose children are at school for less than
+    SCHOOL_WINDOW_DAYS of the programme keeps its day."""
+    first = first.copy()
+    school_from, school_to = school_age_window(hh, persons)
+    lo = np.maximum(school_from, PROGRAMME_START)
+    hi = np.minimum(school_to, EXTRACT_DATE)
+    p_school = hh["p_school"].to_numpy()
+    long_enough = (hi - lo).astype(np.int64) >= SCHOOL_WINDOW_DAYS
+    need = np.flatnonzero(
+        referred & p_school & long_enough & ((first < school_from) | (first > school_to))
+    )
+    pool = np.flatnonzero(referred & ~p_school)
+    for _ in range(80):
+        if not len(need) or not len(pool):
+            break
+        partner = pool[rng.integers(0, len(pool), len(need))]
+        fits = (first[partner] >= school_from[need]) & (first[partner] <= school_to[need])
+        i, j = need[fits], partner[fits]
+        _, once = np.unique(j, return_index=True)  # one swap per partner a round
+        i, j = i[once], j[once]
+        first[i], first[j] = first[j], first[i].copy()
+        need = np.setdiff1d(need, i)
+    return first
 
 
 def _decide(rng, refs: pd.DataFrame, hh: pd.DataFrame) -> pd.DataFrame:
