@@ -179,7 +179,10 @@ def bench_command(args: argparse.Namespace) -> int:
         "ranking_status": report.ranking.get("status"),
         **{f"page_{name}_s": round(s, 3) for name, s in page_s.items()},
         **{name: round(s, 2) for name, s in profile_s.items()},
-        **{name: round(value, 3) for name, value in search.items()},
+        **{
+            name: round(value, 3) if isinstance(value, float) else value
+            for name, value in search.items()
+        },
         "model_mb": round(model_mb, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",

@@ -38,6 +38,7 @@ from data_model.read import lookup_family, lookup_search
 from pages import registry
 from pages.ui import access, model
 from pages.ui.formats import NONE, fmt_date, plain, read_day, slug
+from pages.ui.profile import printable_page
 
 access.require("family_lookup")  # first: who may open this page (data_model/access.yaml)
 
@@ -283,14 +284,11 @@ def summary_button(view: Any, services: dict[str, Any], visitor: access.Visitor)
             is_synthetic=synthetic,
         ).encode("utf-8")
 
-    st.download_button(
+    printable_page(
         f"Family summary to print ({MARKING}, HTML)",
         data=summary,
         file_name=f"family-summary-{slug(view.child.name)}-{view.as_at:%d-%b-%Y}.html".lower(),
-        mime="text/html",
         key="lookup_summary",
-        on_click="ignore",
-        icon=":material/print:",
         help="One A4 page for the case file, marked OFFICIAL-SENSITIVE: open it in Edge or "
         "Chrome and print. Making it is recorded in the audit trail.",
     )

@@ -5,6 +5,7 @@ whoever makes them: they go to public meetings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import streamlit as st
@@ -61,3 +62,20 @@ def profile_buttons(area: str, title: str, quarter_end: date, *, key: str) -> No
             )
     if reason is not None:
         st.caption(f"No PDF here: {plain(reason)}")
+
+
+def printable_page(
+    label: str, *, data: Callable[[], bytes], file_name: str, key: str, help: str
+) -> None:
+    """A one-page HTML document to open and print (the family lookup's summary): offered as a
+    download, made only when clicked (`data` a function), and recorded by `data`'s caller."""
+    st.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime="text/html",
+        key=key,
+        on_click="ignore",
+        icon=":material/print:",
+        help=help,
+    )
