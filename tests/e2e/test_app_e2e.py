@@ -328,7 +328,7 @@ def test_claims_page_shows_an_evidence_trail_and_the_prediction_method(
     expect(
         app_page.get_by_role("heading", name="A claim's evidence trail", level=2)
     ).to_be_visible()
-    expect(app_page.get_by_text(re.compile(r"records\s+of evidence"))).to_be_visible()
+    expect(app_page.get_by_text(re.compile(r"[\d,]+ records?\s+of evidence"))).to_be_visible()
     expect(app_page.get_by_text("How the prediction is made.")).to_be_visible()
     expect(app_page.get_by_text(re.compile(r"share of families in that state"))).to_be_visible()
     predicted = app_page.get_by_test_id("stMetric").filter(has_text="predicted next quarter")
