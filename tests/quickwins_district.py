@@ -1,7 +1,7 @@
 """The quick-wins tests' synthetic district: built once per test session, whichever test module
 asks first, and removed when the session ends.
 
-Size: QUICKWINS_HOUSEHOLDS households, seed QUICKWINS_SEED: the smallest district whose later
+Size: QUICKWINS_HOUSEHOLDS households, seed QUICKWINS_SEED: a district whose later
 cohort (families attached in the 12 months before follow-up was last complete) holds at least
 300 families (test_quickwins_ranking checks that it does), so the model-against-rule and
 calibration tests have families enough to be more than noise. FFI_QUICKWINS_MODEL names a model
@@ -17,7 +17,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-QUICKWINS_HOUSEHOLDS = 20_000
+QUICKWINS_HOUSEHOLDS = 22_000
 QUICKWINS_SEED = 2016
 MINIMUM_LATER_COHORT = 300
 

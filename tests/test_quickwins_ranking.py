@@ -96,6 +96,13 @@ def test_the_label_is_a_results_claim_within_the_horizon(sql, version):
     assert version["label"] == "a results claim within 12 months of attachment"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 open: on the generator as it stands the model's precision in the top k "
+    "does not beat the rule's by more than the bootstrap's noise (lower bound of the 95% "
+    "interval -0.03 at 22,000 households); the generator's observable signal or the features "
+    "must improve before the ranking may be offered",
+)
 def test_the_model_beats_the_rule_in_the_top_k(sql, version):
     k = int(version["team_capacity"])
     test = sql.execute(
