@@ -10,7 +10,7 @@ Chrome on a council laptop with no network.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -99,8 +99,10 @@ def font_css() -> Markup:
     return Markup("\n".join(rules))
 
 
-@cache
-def _environment() -> Environment:
+def template_environment(**filters: Callable) -> Environment:
+    """The Jinja2 environment every printable document is rendered in: the templates folder,
+    everything escaped (text from data is never markup), a missing value an error; with the
+    document's own filters."""
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -108,10 +110,13 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["day"] = day
-    environment.filters["groupby_run"] = groupby_run
-    environment.filters["capitalize_first"] = capitalize_first
+    environment.filters.update(filters)
     return environment
+
+
+@cache
+def _environment() -> Environment:
+    return template_environment(day=day, groupby_run=groupby_run, capitalize_first=capitalize_first)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
-from data_model.profile.document import HERE, day, font_css
+from data_model.profile.document import HERE, day, font_css, template_environment
 
 TEMPLATE = "family_summary.html.j2"
 STYLESHEET = "family_summary.css"
@@ -134,18 +134,12 @@ def currency_lines(people: Sequence[PersonSection]) -> list[ServiceCurrencyLine]
 
 @cache
 def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return template_environment(
+        day=lambda value: day(value) if value else NOT_RECORDED,
+        age=age_text,
+        relationship=relationship_text,
+        currency=currency_text,
     )
-    environment.filters["day"] = lambda value: day(value) if value else NOT_RECORDED
-    environment.filters["age"] = age_text
-    environment.filters["relationship"] = relationship_text
-    environment.filters["currency"] = currency_text
-    return environment
 
 
 def family_summary_html(
