@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from data_model.settings import settings
+
 DATE_FORMAT = "%d %b %Y"  # 01 Jan 2020, everywhere on screen
 GRID_DATE_FORMAT = "DD MMM YYYY"  # the same in st.dataframe (momentJS)
 GRID_MONTH_FORMAT = "MMM YYYY"
@@ -62,9 +64,39 @@ def fmt_money(value: float | int | None) -> str:
     return f"£{round(value):,}"
 
 
-def fmt_share(share: float | None, decimals: int = 0) -> str:
-    """A share as a percentage (46%); a dash when there is none."""
+SHARE_DECIMALS = 1  # every percentage on screen and in downloads: 46.2%
+
+
+def fmt_share(share: float | None, decimals: int = SHARE_DECIMALS) -> str:
+    """A share as a percentage to one decimal place (46.2%); a dash when there is none."""
     return NONE if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+
+
+def fmt_status(status: object) -> str:
+    """A status or category from the model ('not evidenced') as a label starts: 'Not
+    evidenced'. The rest is left as it is, so a name inside keeps its capitals."""
+    if not isinstance(status, str):
+        return "" if status is None or pd.isna(status) else str(status)
+    return status[:1].upper() + status[1:]
+
+
+def small_base_limit() -> int:
+    """Fewer cases than this behind a median, a percentile or a rate, and the figure is shown
+    with a caution (data_model/settings.yaml: display.caution_below_cases)."""
+    return int(settings()["display"]["caution_below_cases"])
+
+
+def is_small_base(cases: float | int | None) -> bool:
+    """Whether a figure from this many cases needs a caution beside it (none: no figure)."""
+    return cases is not None and not pd.isna(cases) and 0 < cases < small_base_limit()
+
+
+def small_base_words(cases: float | int | None, what: str = "cases") -> str | None:
+    """The caution beside a figure from few cases ('From 3 referrals: use with care'), or None
+    when there are enough (or none, and so no figure)."""
+    if not is_small_base(cases):
+        return None
+    return f"From {fmt_quantity(cases, what)} only: use with care"
 
 
 def fmt_choices(chosen: list[str] | tuple[str, ...], none_chosen: str) -> str:
