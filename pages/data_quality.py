@@ -871,7 +871,7 @@ with review_tab:
 # --- The answer, above the tabs ------------------------------------------------------------------
 answer.markdown(
     f"**{percent(totals['rejected_share'])} of rows were rejected** ({fmt_int(rejected)} of "
-    f"{fmt_int(read)}). The last build found **{fmt_int(summary.get('persons'))} persons** in "
+    f"{fmt_int(read)}). Linking the sources found **{fmt_int(summary.get('persons'))} persons** in "
     f"{fmt_int(summary.get('registrations'))} registrations and "
     f"{fmt_int(summary.get('families'))} families; **{fmt_int(len(awaiting))} pairs of "
     "records wait for an analyst's decision** (the Clerical review tab)."

@@ -282,7 +282,11 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     assert len(picker.options) == len(pairs)
     assert picker.value == pairs["pair_id"].iloc[0]  # strongest first
     first = pairs.iloc[0]
-    assert picker.options[0].startswith(f"1. {first['match_probability']:.2%} · ")
+    # To one decimal place, as every percentage; a probability that would round to 100% is
+    # "over 99.9%" (no scored pair is certain).
+    p = first["match_probability"]
+    shown = "over 99.9%" if 0.9995 <= p < 1 else f"{p:.1%}"
+    assert picker.options[0].startswith(f"1. {shown} · ")
     assert first["first_name_l"] in picker.options[0]
 
     # The pair in detail: both records side by side, with the weight of each comparison.
@@ -297,6 +301,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     standing = next(m.value for m in at.markdown if "The last build" in m.value)
     assert ("**linked**" in standing) == bool(first["linked"])
     assert ("strongest of" in standing) == (first["registration_pairs"] > 1)
+    assert "Offered for review because" in standing
     dob = detail.loc["Date of birth", "Record 1"]
     assert dob == "–" or datetime.strptime(dob, "%d %b %Y")
     chart = next(c for c in at.get("plotly_chart") if "chart_pair_weights" in c.proto.id)
@@ -312,7 +317,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     # The list of pairs awaiting review has every one of them.
     listed = frame_with(
         at, "pair_id", "match_probability", "title_l", "first_name_l", "last_name_l", "dob_l",
-        "title_r", "first_name_r", "last_name_r", "dob_r", "rank",
+        "title_r", "first_name_r", "last_name_r", "dob_r", "rank", "why",
     )  # fmt: skip
     assert listed["pair_id"].tolist() == pairs["pair_id"].tolist()
 
