@@ -185,3 +185,24 @@ def test_every_page_address_has_its_stand_in_for_a_fresh_server() -> None:
     addresses = {entry.url_path for entry in registry.PAGES}
     for path in (ROOT / "pages").glob("*-*.py"):
         assert path.stem in addresses, f"{path.name} stands in for no page"
+
+
+def test_ci_fails_rather_than_skips_the_accessibility_check_without_axe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.conftest import axe_or_stop
+
+    missing = tmp_path / "axe.min.js"
+    monkeypatch.delenv("FFI_REQUIRE_E2E", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        axe_or_stop(missing)
+    monkeypatch.setenv("FFI_REQUIRE_E2E", "1")  # as .ci/run sets it
+    with pytest.raises(pytest.fail.Exception, match="axe-core is not installed"):
+        axe_or_stop(missing)
+    missing.write_text("/* axe */")
+    assert axe_or_stop(missing) == missing
+    # .ci/run installs it, and stops when it cannot
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export FFI_REQUIRE_E2E=1" in run and "axe-core@" in run
+    install = run.split("axe-core@", 1)[1].split("\nfi\n", 1)[0]  # the install and its failure
+    assert "exit 1" in install, install

@@ -246,13 +246,18 @@ def each_tab(page: Page) -> Iterator[str | None]:
         yield name
 
 
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
+def axe_or_stop(axe: Path = AXE) -> Path:
     """axe-core's script (.ci/run installs it): a skip without it, a failure with
     FFI_REQUIRE_E2E=1 (CI), where the accessibility check must run."""
-    if AXE.exists():
-        return AXE
-    message = f"axe-core is not installed at {AXE} (.ci/run installs it with npm)"
+    if axe.exists():
+        return axe
+    message = f"axe-core is not installed at {axe} (.ci/run installs it with npm)"
     if os.environ.get("FFI_REQUIRE_E2E"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core's script, for the accessibility tests (axe_or_stop)."""
+    return axe_or_stop()
