@@ -80,8 +80,10 @@ pio.templates["ffi"] = go.layout.Template(
 _PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
 
 # Characters of an axis title or a legend entry on one line: at 400 px wide (a phone, or 400%
-# zoom) the chart is about 350 px across, some 45 characters of its 14 px text.
-AXIS_TITLE_WIDTH = 40
+# zoom) the chart is about 350 px across, some 45 characters of its 14 px text. A title under
+# the plot is centred on it, and the plot may start 150 px in (after a bar chart's labels).
+X_TITLE_WIDTH = 26
+Y_TITLE_WIDTH = 40
 LEGEND_WIDTH = 40
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -116,10 +118,10 @@ def draw(fig: go.Figure, alt: str, key: str | None = None) -> None:
         height=None if fig.layout.height is None else fig.layout.height - 40 - 22 * (lines - 1),
     )
     fig.for_each_xaxis(
-        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, AXIS_TITLE_WIDTH))
+        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, X_TITLE_WIDTH))
     )
     fig.for_each_yaxis(
-        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, AXIS_TITLE_WIDTH))
+        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, Y_TITLE_WIDTH))
     )
     fig.for_each_trace(lambda trace: trace.update(name=_rewrapped(trace.name, LEGEND_WIDTH))
                        if getattr(trace, "name", None) else None)  # fmt: skip

@@ -29,6 +29,14 @@ PAGE_STYLE = """
 [data-testid="stElementToolbarButton"]:has(button[aria-label^="Show/hide columns"]) {
   display: none !important;
 }
+/* A small table of text (st.table: the clerical review's two records side by side) wraps its
+   long values (record ids) rather than scrolling sideways on a narrow screen. */
+[data-testid="stTable"] table { table-layout: fixed; width: 100% !important; min-width: 0 !important; }
+[data-testid="stTable"] td, [data-testid="stTable"] th {
+  white-space: normal !important;
+  overflow-wrap: anywhere;
+  min-width: 0 !important;
+}
 /* A link to another page, in a page's text, looks like a link: blue and underlined. */
 [data-testid="stMain"] [data-testid="stPageLink-NavLink"] {
   padding: 0 !important;
