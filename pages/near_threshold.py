@@ -435,8 +435,8 @@ with barriers_tab:
             now,
             "measure_title",
             f"Measures blocking claims on {as_at}: families whose closest claim route each blocks",
-            height=140 + 52 * len(now),
-            wrap=42,  # a long measure title over several lines of the axis
+            height=140 + 64 * len(now),
+            wrap=30,  # a long measure title over several lines of the axis
         )
         top = now.iloc[0]
         charts.draw(

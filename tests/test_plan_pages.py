@@ -373,7 +373,8 @@ def test_barriers_by_measure_place_and_quarter_match_the_blocker_mart(
     at.selectbox(key="near_barrier_measure").set_value(measure).run()
     traces = plotly_traces(at, "chart_barriers_by_place")
     one = by_ward[by_ward["measure_title"] == measure]
-    assert sorted(traces[0]["y"]) == sorted(one["ward_name"])
+    # a long name is drawn over lines (<br>) so the bars keep their room on a narrow screen
+    assert sorted(y.replace("<br>", " ") for y in traces[0]["y"]) == sorted(one["ward_name"])
     heights = sum(decode(t["x"]).astype(float) for t in traces)
     assert heights.sum() == one["blocked"].sum()
 

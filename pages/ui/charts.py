@@ -85,6 +85,8 @@ _PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
 X_TITLE_WIDTH = 26
 Y_TITLE_WIDTH = 40
 LEGEND_WIDTH = 40
+# A horizontal bar's label on one line: some 140 px, leaving the bars two thirds of a phone.
+CATEGORY_WIDTH = 20
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -292,7 +294,11 @@ def by_category(
 ) -> go.Figure:
     """Bars for each category in column `category`, horizontal (first category at the top)
     unless `horizontal` is false. Categories are text shown as typed (escaped), over lines of
-    `wrap` characters if given; a `categoryarray` in `category_axis` names them as in `frame`."""
+    `wrap` characters (by default CATEGORY_WIDTH for horizontal bars, whose labels would
+    otherwise leave a narrow screen no room for the bars); a `categoryarray` in `category_axis`
+    names them as in `frame`."""
+    if wrap is None and horizontal:
+        wrap = CATEGORY_WIDTH
 
     def as_label(category: object) -> str:
         return label(category) if wrap is None else wrapped_label(category, wrap)

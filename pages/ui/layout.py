@@ -31,7 +31,11 @@ PAGE_STYLE = """
 }
 /* A small table of text (st.table: the clerical review's two records side by side) wraps its
    long values (record ids) rather than scrolling sideways on a narrow screen. */
-[data-testid="stTable"] table { table-layout: fixed; width: 100% !important; min-width: 0 !important; }
+[data-testid="stTable"] table {
+  table-layout: fixed;
+  width: 100% !important;
+  min-width: 0 !important;
+}
 [data-testid="stTable"] td, [data-testid="stTable"] th {
   white-space: normal !important;
   overflow-wrap: anywhere;
