@@ -81,12 +81,12 @@ _PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
 
 # Characters of an axis title or a legend entry on one line: at 400 px wide (a phone, or 400%
 # zoom) the chart is about 350 px across, some 45 characters of its 14 px text. A title under
-# the plot is centred on it, and the plot may start 150 px in (after a bar chart's labels).
-X_TITLE_WIDTH = 26
+# the plot is centred on it, and the plot may start 140 px in (after a bar chart's labels).
+X_TITLE_WIDTH = 20
 Y_TITLE_WIDTH = 40
 LEGEND_WIDTH = 40
 # A horizontal bar's label on one line: some 140 px, leaving the bars two thirds of a phone.
-CATEGORY_WIDTH = 20
+CATEGORY_WIDTH = 18
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
