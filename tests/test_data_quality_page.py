@@ -33,7 +33,16 @@ from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
 from tests.access_helpers import give_reason
-from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
+from tests.test_app_pages import (
+    APP,
+    as_int,
+    decode,
+    frame_with,
+    leaves,
+    metric,
+    open_app,
+    percent,
+)
 from tests.text_payloads import as_shown
 
 PAGE = registry.BY_KEY["data_quality"].file
@@ -148,7 +157,7 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
     share = sum(rejected.values()) / read
     summary = " ".join(m.value for m in at.markdown)
     assert (
-        f"**{sum(rejected.values()):,} of {read:,} rows** ({share:.1%}) were rejected, from "
+        f"**{sum(rejected.values()):,} of {read:,} rows** ({percent(share)}) were rejected, from "
         f"{len(rejected)} of {len(counts)} sources." in summary
     )
 
@@ -287,7 +296,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     # To one decimal place, as every percentage; a probability that would round to 100% is
     # "over 99.9%" (no scored pair is certain).
     p = first["match_probability"]
-    shown = "over 99.9%" if 0.9995 <= p < 1 else f"{p:.1%}"
+    shown = "over 99.9%" if 0.9995 <= p < 1 else percent(p)
     assert picker.options[0].startswith(f"1. {shown} · ")
     assert first["first_name_l"] in picker.options[0]
 

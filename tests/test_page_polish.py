@@ -48,6 +48,11 @@ def test_csv_numbers_are_rounded_as_the_grid_shows_them() -> None:
     assert rows[2] == ["3.0", "0.144", "3"]
     assert rows[3] == ["", "0.1", "7"]
     assert rounded(pd.Series([0.46251]), "share").tolist() == [0.463]
+    # 0.6815 is really 0.68149999...: the grid shows 68.1%, where numpy's round gives 0.682
+    assert pd.Series([0.6815]).round(3).tolist() == [0.682]
+    assert rounded(pd.Series([0.6815]), "share").tolist() == [0.681]
+    assert fmt_share(0.6815) == "68.1%"
+    assert rounded(pd.Series([2.5, -2.5]), "count").tolist() == [3, -3]  # a tie away from nought
     assert fmt_share(0.46251) == "46.3%" and fmt_share(0.5) == "50.0%"
 
 

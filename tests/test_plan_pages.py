@@ -23,7 +23,15 @@ from streamlit.testing.v1 import AppTest
 
 from pages import registry
 from pages.ui.formats import fmt_status, slug
-from tests.test_app_pages import as_int, decode, leaves, metric, open_app, plotly_traces
+from tests.test_app_pages import (
+    as_int,
+    decode,
+    leaves,
+    metric,
+    open_app,
+    percent,
+    plotly_traces,
+)
 from tests.text_payloads import as_shown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -399,7 +407,7 @@ def test_claims_headline_and_income_against_the_target(app_model: Path, model_sq
     assert as_int(metric(at, "Claims ready")) == (claims["status"] == "ready").sum()
     assert as_int(metric(at, "Claimed")) == (claims["status"] == "claimed").sum()
     assert metric(at, "Income so far") == f"£{round(income):,}"
-    assert metric(at, "Share of the target income") == f"{income / target:.1%}"
+    assert metric(at, "Share of the target income") == percent(income / target)
     not_evidenced = ((claims["claim_type"] == "attachment fee") & (claims["amount"] == 0)).sum()
     assert f"**{not_evidenced:,} attachments are not evidenced**" in text(at)
     traces = {t["name"]: t for t in plotly_traces(at, "chart_income")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -67,9 +68,19 @@ def fmt_money(value: float | int | None) -> str:
 SHARE_DECIMALS = 1  # every percentage on screen and in downloads: 46.2%
 
 
+def round_as_shown(value: float, places: int) -> Decimal:
+    """A number rounded as the browser shows it (the table grid and its copies): from its exact
+    value, a tie away from nought. Python's round() and numpy's round a tie to even, and numpy
+    rounds 0.6815 (really 0.68149999...) up: a download would then say 0.682 where the page says
+    0.681."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def fmt_share(share: float | None, decimals: int = SHARE_DECIMALS) -> str:
     """A share as a percentage to one decimal place (46.2%); a dash when there is none."""
-    return NONE if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+    if share is None or pd.isna(share):
+        return NONE
+    return f"{round_as_shown(float(share), decimals + 2).scaleb(2):.{decimals}f}%"
 
 
 def fmt_status(status: object) -> str:

@@ -26,6 +26,7 @@ from pages.ui.formats import (
     SHARE_DECIMALS,
     is_small_base,
     plain,
+    round_as_shown,
     slug,
     small_base_limit,
     small_base_words,
@@ -121,11 +122,12 @@ def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
 
 def rounded(values: pd.Series, kind: str) -> pd.Series:
     """A column of numbers as the page shows them: a count whole, a decimal to one place, a share
-    to the tenth of a percentage point (no float noise such as 45.199999999999996)."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    if kind == "count":
-        return numbers.round(0).astype("Int64")
-    return numbers.round(DECIMALS[kind]).astype("Float64")
+    to the tenth of a percentage point (no float noise such as 45.199999999999996), each
+    rounded from its exact value as the browser rounds it (formats.round_as_shown)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
+    places = DECIMALS[kind]
+    shown = numbers.map(lambda v: v if pd.isna(v) else float(round_as_shown(v, places)))
+    return shown.astype("Int64" if kind == "count" else "Float64")
 
 
 def _labelled(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:

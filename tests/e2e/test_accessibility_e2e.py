@@ -213,8 +213,8 @@ def test_every_csv_holds_the_numbers_the_page_shows(app_page: Page, app_server: 
                 # The table's CSV button: the first after it on the page.
                 button = frame.locator(
                     "xpath=following::*[@data-testid='stDownloadButton'][1]//button"
-                )
-                if not button.count() or button.inner_text() != "Download CSV":
+                ).first
+                if not button.count() or button.inner_text().strip() != "Download CSV":
                     continue
                 expect(frame.locator("[data-testid^=glide-cell-0-]").first).to_be_attached()
                 with app_page.expect_download() as download:
