@@ -48,6 +48,12 @@ def percent(share: float) -> str:
     return f"{exact * 100:.1f}%"
 
 
+def share_as_shown(share: float) -> float:
+    """A share as a table holds it: to the tenth of a percentage point (0.619 for 61.9%),
+    rounded from its exact value, a tie away from nought."""
+    return float(Decimal(share).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
+
+
 def as_int(text: str) -> int:
     return int(str(text).replace(",", ""))
 

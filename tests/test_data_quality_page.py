@@ -42,6 +42,7 @@ from tests.test_app_pages import (
     metric,
     open_app,
     percent,
+    share_as_shown,
 )
 from tests.text_payloads import as_shown
 
@@ -145,7 +146,7 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
         in_raw = model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
         assert row["rows_loaded"] == in_raw, source
         assert row["rows_read"] == in_raw + rejected.get(source, 0), source
-        assert row["rejected_share"] == pytest.approx(row["rows_rejected"] / row["rows_read"])
+        assert row["rejected_share"] == share_as_shown(row["rows_rejected"] / row["rows_read"])
     assert as_int(metric(at, "Rows rejected")) == sum(rejected.values())
     loaded = sum(
         model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
@@ -218,7 +219,7 @@ def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> Non
         assert shown.loc[source, "registrations"] == row["registrations"], source
         assert shown.loc[source, "persons"] == row["persons"], source
         assert shown.loc[source, "registrations_linked_elsewhere"] == row["linked"], source
-        assert shown.loc[source, "linked_elsewhere_share"] == pytest.approx(
+        assert shown.loc[source, "linked_elsewhere_share"] == share_as_shown(
             row["linked"] / row["registrations"]
         ), source
 
@@ -230,7 +231,7 @@ def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> Non
     titles = [html.unescape(y.replace("<br>", " ")) for y in decode(bars["y"])]
     drawn = dict(zip(titles, decode(bars["x"]), strict=True))
     for source, row in shown.iterrows():
-        assert drawn[row["title"]] == pytest.approx(row["linked_elsewhere_share"]), source
+        assert share_as_shown(drawn[row["title"]]) == row["linked_elsewhere_share"], source
 
 
 # --- Linkage quality -----------------------------------------------------------------------------
@@ -259,13 +260,17 @@ def test_linkage_figures_match_independent_sql(app_model: Path, model_sql) -> No
         at, "comparison", "comparison_label", "level_order", "label", "m_probability",
         "u_probability", "match_weight",
     )  # fmt: skip
-    levels = model_sql.execute("select count(*) from int_person_link_parameter").fetchall()[0][0]
-    assert len(weights) == levels
+    levels = model_sql.execute(
+        "select comparison, level_order, m_probability, u_probability"
+        " from int_person_link_parameter"
+    ).df().set_index(["comparison", "level_order"])  # fmt: skip
+    assert len(weights) == len(levels)
     for row in weights.itertuples():
-        if row.m_probability and row.u_probability:
-            assert row.match_weight == pytest.approx(
-                math.log2(row.m_probability / row.u_probability)
-            )
+        m, u = levels.loc[(row.comparison, row.level_order), ["m_probability", "u_probability"]]
+        if m and u:
+            assert row.match_weight == pytest.approx(math.log2(m / u))
+        # the shares as the page shows them: to the tenth of a percentage point
+        assert (row.m_probability, row.u_probability) == (share_as_shown(m), share_as_shown(u))
     assert (weights["match_weight"] > 0).any() and (weights["match_weight"] < 0).any()
 
 

@@ -31,6 +31,7 @@ from tests.test_app_pages import (
     open_app,
     percent,
     plotly_traces,
+    share_as_shown,
 )
 from tests.text_payloads import as_shown
 
@@ -535,7 +536,7 @@ def test_the_quarterly_return_adds_up_and_states_its_prediction(app_model: Path,
     for state, n in states.items():
         assert f"{n} {state} × {100 * rates.get(state, 0):.1f}%" in method, state
     shares = table(at, "Prediction rates").set_index("state")["conversion_rate"]
-    assert all(math.isclose(shares[fmt_status(s)], r) for s, r in rates.items())
+    assert all(shares[fmt_status(s)] == share_as_shown(r) for s, r in rates.items())
     bars = {t["name"]: t for t in plotly_traces(at, "chart_quarterly_return")}
     assert decode(bars["Results claims predicted"]["y"])[0] == predicted
 

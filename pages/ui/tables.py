@@ -90,8 +90,10 @@ def fit_width(values: pd.Series, least: int = 120, most: int = 1400) -> int:
 
 
 def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
-    """Streamlit's column settings: labels, formats and widths. A number's step rounds what the
-    grid draws, gives screen readers and copies to the places shown (0.4625 → 0.463 → 46.3%)."""
+    """Streamlit's column settings: labels, formats and widths. A number column's step fixes its
+    decimal places (46.0%, not 46%) but cuts the value rather than rounding it (0.99893 would
+    show as 99.8%): counts and shares are rounded before they reach the grid (shown_as_rounded);
+    a decimal's "%.1f" rounds by itself."""
     config: dict[str, Any] = {}
     for name, col in spec.items():
         shared = {"help": col.help, "width": col.width}
@@ -101,15 +103,13 @@ def _column_config(spec: Mapping[str, Col]) -> dict[str, Any]:
             config[name] = st.column_config.DateColumn(
                 col.label, format=GRID_MONTH_FORMAT, **shared
             )
-        elif col.kind == "count":
+        elif col.kind == "count":  # rounded first (shown_as_rounded): the step cuts, not rounds
             config[name] = st.column_config.NumberColumn(
                 col.label, format="localized", step=1, **shared
             )
-        elif col.kind == "decimal":  # one decimal place: working days, match weights
-            config[name] = st.column_config.NumberColumn(
-                col.label, format="%.1f", step=10 ** -DECIMALS["decimal"], **shared
-            )
-        elif col.kind == "share":  # 0.4625 shows as 46.3%: the step sets the decimal places
+        elif col.kind == "decimal":  # one decimal place, rounded as shown: working days, weights
+            config[name] = st.column_config.NumberColumn(col.label, format="%.1f", **shared)
+        elif col.kind == "share":  # rounded first to 0.463, which the step shows as 46.3%
             config[name] = st.column_config.NumberColumn(
                 col.label, format="percent", step=10 ** -DECIMALS["share"], **shared
             )
@@ -124,10 +124,22 @@ def rounded(values: pd.Series, kind: str) -> pd.Series:
     """A column of numbers as the page shows them: a count whole, a decimal to one place, a share
     to the tenth of a percentage point (no float noise such as 45.199999999999996), each
     rounded from its exact value as the browser rounds it (formats.round_as_shown)."""
+    if not (pd.api.types.is_numeric_dtype(values) or values.isna().all()):
+        return values  # text in a number column is shown as it is, not lost
     numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
     places = DECIMALS[kind]
     shown = numbers.map(lambda v: v if pd.isna(v) else float(round_as_shown(v, places)))
     return shown.astype("Int64" if kind == "count" else "Float64")
+
+
+def shown_as_rounded(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
+    """The table as the grid is given it: counts and shares rounded as shown (the grid would cut
+    them), everything else as it is."""
+    out = df.copy()
+    for name, col in spec.items():
+        if name in out.columns and col.kind in ("count", "share"):
+            out[name] = rounded(out[name], col.kind)
+    return out
 
 
 def _labelled(df: pd.DataFrame, spec: Mapping[str, Col]) -> pd.DataFrame:
@@ -314,7 +326,7 @@ def table(
         notes = (*notes, missing.note)
     shown = [c for c in spec if c in df.columns]
     st.dataframe(
-        df,
+        shown_as_rounded(df, spec),
         column_order=shown,
         column_config=_column_config(spec),
         hide_index=True,

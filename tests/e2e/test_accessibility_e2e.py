@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
@@ -186,16 +186,18 @@ def _number(text: str) -> Decimal | None:
 
 
 def _same(screen: str, downloaded: str) -> bool:
-    """Whether a CSV cell holds what the grid's cell holds: the same number (no more decimals
-    than shown: 45.2, never 45.199999999999996), date, text or symbol."""
+    """Whether a CSV cell holds what the grid's cell holds: the same text, date or symbol, or the
+    grid's number rounded as shown (a share to 0.001, a decimal to 0.1, a count whole; the grid
+    gives screen readers a decimal's own value, 4.25, and draws it 4.3): never float noise such
+    as 45.199999999999996, never more than three decimal places."""
     downloaded = downloaded.removeprefix("'")  # a formula character made inert (OWASP)
     if screen == downloaded:
         return True
     shown, saved = _number(screen), _number(downloaded)
     if shown is not None and saved is not None:
-        return shown == saved and len(downloaded.partition(".")[2]) <= max(
-            len(screen.partition(".")[2]), 1
-        )
+        places = -saved.as_tuple().exponent if saved.as_tuple().exponent < 0 else 0
+        exact = shown.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return places <= 3 and exact == saved
     if downloaded in SYMBOLS:
         return screen in ("", downloaded)
     return FLAGS.get(screen) == downloaded
