@@ -215,7 +215,8 @@ def metric_value(page: Page, label: str) -> int:
 
 def test_near_threshold_what_if_margins_and_the_analysts_list(app_page: Page, app_server: str):
     open_page(app_page, app_server, "Near threshold", "near-threshold")
-    expect(app_page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
+    # The answer first (the charts are in the last tab): how many families, and who.
+    expect(app_page.get_by_test_id("stDataFrame").first).to_be_visible()
     under_plan = metric_value(app_page, "Families near a claim")
     caption = app_page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
     expect(caption).to_contain_text("the plan’s margins")
