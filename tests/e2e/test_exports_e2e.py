@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 
 import openpyxl
 import pytest
-from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import Download, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages import registry
@@ -78,8 +78,9 @@ def export_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _open_expanders(page: Page) -> None:
-    """Open every closed expander, so the tables inside them (and their buttons) are drawn."""
-    closed = page.locator("[data-testid=stExpander] details:not([open]) > summary")
+    """Open every closed expander shown (in the tab open), so the tables inside them (and their
+    buttons) are drawn."""
+    closed = page.locator("[data-testid=stExpander] details:not([open]) > summary:visible")
     while closed.count():
         closed.first.click()
         wait_for_app(page)
@@ -108,18 +109,23 @@ def _download_all(page: Page, view: str, saved: Saved, only: str | None = None) 
     buttons' order."""
     names: list[str] = []
     saved.buttons[view] = 0
-    for tab in each_tab(page) if only is None else [None]:
+    main = page.get_by_test_id("stMain")
+    for i, tab in enumerate(each_tab(page) if only is None else [None]):
         if tab is not None:
             _open_expanders(page)
-        names += _download_shown(page, view, saved, only)
+        # Buttons above the tabs (a ward's profile) once; then each tab's own.
+        scope = main if i == 0 else main.locator("[role=tabpanel]")
+        names += _download_shown(page, scope, view, saved, only)
     return names
 
 
-def _download_shown(page: Page, view: str, saved: Saved, only: str | None) -> list[str]:
-    """The download buttons the page shows now (a tab's), clicked; each file kept."""
-    main = page.get_by_test_id("stMain")
+def _download_shown(
+    page: Page, scope: Locator, view: str, saved: Saved, only: str | None
+) -> list[str]:
+    """The download buttons shown now in `scope` (the page, or the open tab), clicked; each file
+    kept."""
     wanted = "" if only is None else f'[class*="st-key-download_"][class*="_{only}"] '
-    buttons = main.locator(f"{wanted}[data-testid=stDownloadButton] button:visible")
+    buttons = scope.locator(f"{wanted}[data-testid=stDownloadButton] button:visible")
     count = buttons.count()
     saved.buttons[view] += count
     names: list[str] = []
@@ -139,6 +145,7 @@ def _download_shown(page: Page, view: str, saved: Saved, only: str | None) -> li
 
 def _decide_with_initials(page: Page) -> None:
     """Type a formula as the reviewer's initials and save a decision on the first pair."""
+    show_tab(page, "Clerical review")
     box = page.get_by_role("textbox", name="Your initials (optional)")
     box.fill(INITIALS)
     box.press("Tab")  # Streamlit takes the value when the box loses focus
