@@ -211,3 +211,12 @@ def test_ci_fails_rather_than_skips_the_accessibility_check_without_axe(
     assert "export FFI_REQUIRE_E2E=1" in run and "axe-core@" in run
     install = run.split("axe-core@", 1)[1].split("\nfi\n", 1)[0]  # the install and its failure
     assert "exit 1" in install, install
+
+
+def test_the_first_start_script_runs_the_readmes_first_command() -> None:
+    from data_model.tools.first_start import first_command
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = first_command(ROOT / "README.md")
+    assert command == "pip install -r requirements.txt && streamlit run app.py"
+    assert readme.index(command) < readme.index("## ")  # the first thing the README says to run
