@@ -444,7 +444,7 @@ with return_tab:
         showarrow=True,
         arrowhead=0,
         ax=90,
-        ay=10,
+        ay=40,  # below the legend, which sits over the plot's top
         xanchor="left",
         align="left",
     )

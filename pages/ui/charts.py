@@ -160,12 +160,15 @@ def period_axis(
     step = max(1, -(-len(stamps) // most))  # ceiling
     # The last period is always labelled: it is the one people look for.
     chosen = list(range(len(stamps) - 1, -1, -step))[::-1]
-    return {
+    out: dict[str, Any] = {
         "tickmode": "array",
         "tickvals": [stamps.iloc[i] for i in chosen],
         "ticktext": [names[i] for i in chosen],
-        **axis,
     }
+    if len(stamps) > 1:  # room either side, so that no bar and no label is cut off at the ends
+        period = (stamps.iloc[-1] - stamps.iloc[0]) / (len(stamps) - 1)
+        out["range"] = [stamps.iloc[0] - period / 2, stamps.iloc[-1] + period]
+    return {**out, **axis}
 
 
 def label(text: object) -> str:

@@ -43,10 +43,17 @@ def fmt_number(value: float | int | None, decimals: int = 1) -> str:
 
 
 def fmt_quantity(value: float | int, unit: str) -> str:
-    """An amount of a plural unit, singular for one: '1 incident', '5.2 weeks', '5 percentage
-    points'."""
+    """An amount of a plural unit, singular for one: '1 incident', '1 family', '5.2 weeks', '5
+    percentage points'."""
     amount = fmt_number(value)
-    return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
+    return f"{amount} {singular(unit) if amount == '1' else unit}"
+
+
+def singular(unit: str) -> str:
+    """A plural unit for one of it: 'families' → 'family', 'weeks' → 'week'."""
+    if unit.endswith("ies"):
+        return unit.removesuffix("ies") + "y"
+    return unit.removesuffix("s")
 
 
 def fmt_duration(seconds: float) -> str:
