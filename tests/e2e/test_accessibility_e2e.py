@@ -248,3 +248,30 @@ def test_every_csv_holds_the_numbers_the_page_shows(app_page: Page, app_server: 
         sorted(compared)
     )
     assert len(compared) >= 15, sorted(compared)
+
+
+def test_a_tables_toolbar_shows_when_the_keyboard_reaches_it(
+    app_page: Page, app_server: str
+) -> None:
+    """The grid's toolbar (search, full screen) appears only under the mouse unless focus in it
+    shows it; its own CSV button, which would bypass the audited downloads, is not there."""
+    open_page(app_page, app_server, registry.BY_KEY["overview"])
+    expect(app_page.get_by_test_id("stDataFrame").first).to_be_visible()
+    for _ in range(60):
+        app_page.keyboard.press("Tab")
+        inside = app_page.evaluate(
+            "() => document.activeElement.closest('[data-testid=stElementToolbar]') !== null"
+        )
+        if inside:
+            break
+    else:
+        pytest.fail("no table toolbar within 60 tab stops")
+    toolbar = app_page.evaluate(
+        """() => { const bar = document.activeElement.closest('[data-testid=stElementToolbar]');
+            const s = getComputedStyle(document.activeElement);
+            return {opacity: getComputedStyle(bar).opacity, outline: s.outlineStyle,
+                    labels: Array.from(bar.querySelectorAll('button'))
+                        .filter(b => b.offsetParent).map(b => b.getAttribute('aria-label'))}; }"""
+    )
+    assert toolbar["opacity"] == "1" and toolbar["outline"] != "none", toolbar
+    assert not [label for label in toolbar["labels"] if label.startswith("Download as CSV")]
