@@ -76,7 +76,7 @@ metric_row(
         Metric(
             "Claimed",
             fmt_int(summary["claims_claimed"]),
-            f"Claims taken as made: {plain(summary['claimed_basis'] or 'none yet')}.",
+            plain(fmt_status(summary["claimed_basis"] or "no claim is taken as made yet")) + ".",
         ),
         Metric(
             "Income so far",
