@@ -63,6 +63,12 @@ def readme_appendix(path: Path = README) -> str | None:
     return "\n\n".join(p for p in section.split("\n\n") if "The app shows" not in p)
 
 
+def anchor(heading: str) -> str:
+    """The id Streamlit gives a heading ('Referrals & allocation' → referrals-and-allocation)."""
+    words = re.sub(r"[^a-z0-9 -]", "", heading.lower().replace("&", "and"))
+    return re.sub(r"[ -]+", "-", words).strip("-")
+
+
 info = model.info()
 st.title("User guide")
 st.markdown(
@@ -72,7 +78,15 @@ st.markdown(
     "figures with small numbers protected, never a list of people or families. Every chart has "
     "a table with the same figures next to it or below it."
 )
-st.markdown(readme_guide())
+guide = readme_guide()
+# Contents first: the guide is long, and each page has its section (a link jumps to it).
+appendix = readme_appendix()
+sections = [*re.findall(r"^## (.+)$", guide, flags=re.M), "How the filters work",
+            "Where the data comes from", *(["Technical appendix"] if appendix else [])]  # fmt: skip
+st.markdown(
+    "**On this page:** " + " · ".join(f"[{plain(title)}](#{anchor(title)})" for title in sections)
+)
+st.markdown(guide)
 
 st.header("How the filters work")
 st.markdown(
@@ -109,7 +123,6 @@ if info.get("is_synthetic"):
         "of real ones (typos, nicknames, swapped dates, duplicates). No real person is in it."
     )
 
-appendix = readme_appendix()
 if appendix:
     st.header("Technical appendix")
     st.markdown(
