@@ -167,7 +167,8 @@ def period_axis(
     }
     if len(stamps) > 1:  # room either side, so that no bar and no label is cut off at the ends
         period = (stamps.iloc[-1] - stamps.iloc[0]) / (len(stamps) - 1)
-        out["range"] = [stamps.iloc[0] - period / 2, stamps.iloc[-1] + period]
+        out["range"] = [(stamps.iloc[0] - period / 2).floor("D"),
+                        (stamps.iloc[-1] + period).ceil("D")]  # fmt: skip
     return {**out, **axis}
 
 
