@@ -22,6 +22,7 @@ from pages.ui import access, layout, model, sign_in
 from pages.ui.formats import fmt_int, plain
 
 st.set_page_config(page_title="Families First Insight", layout="wide")
+layout.page_style()
 
 
 @st.cache_resource(show_spinner=False)
@@ -107,20 +108,30 @@ else:
 # Every page is registered (a page the visitor may not open still refuses by URL, on its first
 # line); the sidebar lists only those the visitor may open. URL paths differ from file names:
 # pages/registry.py says why.
+HOME_SUFFIX = "-home"  # the home page's reserved path, never in a link
 allowed = [entry.key for entry in registry.PAGES if access.may_open(entry.key)]
 home = instead
 pages: dict[str, list] = {"Sign in": [instead]} if instead else {}
 listed: dict[str, list] = {"Sign in": [instead]} if instead else {}
 for section, entries in registry.sections().items():
     for entry in entries:
+        is_home = not instead and entry.key == allowed[0]
         page_object = st.Page(
             entry.file,
             title=entry.title,
-            url_path=entry.url_path,
-            default=not instead and entry.key == allowed[0],
+            # The home page is served at the root URL, and Streamlit would answer its own path
+            # (/programme-overview, bookmarked or typed) with "Page not found" over the page:
+            # that path goes to the same page, hidden, below; the home page's own is never shown.
+            url_path=f"{entry.url_path}{HOME_SUFFIX}" if is_home else entry.url_path,
+            default=is_home,
             visibility="visible" if entry.key in allowed else "hidden",
         )
         pages.setdefault(section, []).append(page_object)
+        if is_home:
+            pages[section].append(
+                st.Page(entry.file, title=entry.title, url_path=entry.url_path,
+                        visibility="hidden")
+            )  # fmt: skip
         if entry.key in allowed:
             listed.setdefault(section, []).append(page_object)
             home = home or page_object

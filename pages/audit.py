@@ -228,7 +228,6 @@ table(
     found,
     "Audit events",
     {
-        "seq": Col("Row", "count"),
         "when": Col("When (UTC)"),
         "user_id": Col("User"),
         "role": Col("Role"),
@@ -237,6 +236,7 @@ table(
         "reason": Col("Reason given"),
         "detail": Col("Detail", help="What the event recorded: search terms, table, rows..."),
         "session_id": Col("Session"),
+        "seq": Col("Row", "count", help="The event's row in the audit trail."),
     },
     title=f"Audit events ({described})",
     notes=(f"From the audit trail in {source}, {when(datetime.now(UTC))}.",),

@@ -17,10 +17,11 @@ from pages.ui.formats import (
     fmt_int,
     fmt_money,
     fmt_number,
+    fmt_share,
     plain,
 )
 from pages.ui.metrics import Metric, metric_row, not_available
-from pages.ui.tables import Col, table
+from pages.ui.tables import NOT_APPLICABLE, NOT_AVAILABLE, Col, Missing, table
 
 access.require("overview")  # first: who may open this page (data_model/access.yaml)
 
@@ -216,8 +217,8 @@ else:
                     data=trajectory[months_so_far],
                 ),
             ],
-            x_axis={"title": "Month", "tickformat": "%b %Y"},
-            y_axis={"title": "Families", "tickformat": ","},
+            x_axis=charts.period_axis(trajectory["month"], title="Month"),
+            y_axis=charts.count_axis(trajectory["target_cumulative"].max(), title="Families"),
             hovermode="x unified",
         ),
         alt=f"Line chart: families attached each month, cumulative, against the trajectory to "
@@ -246,7 +247,9 @@ else:
             "A family is counted once, in the month it was first attached.",
         ),
         height=280,
-    )
+        missing=Missing(NOT_APPLICABLE, "not applicable: the month is after the date the data "
+                        "are current to"),
+    )  # fmt: skip
 
 # --- Eligibility, claims and income under the outcomes plan --------------------------------------
 plan_name = model.active_plan_name()  # none for a model built before plans existed
@@ -318,14 +321,18 @@ if plan_name:
         model.query(sources.unavailable_indicators),
         "indicator_title",
     )
-    target_income = plan_figures["target_income"]
+    # Against the target typed above (the plan's unless changed): what it would earn at the
+    # plan's fee and payment per family.
+    plan = model.query(plan_read.active_plan)
+    per_family = plan["attachment_fee"] + plan["results_payment"]
+    target_income = target * per_family
+    whose = "the plan's target of" if target == plan_figures["target_families"] else "a target of"
     if target_income and not no_attachment and plan_figures["income"] is not None:
         st.markdown(
             f"**{fmt_money(plan_figures['income'])}** so far: "
-            f"**{plan_figures['share_of_target_income']:.0%}** of the "
-            f"{fmt_money(target_income)} the plan's target of "
-            f"{fmt_int(plan_figures['target_families'])} families would earn (an "
-            "attachment fee and a results payment each)."
+            f"**{fmt_share(plan_figures['income'] / target_income)}** of the "
+            f"{fmt_money(target_income)} {whose} {fmt_int(target)} families would earn (an "
+            f"attachment fee and a results payment each, {fmt_money(per_family)})."
         )
     with st.container(horizontal=True, gap="small"):
         for key, label in (
@@ -362,7 +369,9 @@ table(
     },
     title="How current each source is, and the rows read, loaded and rejected",
     notes=(f"Model data current to {fmt_date(as_at)}.",),
-)
+    missing=Missing(NOT_AVAILABLE, "not available: the extract carries no dates to say how "
+                    "current it is"),
+)  # fmt: skip
 absent = model.query(sources.absent_sources)
 if not absent.empty:
     st.markdown(

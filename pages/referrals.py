@@ -19,6 +19,7 @@ import streamlit as st
 
 from data_model.read import connection, forecast, lag_cost, referrals, sources
 from data_model.read import plan as plan_read
+from data_model.settings import caution_below_cases
 from pages.ui import access, charts, model
 from pages.ui.absent import stop_if_not_available
 from pages.ui.charts import Series
@@ -39,7 +40,7 @@ access.require("referrals")  # first: who may open this page (data_model/access.
 
 info = model.info()
 threshold = referrals.default_waiting_threshold()
-few = lag_cost.caution_below_cases()
+few = caution_below_cases()
 CAUTION = f"Fewer than {few} referrals: use with caution"
 NOT_APPLICABLE = "z"  # the GSS symbol: not applicable
 NOT_AVAILABLE = "x"  # the GSS symbol: not available
@@ -637,10 +638,10 @@ def what_the_lag_costs_tab() -> None:
                 "band": Col("Working days from referral to allocation"),
                 "families": Col("Attached families", "count"),
                 "claims": Col(f"Reached a results claim within {months} months", "count"),
-                "share_counted": Col("Share as counted", "percent"),
-                "share_adjusted": Col("Share adjusted for problems at referral", "percent"),
-                "share_low": Col("Adjusted: 95% interval from", "percent"),
-                "share_high": Col("Adjusted: 95% interval to", "percent"),
+                "share_counted": Col("Share as counted", "share"),
+                "share_adjusted": Col("Share adjusted for problems at referral", "share"),
+                "share_low": Col("Adjusted: 95% interval from", "share"),
+                "share_high": Col("Adjusted: 95% interval to", "share"),
                 "gap": Col(
                     f"Gap from {first['band']} working days, percentage points",
                     "decimal",
@@ -782,13 +783,13 @@ def what_more_capacity_would_buy_tab() -> None:
             "waiting_now": Col(f"Waiting at {fmt_date(run['start'])}", "count"),
             "allocations_a_week": Col("Allocations a week now", "decimal"),
             "extra_a_week": Col("Extra a week (what-if)", "count"),
-            "waiting_end_current": Col(f"Waiting at {horizon}: current capacity", "whole"),
-            "waiting_end_what_if": Col(f"Waiting at {horizon}: with the what-if", "whole"),
+            "waiting_end_current": Col(f"Waiting at {horizon}: current capacity", "count"),
+            "waiting_end_what_if": Col(f"Waiting at {horizon}: with the what-if", "count"),
             "over_threshold_end_current": Col(
-                f"Over {threshold} working days at {horizon}: current", "whole"
+                f"Over {threshold} working days at {horizon}: current", "count"
             ),
             "over_threshold_end_what_if": Col(
-                f"Over {threshold} working days at {horizon}: with the what-if", "whole"
+                f"Over {threshold} working days at {horizon}: with the what-if", "count"
             ),
             "median_lag_current": Col("Median lag, working days: current"),
             "median_lag_what_if": Col("Median lag, working days: with the what-if"),
@@ -925,7 +926,7 @@ def what_more_capacity_would_buy_tab() -> None:
                 "was from the one counted.",
             ),
             "relative_error": Col("Error as a share of the waiting list (%)", "decimal"),
-            "forecast_end": Col(f"Forecast waiting at {fmt_date(replay['end'])}", "whole"),
+            "forecast_end": Col(f"Forecast waiting at {fmt_date(replay['end'])}", "count"),
             "actual_end": Col(f"Counted waiting at {fmt_date(replay['end'])}", "count"),
             "forecast_median_lag": Col("Forecast median lag, working days"),
             "actual_median_lag": Col("Counted median lag, working days"),
@@ -1063,7 +1064,7 @@ def referrals_and_decisions_tab() -> None:
             {
                 "decision": Col("Decision"),
                 "referrals": Col("Referrals", "count"),
-                "share": Col("Share of referrals received", "percent"),
+                "share": Col("Share of referrals received", "share"),
             },
             title="Decisions on the referrals received in the period",
             notes=(f"Filters: {filters}.",),
@@ -1121,7 +1122,7 @@ def referrals_and_decisions_tab() -> None:
         {
             "stage": Col("Step"),
             "referrals": Col("Referrals reaching the step", "count"),
-            "share_of_referred": Col("Share of referrals received", "percent"),
+            "share_of_referred": Col("Share of referrals received", "share"),
             "median_working_days_from_previous": Col(
                 "Median working days from the previous step",
                 help="Over the referrals that reached the step. Accepted is part of the decision.",

@@ -1,6 +1,8 @@
-"""User guide: what each page answers, how the filters work, the definitions, where data comes from.
+"""User guide: what each page answers, how the filters work, the definitions, where data comes from,
+and a technical appendix (settings, files and code terms) for analysts.
 
-The guide's text is the "Users' guide" section of README.md, so the two never disagree.
+The guide's text is the "Users' guide" section of README.md, and the appendix its "Users' guide:
+technical appendix", so the two never disagree. Each page has its own "### " section there.
 """
 
 from __future__ import annotations
@@ -43,18 +45,39 @@ def ages_shown(rule: lookup_family.ServiceRule) -> str:
     return "all ages"
 
 
-def readme_guide(path: Path = README) -> str:
-    """The README's "Users' guide" section, without its heading and its pointer to this page."""
+def readme_section(heading: str, path: Path = README) -> str | None:
+    """A "## " section of the README without its heading, or None when it is not there."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
+        return None
+    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    return match.group(1).strip() if match else None
+
+
+def readme_guide(path: Path = README) -> str:
+    """The README's "Users' guide" section, without its heading and its pointer to this page."""
+    section = readme_section("Users' guide", path)
+    if section is None:
         return FALLBACK
-    match = re.search(r"^## Users' guide\s*$(.*?)(?=^## )", text, flags=re.M | re.S)
-    if not match:
-        return FALLBACK
-    paragraphs = [p for p in match.group(1).strip().split("\n\n") if "in the app" not in p]
+    paragraphs = [p for p in section.split("\n\n") if "in the app" not in p]
     # The README's ### headings sit under this page's title: make them the page's second level.
     return re.sub(r"^### ", "## ", "\n\n".join(paragraphs), flags=re.M)
+
+
+def readme_appendix(path: Path = README) -> str | None:
+    """The README's technical appendix to the guide (its ### headings kept: they sit under the
+    page's "Technical appendix"), without the sentence about the app."""
+    section = readme_section("Users' guide: technical appendix", path)
+    if section is None:
+        return None
+    return "\n\n".join(p for p in section.split("\n\n") if "The app shows" not in p)
+
+
+def anchor(heading: str) -> str:
+    """The id Streamlit gives a heading ('Referrals & allocation' → referrals-and-allocation)."""
+    words = re.sub(r"[^a-z0-9 -]", "", heading.lower().replace("&", "and"))
+    return re.sub(r"[ -]+", "-", words).strip("-")
 
 
 info = model.info()
@@ -66,11 +89,20 @@ st.markdown(
     "figures with small numbers protected, never a list of people or families. Every chart has "
     "a table with the same figures next to it or below it."
 )
-st.markdown(readme_guide())
+guide = readme_guide()
+# Contents first: the guide is long, and each page has its section (a link jumps to it).
+appendix = readme_appendix()
+sections = [*re.findall(r"^## (.+)$", guide, flags=re.M),
+            "The services the family lookup searches", "How the filters work",
+            "Where the data comes from", *(["Technical appendix"] if appendix else [])]  # fmt: skip
+st.markdown(
+    "**On this page:** " + " · ".join(f"[{plain(title)}](#{anchor(title)})" for title in sections)
+)
+st.markdown(guide)
 
 st.header("The services the family lookup searches")
 st.markdown(
-    "The council's settings (`data_model/lookup.yaml`): each service, the system searched "
+    "The council's settings say each service, the system searched "
     "unless its extract names another, the ages it is shown for, and how far back its search "
     "looks at most (from the day its data is current to; never further back than its extract "
     "goes: the page says how far each one actually looked). *None found* means nothing in "
@@ -119,3 +151,12 @@ if info.get("is_synthetic"):
         "This model was built from the **synthetic district**: made-up extracts with the dirt "
         "of real ones (typos, nicknames, swapped dates, duplicates). No real person is in it."
     )
+
+if appendix:
+    st.header("Technical appendix")
+    st.markdown(
+        "For analysts and whoever runs the dashboard: where each setting this guide mentions "
+        "lives, and the terms the code uses."
+    )
+    with st.expander("Settings, files and the terms the code uses"):
+        st.markdown(appendix)

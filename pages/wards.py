@@ -20,10 +20,10 @@ from data_model.read import wards
 from pages.ui import access, charts, model
 from pages.ui.charts import Series
 from pages.ui.filters import pick
-from pages.ui.formats import fmt_date, plain
+from pages.ui.formats import fmt_date, plain, small_base_words
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.profile import profile_buttons
-from pages.ui.tables import Col, table
+from pages.ui.tables import Caution, Col, table
 from pages.ui.ward_map import draw_ward_map
 
 access.require("wards")  # first: who may open this page (data_model/access.yaml)
@@ -158,6 +158,8 @@ metric_row(
                 f"{label} {unit}, quarter ending {fmt_date(quarter_end)}: {summary.count_text} "
                 f"families. {measure['definition']}"
             ),
+            # a rate from a few families (shown, not withheld) swings a long way
+            caution=small_base_words(ward["count"], "families"),
         ),
         Metric(
             plain(f"{district_name}{exact}"),
@@ -234,156 +236,173 @@ table(
     },
     title=f"Every ward ranked by {label} {unit}, quarter ending {fmt_date(quarter_end)}",
     notes=NOTES,
+    caution=Caution("count", "families"),
 )
 
-# --- Trend by quarter ----------------------------------------------------------------------------
-st.header(plain(f"{label} by quarter"))
-trend = model.query(wards.ward_trend, measure_id, protected=protected)
-ward_committee = committee_of.get(ward_code)
-shown_areas = [
-    ("ward", ward_code, ward_name, charts.DARK_BLUE, None),
-    ("committee", ward_committee, f"{ward_committee} area committee", charts.TURQUOISE, "dot"),
-    ("district", wards.DISTRICT_CODE, district_name, charts.ORANGE, "dash"),
-]
-lines = []
-for level, code, name, colour, dash in shown_areas:
-    rows = trend[(trend["level"] == level) & (trend["area_code"] == code)]
-    lines.append(
-        Series("rate", name, colour, "%{y:.1f}<extra>" + charts.label(name) + "</extra>",
-               data=rows, dash=dash, markers=True)
-    )  # fmt: skip
-charts.draw(
-    charts.over_time(
-        trend,
-        "quarter_end",
-        title=f"{label} {unit}, each quarter: {ward_name}, its area committee and the district",
-        lines=lines,
-        x_axis={"title": "Quarter ending", "tickformat": "%b %Y"},
-        y_axis={"title": f"Rate {unit}"},
-        hovermode="x unified",
-    ),
-    alt=f"Line chart of {label} {unit} in each quarter for {ward_name}, "
-    f"{ward_committee} area committee and {district_name}; gaps are figures withheld. The table "
-    "below gives every ward's rate in every quarter.",
-    key="chart_ward_trend",
-)
-by_quarter = trend[trend["level"] == "ward"].pivot(
-    index="area_name", columns="quarter_end", values="rate_text"
-)
-by_quarter.columns = [f"{fmt_date(q)}" for q in by_quarter.columns]
-by_quarter = by_quarter.reset_index()
-table(
-    by_quarter,
-    "Ward rates by quarter",
-    {"area_name": Col("Ward"), **{c: Col(c) for c in by_quarter.columns if c != "area_name"}},
-    title=f"{label} {unit}{exact} in every ward, by quarter ending",
-    notes=NOTES[:1] + NOTES[2:],
-    height=320,
+# The rest in tabs: the ward's figures, the map and the ranking above answer the page's question.
+trend_tab, committee_tab, every_tab, read_tab = st.tabs(
+    ["By quarter", "Area committee", "Every measure", "How to read these figures"]
 )
 
-# --- The area committee --------------------------------------------------------------------------
-chosen_committee = ward_committee if committee == ALL_WARDS else committee
-st.header(plain(f"{chosen_committee} area committee"))
-members = ward_rows[ward_rows["area_committee"] == chosen_committee].sort_values("area_name")
-side_by_side = pd.concat(
-    [members, committee_rows[committee_rows["area_name"] == chosen_committee],
-     figures[figures["level"] == "district"]]
-)  # fmt: skip
-# A committee may share its name with one of its wards (Shipley): the bars are named apart.
-side_by_side["bar_name"] = side_by_side["area_name"].where(
-    side_by_side["level"] != "committee", side_by_side["area_name"] + " area committee"
-)
-charts.draw(
-    charts.by_category(
-        side_by_side,
-        "bar_name",
-        [
-            Series(
-                "rate",
-                None,
-                charts.DARK_BLUE,
-                "%{y}: %{x:.1f}<extra></extra>",
-                text=[str(t) for t in side_by_side["rate_text"]],
-            )
-        ],
-        title=f"{label} {unit}: the wards of {chosen_committee}, the committee and the district",
-        height=140 + 45 * len(side_by_side),
-        value_axis={"title": f"Rate {unit}"},
-    ),
-    alt=f"Bar chart of {label} {unit} in each ward of {chosen_committee} area committee, the "
-    "committee as a whole and the district; a withheld figure (c) has no bar. The table below "
-    "gives the figures.",
-    key="chart_committee",
-)
-table(
-    side_by_side,
-    "Area committee wards",
-    {
-        "area_name": Col("Area"),
-        "level": Col("Ward, committee or district"),
-        "count_text": Col(f"Families{exact}"),
-        "rate_text": Col(f"Rate {unit}{exact}"),
-        "rank_text": Col("Rank among the wards"),
-    },
-    title=f"{label} {unit}: {chosen_committee} area committee's wards against the district, "
-    f"quarter ending {fmt_date(quarter_end)}",
-    notes=NOTES,
-)
-
-profile_buttons(
-    str(chosen_committee), f"{chosen_committee} area committee", quarter_end, key="committee"
-)
-
-# --- Every measure for the ward ------------------------------------------------------------------
-st.header(plain(f"{ward_name} at a glance"))
-if profile.glance:
-    st.markdown("\n".join(f"- {plain(sentence)}" for sentence in profile.glance))
-every_measure = pd.DataFrame(
-    [
-        {
-            "label": m.label,
-            "unit": m.unit,
-            "value_text": m.value_text,
-            "district_text": m.district_text,
-            "difference_text": m.difference_text,
-            "rank_text": m.rank_text,
-            "direction": m.direction_words,
-        }
-        for m in profile.measures
+with trend_tab:
+    # --- Trend by quarter -------------------------------------------------------------------------
+    st.header(plain(f"{label} by quarter"))
+    trend = model.query(wards.ward_trend, measure_id, protected=protected)
+    ward_committee = committee_of.get(ward_code)
+    shown_areas = [
+        ("ward", ward_code, ward_name, charts.DARK_BLUE, None),
+        ("committee", ward_committee, f"{ward_committee} area committee", charts.TURQUOISE, "dot"),
+        ("district", wards.DISTRICT_CODE, district_name, charts.ORANGE, "dash"),
     ]
-)
-table(
-    every_measure,
-    "Ward measures",
-    {
-        "label": Col("Measure"),
-        "unit": Col("Unit"),
-        "value_text": Col(f"{ward_name}{exact}"),
-        "district_text": Col(f"{district_name}{exact}"),
-        "difference_text": Col("Difference"),
-        "rank_text": Col("Rank among the wards"),
-        "direction": Col("Direction of travel, last four quarters"),
-    },
-    title=f"{ward_name} against {district_name} on every measure, quarter ending "
-    f"{fmt_date(quarter_end)}",
-    notes=(profile.disclosure_note, WHICH_WARD),
-)
+    lines = []
+    for level, code, name, colour, dash in shown_areas:
+        rows = trend[(trend["level"] == level) & (trend["area_code"] == code)]
+        lines.append(
+            Series("rate", name, colour, "%{y:.1f}<extra>" + charts.label(name) + "</extra>",
+                   data=rows, dash=dash, markers=True)
+        )  # fmt: skip
+    charts.draw(
+        charts.over_time(
+            trend,
+            "quarter_end",
+            title=f"{label} {unit}, each quarter: {ward_name}, its area committee and the district",
+            lines=lines,
+            x_axis=charts.period_axis(
+                trend["quarter_end"],
+                [wards.quarter_label(q).split(" (")[0] for q in trend["quarter_end"]],
+                title="Quarter",
+                most=6,
+            ),
+            y_axis={"title": f"Rate {unit}", "rangemode": "tozero"},
+            hovermode="x unified",
+        ),
+        alt=f"Line chart of {label} {unit} in each quarter for {ward_name}, "
+        f"{ward_committee} area committee and {district_name}; gaps are figures withheld. The "
+        "table below gives every ward's rate in every quarter.",
+        key="chart_ward_trend",
+    )
+    by_quarter = trend[trend["level"] == "ward"].pivot(
+        index="area_name", columns="quarter_end", values="rate_text"
+    )
+    by_quarter.columns = [f"{fmt_date(q)}" for q in by_quarter.columns]
+    by_quarter = by_quarter.reset_index()
+    table(
+        by_quarter,
+        "Ward rates by quarter",
+        {"area_name": Col("Ward"), **{c: Col(c) for c in by_quarter.columns if c != "area_name"}},
+        title=f"{label} {unit}{exact} in every ward, by quarter ending",
+        notes=NOTES[:1] + NOTES[2:],
+        height=320,
+    )
 
-# --- How to read these figures -------------------------------------------------------------------
-st.header("How to read these figures")
-st.markdown(
-    f"**Which ward a family counts in.** {WHICH_WARD}\n\n"
-    f"**Small numbers.** {plain(profile.disclosure_note)} The symbol **c** is the Government "
-    "Statistical Service's mark for a figure withheld to keep people from being identified."
-    + (
-        ""
-        if protected
-        else " Your role sees exact figures on screen: do not share them. The ward profile "
-        "always uses protected figures."
+with committee_tab:
+    # --- The area committee -----------------------------------------------------------------------
+    chosen_committee = ward_committee if committee == ALL_WARDS else committee
+    st.header(plain(f"{chosen_committee} area committee"))
+    members = ward_rows[ward_rows["area_committee"] == chosen_committee].sort_values("area_name")
+    side_by_side = pd.concat(
+        [members, committee_rows[committee_rows["area_name"] == chosen_committee],
+         figures[figures["level"] == "district"]]
+    )  # fmt: skip
+    # A committee may share its name with one of its wards (Shipley): the bars are named apart.
+    side_by_side["bar_name"] = side_by_side["area_name"].where(
+        side_by_side["level"] != "committee", side_by_side["area_name"] + " area committee"
     )
-    + "\n\n**Measures**, each a count of families and a rate with its denominator:\n\n"
-    + "\n".join(
-        f"- *{plain(row.label)}* ({plain(row.unit)}): {plain(row.definition)}"
-        for row in measures.itertuples()
+    charts.draw(
+        charts.by_category(
+            side_by_side,
+            "bar_name",
+            [
+                Series(
+                    "rate",
+                    None,
+                    charts.DARK_BLUE,
+                    "%{y}: %{x:.1f}<extra></extra>",
+                    text=[str(t) for t in side_by_side["rate_text"]],
+                )
+            ],
+            title=f"{label} {unit}: the wards of {chosen_committee}, the committee and the "
+            "district",
+            height=140 + 45 * len(side_by_side),
+            value_axis={"title": f"Rate {unit}"},
+        ),
+        alt=f"Bar chart of {label} {unit} in each ward of {chosen_committee} area committee, the "
+        "committee as a whole and the district; a withheld figure (c) has no bar. The table below "
+        "gives the figures.",
+        key="chart_committee",
     )
-)
+    table(
+        side_by_side,
+        "Area committee wards",
+        {
+            "area_name": Col("Area"),
+            "level": Col("Ward, committee or district"),
+            "count_text": Col(f"Families{exact}"),
+            "rate_text": Col(f"Rate {unit}{exact}"),
+            "rank_text": Col("Rank among the wards"),
+        },
+        title=f"{label} {unit}: {chosen_committee} area committee's wards against the district, "
+        f"quarter ending {fmt_date(quarter_end)}",
+        notes=NOTES,
+        caution=Caution("count", "families"),
+    )
+
+    profile_buttons(
+        str(chosen_committee), f"{chosen_committee} area committee", quarter_end, key="committee"
+    )
+
+with every_tab:
+    # --- Every measure for the ward ---------------------------------------------------------------
+    st.header(plain(f"{ward_name} at a glance"))
+    if profile.glance:
+        st.markdown("\n".join(f"- {plain(sentence)}" for sentence in profile.glance))
+    every_measure = pd.DataFrame(
+        [
+            {
+                "label": m.label,
+                "unit": m.unit,
+                "value_text": m.value_text,
+                "district_text": m.district_text,
+                "difference_text": m.difference_text,
+                "rank_text": m.rank_text,
+                "direction": m.direction_words,
+            }
+            for m in profile.measures
+        ]
+    )
+    table(
+        every_measure,
+        "Ward measures",
+        {
+            "label": Col("Measure"),
+            "unit": Col("Unit"),
+            "value_text": Col(f"{ward_name}{exact}"),
+            "district_text": Col(f"{district_name}{exact}"),
+            "difference_text": Col("Difference"),
+            "rank_text": Col("Rank among the wards"),
+            "direction": Col("Direction of travel, last four quarters"),
+        },
+        title=f"{ward_name} against {district_name} on every measure, quarter ending "
+        f"{fmt_date(quarter_end)}",
+        notes=(profile.disclosure_note, WHICH_WARD),
+    )
+
+with read_tab:
+    # --- How to read these figures ----------------------------------------------------------------
+    st.header("How to read these figures")
+    st.markdown(
+        f"**Which ward a family counts in.** {WHICH_WARD}\n\n"
+        f"**Small numbers.** {plain(profile.disclosure_note)} The symbol **c** is the Government "
+        "Statistical Service's mark for a figure withheld to keep people from being identified."
+        + (
+            ""
+            if protected
+            else " Your role sees exact figures on screen: do not share them. The ward profile "
+            "always uses protected figures."
+        )
+        + "\n\n**Measures**, each a count of families and a rate with its denominator:\n\n"
+        + "\n".join(
+            f"- *{plain(row.label)}* ({plain(row.unit)}): {plain(row.definition)}"
+            for row in measures.itertuples()
+        )
+    )

@@ -14,6 +14,8 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -43,6 +45,21 @@ REFERRALS_TABS = [
     "What more capacity would buy", "Referrals and decisions", "Caseloads",
 ]  # fmt: skip
 LAG_COLUMNS = ("cluster", "allocated", "median_working_days", "p90_working_days", "caution")
+
+
+def percent(share: float) -> str:
+    """A share as the pages write it, worked out here: to one decimal place from its exact value,
+    a tie away from nought (as the browser rounds; Python's % format rounds 0.6815 up)."""
+    exact = Decimal(share).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    return f"{exact * 100:.1f}%"
+
+
+def share_as_shown(share: float | Fraction) -> float:
+    """A share as a table holds it: to the tenth of a percentage point (0.619 for 61.9%),
+    rounded from its exact value, a tie away from nought."""
+    if isinstance(share, Fraction):  # exactly, as the table's own rounding sees it
+        share = Decimal(share.numerator) / Decimal(share.denominator)
+    return float(Decimal(share).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def as_int(text: str) -> int:
@@ -119,7 +136,11 @@ def plotly_traces(at: AppTest, key_part: str) -> list[dict]:
 
     charts = [c for c in at.get("plotly_chart") if key_part in c.proto.id]
     assert len(charts) == 1, [c.proto.id for c in at.get("plotly_chart")]
-    return json.loads(charts[0].proto.spec)["data"]
+    traces = json.loads(charts[0].proto.spec)["data"]
+    for trace in traces:  # a long legend entry is drawn over two lines: its name is one text
+        if trace.get("name"):
+            trace["name"] = trace["name"].replace("<br>", " ")
+    return traces
 
 
 def decode(values) -> np.ndarray:
@@ -338,8 +359,21 @@ def test_overview_shows_eligibility_claims_and_income_under_the_plan(
     assert as_int(metric(at, "Results claims")) == results
     assert metric(at, "Income so far") == f"£{round(income):,}"
     text = as_shown(" ".join(m.value for m in at.markdown))
-    assert f"**{income / target_income:.0%}** of the £{round(target_income):,}" in text
+    assert (
+        f"**{percent(income / target_income)}** of the £{round(target_income):,} the plan's "
+        "target of" in text
+    )
     assert f"*{name}*" in text
+    # Another target typed in: the income line names it, and what it would earn.
+    per_family = target_income / as_int(at.number_input(key="target").value)
+    at.number_input(key="target").set_value(1000).run()
+    text = as_shown(" ".join(m.value for m in at.markdown))
+    assert (
+        f"**{percent(income / (1000 * per_family))}** of the £{round(1000 * per_family):,} a "
+        "target of 1,000 families would earn" in text
+    )
+    assert "the plan's target of" not in text
+    at.number_input(key="target").set_value(round(target_income / per_family)).run()
     links = [link.proto.label for link in at.main.get("page_link")]
     assert any(label.startswith("Claims & returns") for label in links)
     assert any(label.startswith("Near threshold") for label in links)

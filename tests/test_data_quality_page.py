@@ -33,7 +33,17 @@ from loaders.contracts import BY_SOURCE
 from pages import registry
 from pages.ui.formats import fmt_number
 from tests.access_helpers import give_reason
-from tests.test_app_pages import APP, as_int, decode, frame_with, leaves, metric, open_app
+from tests.test_app_pages import (
+    APP,
+    as_int,
+    decode,
+    frame_with,
+    leaves,
+    metric,
+    open_app,
+    percent,
+    share_as_shown,
+)
 from tests.text_payloads import as_shown
 
 PAGE = registry.BY_KEY["data_quality"].file
@@ -136,7 +146,7 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
         in_raw = model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
         assert row["rows_loaded"] == in_raw, source
         assert row["rows_read"] == in_raw + rejected.get(source, 0), source
-        assert row["rejected_share"] == pytest.approx(row["rows_rejected"] / row["rows_read"])
+        assert row["rejected_share"] == share_as_shown(row["rows_rejected"] / row["rows_read"])
     assert as_int(metric(at, "Rows rejected")) == sum(rejected.values())
     loaded = sum(
         model_sql.execute(f'select count(*) from "raw_{source}"').fetchall()[0][0]
@@ -148,7 +158,7 @@ def test_rejects_per_source_match_independent_sql(app_model: Path, model_sql) ->
     share = sum(rejected.values()) / read
     summary = " ".join(m.value for m in at.markdown)
     assert (
-        f"**{sum(rejected.values()):,} of {read:,} rows** ({share:.1%}) were rejected, from "
+        f"**{sum(rejected.values()):,} of {read:,} rows** ({percent(share)}) were rejected, from "
         f"{len(rejected)} of {len(counts)} sources." in summary
     )
 
@@ -209,7 +219,7 @@ def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> Non
         assert shown.loc[source, "registrations"] == row["registrations"], source
         assert shown.loc[source, "persons"] == row["persons"], source
         assert shown.loc[source, "registrations_linked_elsewhere"] == row["linked"], source
-        assert shown.loc[source, "linked_elsewhere_share"] == pytest.approx(
+        assert shown.loc[source, "linked_elsewhere_share"] == share_as_shown(
             row["linked"] / row["registrations"]
         ), source
 
@@ -217,9 +227,11 @@ def test_linked_share_matches_independent_sql(app_model: Path, model_sql) -> Non
     charts = [c for c in at.get("plotly_chart") if "chart_linked_share" in c.proto.id]
     assert len(charts) == 1
     bars = json.loads(charts[0].proto.spec)["data"][0]
-    drawn = dict(zip(map(html.unescape, decode(bars["y"])), decode(bars["x"]), strict=True))
+    # a long title is drawn over lines (<br>) so the bars keep their room on a narrow screen
+    titles = [html.unescape(y.replace("<br>", " ")) for y in decode(bars["y"])]
+    drawn = dict(zip(titles, decode(bars["x"]), strict=True))
     for source, row in shown.iterrows():
-        assert drawn[row["title"]] == pytest.approx(row["linked_elsewhere_share"]), source
+        assert share_as_shown(drawn[row["title"]]) == row["linked_elsewhere_share"], source
 
 
 # --- Linkage quality -----------------------------------------------------------------------------
@@ -248,13 +260,17 @@ def test_linkage_figures_match_independent_sql(app_model: Path, model_sql) -> No
         at, "comparison", "comparison_label", "level_order", "label", "m_probability",
         "u_probability", "match_weight",
     )  # fmt: skip
-    levels = model_sql.execute("select count(*) from int_person_link_parameter").fetchall()[0][0]
-    assert len(weights) == levels
+    levels = model_sql.execute(
+        "select comparison, level_order, m_probability, u_probability"
+        " from int_person_link_parameter"
+    ).df().set_index(["comparison", "level_order"])  # fmt: skip
+    assert len(weights) == len(levels)
     for row in weights.itertuples():
-        if row.m_probability and row.u_probability:
-            assert row.match_weight == pytest.approx(
-                math.log2(row.m_probability / row.u_probability)
-            )
+        m, u = levels.loc[(row.comparison, row.level_order), ["m_probability", "u_probability"]]
+        if m and u:
+            assert row.match_weight == pytest.approx(math.log2(m / u))
+        # the shares as the page shows them: to the tenth of a percentage point
+        assert (row.m_probability, row.u_probability) == (share_as_shown(m), share_as_shown(u))
     assert (weights["match_weight"] > 0).any() and (weights["match_weight"] < 0).any()
 
 
@@ -282,7 +298,11 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     assert len(picker.options) == len(pairs)
     assert picker.value == pairs["pair_id"].iloc[0]  # strongest first
     first = pairs.iloc[0]
-    assert picker.options[0].startswith(f"1. {first['match_probability']:.2%} · ")
+    # To one decimal place, as every percentage; a probability that would round to 100% is
+    # "over 99.9%" (no scored pair is certain).
+    p = first["match_probability"]
+    shown = "over 99.9%" if 0.9995 <= p < 1 else percent(p)
+    assert picker.options[0].startswith(f"1. {shown} · ")
     assert first["first_name_l"] in picker.options[0]
 
     # The pair in detail: both records side by side, with the weight of each comparison.
@@ -297,6 +317,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     standing = next(m.value for m in at.markdown if "The last build" in m.value)
     assert ("**linked**" in standing) == bool(first["linked"])
     assert ("strongest of" in standing) == (first["registration_pairs"] > 1)
+    assert "Offered for review because" in standing
     dob = detail.loc["Date of birth", "Record 1"]
     assert dob == "–" or datetime.strptime(dob, "%d %b %Y")
     chart = next(c for c in at.get("plotly_chart") if "chart_pair_weights" in c.proto.id)
@@ -312,7 +333,7 @@ def test_review_queue_count_and_order_match_independent_sql(own_model: Path) -> 
     # The list of pairs awaiting review has every one of them.
     listed = frame_with(
         at, "pair_id", "match_probability", "title_l", "first_name_l", "last_name_l", "dob_l",
-        "title_r", "first_name_r", "last_name_r", "dob_r", "rank",
+        "title_r", "first_name_r", "last_name_r", "dob_r", "rank", "why",
     )  # fmt: skip
     assert listed["pair_id"].tolist() == pairs["pair_id"].tolist()
 

@@ -333,6 +333,11 @@ def test_near_families_are_blocked_by_one_or_two_near_measures(model, district):
     assert one in near.index and two in near.index and three not in near.index
     assert near.loc[one, "blocking_measures"] == 1 and near.loc[two, "blocking_measures"] == 2
     assert "needs 5 more sessions attended this term" in near.loc[one, "needs"]
+    # A short term starts the run of three again: after it, two more terms are still needed
+    # (the family is at "0 of 3 terms met", not one term from a claim).
+    assert near.loc[one, "needs"].endswith(
+        ", then 2 more terms in a row with sessions attended at least 90%"
+    ), near.loc[one, "needs"]
     blockers = read_plan.near_family_blockers(model)
     assert set(blockers[blockers["family_key"] == two]["measure_id"]) == {
         "attendance_sustained",

@@ -17,7 +17,7 @@ a council's scale, and direct standardisation cannot use an empty cell; the regr
 every problem at once with one parameter each.
 
 Guards, so the model is never fitted where it cannot be: a band with fewer families than the
-caution threshold (settings.yaml reporting.caution_below_cases), or without both a family that
+caution threshold (settings.yaml display.caution_below_cases), or without both a family that
 reached a claim and one that did not, is left out and shown only as counted; a problem is left out
 of the adjustment when fewer families than that threshold have it (or lack it), or when all of
 those with it (or without it) had the same outcome. What was left out is said beside the figures.
@@ -35,14 +35,9 @@ import pandas as pd
 
 from data_model.read.connection import query_frame, query_row
 from data_model.read.referrals import ReferralFilter
-from data_model.settings import settings
+from data_model.settings import caution_below_cases, settings
 
 Z_95 = 1.959963984540054  # the normal distribution's 97.5th percentile
-
-
-def caution_below_cases() -> int:
-    """A median or rate from fewer cases than this carries a caution (settings.yaml)."""
-    return int(settings()["reporting"]["caution_below_cases"])
 
 
 def _lag_settings() -> dict[str, Any]:

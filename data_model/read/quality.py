@@ -258,7 +258,7 @@ def linkage_review_queue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 + coalesce(weight_dob, 0) + coalesce(weight_location, 0) + coalesce(weight_sex, 0)
             ) as prior_weight,
             person_key_l, person_key_r, linked_by_last_build, registration_pairs,
-            decision, decided_at, decided_by
+            review_reason, decision, decided_at, decided_by
         from mart_linkage_review_queue
         order by decision is not null, match_probability desc, pair_id
         """,

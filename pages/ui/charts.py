@@ -3,7 +3,13 @@
 A chart is made by `over_time` (lines and bars against dates) or `by_category` (bars against
 categories) from a DataFrame and the columns to draw (a Series each), then drawn with `draw`,
 which gives it its alt text. `figure` starts a chart of another kind with the same title and
-template.
+template. `count_axis` and `period_axis` give an axis of counts whole-number ticks and an axis of
+months or quarters one label per period.
+
+`draw` writes the chart's title above it as text, which wraps at any width (Plotly's own title
+does not, and is cut off on a phone), and draws the chart without Plotly's toolbar: it covered
+the title and added seven tab stops per chart; the table beside each chart has its figures, to
+read and download.
 
 Plotly reads a subset of HTML in titles, legend names, axis labels and hover text (<b>, <br>,
 <a href>): text from data is escaped with `label` before it gets there. `figure` escapes the
@@ -14,6 +20,7 @@ who escapes any data put into it with `label`.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +30,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+
+from pages.ui.formats import plain
 
 # The Government Analysis Function's categorical palette: each colour has at least 3:1 contrast
 # with the white background and with its neighbour in this order (WCAG 2.2 non-text contrast).
@@ -68,17 +77,99 @@ pio.templates["ffi"] = go.layout.Template(
     data={"bar": [go.Bar(marker={"line": {"color": "#FFFFFF", "width": 1}})]},
 )
 
-_PLOTLY_CONFIG = {
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-    "toImageButtonOptions": {"format": "png", "scale": 2},
-}
+_PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
+
+# Characters of an axis title or a legend entry on one line: at 400 px wide (a phone, or 400%
+# zoom) the chart is about 350 px across, some 45 characters of its 14 px text. A title under
+# the plot is centred on it, and the plot may start 140 px in (after a bar chart's labels).
+X_TITLE_WIDTH = 20
+Y_TITLE_WIDTH = 40
+LEGEND_WIDTH = 40
+# A horizontal bar's label on one line: some 140 px, leaving the bars two thirds of a phone.
+CATEGORY_WIDTH = 18
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def title_text(fig: go.Figure) -> str:
+    """The figure's title as plain text (Plotly's is escaped and broken into lines)."""
+    text = fig.layout.title.text or ""
+    return html.unescape(_BREAK.sub(" ", text)).strip()
+
+
+def _rewrapped(text: str | None, width: int) -> str | None:
+    """A Plotly label (escaped, perhaps already over lines) over lines of at most `width`."""
+    if not text or len(text) <= width:
+        return text
+    plain_text = html.unescape(_BREAK.sub(" ", text))
+    return wrapped_label(plain_text, width)
 
 
 def draw(fig: go.Figure, alt: str, key: str | None = None) -> None:
     """Draw a Plotly figure with the template, its alt text (what a screen reader says, ending
-    with where the table of its figures is), and no Streamlit restyling."""
+    with where the table of its figures is), and no Streamlit restyling. Its title goes above it
+    as text; axis titles and legend entries are wrapped to fit a narrow screen."""
+    title = title_text(fig)
+    lines = max(1, len(_BREAK.findall(fig.layout.title.text or "")) + 1)
+    if title:
+        st.markdown(f"**{plain(title)}**")
+    # The title's room at the top goes: the legend above the plot pushes the margin itself.
+    top = fig.layout.margin.t
+    fig.update_layout(
+        title=None,
+        margin={"t": 16 if top is None else max(16, top - 70 - 22 * (lines - 1))},
+        height=None if fig.layout.height is None else fig.layout.height - 40 - 22 * (lines - 1),
+    )
+    fig.for_each_xaxis(
+        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, X_TITLE_WIDTH))
+    )
+    fig.for_each_yaxis(
+        lambda axis: axis.update(title_text=_rewrapped(axis.title.text, Y_TITLE_WIDTH))
+    )
+    fig.for_each_trace(lambda trace: trace.update(name=_rewrapped(trace.name, LEGEND_WIDTH))
+                       if getattr(trace, "name", None) else None)  # fmt: skip
     st.plotly_chart(fig, theme=None, config=_PLOTLY_CONFIG, alt=alt, key=key)
+
+
+def count_axis(largest: float | int | None = None, **axis: Any) -> dict[str, Any]:
+    """An axis of counts (families, referrals): whole-number ticks with thousands separators,
+    from nought. Given the largest value drawn, a small one gets a tick at every whole number
+    rather than Plotly's halves."""
+    out: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
+    if largest is not None and not pd.isna(largest) and largest <= 6:
+        out.update(dtick=1, tick0=0, range=[0, max(float(largest), 1.0) * 1.15])
+    return {**out, **axis}
+
+
+def period_axis(
+    dates: Sequence[Any] | pd.Series,
+    labels: Sequence[str] | None = None,
+    *,
+    most: int = 8,
+    **axis: Any,
+) -> dict[str, Any]:
+    """An axis of periods with one label for each period it labels (never 'Jan 2020' three
+    times): every period when there are at most `most`, else every second, third, ... so that
+    no more than `most` are labelled. `labels` names each period (a quarter's 'Q4 2019/20'); by
+    default a month is written 'Jan 2020'."""
+    stamps = pd.to_datetime(pd.Series(list(dates))).drop_duplicates().sort_values()
+    if labels is None:
+        names = [stamp.strftime("%b %Y") for stamp in stamps]
+    else:
+        by_date = dict(zip(pd.to_datetime(pd.Series(list(dates))), labels, strict=True))
+        names = [by_date[stamp] for stamp in stamps]
+    step = max(1, -(-len(stamps) // most))  # ceiling
+    # The last period is always labelled: it is the one people look for.
+    chosen = list(range(len(stamps) - 1, -1, -step))[::-1]
+    out: dict[str, Any] = {
+        "tickmode": "array",
+        "tickvals": [stamps.iloc[i] for i in chosen],
+        "ticktext": [names[i] for i in chosen],
+    }
+    if len(stamps) > 1:  # room either side, so that no bar and no label is cut off at the ends
+        period = (stamps.iloc[-1] - stamps.iloc[0]) / (len(stamps) - 1)
+        out["range"] = [(stamps.iloc[0] - period / 2).floor("D"),
+                        (stamps.iloc[-1] + period).ceil("D")]  # fmt: skip
+    return {**out, **axis}
 
 
 def label(text: object) -> str:
@@ -223,7 +314,11 @@ def by_category(
 ) -> go.Figure:
     """Bars for each category in column `category`, horizontal (first category at the top)
     unless `horizontal` is false. Categories are text shown as typed (escaped), over lines of
-    `wrap` characters if given; a `categoryarray` in `category_axis` names them as in `frame`."""
+    `wrap` characters (by default CATEGORY_WIDTH for horizontal bars, whose labels would
+    otherwise leave a narrow screen no room for the bars); a `categoryarray` in `category_axis`
+    names them as in `frame`."""
+    if wrap is None and horizontal:
+        wrap = CATEGORY_WIDTH
 
     def as_label(category: object) -> str:
         return label(category) if wrap is None else wrapped_label(category, wrap)

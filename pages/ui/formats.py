@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
+
+from data_model.settings import caution_below_cases
 
 DATE_FORMAT = "%d %b %Y"  # 01 Jan 2020, everywhere on screen
 GRID_DATE_FORMAT = "DD MMM YYYY"  # the same in st.dataframe (momentJS)
@@ -40,10 +43,17 @@ def fmt_number(value: float | int | None, decimals: int = 1) -> str:
 
 
 def fmt_quantity(value: float | int, unit: str) -> str:
-    """An amount of a plural unit, singular for one: '1 incident', '5.2 weeks', '5 percentage
-    points'."""
+    """An amount of a plural unit, singular for one: '1 incident', '1 family', '5.2 weeks', '5
+    percentage points'."""
     amount = fmt_number(value)
-    return f"{amount} {unit.removesuffix('s') if amount == '1' else unit}"
+    return f"{amount} {singular(unit) if amount == '1' else unit}"
+
+
+def singular(unit: str) -> str:
+    """A plural unit for one of it: 'families' → 'family', 'weeks' → 'week'."""
+    if unit.endswith("ies"):
+        return unit.removesuffix("ies") + "y"
+    return unit.removesuffix("s")
 
 
 def fmt_duration(seconds: float) -> str:
@@ -62,9 +72,49 @@ def fmt_money(value: float | int | None) -> str:
     return f"£{round(value):,}"
 
 
-def fmt_share(share: float | None, decimals: int = 0) -> str:
-    """A share as a percentage (46%); a dash when there is none."""
-    return NONE if share is None or pd.isna(share) else f"{share:.{decimals}%}"
+SHARE_DECIMALS = 1  # every percentage on screen and in downloads: 46.2%
+
+
+def round_as_shown(value: float, places: int) -> Decimal:
+    """A number rounded as the browser shows it (the table grid and its copies): from its exact
+    value, a tie away from nought. Python's round() and numpy's round a tie to even, and numpy
+    rounds 0.6815 (really 0.68149999...) up: a download would then say 0.682 where the page says
+    0.681."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def fmt_share(share: float | None, decimals: int = SHARE_DECIMALS) -> str:
+    """A share as a percentage to one decimal place (46.2%); a dash when there is none."""
+    if share is None or pd.isna(share):
+        return NONE
+    return f"{round_as_shown(float(share), decimals + 2).scaleb(2):.{decimals}f}%"
+
+
+def fmt_status(status: object) -> str:
+    """A status or category from the model ('not evidenced') as a label starts: 'Not
+    evidenced'. The rest is left as it is, so a name inside keeps its capitals."""
+    if not isinstance(status, str):
+        return "" if status is None or pd.isna(status) else str(status)
+    return status[:1].upper() + status[1:]
+
+
+def small_base_limit() -> int:
+    """Fewer cases than this behind a median, a percentile or a rate, and the figure is shown
+    with a caution (data_model/settings.yaml: display.caution_below_cases)."""
+    return caution_below_cases()
+
+
+def is_small_base(cases: float | int | None) -> bool:
+    """Whether a figure from this many cases needs a caution beside it (none: no figure)."""
+    return cases is not None and not pd.isna(cases) and 0 < cases < small_base_limit()
+
+
+def small_base_words(cases: float | int | None, what: str = "cases") -> str | None:
+    """The caution beside a figure from few cases ('From 3 referrals: use with care'), or None
+    when there are enough (or none, and so no figure)."""
+    if not is_small_base(cases):
+        return None
+    return f"From {fmt_quantity(cases, what)} only: use with care"
 
 
 def fmt_choices(chosen: list[str] | tuple[str, ...], none_chosen: str) -> str:

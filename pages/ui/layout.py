@@ -1,5 +1,5 @@
-"""Page furniture app.py draws around every page: the synthetic-data banner and the sidebar's
-page links and model details."""
+"""Page furniture app.py draws around every page: the page style, the synthetic-data banner and
+the sidebar's page links and model details."""
 
 from __future__ import annotations
 
@@ -10,6 +10,60 @@ import streamlit as st
 
 from pages.ui.formats import fmt_date, fmt_int, plain
 from pages.ui.model import active_plan_name
+
+# What Streamlit's own styles leave out, for keyboard users and for reading links as links
+# (Streamlit gives every page a "Skip to main content" link of its own, first in the tab order).
+PAGE_STYLE = """
+<style>
+/* Focus as GOV.UK draws it: a black ring inside a yellow one, visible on any background. */
+*:focus-visible {
+  outline: 3px solid #0b0c0c !important;
+  outline-offset: 0 !important;
+  box-shadow: 0 0 0 6px #ffdd00 !important;
+}
+/* A table's or chart's toolbar shows while focus is in it, not only under the mouse. */
+[data-testid="stElementToolbar"]:focus-within { opacity: 1 !important; }
+/* A table's own CSV button and column picker would bypass the audited, rounded downloads
+   under it (and add two tab stops per table): hidden. Search and full screen stay. */
+[data-testid="stElementToolbarButton"]:has(button[aria-label^="Download as CSV"]),
+[data-testid="stElementToolbarButton"]:has(button[aria-label^="Show/hide columns"]) {
+  display: none !important;
+}
+/* A small table of text (st.table: the clerical review's two records side by side) wraps its
+   long values (record ids) rather than scrolling sideways on a narrow screen. */
+[data-testid="stTable"] table {
+  table-layout: fixed;
+  width: 100% !important;
+  min-width: 0 !important;
+}
+[data-testid="stTable"] td, [data-testid="stTable"] th {
+  white-space: normal !important;
+  overflow-wrap: anywhere;
+  min-width: 0 !important;
+}
+/* A link to another page, in a page's text, looks like a link: blue and underlined. */
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] {
+  padding: 0 !important;
+  background: none !important;
+}
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] p,
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"] span {
+  color: #1d70b8 !important;
+  text-decoration: underline !important;
+  text-underline-offset: 0.15em;
+}
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"]:hover p,
+[data-testid="stMain"] [data-testid="stPageLink-NavLink"]:hover span {
+  color: #003078 !important;
+  text-decoration-thickness: 3px !important;
+}
+</style>
+"""
+
+
+def page_style() -> None:
+    """The style above, on every page (a style alone takes no room on the page)."""
+    st.html(PAGE_STYLE)
 
 
 def synthetic_banner(model_info: Mapping[str, Any]) -> None:
@@ -32,7 +86,12 @@ def sidebar_details(model_info: Mapping[str, Any]) -> None:
     """The programme, how current the data is, the outcomes plan and when the model was built."""
     with st.sidebar:
         st.markdown(f"**{plain(model_info.get('programme_name') or 'Families First')}**")
-        st.markdown(f"Data current to **{fmt_date(model_info.get('as_at_date'))}**")
+        as_at = model_info.get("as_at_date")
+        st.markdown(
+            f"Data current to **{fmt_date(as_at)}**"
+            if as_at is not None
+            else "How current the data is: not known (no extract carries a date)"
+        )
         if model_info.get("is_synthetic"):
             st.markdown("Synthetic district (demo)")
         plan_name = active_plan_name()

@@ -18,6 +18,7 @@ class Metric:
     value: str
     help: str | None = None
     delta: str | None = None  # a change to show beside the value, in grey (not good or bad)
+    caution: str | None = None  # beside the value, in grey, no arrow: "From 3 referrals only..."
 
 
 def metric_row(metrics: Sequence[Metric], *, fill: bool = False) -> None:
@@ -25,12 +26,24 @@ def metric_row(metrics: Sequence[Metric], *, fill: bool = False) -> None:
     width equally (`fill`)."""
     if fill:
         for column, item in zip(st.columns(len(metrics)), metrics, strict=True):
-            column.metric(item.label, item.value, help=item.help, border=True)
+            column.metric(item.label, item.value, help=item.help, border=True, **_beside(item))
         return
     with st.container(horizontal=True, gap="small"):  # each box as wide as its label
         for item in metrics:
-            extra = {"delta": item.delta, "delta_color": "off"} if item.delta is not None else {}
-            st.metric(item.label, item.value, help=item.help, border=True, width="content", **extra)
+            st.metric(
+                item.label, item.value, help=item.help, border=True, width="content",
+                **_beside(item),
+            )  # fmt: skip
+
+
+def _beside(item: Metric) -> dict:
+    """What st.metric shows under the value: the change (grey, with its arrow), else the caution
+    (grey, no arrow), else nothing."""
+    if item.delta is not None:
+        return {"delta": item.delta, "delta_color": "off"}
+    if item.caution is not None:
+        return {"delta": item.caution, "delta_color": "off", "delta_arrow": "off"}
+    return {}
 
 
 NOT_AVAILABLE = "Not available"

@@ -144,6 +144,20 @@ def hand_over_to_app_if_run_alone() -> None:
         st.switch_page("app.py")
 
 
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def run_app_instead() -> None:
+    """For the stand-ins pages/<url path>.py: on a fresh server's first request Streamlit is in
+    its old pages-folder mode, where a page's address (/programme-overview, a bookmark) names no
+    file and would open under a "Page not found" notice. Its stand-in is found instead, and runs
+    app.py in its place: app.py's navigation then opens the page the address names."""
+    import runpy
+
+    runpy.run_path(str(APP), run_name="__main__")
+    st.stop()
+
+
 def info(*, in_app: bool = False) -> dict:
     """model_info() of the current model; a page without a model stops with a message. app.py
     passes in_app (it is the app, and runs this before st.navigation)."""

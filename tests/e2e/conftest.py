@@ -218,3 +218,46 @@ def assert_no_exception(page: Page) -> None:
         # The app hides error details from users (client.showErrorDetails); the log has them.
         log = SERVER_LOG[0].read_text()[-4000:] if SERVER_LOG[0] else ""
         pytest.fail(f"exception on the page: {' | '.join(errors.all_inner_texts())}\n{log}")
+
+
+def main_tabs(page: Page) -> list[str]:
+    """The names of the tabs a page splits its detail into (none on a short page)."""
+    return page.get_by_test_id("stMain").get_by_role("tab").all_inner_texts()
+
+
+def show_tab(page: Page, name: str) -> None:
+    """Open one of the page's tabs and wait until what it holds is drawn."""
+    page.get_by_test_id("stMain").get_by_role("tab", name=name, exact=True).click()
+    wait_for_app(page)
+    expect(
+        page.get_by_test_id("stMain").get_by_role("tab", name=name, exact=True)
+    ).to_have_attribute("aria-selected", "true")
+
+
+def each_tab(page: Page) -> Iterator[str | None]:
+    """Each of the page's tabs opened in turn (its name), or the page once (None) without tabs:
+    what a tab holds is hidden until it is opened."""
+    names = main_tabs(page)
+    if not names:
+        yield None
+        return
+    for name in names:
+        show_tab(page, name)
+        yield name
+
+
+def axe_or_stop(axe: Path = AXE) -> Path:
+    """axe-core's script (.ci/run installs it): a skip without it, a failure with
+    FFI_REQUIRE_E2E=1 (CI), where the accessibility check must run."""
+    if axe.exists():
+        return axe
+    message = f"axe-core is not installed at {axe} (.ci/run installs it with npm)"
+    if os.environ.get("FFI_REQUIRE_E2E"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core's script, for the accessibility tests (axe_or_stop)."""
+    return axe_or_stop()

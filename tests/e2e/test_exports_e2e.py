@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 
 import openpyxl
 import pytest
-from playwright.sync_api import Download, Page, expect
+from playwright.sync_api import Download, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages import registry
@@ -46,8 +46,10 @@ from tests.e2e.conftest import (
     ARTIFACTS,
     LOCAL_HOSTS,
     assert_no_exception,
+    each_tab,
     give_reason,
     served,
+    show_tab,
     wait_for_app,
 )
 from tests.export_payloads import PAYLOADS, build_export_model
@@ -76,8 +78,9 @@ def export_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _open_expanders(page: Page) -> None:
-    """Open every closed expander, so the tables inside them (and their buttons) are drawn."""
-    closed = page.locator("[data-testid=stExpander] details:not([open]) > summary")
+    """Open every closed expander shown (in the tab open), so the tables inside them (and their
+    buttons) are drawn."""
+    closed = page.locator("[data-testid=stExpander] details:not([open]) > summary:visible")
     while closed.count():
         closed.first.click()
         wait_for_app(page)
@@ -100,14 +103,33 @@ def _download(page: Page, button) -> Download:
     raise AssertionError("unreachable")
 
 
-def _download_all(page: Page, view: str, saved: Saved, only: list[int] | None = None) -> list[str]:
-    """Click every download button in the main panel (or those at the `only` positions); keep
-    each file the browser saves. The files' names, in the buttons' order."""
-    buttons = page.get_by_test_id("stMain").get_by_test_id("stDownloadButton").get_by_role("button")
-    count = buttons.count()
-    saved.buttons[view] = count
+def _download_all(page: Page, view: str, saved: Saved, only: str | None = None) -> list[str]:
+    """Click every download button in the main panel, tab by tab (or only those of the table
+    whose name starts `only`); keep each file the browser saves. The files' names, in the
+    buttons' order."""
     names: list[str] = []
-    for i in range(count) if only is None else only:
+    saved.buttons[view] = 0
+    main = page.get_by_test_id("stMain")
+    for i, tab in enumerate(each_tab(page) if only is None else [None]):
+        if tab is not None:
+            _open_expanders(page)
+        # Buttons above the tabs (a ward's profile) once; then each tab's own.
+        scope = main if i == 0 else main.locator("[role=tabpanel]")
+        names += _download_shown(page, scope, view, saved, only)
+    return names
+
+
+def _download_shown(
+    page: Page, scope: Locator, view: str, saved: Saved, only: str | None
+) -> list[str]:
+    """The download buttons shown now in `scope` (the page, or the open tab), clicked; each file
+    kept."""
+    wanted = "" if only is None else f'[class*="st-key-download_"][class*="_{only}"] '
+    buttons = scope.locator(f"{wanted}[data-testid=stDownloadButton] button:visible")
+    count = buttons.count()
+    saved.buttons[view] += count
+    names: list[str] = []
+    for i in range(count):
         button = buttons.nth(i)
         download = _download(page, button)
         assert download.failure() is None, f"{view}: {download.failure()}"
@@ -123,6 +145,7 @@ def _download_all(page: Page, view: str, saved: Saved, only: list[int] | None = 
 
 def _decide_with_initials(page: Page) -> None:
     """Type a formula as the reviewer's initials and save a decision on the first pair."""
+    show_tab(page, "Clerical review")
     box = page.get_by_role("textbox", name="Your initials (optional)")
     box.fill(INITIALS)
     box.press("Tab")  # Streamlit takes the value when the box loses focus
@@ -168,13 +191,13 @@ def downloads(
                 _decide_with_initials(page)
             _open_expanders(page)
             assert_no_exception(page)
-            names = _download_all(page, entry.key, saved)
+            _download_all(page, entry.key, saved)
             if entry.key == "near_threshold":  # the planted ward names: barriers by ward
+                show_tab(page, "What blocks claims")
                 page.get_by_test_id("stRadio").get_by_text("Ward", exact=True).click()
                 wait_for_app(page)
                 assert_no_exception(page)
-                by_place = [i for i, name in enumerate(names) if name.startswith("barriers-by-")]
-                _download_all(page, "near_threshold_by_ward", saved, only=by_place)
+                _download_all(page, "near_threshold_by_ward", saved, only="barriers-by-")
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "exports_e2e.png"), full_page=True)

@@ -50,7 +50,8 @@ def test_an_idle_session_clears_the_page_and_asks_to_sign_in_again(
     wait_for_app(app_page)
     last_used = time.monotonic()  # the last click, next: the server sees it after this
     give_reason(app_page)
-    expect(app_page.get_by_role("heading", name="Clerical review", level=2)).to_be_visible()
+    # The page drawn (its review in a tab, not clicked: a click would be activity).
+    expect(app_page.get_by_role("tab", name="Clerical review")).to_be_visible()
 
     # Nothing is clicked: the open page checks its session and clears itself.
     ended = app_page.get_by_role("heading", name="Your session has ended", level=1)
@@ -59,6 +60,7 @@ def test_an_idle_session_clears_the_page_and_asks_to_sign_in_again(
     expect(app_page.get_by_text(f"no activity for {IDLE_SECONDS} seconds")).to_be_visible()
     expect(app_page.get_by_test_id("stDataFrame")).to_have_count(0)
     expect(app_page.get_by_role("heading", name="Clerical review")).to_have_count(0)
+    expect(app_page.get_by_role("tab", name="Clerical review")).to_have_count(0)
     # Its address no longer opens it either.
     app_page.goto(f"{app}/data-quality")
     wait_for_app(app_page)

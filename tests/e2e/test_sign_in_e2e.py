@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     assert_no_exception,
     give_reason,
     served,
+    show_tab,
     wait_for_app,
 )
 from tests.e2e.identity_provider import (
@@ -186,6 +187,7 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(
             found = app_page.evaluate("options => axe.run(document, options)", options)
             assert not [v["id"] for v in found["violations"]], found["violations"][:2]
         give_reason(app_page)
+        show_tab(app_page, "Clerical review")  # the review is in a tab of its own
         expect(app_page.get_by_role("heading", name="Clerical review", level=2)).to_be_visible()
     if role == "manager":  # case-level tables download; the download is audited
         sidebar.get_by_role("link", name="Near threshold").click()

@@ -17,7 +17,13 @@ from playwright.sync_api import Page, expect
 from data_model.access import needs_reason
 from pages import registry
 from pages.ui.formats import WORD_JOINER
-from tests.e2e.conftest import assert_no_exception, give_reason, served, wait_for_app
+from tests.e2e.conftest import (
+    assert_no_exception,
+    give_reason,
+    served,
+    show_tab,
+    wait_for_app,
+)
 from tests.text_payloads import PAYLOAD, build_planted_model
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +76,7 @@ def test_every_page_shows_planted_text_as_typed(app_page: Page, planted_server: 
     # Near threshold: barriers by ward, where the chart's labels are the planted ward names.
     app_page.goto(f"{planted_server}/{registry.BY_KEY['near_threshold'].url_path}")
     wait_for_app(app_page)
+    show_tab(app_page, "What blocks claims")
     app_page.get_by_test_id("stRadio").get_by_text("Ward", exact=True).click()
     wait_for_app(app_page)
     assert_no_exception(app_page)

@@ -196,6 +196,13 @@ plain_words as (
                     else ' over the ' || terms_present || ' terms to ' || term_label || ' ('
                 end
                 || value_words || ', ' || threshold_words || ' needed)'
+                -- a term short of the threshold starts the run again: after it, the rest of
+                -- the run is still to come ("0 of 3 terms met" needs more than this term)
+                || case when over = 'each_term' and window_terms > 1 then
+                    ', then ' || (window_terms - 1) || ' more term'
+                    || case when window_terms - 1 = 1 then '' else 's' end
+                    || ' in a row with ' || figure_words || ' ' || threshold_words
+                    else '' end
             when distance_to_threshold > 0 then
                 'needs ' || distance_to_threshold::bigint || case when direction > 0 then ' more '
                     else ' fewer ' end

@@ -84,13 +84,19 @@ select
         when claims.claimable_date <= claimed_through.claimed_through then 'claimed'
         else 'ready'
     end as status,
+    -- why the status, in words that agree with it (a ready claim is not "assumed claimed")
     case
         when not claims.is_evidenced
             then 'the data do not show the family meeting the eligibility rule when attached'
         when claimed_through.claimed_through is null
-            then 'no claim is assumed submitted (assume_claimed_through: never)'
-        else 'assumed claimed when claimable on or before '
+            then 'not yet claimed: the plan takes no claim as submitted'
+        when claims.claimable_date <= claimed_through.claimed_through
+            then 'taken as claimed: claimable on or before '
+                || strftime(claimed_through.claimed_through, '%d %b %Y')
+                || ', the last day the plan takes claims as submitted'
+        else 'not yet claimed: claimable after '
             || strftime(claimed_through.claimed_through, '%d %b %Y')
+            || ', the last day the plan takes claims as submitted'
     end as status_basis,
     case when claims.is_evidenced then claims.amount else 0 end as amount,
     attached.attached_date,
