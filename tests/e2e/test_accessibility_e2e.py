@@ -199,6 +199,9 @@ def _same(screen: str, downloaded: str) -> bool:
         return places <= 3 and exact == saved
     if downloaded in SYMBOLS:
         return screen in ("", downloaded)
+    if ";" in downloaded:  # a trend: the grid reads "3,5,8"; the file says "3; 5; 8", which no
+        # spreadsheet takes for the number 358 (as it would "3,5,8" with thousands separators)
+        return screen.split(",") == downloaded.split("; ")
     return FLAGS.get(screen) == downloaded
 
 
