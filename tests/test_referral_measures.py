@@ -384,3 +384,15 @@ def test_sources_with_equal_totals_are_shown_largest_first(many_sources) -> None
     assert set(top[2:]) == {"School", "Jobcentre Plus", "Other"}
     totals = result["by_week"].groupby("source")["referrals"].sum()
     assert totals[rest] == 2 and totals[top].tolist() == [4, 4, 3, 3, 3]
+
+
+def test_the_last_12_months_end_on_a_leap_day_without_error() -> None:
+    """Data current to 29 Feb: the last 12 months are 01 Mar to 29 Feb, the year before having
+    no 29 Feb; any other day goes back a year and a day."""
+    presets = read_referrals.period_presets(date(2024, 2, 29), date(2015, 4, 1))
+    last_12 = next(v for k, v in presets.items() if k.startswith("Last 12 months"))
+    assert last_12 == (date(2023, 3, 1), date(2024, 2, 29))
+    presets = read_referrals.period_presets(date(2024, 6, 30), date(2015, 4, 1))
+    assert next(v for k, v in presets.items() if k.startswith("Last 12 months"))[0] == date(
+        2023, 7, 1
+    )

@@ -61,7 +61,8 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> dict:
 
 def period_presets(as_at: date, programme_start: date) -> dict[str, tuple[date, date]]:
     """Named periods ending at the data's as-at date, labelled with their dates (DD Mon YYYY)."""
-    year_start = date(as_at.year - 1, as_at.month, as_at.day) + timedelta(days=1)
+    # A year back from 29 Feb is 28 Feb (there is no 29 Feb a year before it).
+    year_start = (pd.Timestamp(as_at) - pd.DateOffset(years=1)).date() + timedelta(days=1)
 
     def label(name: str, start: date, end: date) -> str:
         return f"{name} ({start:%d %b %Y} to {end:%d %b %Y})"
