@@ -28,7 +28,8 @@ record_groups as (
 ),
 
 record_hits as (
-    select
+    -- two records of one person on the same day with the same end make the same hit, once
+    select distinct
         family_key,
         person_key,
         problem_id,
@@ -66,7 +67,9 @@ hits as (
 )
 
 select
-    -- a key from what the hit is, so no sort of every hit is needed to number them
-    hash(indicator_id, person_key, holds_from, evidence_from, first_term_index) as hit_id,
+    -- a key from what the hit is (its span included: two records from one day may hold for
+    -- different spans), so no sort of every hit is needed to number them
+    hash(indicator_id, person_key, holds_from, holds_until, evidence_from, first_term_index)
+        as hit_id,
     *
 from hits
