@@ -6,6 +6,7 @@ not one refused with nothing saved."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -41,12 +42,14 @@ def events(store: Store) -> list[dict]:
 
 def test_a_mark_is_stored_attributed_and_audited_together(store: Store) -> None:
     made = marks.record_mark(store, "FK-1", "attached", marks.PUSHED, model_version="ranking-1",
-                             rank=3, **ANN, access_reason="Case work")  # fmt: skip
+                             rank=3, data_as_at=date(2020, 3, 31), **ANN,
+                             access_reason="Case work")  # fmt: skip
     [row] = stored_rows(store)
-    names = ("family_key", "list_name", "mark", "reason", "model_version", "rank", "marked_by",
-             "role")  # fmt: skip
+    names = ("family_key", "list_name", "mark", "reason", "model_version", "rank", "data_as_at",
+             "marked_by", "role")  # fmt: skip
     assert tuple(row[n] for n in names) == (
-        "FK-1", "attached", "pushed", None, "ranking-1", 3, "ann@council.example", "analyst"
+        "FK-1", "attached", "pushed", None, "ranking-1", 3, "2020-03-31", "ann@council.example",
+        "analyst",
     )  # fmt: skip
     assert row["mark_id"] == made.mark_id == 1
     [event] = events(store)

@@ -5,14 +5,15 @@ A mark says what a person decided about one family in one list ("attached": a fa
 "unreferred": an eligible family nobody has referred): referred or pushed, or not appropriate
 with a reason. Each is a row of quickwin_mark (appended; the latest on a family in a list
 counts), attributed to the user and audited (a quickwin_mark event written in the same
-transaction: both or neither), with the ranking version and rank the family was seen at, so the
-model card can say how often the ranking was followed.
+transaction: both or neither), with the ranking version and rank the family was seen at and the
+as-at date of its data, so the model card can say how often the ranking was followed and how the
+families fared after.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
@@ -26,7 +27,7 @@ MARKS = {PUSHED: "Referred or pushed", NOT_APPROPRIATE: "Not appropriate"}
 LISTS = ("attached", "unreferred")
 REASON_MAX_CHARACTERS = 300
 MARK_COLUMNS = ["mark_id", "family_key", "list_name", "mark", "reason", "model_version", "rank",
-                "marked_at", "marked_by", "role"]  # fmt: skip
+                "data_as_at", "marked_at", "marked_by", "role"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Mark:
     reason: str | None
     model_version: str | None
     rank: int | None
+    data_as_at: str | None
     marked_at: str
     marked_by: str
 
@@ -67,6 +69,7 @@ def record_mark(
     reason: str | None = None,
     model_version: str | None = None,
     rank: int | None = None,
+    data_as_at: date | None = None,
     user: str,
     role: str | None,
     session: str,
@@ -84,12 +87,14 @@ def record_mark(
     def work(conn: Connection) -> Mark:
         mark_id = (conn.execute(select(func.max(quickwin_mark.c.mark_id))).scalar() or 0) + 1
         made = Mark(mark_id, family_key, list_name, mark, reason, model_version,
-                    None if rank is None else int(rank), at, user)  # fmt: skip
+                    None if rank is None else int(rank),
+                    data_as_at.isoformat() if data_as_at else None, at, user)  # fmt: skip
         conn.execute(
             quickwin_mark.insert().values(
                 mark_id=made.mark_id, family_key=made.family_key, list_name=made.list_name,
                 mark=made.mark, reason=made.reason, model_version=made.model_version,
-                rank=made.rank, marked_at=made.marked_at, marked_by=made.marked_by, role=role,
+                rank=made.rank, data_as_at=made.data_as_at, marked_at=made.marked_at,
+                marked_by=made.marked_by, role=role,
             )
         )  # fmt: skip
         audit.record_in(

@@ -96,6 +96,7 @@ quickwin_mark = Table(
     Column("reason", Text),  # why not appropriate (required then)
     Column("model_version", Text),  # the ranking the family was seen in (None: unranked)
     Column("rank", BigInteger),  # its rank in that ranking's whole list
+    Column("data_as_at", String(10)),  # the as-at date (ISO) of the data it was seen in
     Column("marked_at", String(40), nullable=False),  # UTC ISO
     Column("marked_by", Text, nullable=False),
     Column("role", Text),
