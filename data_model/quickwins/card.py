@@ -551,7 +551,7 @@ def documents(tables: dict[str, pd.DataFrame], settings: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-LIST_WORDS = {"attached": "Attached families to push", "unreferred": "Referrals to make"}
+LIST_WORDS = {"attached": "Families to push", "unreferred": "Referrals to make"}
 
 
 def follow_up_section(followed: pd.DataFrame, fared: pd.DataFrame, version: dict) -> Section:
