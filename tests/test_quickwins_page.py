@@ -318,3 +318,22 @@ def test_a_plan_without_payments_shows_outcomes_and_no_money(served: Path) -> No
     assert "probability of the plan's sustained outcome" in page  # the model card's label
     for frame in at.dataframe:
         assert not frame.value.astype(str).apply(lambda c: c.str.contains("£")).any().any()
+
+
+# --- The user guide ------------------------------------------------------------------------------
+
+
+def test_the_user_guide_explains_quick_wins_in_plain_words(served: Path) -> None:
+    at = open_page(oid="oid-qw-guide")
+    run(at.switch_page(registry.BY_KEY["user_guide"].file))
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "## Quick wins" in shown
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Quick wins\n", 1)[1].split("\n### ", 1)[0]
+    assert section.split("\n\n")[0].replace("\n", " ") in " ".join(shown.split("\n"))
+    for words in ("What the ranking is", "What it is not", "advisory, and a practitioner decides",
+                  "Reading the reasons", "raises", "lowers", "never attached",
+                  "switch it off", "not appropriate"):  # fmt: skip
+        assert words in section, words
+    # code terms only in the technical appendix
+    assert "`" not in section and "yaml" not in section and "ranking_" not in section
