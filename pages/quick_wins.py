@@ -200,7 +200,21 @@ MARK_COLUMNS = {
     "marked_by": Col("Marked by"),
 }
 FAMILY_ID = Col("Family id", help="The family's id in the model, for analysts.")
-NO_MARK = Missing(NOT_APPLICABLE, "no decision recorded, or no reason needed")
+NOT_MARKED, NOT_KNOWN = "Not marked", "Not known"
+
+
+def as_listed(frame: pd.DataFrame) -> pd.DataFrame:
+    """A list as its table shows it: words, never an empty cell, where there is no mark or no
+    known place."""
+    return frame.assign(
+        mark_words=frame["mark_words"].fillna(NOT_MARKED),
+        mark_reason=frame["mark_reason"].fillna(""),
+        marked_by=frame["marked_by"].fillna(""),
+        cluster=frame["cluster"].fillna(NOT_KNOWN),
+        ward_name=frame["ward_name"].fillna(NOT_KNOWN),
+    )
+
+
 ranked_only = RANK_COLUMNS if ranked else {}
 notes = (f"Data as at {as_at}.", f"Filters: {where}.", "The ranking is advisory.")
 
@@ -216,8 +230,10 @@ with refer_tab:
         "evidence."
     )
     table(
-        to_refer.assign(problems=to_refer["problems"].map(problems_text),
-                        evidence_sources=to_refer["evidence_sources"].map(problems_text)),
+        as_listed(to_refer).assign(
+            problems=to_refer["problems"].map(problems_text),
+            evidence_sources=to_refer["evidence_sources"].map(problems_text),
+        ),
         "Quick wins referrals to make",
         {
             **ranked_only,
@@ -234,7 +250,6 @@ with refer_tab:
         },
         title=f"Eligible families nobody has referred on {as_at}",
         notes=notes,
-        missing=NO_MARK,
         empty="No eligible family is unreferred in these places.",
     )  # fmt: skip
 
@@ -249,8 +264,11 @@ with push_tab:
            "saying whether it raises or lowers the chance." if ranked else "")
     )  # fmt: skip
     table(
-        to_push.assign(problems_at_attachment=to_push["problems_at_attachment"].map(problems_text),
-                       state=to_push["state"].map(lambda s: s if pd.isna(s) else s.capitalize())),
+        as_listed(to_push).assign(
+            problems_at_attachment=to_push["problems_at_attachment"].map(problems_text),
+            state=to_push["state"].map(lambda s: NOT_KNOWN if pd.isna(s) else s.capitalize()),
+            needs=to_push["needs"].fillna("Nothing recorded"),
+        ),
         "Quick wins families to push",
         {
             "case_id": Col("Case"),
@@ -268,7 +286,6 @@ with push_tab:
         },
         title=f"Attached families without {outcome} on {as_at}",
         notes=notes,
-        missing=NO_MARK,
         empty="No attached family is without the outcome in these places.",
     )  # fmt: skip
 
@@ -484,6 +501,8 @@ with marks_tab:
     st.subheader("Every decision")
     shown_history = history.assign(
         mark=history["mark"].map(stored_marks.MARKS),
+        reason=history["reason"].fillna(""),
+        model_version=history["model_version"].fillna("Not ranked"),
         list_name=history["list_name"].map(LIST_TITLES),
         marked_at=pd.to_datetime(history["marked_at"], utc=True).dt.tz_localize(None),
     )
@@ -501,7 +520,7 @@ with marks_tab:
             "family_key": FAMILY_ID,
         },
         title="Every decision on the quick-wins lists, newest first",
-        missing=NO_MARK,
+        missing=Missing(NOT_APPLICABLE, "not ranked when marked"),
         empty="No decision has been recorded yet.",
     )
 
