@@ -203,6 +203,11 @@ FAMILY_ID = Col("Family id", help="The family's id in the model, for analysts.")
 NOT_MARKED, NOT_KNOWN = "Not marked", "Not known"
 
 
+def only(frame: pd.DataFrame, columns: dict[str, Col]) -> pd.DataFrame:
+    """The columns a table shows, and no more (a long list's hidden columns cost time to send)."""
+    return frame[[name for name in columns if name in frame.columns]]
+
+
 def as_listed(frame: pd.DataFrame) -> pd.DataFrame:
     """A list as its table shows it: words, never an empty cell, where there is no mark or no
     known place."""
@@ -229,25 +234,26 @@ with refer_tab:
         "happen to these. The list itself is a rule; *A family in detail* shows a family's "
         "evidence."
     )
+    refer_columns = {
+        **ranked_only,
+        "problems": Col("Problems found", width="large"),
+        "problem_count": Col("Problems", "count"),
+        "first_eligible_date": Col("Eligible since", "date"),
+        "evidence_records": Col("Records behind them", "count"),
+        "evidence_sources": Col("Sources"),
+        "family_size": Col("People in the family", "count"),
+        "cluster": Col("Cluster"),
+        "ward_name": Col("Ward"),
+        **MARK_COLUMNS,
+        "family_key": FAMILY_ID,
+    }
     table(
-        as_listed(to_refer).assign(
+        only(as_listed(to_refer).assign(
             problems=to_refer["problems"].map(problems_text),
             evidence_sources=to_refer["evidence_sources"].map(problems_text),
-        ),
+        ), refer_columns),
         "Quick wins referrals to make",
-        {
-            **ranked_only,
-            "problems": Col("Problems found", width="large"),
-            "problem_count": Col("Problems", "count"),
-            "first_eligible_date": Col("Eligible since", "date"),
-            "evidence_records": Col("Records behind them", "count"),
-            "evidence_sources": Col("Sources"),
-            "family_size": Col("People in the family", "count"),
-            "cluster": Col("Cluster"),
-            "ward_name": Col("Ward"),
-            **MARK_COLUMNS,
-            "family_key": FAMILY_ID,
-        },
+        refer_columns,
         title=f"Eligible families nobody has referred on {as_at}",
         notes=notes,
         empty="No eligible family is unreferred in these places.",
@@ -263,27 +269,28 @@ with push_tab:
         + (" The reasons are the model's three largest parts of the family's score, each "
            "saying whether it raises or lowers the chance." if ranked else "")
     )  # fmt: skip
+    push_columns = {
+        "case_id": Col("Case"),
+        **ranked_only,
+        "needs": Col("What the family needs", width="large"),
+        "state": Col("Near threshold", help="Near: blocked by few measures, each near."),
+        "blocking_measures": Col("Measures blocking", "count"),
+        "cluster": Col("Cluster"),
+        "key_worker": Col("Key worker"),
+        "ward_name": Col("Ward"),
+        "attached_date": Col("Attached", "date"),
+        "problems_at_attachment": Col("Problems when attached"),
+        **MARK_COLUMNS,
+        "family_key": FAMILY_ID,
+    }
     table(
-        as_listed(to_push).assign(
+        only(as_listed(to_push).assign(
             problems_at_attachment=to_push["problems_at_attachment"].map(problems_text),
             state=to_push["state"].map(lambda s: NOT_KNOWN if pd.isna(s) else s.capitalize()),
             needs=to_push["needs"].fillna("Nothing recorded"),
-        ),
+        ), push_columns),
         "Quick wins families to push",
-        {
-            "case_id": Col("Case"),
-            **ranked_only,
-            "needs": Col("What the family needs", width="large"),
-            "state": Col("Near threshold", help="Near: blocked by few measures, each near."),
-            "blocking_measures": Col("Measures blocking", "count"),
-            "cluster": Col("Cluster"),
-            "key_worker": Col("Key worker"),
-            "ward_name": Col("Ward"),
-            "attached_date": Col("Attached", "date"),
-            "problems_at_attachment": Col("Problems when attached"),
-            **MARK_COLUMNS,
-            "family_key": FAMILY_ID,
-        },
+        push_columns,
         title=f"Attached families without {outcome} on {as_at}",
         notes=notes,
         empty="No attached family is without the outcome in these places.",

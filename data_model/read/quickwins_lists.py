@@ -110,12 +110,12 @@ _ATTACHED = """
 _STATE_ORDER = "case state when 'near' then 0 when 'blocked' then 1 else 2 end"
 
 
-def _ranked_sql(con: duckdb.DuckDBPyConnection) -> str:
-    return _RANKED if is_ranked(con) and _has_table(con, "ranking_score") else _NOT_RANKED
+def _ranked_sql(ranked: bool) -> str:
+    return _RANKED if ranked else _NOT_RANKED
 
 
-def _list_params(con: duckdb.DuckDBPyConnection, list_name: str) -> list:
-    return [list_name, list_name] if is_ranked(con) else []
+def _list_params(ranked: bool, list_name: str) -> list:
+    return [list_name, list_name] if ranked else []
 
 
 def families_to_push(
@@ -134,7 +134,7 @@ def families_to_push(
     return query_frame(
         con,
         f"""
-        with {_ATTACHED}, {_ranked_sql(con)}
+        with {_ATTACHED}, {_ranked_sql(ranked)}
 
         select
             case when ? then row_number() over (order by {order}) end as rank,
@@ -151,7 +151,7 @@ def families_to_push(
         where {_WHERE_PLACE}
         order by {order}
         """,
-        [*_list_params(con, "attached"), ranked, *_places(clusters, wards)],
+        [*_list_params(ranked, "attached"), ranked, *_places(clusters, wards)],
     )
 
 
@@ -171,7 +171,7 @@ def referrals_to_make(
     return query_frame(
         con,
         f"""
-        with listed as (select * from mart_quickwin_unreferred), {_ranked_sql(con)}
+        with listed as (select * from mart_quickwin_unreferred), {_ranked_sql(ranked)}
 
         select
             case when ? then row_number() over (order by {order}) end as rank,
@@ -189,7 +189,7 @@ def referrals_to_make(
         where {_WHERE_PLACE}
         order by {order}
         """,
-        [*_list_params(con, "unreferred"), ranked, *_places(clusters, wards)],
+        [*_list_params(ranked, "unreferred"), ranked, *_places(clusters, wards)],
     )
 
 
@@ -198,12 +198,21 @@ def _places(clusters: Sequence[str], wards: Sequence[str]) -> list:
 
 
 def list_places(con: duckdb.DuckDBPyConnection) -> dict:
-    """The clusters and wards (code: name) of the families on either list, for the filters."""
-    frames = [families_to_push(con), referrals_to_make(con)]
-    places = pd.concat(
-        [f[["cluster", "ward_code", "ward_name"]] for f in frames if len(f)], ignore_index=True
-    ) if any(len(f) for f in frames) else pd.DataFrame(columns=["cluster", "ward_code",
-                                                                 "ward_name"])  # fmt: skip
+    """The clusters and wards (code: name) of the families attached by the as-at date and of
+    those on the unreferred list, for the filters (a cheap superset of the two lists' places)."""
+    unreferred = (
+        "union all select cluster, ward_code, ward_name from mart_quickwin_unreferred"
+        if _has_table(con, "mart_quickwin_unreferred")
+        else ""
+    )
+    places = query_frame(
+        con,
+        f"""
+        select distinct cluster, ward_code, ward_name
+        from mart_plan_family_status where is_current
+        {unreferred}
+        """,
+    )
     wards = places.dropna(subset=["ward_code"]).drop_duplicates("ward_code")
     wards = wards.sort_values(["ward_name", "ward_code"])
     return {
