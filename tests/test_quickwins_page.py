@@ -338,3 +338,49 @@ def test_the_user_guide_explains_quick_wins_in_plain_words(served: Path) -> None
         assert words in section, words
     # code terms only in the technical appendix
     assert "`" not in section and "yaml" not in section and "ranking_" not in section
+
+
+# --- How marked families fared (the read layer, against the tests' own SQL) ----------------------
+
+
+def test_how_marked_families_fared_is_read_from_the_later_data(ranked_model: Path) -> None:
+    from data_model.read import quickwins_lists
+
+    con = duckdb.connect(str(ranked_model), read_only=True)
+    try:
+        as_at = con.execute("select as_at_date from mart_plan").fetchone()[0]
+        # an attached family whose results claim came after a day it could have been marked on
+        claimed, claim_day = con.execute(
+            "select family_key, min(claimable_date) from mart_claim where claim_type = 'results'"
+            " group by 1 order by 2 desc limit 1"
+        ).fetchone()
+        # a family attached later than that day, as if marked while never referred
+        attached = con.execute(
+            "select family_key, attached_date from int_plan_attachment "
+            "where attached_date < ? order by attached_date desc limit 1",
+            [as_at],
+        ).fetchone()
+        never = con.execute(
+            "select family_key from mart_quickwin_unreferred order by family_key limit 1"
+        ).fetchone()[0]
+        seen = (pd.Timestamp(min(claim_day, attached[1])) - pd.Timedelta(days=1)).date()
+        rows = [
+            ("attached", claimed, seen.isoformat()),
+            ("unreferred", attached[0], seen.isoformat()),
+            ("unreferred", never, seen.isoformat()),
+            ("attached", claimed, pd.Timestamp(as_at).date().isoformat()),  # data no newer
+            ("attached", claimed, None),  # marked before the as-at date was kept
+        ]
+        marks = pd.DataFrame(
+            [{"mark_id": i, "family_key": f, "list_name": lst, "mark": "pushed",
+              "data_as_at": day} for i, (lst, f, day) in enumerate(rows, 1)]
+        )  # fmt: skip
+        fared = quickwins_lists.families_fared(con, marks)
+        assert fared["fared"].tolist() == [
+            "reached the outcome", "attached", "not referred yet",
+            "too soon to tell: the data are no newer than when it was marked",
+            "too soon to tell: the data are no newer than when it was marked",
+        ]  # fmt: skip
+        assert fared["outcome_date"].iloc[0] == pd.Timestamp(claim_day).date()
+    finally:
+        con.close()
