@@ -61,9 +61,13 @@ def open_quick_wins(page: Page, url: str) -> None:
 
 
 @pytest.mark.parametrize("width", [1400, 400])
+@pytest.mark.parametrize("server", ["quickwins_server", "app_server"], ids=["ranked", "unranked"])
 def test_every_tab_passes_axe_and_clips_no_title(
-    browser: Browser, quickwins_server: str, axe_script: Path, width: int
+    request: pytest.FixtureRequest, browser: Browser, axe_script: Path, width: int, server: str
 ) -> None:
+    """On the ranked copy, and on the test model itself, too small to rank (the lists
+    unranked)."""
+    url = request.getfixturevalue(server)
     context = browser.new_context(viewport={"width": width, "height": 1000})
     context.route(
         "**/*",
@@ -76,7 +80,9 @@ def test_every_tab_passes_axe_and_clips_no_title(
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
-        open_quick_wins(page, quickwins_server)
+        open_quick_wins(page, url)
+        if server == "app_server":
+            expect(page.get_by_text("The lists are not ranked.")).to_be_visible()
         problems = {}
         tabs = []
         for tab in each_tab(page):
