@@ -1,8 +1,8 @@
 """The Quick wins page in Chromium, on a ranked copy of the test model (the synthetic demo: no
 sign-in, an administrator by default): opened by its address, the advisory banner on the first
 screen, every tab passing axe (WCAG 2.2 A and AA and axe's best practices) at 1,400 and 400
-pixels with no chart title cut off, a decision saved from the family's detail and shown in the
-list, and the model card downloaded as HTML, opened, and passing axe itself. Nothing leaves
+pixels with no chart title cut off (ranked, and unranked on the test model itself), a decision
+saved from the family's detail, stored and shown beside the family, and the model card downloaded as HTML, opened, and passing axe itself. Nothing leaves
 127.0.0.1 (app_page, sized pages)."""
 
 from __future__ import annotations
