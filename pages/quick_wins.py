@@ -177,9 +177,6 @@ metric_row(
     ]
 )
 
-refer_tab, push_tab, family_tab, marks_tab, card_tab = st.tabs(
-    ["Referrals to make", "Families to push", "A family in detail", "Marks", "Model card"]
-)
 
 RANK_COLUMNS = {
     "rank": Col("Rank", "count", help="The model's order within the places chosen."),
@@ -223,8 +220,9 @@ def as_listed(frame: pd.DataFrame) -> pd.DataFrame:
 ranked_only = RANK_COLUMNS if ranked else {}
 notes = (f"Data as at {as_at}.", f"Filters: {where}.", "The ranking is advisory.")
 
+
 # --- The referrals to make -----------------------------------------------------------------------
-with refer_tab:
+def refer_section() -> None:
     st.header("Referrals to make")
     st.markdown(
         "Families the data show meeting the plan's eligibility rule who have never been "
@@ -259,8 +257,9 @@ with refer_tab:
         empty="No eligible family is unreferred in these places.",
     )  # fmt: skip
 
+
 # --- The families to push ------------------------------------------------------------------------
-with push_tab:
+def push_section() -> None:
     st.header("Families to push")
     st.markdown(
         f"Attached families without {outcome} yet. *What the family needs* is the Near "
@@ -339,7 +338,7 @@ def save_mark(family_key: str, list_name: str, row: dict) -> None:
     st.session_state.pop("quickwins_mark_reason", None)
 
 
-with family_tab:
+def family_section() -> None:
     st.header("A family in detail")
     which = st.radio(
         "List",
@@ -480,8 +479,9 @@ with family_tab:
                 args=(family, which, row),
             )
 
+
 # --- The marks and how often the ranking was followed --------------------------------------------
-with marks_tab:
+def marks_section() -> None:
     st.header("Marks")
     followed = model.query(quickwins_lists.ranking_followed, marks)
     if ranked and not followed.empty:
@@ -531,6 +531,7 @@ with marks_tab:
         empty="No decision has been recorded yet.",
     )
 
+
 # --- The model card and the transparency record --------------------------------------------------
 DOCUMENT_TITLES = {"model card": "Model card", "transparency record": "Transparency record"}
 
@@ -567,7 +568,7 @@ def document_buttons(document: str) -> None:
             )
 
 
-with card_tab:
+def card_section() -> None:
     st.header("Model card and transparency record")
     card = model.query(quickwins_lists.model_document_followed, marks, "model card", "markdown")
     if not card:
@@ -586,3 +587,20 @@ with card_tab:
         record = model.query(quickwins_rank.model_document, "transparency record", "markdown")
         with st.expander(DOCUMENT_TITLES["transparency record"]):
             st.markdown(shown_below_the_page_title(record["text"]))
+
+
+# The tabs: only the open one is drawn (a family's detail, and its audit event, only when its
+# tab is open), so the first screen is quick however long the lists.
+SECTIONS = {
+    "Referrals to make": refer_section,
+    "Families to push": push_section,
+    "A family in detail": family_section,
+    "Marks": marks_section,
+    "Model card": card_section,
+}
+TAB_KEY = "quickwins_tab"  # the open tab, kept in the session
+tabs = st.tabs(list(SECTIONS), key=TAB_KEY, on_change="rerun")
+for tab, draw_section in zip(tabs, SECTIONS.values(), strict=True):
+    with tab:
+        if tab.open:
+            draw_section()

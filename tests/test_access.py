@@ -308,8 +308,8 @@ def test_every_role_on_every_page(served_model: Path, role: str | None) -> None:
             assert downloads(at, profiles=False) == (2 * tables if may else 0), page.key
             profiles = profile_buttons() if page.key == "wards" and may else 0
             assert downloads(at, profiles=True) == profiles, page.key
-            documents = 4 if page.key == "quick_wins" and may else 0  # card and record, 2 each
-            assert downloads(at, documents=True) == documents, page.key
+            # the Quick wins page's card and record are in its Model card tab, not open yet
+            assert downloads(at, documents=True) == 0, page.key
         elif role is None:  # no role: to the page saying whom to ask
             assert [t.value for t in at.title] == ["You have no role in this dashboard yet"]
             assert not at.dataframe and not at.metric and downloads(at) == 0

@@ -90,6 +90,12 @@ def open_page(role: str = "analyst", oid: str = "oid-qw") -> AppTest:
     return run(at.switch_page(PAGE.file))
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Open one of the page's tabs (only the open one is drawn)."""
+    at.session_state["quickwins_tab"] = name
+    return run(at)
+
+
 def text(at: AppTest) -> str:
     parts = [e.value for e in (*at.markdown, *at.info, *at.header, *at.subheader, *at.caption)]
     return as_shown("\n".join(" ".join(part.split()) for part in parts))
@@ -164,7 +170,7 @@ def test_the_referrals_are_every_unreferred_eligible_family_in_the_models_order(
 def test_the_families_to_push_are_the_attached_without_a_claim_with_the_top_three_reasons(
     served: Path,
 ) -> None:
-    at = open_page()
+    at = open_tab(open_page(), "Families to push")
     shown = table(at, PUSH)
     assert set(shown["family_key"]) == attached_without_a_claim(served) and len(shown)
     reasons = sql(
@@ -191,8 +197,8 @@ def test_the_families_to_push_are_the_attached_without_a_claim_with_the_top_thre
     for row in shown.head(10).itertuples():
         assert row.needs == needs.get(row.family_key)
     page = text(at)
-    assert "advisory: a practitioner decides" in page
-    assert "never attached" in page and "learns the generator's mechanism" in page
+    assert "advisory: a practitioner decides" in page and "learns the generator's mechanism" in page
+    assert "never attached" in text(open_tab(at, "Referrals to make"))
 
 
 def test_a_cluster_filter_narrows_both_lists_and_ranks_again_within_it(served: Path) -> None:
@@ -205,7 +211,7 @@ def test_a_cluster_filter_narrows_both_lists_and_ranks_again_within_it(served: P
               [cluster])  # fmt: skip
     assert sorted(referrals["family_key"]) == sorted(own["family_key"])
     assert referrals["rank"].tolist() == list(range(1, len(referrals) + 1))
-    assert set(table(at, PUSH)["cluster"]) <= {cluster}
+    assert set(table(open_tab(at, "Families to push"), PUSH)["cluster"]) <= {cluster}
 
 
 # --- The switch ----------------------------------------------------------------------------------
@@ -215,7 +221,8 @@ def test_a_cluster_filter_narrows_both_lists_and_ranks_again_within_it(served: P
 def test_switched_off_the_lists_stay_unranked_and_the_page_says_so(served: Path) -> None:
     at = open_page(oid="oid-qw-off")
     assert "switched off" in text(at)
-    referrals, push = table(at, REFER), table(at, PUSH)
+    referrals = table(at, REFER)
+    push = table(open_tab(at, "Families to push"), PUSH)
     own = sql(served, "select family_key from mart_quickwin_unreferred")
     assert sorted(referrals["family_key"]) == sorted(own["family_key"])
     assert set(push["family_key"]) == attached_without_a_claim(served)
@@ -228,6 +235,7 @@ def test_switched_off_the_lists_stay_unranked_and_the_page_says_so(served: Path)
 
 
 def choose_family(at: AppTest, list_name: str, family: str) -> AppTest:
+    open_tab(at, "A family in detail")
     run(at.radio(key="quickwins_detail_list").set_value(list_name))
     return run(at.selectbox(key="quickwins_family").set_value(family))
 
@@ -242,7 +250,9 @@ def save(at: AppTest, mark: str, reason: str = "") -> AppTest:
 def test_a_mark_is_saved_audited_and_shown_beside_the_family(served: Path) -> None:
     oid = "oid-qw-marks"
     at = open_page(oid=oid)
-    push = table(at, PUSH)
+    push = table(open_tab(at, "Families to push"), PUSH)
+    # the lists name no one: a family's detail is audited only once its tab is open
+    assert not [e for e in trail(served, oid) if e["kind"] == "family_viewed"]
     first, second = push["family_key"].iloc[0], push["family_key"].iloc[1]
     choose_family(at, "attached", second)
     save(at, "not_appropriate")  # no reason: refused, nothing saved
@@ -250,7 +260,7 @@ def test_a_mark_is_saved_audited_and_shown_beside_the_family(served: Path) -> No
     save(at, "not_appropriate", "family moved out of the district")
     choose_family(at, "attached", first)
     save(at, "pushed")
-    shown = table(at, PUSH).set_index("family_key")
+    shown = table(open_tab(at, "Families to push"), PUSH).set_index("family_key")
     assert shown.at[first, "mark_words"] == "Referred or pushed"
     assert shown.at[second, "mark_words"] == "Not appropriate"
     assert shown.at[second, "mark_reason"] == "family moved out of the district"
@@ -263,17 +273,18 @@ def test_a_mark_is_saved_audited_and_shown_beside_the_family(served: Path) -> No
     viewed = [e["detail"]["family_id"] for e in events if e["kind"] == "family_viewed"]
     assert {first, second} <= set(viewed)
     # how often the ranking was followed: the first family is in the top k, marked pushed
-    followed = table(at, "Quick wins ranking followed").set_index("list_name")
+    followed = table(open_tab(at, "Marks"), "Quick wins ranking followed").set_index("list_name")
     in_top = sql(served, "select count(*) as n from ranking_score "
                          "where list = 'attached' and in_top_k")["n"][0]  # fmt: skip
     assert followed.at["Families to push", "in_top_k"] == in_top
     assert followed.at["Families to push", "marked_pushed"] == 1
+    open_tab(at, "Model card")
     card = "\n".join(m.value for m in at.markdown if "How the ranking was followed" in m.value)
     assert "| Families to push | " + str(in_top) + " | 1 |" in card
 
 
 def test_the_model_card_and_transparency_record_are_shown_and_downloadable(served: Path) -> None:
-    at = open_page(oid="oid-qw-card")
+    at = open_tab(open_page(oid="oid-qw-card"), "Model card")
     page = text(at)
     for heading in ("Model card: the quick-wins ranking", "Results by group",
                     "Algorithmic transparency record", "Human review"):  # fmt: skip
@@ -310,7 +321,10 @@ def payment_free_model(synthetic_model: Path, tmp_path_factory: pytest.TempPathF
 @pytest.mark.parametrize("served", ["payment_free_model"], indirect=True)
 def test_a_plan_without_payments_shows_outcomes_and_no_money(served: Path) -> None:
     at = open_page(oid="oid-qw-free")
-    page = text(at)
+    page = "\n".join(
+        text(open_tab(at, tab))
+        for tab in ("Referrals to make", "Families to push", "Marks", "Model card")
+    )
     assert "close to the plan's sustained outcome" in page
     assert "without a results claim" not in page
     # No money of the plan's anywhere: the one sum is the model card's history of the field
