@@ -2,8 +2,9 @@
 sign-in, an administrator by default): opened by its address, the advisory banner on the first
 screen, every tab passing axe (WCAG 2.2 A and AA and axe's best practices) at 1,400 and 400
 pixels with no chart title cut off (ranked, and unranked on the test model itself), a decision
-saved from the family's detail, stored and shown beside the family, and the model card downloaded as HTML, opened, and passing axe itself. Nothing leaves
-127.0.0.1 (app_page, sized pages)."""
+saved from the family's detail, stored and shown beside the family, and the model card
+downloaded as HTML, opened, and passing axe itself. Nothing leaves 127.0.0.1 (app_page, sized
+pages)."""
 
 from __future__ import annotations
 
