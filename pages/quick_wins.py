@@ -376,7 +376,7 @@ def family_section() -> None:
             st.markdown(
                 f"**Chance {fmt_share(row['probability'])}**, rank "
                 f"{fmt_int(row['rank_in_whole_list'])} of {fmt_int(len(listed))} in the whole "
-                f"list{' (in the top ' + str(k) + ')' if row.get('in_top_k') else ''}. "
+                f"list{' (in the top ' + str(k) + ')' if row.get('in_top_k') is True else ''}. "
                 "Each feature's part in the score, largest first: the parts and the baseline "
                 "add up to the score's log-odds, so these are the model's exact reasons."
             )

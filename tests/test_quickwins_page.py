@@ -331,6 +331,21 @@ def test_a_plan_without_payments_shows_outcomes_and_no_money(served: Path) -> No
     # (Hackney's £361,400), not a payment.
     assert re.findall(r"£[\d,]+", page) == ["£361,400"]
     assert "probability of the plan's sustained outcome" in page  # the model card's label
+    # the families to push: attached, without the sustained outcome (every problem progressed)
+    own = sql(
+        served,
+        """
+        select family_key from int_plan_attachment
+        where attached_date <= (select as_at_date from int_as_at_date)
+          and family_key not in (
+              select route.family_key from int_plan_family_route as route
+              where route.is_current and route.achieved_date is not null
+                and route.route_id in (select route_id from cfg_plan_route
+                                       where requires = 'every_problem'))
+        """,
+    )
+    push = table(open_tab(at, "Families to push"), PUSH)
+    assert set(push["family_key"]) == set(own["family_key"]) and len(own)
     for frame in at.dataframe:
         assert not frame.value.astype(str).apply(lambda c: c.str.contains("£")).any().any()
 
