@@ -373,12 +373,14 @@ def family_section() -> None:
             st.session_state[SHOWN_KEY] = (which, family)
         name = f"case {row['case_id']}" if which == "attached" else f"family {family}"
         if ranked:
+            top = row.get("in_top_k")
+            in_top = f", in the top {k}" if pd.notna(top) and bool(top) else ""
             st.markdown(
-                f"**Chance {fmt_share(row['probability'])}**, rank "
-                f"{fmt_int(row['rank_in_whole_list'])} of {fmt_int(len(listed))} in the whole "
-                f"list{' (in the top ' + str(k) + ')' if row.get('in_top_k') is True else ''}. "
-                "Each feature's part in the score, largest first: the parts and the baseline "
-                "add up to the score's log-odds, so these are the model's exact reasons."
+                f"**Chance {fmt_share(row['probability'])}**, rank {fmt_int(row['rank'])} of "
+                f"{fmt_int(len(listed))} in the places chosen (rank "
+                f"{fmt_int(row['rank_in_whole_list'])} in the whole list{in_top}). Each "
+                "feature's part in the score, largest first: the parts and the baseline add up "
+                "to the score's log-odds, so these are the model's exact reasons."
             )
             reasons = model.query(quickwins_rank.family_reasons, family, which)
             table(

@@ -259,6 +259,7 @@ def test_a_mark_is_saved_audited_and_shown_beside_the_family(served: Path) -> No
     assert any("why it is not appropriate" in e.value for e in at.error)
     save(at, "not_appropriate", "family moved out of the district")
     choose_family(at, "attached", first)
+    assert "rank 1 of " in text(at) and "(rank 1 in the whole list, in the top 10)" in text(at)
     save(at, "pushed")
     shown = table(open_tab(at, "Families to push"), PUSH).set_index("family_key")
     assert shown.at[first, "mark_words"] == "Referred or pushed"
