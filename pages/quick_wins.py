@@ -44,6 +44,10 @@ LIST_TITLES = {"unreferred": "Referrals to make", "attached": "Families to push"
 
 info = model.info()  # stops with a message when there is no model
 plan = model.query(plan_read.active_plan)
+if not plan:  # both lists are the outcomes plan's: its eligibility rule and its outcomes
+    st.title(HEADING)
+    st.info("This model was built before outcomes plans existed: build it again to see the lists.")
+    st.stop()
 ranking = model.query(quickwins_rank.ranking_state)
 ranked = ranking.get("status") == "trained"
 as_at = fmt_date(plan.get("as_at_date"))
