@@ -35,6 +35,7 @@ KIND_LABELS = {
     "service_detail_opened": "Service detail opened",
     "download": "Download",
     "clerical_decision": "Clerical decision",
+    "quickwin_mark": "Quick-wins decision",
     "access_refused": "Access refused",
     "reason_given": "Reason for access given",
     "purge": "Purge of old events",

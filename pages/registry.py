@@ -37,6 +37,8 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("claims", "pages/claims.py", "Claims & returns", "Claims and returns",
               "claims-and-returns", "Programme"),
     PageEntry("wards", "pages/wards.py", "Wards", "Wards", "ward-figures", "Programme"),
+    PageEntry("quick_wins", "pages/quick_wins.py", "Quick wins", "Quick wins", "quick-wins",
+              "Programme"),
     PageEntry("family_lookup", "pages/family_lookup.py", "Family lookup", "Family lookup",
               "family-lookup", "Families"),
     PageEntry("user_guide", "pages/user_guide.py", "User guide", "User guide", "user-guide",

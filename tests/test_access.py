@@ -42,9 +42,9 @@ HELP = {"user_guide", "accessibility"}
 # whose team the council names also opens Audit, for that team: tests/test_audit_team.py.)
 EXPECTED = {
     "admin": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
-              "family_lookup", "outcomes_plan", "audit", "access_settings"},
+              "quick_wins", "family_lookup", "outcomes_plan", "audit", "access_settings"},
     "analyst": {"overview", "referrals", "data_quality", "near_threshold", "claims", "wards",
-                "family_lookup", "outcomes_plan"},
+                "quick_wins", "family_lookup", "outcomes_plan"},
     "manager": {"overview", "referrals", "near_threshold", "claims", "wards", "outcomes_plan"},
     "practitioner": {"family_lookup"},
     "councillor": {"overview", "wards"},
@@ -253,10 +253,16 @@ def sidebar_links(at: AppTest) -> list[str]:
     return [link.proto.label for link in at.sidebar.get("page_link")]
 
 
-def downloads(at: AppTest, profiles: bool | None = None) -> int:
+DOCUMENTS = ("Model card (", "Transparency record (")  # the Quick wins page's documents
+
+
+def downloads(at: AppTest, profiles: bool | None = None, documents: bool = False) -> int:
     """Download buttons on the page: all, or only the ward profile's (profiles=True), or only the
-    tables' (profiles=False)."""
+    tables' (profiles=False), or only the quick-wins model card's and record's (documents)."""
     buttons = [e for e in leaves(at.main) if type(e).__name__ == "DownloadButton"]
+    if documents:
+        return sum(e.proto.label.startswith(DOCUMENTS) for e in buttons)
+    buttons = [e for e in buttons if not e.proto.label.startswith(DOCUMENTS)]
     if profiles is None:
         return len(buttons)
     return sum(e.proto.label.startswith("Profile of") == profiles for e in buttons)
@@ -302,6 +308,8 @@ def test_every_role_on_every_page(served_model: Path, role: str | None) -> None:
             assert downloads(at, profiles=False) == (2 * tables if may else 0), page.key
             profiles = profile_buttons() if page.key == "wards" and may else 0
             assert downloads(at, profiles=True) == profiles, page.key
+            # the Quick wins page's card and record are in its Model card tab, not open yet
+            assert downloads(at, documents=True) == 0, page.key
         elif role is None:  # no role: to the page saying whom to ask
             assert [t.value for t in at.title] == ["You have no role in this dashboard yet"]
             assert not at.dataframe and not at.metric and downloads(at) == 0

@@ -549,3 +549,51 @@ def documents(tables: dict[str, pd.DataFrame], settings: dict) -> pd.DataFrame:
                  "format": fmt, "title": document.title, "text": text}
             )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+LIST_WORDS = {"attached": "Families to push", "unreferred": "Referrals to make"}
+
+
+def follow_up_section(followed: pd.DataFrame, fared: pd.DataFrame, version: dict) -> Section:
+    """The model card's last section, made when it is shown (the marks live in the application
+    state, not in the model): how often the ranking was followed (the share of each list's top
+    k marked referred or pushed) and how the families marked so fared in the data since."""
+    section = Section("How the ranking was followed")
+    if not len(followed):
+        status = version.get("status") or "not trained"
+        return section.para(
+            f"No model ranks the lists ({status}), so there is no top k to follow; the marks "
+            "analysts make on the unranked lists are kept all the same."
+        )
+    k = version.get("team_capacity")
+    section.para(
+        f"Of the families in each list's top k (k = {k}) of version ",
+        Data(str(version.get("model_version"))),
+        ", how many a person marked referred or pushed (the ranking followed), not appropriate, "
+        "or not yet.",
+    )
+    section.table(
+        ["List", "In the top k", "Referred or pushed", "Not appropriate", "Not marked",
+         "Followed"],
+        [
+            [LIST_WORDS.get(r.list_name, r.list_name), _count(r.in_top_k),
+             _count(r.marked_pushed), _count(r.marked_not_appropriate), _count(r.not_marked),
+             _share(r.followed_share)]
+            for r in followed.itertuples()
+        ],
+    )  # fmt: skip
+    if not len(fared):
+        return section.para("No family has been marked referred or pushed yet.")
+    counts = fared.groupby(["list_name", "fared"]).size().reset_index(name="families")
+    section.para(
+        "How the families marked referred or pushed fared, from the data as at "
+        f"{_day(version.get('as_at_date'))} (an attached family: whether it reached "
+        f"{version.get('label') or 'the outcome'} after the data it was marked on; a family "
+        "never referred: whether it has since been referred or attached):"
+    )
+    section.table(
+        ["List", "Since", "Families"],
+        [[LIST_WORDS.get(r.list_name, r.list_name), r.fared, _count(r.families)]
+         for r in counts.itertuples()],
+    )  # fmt: skip
+    return section

@@ -85,6 +85,19 @@ class Section:
         self.blocks.append(Table(headers, rows))
         return self
 
+    def markdown(self, level: int = 2) -> str:
+        """The section alone, as Markdown (a section added to a stored document)."""
+        lines = [f"{'#' * level} {_own_markdown(self.heading)}", ""]
+        for block in self.blocks:
+            lines += _markdown_block(block) + [""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def html(self, level: int = 2) -> str:
+        """The section alone, as HTML."""
+        body = [f"<h{level}>{html.escape(self.heading)}</h{level}>"]
+        body += [_html_block(block) for block in self.blocks]
+        return "\n".join(body)
+
 
 @dataclass
 class Document:

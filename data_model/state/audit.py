@@ -32,6 +32,7 @@ The API the pages call (keep it so)::
   service_detail_opened         {"person_id": ..., "service": ...}
   download                      {"table": name, "rows": n, "role": role}
   clerical_decision             {"registration_l", "registration_r", "decision"}
+  quickwin_mark                 {"family_id", "list", "mark", "model_version", "mark_id"}
   access_refused                {"page": key, "why": ...}
   reason_given                  {"reason_code": ..., "family_id"?: ...}
   purge                         written by purge() only
@@ -89,6 +90,7 @@ KINDS: tuple[str, ...] = (
     "service_detail_opened",
     "download",
     "clerical_decision",
+    "quickwin_mark",
     "access_refused",
     "reason_given",
     "purge",

@@ -1,9 +1,10 @@
 """The application-state database: where it is, its tables, and one writer at a time.
 
 Apart from the DuckDB analysis model, which every build replaces and the app opens read-only,
-the app keeps what it writes itself here: the audit trail and analysts' clerical decisions. By
-default a SQLite file beside the model (`app_state.sqlite`, readable by its owner only); for a
-deployment with several app replicas, PostgreSQL by a connection URL. SQLAlchemy speaks both
+the app keeps what it writes itself here: the audit trail, analysts' clerical decisions and their
+marks on the quick-wins lists. By default a SQLite file beside the model (`app_state.sqlite`,
+readable by its owner only); for a deployment with several app replicas, PostgreSQL by a
+connection URL. SQLAlchemy speaks both
 dialects; the few places they differ (starting a write, the append-only triggers) are here.
 
 Writes are serialised so that two writers cannot both append after the same row: SQLite starts
@@ -83,7 +84,26 @@ linkage_decision = Table(
     Column("origin", Text, nullable=False),  # "app", or "import <file name> sha256 <digest>"
 )
 
-APPEND_ONLY_TABLES = ("audit_event", "linkage_decision")
+# Analysts' marks on the quick-wins lists (data_model/state/marks.py): a person's decision beside
+# each family the ranking flags, appended; the latest on a family in a list counts.
+quickwin_mark = Table(
+    "quickwin_mark",
+    metadata,
+    Column("mark_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("family_key", Text, nullable=False),
+    Column("list_name", String(40), nullable=False),  # attached, unreferred
+    Column("mark", String(40), nullable=False),  # pushed, not_appropriate
+    Column("reason", Text),  # why not appropriate (required then)
+    Column("model_version", Text),  # the ranking the family was seen in (None: unranked)
+    Column("rank", BigInteger),  # its rank in that ranking's whole list
+    Column("data_as_at", String(10)),  # the as-at date (ISO) of the data it was seen in
+    Column("marked_at", String(40), nullable=False),  # UTC ISO
+    Column("marked_by", Text, nullable=False),
+    Column("role", Text),
+)
+Index("quickwin_mark_family", quickwin_mark.c.family_key)
+
+APPEND_ONLY_TABLES = ("audit_event", "linkage_decision", "quickwin_mark")
 
 _SQLITE_GUARDS = (
     """create trigger if not exists {table}_no_update before update on {table}

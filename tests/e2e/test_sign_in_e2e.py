@@ -47,8 +47,8 @@ HELP = ["User guide", "Accessibility statement"]
 SEES = {
     "admin": [p.title for p in registry.PAGES],
     "analyst": ["Overview", "Referrals & allocation", "Data quality", "Near threshold",
-                "Claims & returns", "Wards", "Family lookup", *HELP[:1], "Outcomes plan",
-                *HELP[1:]],
+                "Claims & returns", "Wards", "Quick wins", "Family lookup", *HELP[:1],
+                "Outcomes plan", *HELP[1:]],
     "manager": ["Overview", "Referrals & allocation", "Near threshold", "Claims & returns",
                 "Wards", *HELP[:1], "Outcomes plan", *HELP[1:]],
     "practitioner": ["Family lookup", *HELP],
