@@ -28,7 +28,7 @@ from data_model.read import quickwins, quickwins_lists, quickwins_rank
 from data_model.state import audit
 from data_model.state import marks as stored_marks
 from pages import registry
-from pages.ui import access, model, state
+from pages.ui import access, model, profile, state
 from pages.ui.filters import any_of, cluster_filter, pick
 from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_share, plain
 from pages.ui.metrics import Metric, metric_row
@@ -563,14 +563,12 @@ def document_buttons(document: str) -> None:
                 audited()
                 return stored["text"].encode("utf-8")
 
-            st.download_button(
+            profile.document_file(
                 f"{DOCUMENT_TITLES[document]} ({label})",
                 data=made,
                 file_name=stored["file_name"],
                 mime=mime,
                 key=f"quickwins_{document.replace(' ', '_')}_{fmt}",
-                on_click="ignore",
-                icon=":material/description:",
             )
 
 

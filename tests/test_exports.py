@@ -105,8 +105,8 @@ def test_excel_writes_formula_text_as_string_cells(planted) -> None:
 
 def test_the_helper_is_the_only_way_pages_download() -> None:
     """Every download goes through a shared helper that writes it to the audit trail first:
-    pages/ui/tables.py for tables, pages/ui/profile.py for the ward profile (no page builds a
-    file of its own)."""
+    pages/ui/tables.py for tables, pages/ui/profile.py for documents (the ward profile, the family
+    summary, the quick-wins model card; no page builds a file of its own)."""
     helpers = [ROOT / "pages" / "ui" / "tables.py", ROOT / "pages" / "ui" / "profile.py"]
     for helper in helpers:
         assert "access.download_recorder(" in helper.read_text(encoding="utf-8")

@@ -69,13 +69,31 @@ def printable_page(
 ) -> None:
     """A one-page HTML document to open and print (the family lookup's summary): offered as a
     download, made only when clicked (`data` a function), and recorded by `data`'s caller."""
+    document_file(
+        label, data=data, file_name=file_name, mime="text/html", key=key, help=help,
+        icon=":material/print:",
+    )  # fmt: skip
+
+
+def document_file(
+    label: str,
+    *,
+    data: Callable[[], bytes],
+    file_name: str,
+    mime: str,
+    key: str,
+    help: str | None = None,
+    icon: str = ":material/description:",
+) -> None:
+    """A document offered as a download (the quick-wins model card, a family summary), made only
+    when clicked (`data` a function, which records the download in the audit trail first)."""
     st.download_button(
         label,
         data=data,
         file_name=file_name,
-        mime="text/html",
+        mime=mime,
         key=key,
         on_click="ignore",
-        icon=":material/print:",
+        icon=icon,
         help=help,
     )
