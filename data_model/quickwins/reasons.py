@@ -35,10 +35,12 @@ def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
         return f"attendance {way} {abs(value):.1f} points over the last two terms"
     if name.startswith("problem__"):
         title = feature.label.removeprefix("has the problem: ")
-        return f"has the problem: {title}" if value else f"does not have the problem: {title}"
+        return f"{title}: a problem for this family" if value else f"{title}: not a problem"
     if name.startswith("records__"):
         title = feature.label.removeprefix("records showing: ")
-        return f"{_number(value)} record{'s' if value != 1 else ''} showing: {title}"
+        if value == 0:  # "0 records showing: ..." read as if something were shown
+            return f"{title}: no records"
+        return f"{title}: {_number(value)} record{'s' if value != 1 else ''}"
     if name.startswith("distance__"):
         title = feature.label.removeprefix("distance to threshold, in near margins: ")
         if value <= 0:
