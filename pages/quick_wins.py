@@ -191,6 +191,8 @@ RANK_COLUMNS = {
         f"{ranking.get('horizon_months') or 12} months of attachment.",
     ),
     "in_top_k": Col(f"Top {k}", "flag", help=f"In the model's top {k} of the whole list."),
+}
+REASON_COLUMNS = {
     "reason_1": Col("Reason 1", width="large"),
     "reason_2": Col("Reason 2", width="large"),
     "reason_3": Col("Reason 3", width="large"),
@@ -222,6 +224,7 @@ def as_listed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 ranked_only = RANK_COLUMNS if ranked else {}
+reasons_if_ranked = REASON_COLUMNS if ranked else {}
 notes = (f"Data as at {as_at}.", f"Filters: {where}.", "The ranking is advisory.")
 
 
@@ -238,14 +241,16 @@ def refer_section() -> None:
     )
     refer_columns = {
         **ranked_only,
+        # what the family is and where, before why the model ranks it where it does
         "problems": Col("Problems found", width="large"),
+        "cluster": Col("Cluster"),
+        "ward_name": Col("Ward"),
+        **reasons_if_ranked,
         "problem_count": Col("Problems", "count"),
         "first_eligible_date": Col("Eligible since", "date"),
         "evidence_records": Col("Records behind them", "count"),
         "evidence_sources": Col("Sources"),
         "family_size": Col("People in the family", "count"),
-        "cluster": Col("Cluster"),
-        "ward_name": Col("Ward"),
         **MARK_COLUMNS,
         "family_key": FAMILY_ID,
     }
@@ -276,6 +281,7 @@ def push_section() -> None:
         "case_id": Col("Case"),
         **ranked_only,
         "needs": Col("What the family needs", width="large"),
+        **reasons_if_ranked,
         "state": Col("Near threshold", help="Near: blocked by few measures, each near."),
         "blocking_measures": Col("Measures blocking", "count"),
         "cluster": Col("Cluster"),
