@@ -49,7 +49,7 @@ if not plan:  # both lists are the outcomes plan's: its eligibility rule and its
     st.info("This model was built before outcomes plans existed: build it again to see the lists.")
     st.stop()
 ranking = model.query(quickwins_rank.ranking_state)
-ranked = ranking.get("status") == "trained"
+ranked = model.query(quickwins_rank.is_ranked)
 as_at = fmt_date(plan.get("as_at_date"))
 pays = bool(plan.get("results_payment"))
 # The outcome in words: a results claim only where the plan pays (no money on a plan without).
@@ -78,6 +78,11 @@ st.info(
 if not ranked:
     if ranking.get("status") == "off":
         why = "The ranking is switched off in the settings (data_model/quickwins.yaml)."
+    elif ranking.get("status") == "trained":
+        why = (
+            f"A model was trained but is not used: {plain(ranking.get('adoption_reason') or '')}. "
+            "The model card has its figures."
+        )
     elif ranking:
         why = f"No model was trained: {plain(ranking.get('status_reason') or 'no reason given')}."
     else:

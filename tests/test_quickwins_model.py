@@ -25,9 +25,9 @@ from data_model.quickwins.features import (
     plan_features,
     referral_features,
 )
-from data_model.quickwins.metrics import evaluate, expected_calibration_error
+from data_model.quickwins.metrics import Estimate, evaluate, expected_calibration_error
 from data_model.quickwins.model import fit_logistic, score
-from data_model.quickwins.train import train_ranking
+from data_model.quickwins.train import adoption, train_ranking
 from data_model.read import open_model
 from data_model.read import quickwins_rank as read
 
@@ -227,3 +227,32 @@ def test_a_calibration_that_would_rank_backwards_leaves_the_ranking_untrained(
         assert con.execute("select count(*) from ranking_score").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def _later_cohort(lower: float, calibration_error: float) -> dict:
+    """Hand-made later-cohort figures: the model 0.50 in the top k, the rule 0.40."""
+    return {
+        "model": {"precision_at_k": Estimate(0.5, 0.4, 0.6),
+                  "calibration_error": Estimate(calibration_error, 0.0, 0.1)},
+        "rule": {"precision_at_k": Estimate(0.4, 0.3, 0.5)},
+        "difference: model − rule": {"precision_at_k": Estimate(0.1, lower, 0.2)},
+    }  # fmt: skip
+
+
+SHIPPED = {"require_beating_rule": True, "max_calibration_error": 0.05}
+
+
+def test_the_lists_use_the_model_only_when_it_beats_the_rule_and_is_calibrated() -> None:
+    adopted, why = adoption(_later_cohort(0.01, 0.03), SHIPPED)
+    assert adopted and why.startswith("it beat the simple rule")
+    # an interval that reaches nought is no evidence of beating the rule
+    adopted, why = adoption(_later_cohort(0.0, 0.03), SHIPPED)
+    assert not adopted and "did not beat the simple rule" in why and "calibrated" not in why
+    assert "50.0% against the rule's 40.0%" in why and "+10.0 points" in why
+    adopted, why = adoption(_later_cohort(0.01, 0.06), SHIPPED)
+    assert not adopted and "expected calibration error 0.060, above 0.050" in why
+    adopted, why = adoption(_later_cohort(-0.05, 0.06), SHIPPED)
+    assert not adopted and "did not beat" in why and "not calibrated" in why
+    # a council may choose to use a calibrated model that only matches the rule
+    relaxed = {**SHIPPED, "require_beating_rule": False}
+    assert adoption(_later_cohort(-0.05, 0.03), relaxed)[0]

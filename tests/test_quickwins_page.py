@@ -44,7 +44,12 @@ def _trained_copy(source: Path, folder: Path, **ranking: object) -> Path:
     model = folder / "model.duckdb"
     shutil.copy(source, model)
     settings = config.quickwins_settings()
-    lowered = {"minimum_families": 10, "minimum_outcomes": 1, "team_capacity": 10, **ranking}
+    # The test model's later cohort is far too small to beat the rule with any confidence: the
+    # adoption check is relaxed here so that the page's ranked lists can be tested at all (the
+    # check itself is tested below, with the shipped settings).
+    lowered = {"minimum_families": 10, "minimum_outcomes": 1, "team_capacity": 10,
+               "adoption": {"require_beating_rule": False, "max_calibration_error": 1.0},
+               **ranking}  # fmt: skip
     changed = {**settings, "ranking": {**settings["ranking"], **lowered}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("data_model.quickwins.train.quickwins_settings", lambda: changed)
@@ -229,6 +234,37 @@ def test_switched_off_the_lists_stay_unranked_and_the_page_says_so(served: Path)
     for shown in (referrals, push):  # no rank, chance or reasons: the rule's order
         assert not {"rank", "probability", "reason_1"} & set(shown.columns)
     assert not any(m.label.startswith("In the top") for m in at.metric)
+
+
+@pytest.fixture(scope="module")
+def unadopted_model(synthetic_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained with the shipped adoption check, which the test model's few families cannot pass."""
+    shipped = config.quickwins_settings()["ranking"]["adoption"]
+    model = _trained_copy(
+        synthetic_model, tmp_path_factory.mktemp("quickwins_unadopted"), adoption=shipped
+    )
+    row = sql(model, "select status, is_adopted, adoption_reason from model_version "
+                     "where is_current").iloc[0]  # fmt: skip
+    assert row["status"] == "trained" and not row["is_adopted"], row["adoption_reason"]
+    return model
+
+
+@pytest.mark.parametrize("served", ["unadopted_model"], indirect=True)
+def test_a_model_that_does_not_beat_the_rule_leaves_the_lists_in_the_rules_order(
+    served: Path,
+) -> None:
+    reason = sql(served, "select adoption_reason from model_version where is_current").iloc[0, 0]
+    assert "did not beat the simple rule on the later cohort" in reason
+    at = open_page(oid="oid-qw-unadopted")
+    shown = text(at)
+    assert "A model was trained but is not used" in shown and reason in shown
+    referrals = table(at, REFER)
+    push = table(open_tab(at, "Families to push"), PUSH)
+    for listed in (referrals, push):  # no rank, chance or reasons: the rule's order
+        assert not {"rank", "probability", "reason_1"} & set(listed.columns)
+    assert set(push["family_key"]) == attached_without_a_claim(served)
+    card = text(open_tab(at, "Model card"))
+    assert "No: the lists are shown in the rule's order, because" in card
 
 
 # --- Marks ---------------------------------------------------------------------------------------

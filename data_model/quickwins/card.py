@@ -437,8 +437,17 @@ def transparency_record(run: _Run, council: dict) -> Document:
              "(not adopted: " + str(v.get("challenger_verdict") or "not trained") + ")."),
         ]
     )  # fmt: skip
+    adopted = v.get("is_adopted")
+    in_use = (
+        "Not recorded (a model stored before the adoption check)."
+        if adopted is None or (isinstance(adopted, float) and math.isnan(adopted))
+        else ("Yes: " if adopted else "No: the lists are shown in the rule's order, because ")
+        + str(v.get("adoption_reason") or "")
+        + "."
+    )
     context = Section("Deployment context").fields(
         [
+            ("Whether the lists use the model", in_use),
             ("Integration into the process", "The Quick wins page shows the ranked lists to "
              "analysts and administrators; the lists, their evidence and the Near threshold "
              "engine's needs stay visible when the ranking is off."),

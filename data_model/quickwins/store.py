@@ -40,6 +40,8 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("team_capacity", "integer"),
         ("estimator", "varchar"),
         ("challenger_verdict", "varchar"),
+        ("is_adopted", "boolean"),  # the lists put in the model's order (quickwins.yaml adoption)
+        ("adoption_reason", "varchar"),
         ("data_hash", "varchar"),
         ("scikit_learn_version", "varchar"),
         ("fairlearn_version", "varchar"),

@@ -251,6 +251,7 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
     )
     timer.lap("evaluate")
     verdict = _challenger_verdict(metrics, float(challenger_settings["precision_margin"]))
+    adopted, adoption_reason = adoption(metrics, ranking.get("adoption") or {})
     calibration_rows = [
         {"model_version": version, "ranker": name, **row}
         for name, (_, prob) in rankers.items()
@@ -331,6 +332,8 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
     version_row.update(
         {
             "challenger_verdict": verdict,
+            "is_adopted": adopted,
+            "adoption_reason": adoption_reason,
             "intercept": parameters.intercept,
             "calibration_a": parameters.calibration_a,
             "calibration_b": parameters.calibration_b,
@@ -357,6 +360,32 @@ def _is_synthetic(con: duckdb.DuckDBPyConnection) -> bool:
     except duckdb.CatalogException:  # a model from before mart_model_info
         return False
     return bool(row and row[0])
+
+
+def adoption(metrics: dict, rules: dict) -> tuple[bool, str]:
+    """Whether the lists are put in the model's order (quickwins.yaml ranking.adoption), and why
+    in words: the model must beat the rule in the top k on the later cohort (the lower bound of
+    the difference's 95% interval above nought) and be calibrated there."""
+    difference = metrics["difference: model − rule"]["precision_at_k"]
+    model, rule = metrics["model"]["precision_at_k"], metrics["rule"]["precision_at_k"]
+    error = metrics["model"]["calibration_error"].value
+    most = float(rules.get("max_calibration_error", 1.0))
+    compared = (
+        f"precision in the top k {model.value:.1%} against the rule's {rule.value:.1%}, a "
+        f"difference of {100 * difference.value:+.1f} points (95% interval "
+        f"{100 * difference.lower:+.1f} to {100 * difference.upper:+.1f})"
+    )
+    failed = []
+    if rules.get("require_beating_rule", True) and not difference.lower > 0:
+        failed.append(f"it did not beat the simple rule on the later cohort ({compared})")
+    if not error <= most:
+        failed.append(
+            f"its probabilities were not calibrated on the later cohort (expected calibration "
+            f"error {error:.3f}, above {most:.3f})"
+        )
+    if failed:
+        return False, "; and ".join(failed)
+    return True, f"it beat the simple rule on the later cohort ({compared}) and was calibrated"
 
 
 def _challenger_verdict(metrics: dict, margin: float) -> str:

@@ -46,8 +46,14 @@ def ranking_state(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def is_ranked(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the lists carry a trained model's ranking (else they are shown unranked)."""
-    return ranking_state(con).get("status") == "trained"
+    """Whether the lists carry a trained model's ranking (else they are shown unranked): trained,
+    and adopted (it beat the rule and was calibrated on the later cohort; a model stored before
+    the adoption check counts as adopted)."""
+    state = ranking_state(con)
+    adopted = state.get("is_adopted")
+    return state.get("status") == "trained" and (
+        adopted is None or pd.isna(adopted) or bool(adopted)
+    )
 
 
 def model_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
