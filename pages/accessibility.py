@@ -81,6 +81,11 @@ We know some parts are not fully accessible:
   Enter or its button. The printable family summary (HTML) has headings and table headers,
   passes the same automated checks as the pages, and is marked OFFICIAL-SENSITIVE in text, not
   by colour.
+- **Quick wins** keeps its two lists, one family's detail, the marks and the model card in
+  tabs reached with a keyboard (arrow keys move between tabs). A decision on a family is a
+  standard form with a label for every field. The model card and transparency record download
+  as HTML (with headings and table headers, passing the same automated checks as the pages) or
+  as plain Markdown text.
 - **Date pickers and multi-select lists** are provided by the Streamlit framework and may not
   announce every change to some screen readers.
 - **Headings** each carry a small "link to heading" button from the framework, one more tab
