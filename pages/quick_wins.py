@@ -31,6 +31,7 @@ from pages import registry
 from pages.ui import access, model, profile, state
 from pages.ui.filters import any_of, cluster_filter, pick
 from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_share, plain
+from pages.ui.layout import tabs_drawn_when_open
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import NOT_APPLICABLE, Col, Missing, table
 
@@ -614,8 +615,4 @@ SECTIONS = {
     "Model card": card_section,
 }
 TAB_KEY = "quickwins_tab"  # the open tab, kept in the session
-tabs = st.tabs(list(SECTIONS), key=TAB_KEY, on_change="rerun")
-for tab, draw_section in zip(tabs, SECTIONS.values(), strict=True):
-    with tab:
-        if tab.open:
-            draw_section()
+tabs_drawn_when_open(SECTIONS, TAB_KEY)

@@ -33,6 +33,7 @@ from pages.ui.formats import (
     plain,
     slug,
 )
+from pages.ui.layout import tabs_drawn_when_open
 from pages.ui.metrics import Metric, metric_row
 from pages.ui.tables import Col, table
 
@@ -1204,8 +1205,4 @@ SECTIONS = {
     "Caseloads": caseloads_tab,
 }
 TAB_KEY = "referrals_tab"  # the open tab, kept in the session
-tabs = st.tabs(list(SECTIONS), key=TAB_KEY, on_change="rerun")
-for tab, draw_section in zip(tabs, SECTIONS.values(), strict=True):
-    with tab:
-        if tab.open:
-            draw_section()
+tabs_drawn_when_open(SECTIONS, TAB_KEY)

@@ -25,26 +25,25 @@ import pandas as pd
 
 from data_model.quickwins.card import follow_up_section
 from data_model.read.connection import query_frame
-from data_model.read.quickwins_rank import _has_table, is_ranked, model_document, ranking_state
+from data_model.read.quickwins_rank import (
+    TOP_REASONS,
+    _has_table,
+    is_ranked,
+    model_document,
+    ranking_state,
+)
 
 MARK_WORDS = {"pushed": "Referred or pushed", "not_appropriate": "Not appropriate"}
 
-_RANKED = """
+_RANKED = (
+    """
     ranked as (
         select family_key, probability, rank as rank_in_whole_list, in_top_k, model_version
         from ranking_score where list = ?
     ),
-
-    top_reasons as (
-        select family_key,
-               list(reason || case when contribution >= 0 then ' (raises the chance)'
-                                   else ' (lowers the chance)' end
-                    order by reason_rank) as reasons
-        from ranking_reason
-        where list = ? and reason_rank <= 3
-        group by family_key
-    )
 """
+    + TOP_REASONS
+)
 _NOT_RANKED = """
     ranked as (
         select null::varchar as family_key, null::double as probability,

@@ -36,6 +36,21 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
+# Each family's three largest parts of its score, in words, each saying which way it moves the
+# chance (one parameter: the list).
+TOP_REASONS = """
+    top_reasons as (
+        select family_key,
+               list(reason || case when contribution >= 0 then ' (raises the chance)'
+                                   else ' (lowers the chance)' end
+                    order by reason_rank) as reasons
+        from ranking_reason
+        where list = ? and reason_rank <= 3
+        group by family_key
+    )
+"""
+
+
 def ranking_state(con: duckdb.DuckDBPyConnection) -> dict:
     """The current model version's row (status: trained, not trained or off, with the reason;
     label; cohorts; team capacity k; challenger's verdict...), or {} for a model built before
@@ -83,7 +98,7 @@ def ranked_families(
         return pd.DataFrame()
     return query_frame(
         con,
-        """
+        f"""
         with listed as (
             select * from ranking_score
             where list = ?
@@ -91,15 +106,7 @@ def ranked_families(
               and (len(?::varchar[]) = 0 or list_contains(?::varchar[], ward_code))
         ),
 
-        top_reasons as (
-            select family_key,
-                   list(reason || case when contribution >= 0 then ' (raises the chance)'
-                                       else ' (lowers the chance)' end
-                        order by reason_rank) as reasons
-            from ranking_reason
-            where list = ? and reason_rank <= 3
-            group by family_key
-        )
+        {TOP_REASONS}
 
         select
             row_number() over (order by listed.rank) as rank,

@@ -3,7 +3,7 @@ the sidebar's page links and model details."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -108,3 +108,14 @@ def sidebar_navigation(sections: Mapping[str, list[Any]]) -> None:
             st.markdown(f"**{section}**")
             for page in section_pages:
                 st.page_link(page)
+
+
+def tabs_drawn_when_open(sections: Mapping[str, Callable[[], None]], key: str) -> None:
+    """Tabs of which only the open one is drawn (the others run when opened), so a long page's
+    first screen is quick and a tab's audit events are written only when it is read. The open
+    tab is kept in the session under `key`."""
+    tabs = st.tabs(list(sections), key=key, on_change="rerun")
+    for tab, draw_section in zip(tabs, sections.values(), strict=True):
+        with tab:
+            if tab.open:
+                draw_section()
