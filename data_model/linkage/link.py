@@ -462,18 +462,28 @@ def without_ambiguous_records(
     if not len(scored):
         return scored
     decisive_bits = math.log2(link_threshold / (1 - link_threshold))
-    strong = con.execute(
-        "select node_l, node_r, match_weight from linkage_scored where match_probability >= ?",
+    # each record's partners, strongest first; among equally strong ones, by record number, so
+    # that the rows' order (which the engine that scored them decides) changes nothing. Sorted
+    # by DuckDB (in parallel): numpy's lexsort of both directions took a second at Bradford scale.
+    partners = con.execute(
+        """
+        with strong as (
+            select node_l, node_r, match_weight from linkage_scored where match_probability >= ?
+        )
+        select node, other, weight
+        from (
+            select node_l as node, node_r as other, match_weight as weight from strong
+            union all
+            select node_r, node_l, match_weight from strong
+        )
+        order by node, weight desc, other
+        """,
         [link_threshold],
     ).fetchnumpy()
-    node = np.concatenate([strong["node_l"], strong["node_r"]]).astype(np.int64)
-    other = np.concatenate([strong["node_r"], strong["node_l"]]).astype(np.int64)
-    weight = np.concatenate([strong["match_weight"], strong["match_weight"]]).astype(float)
+    node = np.asarray(partners["node"], dtype=np.int64)
+    other = np.asarray(partners["other"], dtype=np.int64)
+    weight = np.asarray(partners["weight"], dtype=float)
     n_records = len(dob_days)
-    # each record's partners, strongest first; among equally strong ones, by record number, so
-    # that the rows' order (which the engine that scored them decides) changes nothing
-    order = np.lexsort((other, -weight, node))
-    node, other, weight = node[order], other[order], weight[order]
     first = np.r_[True, node[1:] != node[:-1]]
     best_weight = np.full(n_records, -np.inf)
     best_other = np.full(n_records, -1, dtype=np.int64)
@@ -483,8 +493,8 @@ def without_ambiguous_records(
     # twins: a partner the guard keeps apart from the strongest one
     if len(twins):
         apart = np.concatenate([twins, twins[:, ::-1]]).astype(np.int64)
-        apart_keys = apart[:, 0] * n_records + apart[:, 1]
-        is_rival = np.isin(best_other[node] * n_records + other, apart_keys)
+        apart_keys = np.sort(apart[:, 0] * n_records + apart[:, 1])
+        is_rival = _in_sorted(best_other[node] * n_records + other, apart_keys)
         np.maximum.at(rival_weight, node[is_rival], weight[is_rival])
 
     # namesakes: a partner born years from the strongest partner with a known date of birth
@@ -507,8 +517,16 @@ def without_ambiguous_records(
     if not len(ambiguous):
         return scored
     nodes = scored[:, :2].astype(np.int64)
-    clear = ~(np.isin(nodes[:, 0], ambiguous) | np.isin(nodes[:, 1], ambiguous))
-    return scored[clear]
+    is_ambiguous = np.zeros(max(n_records, int(nodes.max()) + 1), dtype=bool)
+    is_ambiguous[ambiguous] = True
+    return scored[~(is_ambiguous[nodes[:, 0]] | is_ambiguous[nodes[:, 1]])]
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """np.isin(values, sorted_keys) for keys already sorted, without sorting the values (a binary
+    search each: many values, few keys)."""
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
 
 
 def strongest_first(con: duckdb.DuckDBPyConnection, link_threshold: float) -> np.ndarray:
