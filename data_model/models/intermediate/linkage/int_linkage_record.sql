@@ -139,9 +139,10 @@ registration_variants as (
         variants.sex,
         addresses.address_key,
         postcodes.postcode_std as postcode,
-        any_value(variants.first_name) as first_name,
-        any_value(variants.last_name) as last_name,
-        any_value(variants.address) as address,
+        -- one spelling of those that standardise alike, the same in every build (not any_value)
+        min(variants.first_name) as first_name,
+        min(variants.last_name) as last_name,
+        min(variants.address) as address,
         -- the flat, where any address giving this dwelling names one ("21 Calder House" and
         -- "Flat 21, Calder House" are one dwelling), and the building it is in
         max(addresses.address_flat) as address_flat,

@@ -27,11 +27,15 @@ developed as (
       )
 )
 
+-- The first hit, one whole row: two hits from the same day (two members, or two indicators) are
+-- told apart by person and hit, so every build names the same member and hit.
 select
     family_key,
     problem_id,
-    min(holds_from) as developed_on,
-    arg_min(person_key, holds_from) as person_key,
-    arg_min(hit_id, holds_from) as hit_id
+    holds_from as developed_on,
+    person_key,
+    hit_id
 from developed
-group by family_key, problem_id
+qualify row_number() over (
+    partition by family_key, problem_id order by holds_from, person_key, hit_id
+) = 1

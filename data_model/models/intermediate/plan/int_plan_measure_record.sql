@@ -135,7 +135,8 @@ achieved as (
         family_key,
         measure_id,
         min(met_on) as achieved_date,
-        arg_min(window_number, met_on) as achieving_window_number
+        -- the earliest window; of two met the same day, the first (the same in every build)
+        arg_min(window_number, (met_on, window_number)) as achieving_window_number
     from meeting_windows
     where met_on is not null
     group by all

@@ -18,8 +18,9 @@ school as (
         min(record_date) as start_date,
         cast(null as date) as end_date,
         max(record_date) as last_date,
-        arg_max(school_name, record_date) as team,
-        arg_max(school_name, record_date) as kind
+        -- the latest school; two names on one day (a renamed school) settled the same way each build
+        arg_max(school_name, (record_date, school_name)) as team,
+        arg_max(school_name, (record_date, school_name)) as kind
     from {{ ref('stg_school_census') }}
     group by upn, school_urn
 ),

@@ -50,7 +50,8 @@ ehm_ids as (
 
 relationship_to_index as (
     -- case management records "related person is the <relationship> of person"
-    select index_child.family_key, related.person_key, any_value(rel.relationship) as relationship
+    -- two relationships recorded for one pair: the same one in every build
+    select index_child.family_key, related.person_key, min(rel.relationship) as relationship
     from index_child
     inner join ehm_ids as child on child.person_key = index_child.index_person_key
     inner join {{ ref('stg_ehm_relationships') }} as rel on rel.person_id = child.person_id
