@@ -23,7 +23,7 @@ from data_model.read import programme, sources
 from pages.ui import access, charts, model
 from pages.ui.absent import never_counted, stop_if_not_available
 from pages.ui.charts import Series
-from pages.ui.filters import ATTACHED_CLUSTER, any_of, cluster_filter, pick
+from pages.ui.filters import ATTACHED_CLUSTER, cluster_filter, pick, ward_filter
 from pages.ui.formats import (
     blocking_measures_words,
     fmt_choices,
@@ -100,14 +100,7 @@ left, right = st.columns(2)
 with left:
     clusters = cluster_filter(options["clusters"], key="near_clusters", whose=ATTACHED_CLUSTER)
 with right:
-    wards = any_of(
-        "Wards",
-        list(ward_names),
-        format_func=ward_names.__getitem__,
-        key="near_wards",
-        placeholder="All wards",
-        help="The ward of the family's latest address. Leave empty for every ward.",
-    )
+    wards = ward_filter(ward_names, key="near_wards")
 
 MARGIN_KEYS = {unit: f"near_margin_{slug(unit)}" for unit in plan_margins}
 

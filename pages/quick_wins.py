@@ -29,7 +29,7 @@ from data_model.state import audit
 from data_model.state import marks as stored_marks
 from pages import registry
 from pages.ui import access, model, profile, state
-from pages.ui.filters import any_of, cluster_filter, pick
+from pages.ui.filters import cluster_filter, pick, ward_filter
 from pages.ui.formats import fmt_choices, fmt_date, fmt_int, fmt_share, plain
 from pages.ui.layout import tabs_drawn_when_open
 from pages.ui.metrics import Metric, metric_row
@@ -106,14 +106,7 @@ with left:
         "cluster its ward is served by.",
     )
 with right:
-    wards = any_of(
-        "Wards",
-        list(ward_names),
-        format_func=ward_names.__getitem__,
-        key="quickwins_wards",
-        placeholder="All wards",
-        help="The ward of the family's latest address. Leave empty for every ward.",
-    )
+    wards = ward_filter(ward_names, key="quickwins_wards")
 where = " · ".join(
     [
         fmt_choices(clusters, "all clusters"),

@@ -5,9 +5,12 @@ with a role given by an Entra-style app role, and the reason-for-access form fil
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
+
+from data_model.state import audit
 
 # Port 9 (discard) on this machine: a test that did contact it would fail, not reach anything.
 AUTH = {
@@ -74,3 +77,12 @@ def give_reason(at: AppTest, code: str = "audit", text: str = "") -> AppTest:
     submit.click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def user_trail(model: Path, user: str) -> list[dict]:
+    """One user's audit events in the model's state store, oldest first."""
+    store = audit.open_store(model, key=AUDIT_KEY)
+    try:
+        return list(reversed(audit.events(store, users=[user])))
+    finally:
+        store.dispose()

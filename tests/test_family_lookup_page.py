@@ -30,7 +30,8 @@ from data_model.read import lookup_family, open_model
 from data_model.state import audit
 from pages import registry
 from pages.ui.formats import fmt_date, read_day, slug
-from tests.access_helpers import AUDIT_KEY, give_reason, signed_in
+from tests.access_helpers import give_reason, signed_in
+from tests.access_helpers import user_trail as trail
 from tests.test_app_pages import leaves
 from tests.text_payloads import HTML, MARKDOWN, as_shown
 
@@ -85,15 +86,6 @@ def children(model_sql: duckdb.DuckDBPyConnection) -> list[Child]:
         if len(chosen) == 2:
             return chosen
     pytest.fail("the test model has no two children in families of three or more")
-
-
-def trail(model: Path, user: str) -> list[dict]:
-    """One user's events, oldest first."""
-    store = audit.open_store(model, key=AUDIT_KEY)
-    try:
-        return list(reversed(audit.events(store, users=[user])))
-    finally:
-        store.dispose()
 
 
 def run(at: AppTest) -> AppTest:

@@ -25,9 +25,9 @@ from streamlit.testing.v1 import AppTest
 from data_model import access as rules
 from data_model.quickwins import config
 from data_model.quickwins.train import train_ranking
-from data_model.state import audit
 from pages import registry
-from tests.access_helpers import AUDIT_KEY, signed_in
+from tests.access_helpers import signed_in
+from tests.access_helpers import user_trail as trail
 from tests.test_app_pages import leaves
 from tests.test_plan_pages import table
 from tests.text_payloads import as_shown
@@ -125,14 +125,6 @@ def attached_without_a_claim(model: Path) -> set[str]:
         """,
     )
     return set(rows["family_key"])
-
-
-def trail(model: Path, user: str) -> list[dict]:
-    store = audit.open_store(model, key=AUDIT_KEY)
-    try:
-        return list(reversed(audit.events(store, users=[user])))
-    finally:
-        store.dispose()
 
 
 # --- Who may open it -----------------------------------------------------------------------------

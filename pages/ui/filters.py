@@ -116,3 +116,16 @@ def cluster_filter(clusters: list[str], *, key: str, whose: str = "") -> list[st
         placeholder="All clusters",
         help=f"{whose} Leave empty for every cluster.".strip(),
     )
+
+
+def ward_filter(ward_names: Mapping[str, str], *, key: str) -> list[str]:
+    """The wards to show by code (shown by name), none for all: a family's ward is that of its
+    latest address."""
+    return any_of(
+        "Wards",
+        list(ward_names),
+        format_func=ward_names.__getitem__,
+        key=key,
+        placeholder="All wards",
+        help="The ward of the family's latest address. Leave empty for every ward.",
+    )
