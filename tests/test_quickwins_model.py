@@ -21,12 +21,16 @@ from data_model.quickwins.cohorts import Cohorts, label_words
 from data_model.quickwins.features import (
     BASE_FEATURES,
     PROTECTED_WORDS,
+    ClaimShape,
+    claim_shape,
+    claim_shape_features,
     family_features,
     plan_features,
     referral_features,
 )
 from data_model.quickwins.metrics import Estimate, evaluate, expected_calibration_error
 from data_model.quickwins.model import fit_logistic, score
+from data_model.quickwins.reasons import reason_text
 from data_model.quickwins.train import adoption, train_ranking
 from data_model.read import open_model
 from data_model.read import quickwins_rank as read
@@ -164,6 +168,39 @@ def test_no_protected_characteristic_is_a_feature(synthetic_model: Path, tmp_pat
     finally:
         con.close()
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_claim_shape_follows_the_plans_routes(synthetic_model: Path):
+    con = open_model(synthetic_model)
+    try:
+        shipped = claim_shape(con)  # Bradford's: progress on every problem, or employment
+    finally:
+        con.close()
+    assert shipped.eligibility_at_least == 2
+    assert shipped.route_problems == ("worklessness",)
+    assert "worklessness" not in [problem for problem, _ in shipped.other_problems]
+    both_routes = ClaimShape(2, ("worklessness",), (("crime", "Crime"), ("school", "School")))
+    features = claim_shape_features(both_routes)
+    assert [f.name for f in features] == [
+        "eligible_when_attached", "progress_only__crime", "progress_only__school"
+    ]  # fmt: skip
+    assert [f.subject for f in features] == ["", "crime", "school"]
+    # a plan whose one route is progress on every problem (Supporting Families 2022): no route
+    # of its own to open, so only eligibility
+    progress_only = ClaimShape(3, (), (("crime", "Crime"),))
+    assert [f.name for f in claim_shape_features(progress_only)] == ["eligible_when_attached"]
+    assert reason_text(features[1], 1.0, False) == (
+        "Crime: a problem, and only progress on every problem can make a claim"
+    )
+    assert reason_text(features[1], 0.0, False) == (
+        "Crime: not a problem, or another route to a claim is open"
+    )
+    assert reason_text(features[0], 0.0, False) == (
+        "did not meet the plan's eligibility when attached (at least 2 of its problems)"
+    )
+    assert reason_text(features[0], 1.0, False) == (
+        "met the plan's eligibility when attached (at least 2 of its problems)"
+    )
 
 
 def test_a_district_too_small_trains_nothing_and_says_why(synthetic_model: Path):

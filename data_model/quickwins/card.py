@@ -199,6 +199,14 @@ def _status_paragraph(run: _Run) -> list:
     ]
 
 
+def _regularisation(version: dict) -> str:
+    """The logistic regression's C, from the run's own settings."""
+    try:
+        return str(json.loads(version["settings_json"])["ranking"]["regularisation_c"])
+    except (KeyError, TypeError, ValueError):
+        return "not recorded"
+
+
 def model_card(run: _Run, council: dict) -> Document:
     v = run.version
     k = run.k
@@ -245,10 +253,21 @@ def model_card(run: _Run, council: dict) -> Document:
             "check on that.",
         ]
     )
-    features = Section("Features").para(
-        "Every feature is known on the day of attachment (on the as-at date when today's "
-        "families are scored). Coefficients are per standard deviation of the feature, before "
-        "calibration; a positive one raises the chance of the outcome."
+    features = (
+        Section("Features")
+        .para(
+            "Every feature is known on the day of attachment (on the as-at date when today's "
+            "families are scored). Coefficients are per standard deviation of the feature, before "
+            "calibration; a positive one raises the chance of the outcome."
+        )
+        .para(
+            "A results claim is not the sum of a family's problems: the plan asks for its "
+            "eligibility, then either a route of its own (an adult into continuous employment) or "
+            "progress on every problem. The claim-shape features give the model that shape, each "
+            "still one coefficient times one value: whether the family met the eligibility when "
+            "attached, and for each other problem whether the family has it with no route to a "
+            "claim but progress on every problem."
+        )
     )
     if len(run.coefficients):
         features.table(
@@ -484,8 +503,8 @@ def transparency_record(run: _Run, council: dict) -> Document:
             ("Output", "a calibrated probability per family, the rank it gives, and each "
              "feature's exact part in the score"),
             ("Architecture", v["estimator"] + " (missing values → training mean, "
-             "standardised, L2-regularised); calibrated with CalibratedClassifierCV (sigmoid) "
-             "over the frozen fitted model"),
+             f"standardised, L2-regularised with C = {_regularisation(v)}); calibrated with "
+             "CalibratedClassifierCV (sigmoid) over the frozen fitted model"),
             ("Performance", (
                 f"on the later cohort, precision in the top {k}: "
                 f"{run.metric_words('model', 'precision_at_k')} against the rule's "

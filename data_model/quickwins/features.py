@@ -36,6 +36,9 @@ class Feature:
     # `margin_unit` (5 percentage points, 5.2 weeks, 1 incident)
     margin_size: float | None = None
     margin_unit: str = ""
+    # what the feature is about (a plan problem's id): a family's top reasons name each subject
+    # once. Empty: the feature is its own subject.
+    subject: str = ""
 
 
 # Features that do not depend on the plan; the plan's problems and measures add more
@@ -58,15 +61,84 @@ BASE_FEATURES = (
 )
 
 
+@dataclass(frozen=True)
+class ClaimShape:
+    """What the plan says a results claim needs, as the features read it: the problems the plan
+    asks for to be eligible, the problems whose own measure is a route to a claim by itself (an
+    adult out of work can claim by moving into continuous employment), and the rest, which a
+    family without such a route must all turn round."""
+
+    eligibility_at_least: int
+    route_problems: tuple[str, ...]
+    other_problems: tuple[tuple[str, str], ...]  # (problem_id, title)
+
+
+def claim_shape(con: duckdb.DuckDBPyConnection) -> ClaimShape:
+    """The plan's claim shape, from cfg_plan, cfg_plan_route and cfg_plan_measure."""
+    at_least = con.execute("select eligibility_at_least from cfg_plan").fetchone()[0]
+    route_problems = tuple(
+        row[0]
+        for row in con.execute(
+            """
+            select distinct measure.problem_id
+            from cfg_plan_route as route
+            inner join cfg_plan_measure as measure on measure.measure_id = route.requires
+            order by measure.problem_id
+            """
+        ).fetchall()
+    )
+    others = tuple(
+        (problem_id, title)
+        for problem_id, title in con.execute(
+            "select problem_id, title from cfg_plan_problem order by problem_order"
+        ).fetchall()
+        if problem_id not in route_problems
+    )
+    return ClaimShape(int(at_least or 0), route_problems, others)
+
+
+def claim_shape_features(shape: ClaimShape) -> list[Feature]:
+    """A results claim is not the sum of a family's problems: it needs the plan's eligibility,
+    and then either one route's measure (continuous employment) or progress on every problem.
+    A model that adds features up cannot see that, so the shape is given as features of its
+    own, each still one coefficient × one value (its reasons stay exact): eligible when attached
+    (the plan engine's int_plan_attachment; a family never attached is on its list because it is
+    eligible today), and for each problem without a route of its own, "has it, with no route to
+    a claim open but progress on every problem"."""
+    features = [
+        Feature(
+            "eligible_when_attached",
+            "met the plan's eligibility when attached (at least "
+            f"{shape.eligibility_at_least} of its problems)",
+            "",
+            "flag",
+        )
+    ]
+    if shape.route_problems:
+        features += [
+            Feature(
+                f"progress_only__{problem_id}",
+                f"has the problem, with no route to a claim but progress on every problem: {title}",
+                "",
+                "flag",
+                subject=problem_id,
+            )
+            for problem_id, title in shape.other_problems
+        ]
+    return features
+
+
 def plan_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
     """Per problem of the plan: whether the family has it and how many records show it; per
-    measure: its distance to threshold in the plan's near margins."""
+    measure: its distance to threshold in the plan's near margins; and the claim's shape
+    (claim_shape_features)."""
     problems = con.execute(
         "select problem_id, title from cfg_plan_problem order by problem_order"
     ).fetchall()
     measures = con.execute(
         """
-        select measure.measure_id, measure.title, measure.near_within, measure.unit
+        select measure.measure_id, measure.title, measure.near_within, measure.unit,
+               measure.problem_id
         from cfg_plan_measure as measure
         inner join cfg_plan_problem as problem using (problem_id)
         order by problem.problem_order, measure.measure_order
@@ -74,9 +146,11 @@ def plan_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
     ).fetchall()
     features = []
     for problem_id, title in problems:
-        features.append(Feature(f"problem__{problem_id}", f"has the problem: {title}", "", "flag"))
-        features.append(Feature(f"records__{problem_id}", f"records showing: {title}", ""))
-    for measure_id, title, margin, unit in measures:
+        features.append(Feature(f"problem__{problem_id}", f"has the problem: {title}", "", "flag",
+                                subject=problem_id))  # fmt: skip
+        features.append(Feature(f"records__{problem_id}", f"records showing: {title}", "",
+                                subject=problem_id))  # fmt: skip
+    for measure_id, title, margin, unit, problem_id in measures:
         features.append(
             Feature(
                 f"distance__{measure_id}",
@@ -84,9 +158,10 @@ def plan_features(con: duckdb.DuckDBPyConnection) -> list[Feature]:
                 "margins",
                 margin_size=float(margin) if margin is not None else None,
                 margin_unit=unit or "",
+                subject=problem_id,
             )
         )
-    return features
+    return features + claim_shape_features(claim_shape(con))
 
 
 def referral_features(sources: list[str]) -> list[Feature]:
@@ -296,6 +371,16 @@ attaching as (
     inner join mart_referral as referral using (episode_id)
 ),
 
+eligibility as (
+    -- the plan engine's judgement on the day the family was attached (its referral may be
+    -- missing from the extract; its attachment is not)
+    select population.family_key, population.feature_date, attachment.eligible_at_attachment
+    from population
+    inner join int_plan_attachment as attachment
+        on attachment.family_key = population.family_key
+        and attachment.episode_id = population.episode_id
+),
+
 prior_episodes as (
     -- episodes allocated before the one that led to the attachment (or before the date)
     select population.family_key, population.feature_date,
@@ -341,6 +426,9 @@ select
     coalesce(prior_episodes.prior_episodes, 0) as prior_episodes,
     attaching.waiting_working_days,
     caseload.cluster_caseload,
+    -- a family never attached is on its list (unreferred eligible) because it is eligible today
+    coalesce(eligibility.eligible_at_attachment, population.episode_id is null)::double
+        as eligible_when_attached,
     attaching.referral_source
 from population
 left join problem_count using (family_key, feature_date)
@@ -349,6 +437,7 @@ left join household using (family_key, feature_date)
 left join prior_episodes using (family_key, feature_date)
 left join attaching using (family_key, feature_date)
 left join caseload using (family_key, feature_date)
+left join eligibility using (family_key, feature_date)
 order by population.family_key, population.feature_date
 """
 )
@@ -409,6 +498,14 @@ def family_features(
         c for c in wide.columns if c.startswith(("problem__", "records__", "distance__"))
     ]
     wide[plan_columns] = wide[plan_columns].fillna(0.0)
+    shape = claim_shape(con)
+    route_open = (
+        wide[[f"problem__{p}" for p in shape.route_problems]].max(axis=1)
+        if shape.route_problems
+        else pd.Series(0.0, index=wide.index)
+    )
+    for problem_id, _ in shape.other_problems:
+        wide[f"progress_only__{problem_id}"] = wide[f"problem__{problem_id}"] * (1 - route_open)
     # DuckDB's parallel sums may differ in the last bits from run to run (a trend of 0 comes out
     # as 2e-14): rounded, the same data give the same features, model and data hash.
     numbers = wide.select_dtypes("number").columns

@@ -36,6 +36,13 @@ def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
     if name.startswith("problem__"):
         title = feature.label.removeprefix("has the problem: ")
         return f"{title}: a problem for this family" if value else f"{title}: not a problem"
+    if name == "eligible_when_attached":
+        return feature.label if value else "did not meet " + feature.label.removeprefix("met ")
+    if name.startswith("progress_only__"):
+        title = feature.label.split(": ", 1)[1]
+        if value:
+            return f"{title}: a problem, and only progress on every problem can make a claim"
+        return f"{title}: not a problem, or another route to a claim is open"
     if name.startswith("records__"):
         title = feature.label.removeprefix("records showing: ")
         if value == 0:  # "0 records showing: ..." read as if something were shown

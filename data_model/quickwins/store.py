@@ -110,6 +110,8 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("value", "double"),
         ("contribution", "double"),
         ("reason_rank", "integer"),
+        ("subject", "varchar"),  # the problem the feature is about (or the feature itself)
+        ("top_reason_rank", "integer"),  # 1-3: shown beside the family (one per subject)
         ("reason", "varchar"),
     ],
     "ranking_evaluation": [

@@ -453,6 +453,7 @@ def _scored_lists(
             "value": np.where(missing, np.nan, matrix).ravel(),
             "contribution": scored.contributions.ravel(),
             "reason_rank": reason_rank.ravel(),
+            "subject": np.tile([f.subject or f.name for f in features], n),
             "reason": [
                 reason_text(feature, float(matrix[i, j]), bool(missing[i, j]))
                 for i in range(n)
@@ -460,6 +461,17 @@ def _scored_lists(
             ],
         }
     )
+    # The top three reasons shown beside a family: the largest parts of its score, one per
+    # subject (a problem's flag, records and distance would otherwise say the same thing thrice).
+    first_of_subject = reasons["reason_rank"] == reasons.groupby(["list", "family_key", "subject"])[
+        "reason_rank"
+    ].transform("min")
+    shown = (
+        reasons[first_of_subject]
+        .groupby(["list", "family_key"])["reason_rank"]
+        .rank(method="first")
+    )
+    reasons["top_reason_rank"] = shown[shown <= 3].astype("Int64").reindex(reasons.index)
     return frame.sort_values(["list", "rank"]).reset_index(drop=True), reasons
 
 

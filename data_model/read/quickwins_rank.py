@@ -43,9 +43,9 @@ TOP_REASONS = """
         select family_key,
                list(reason || case when contribution >= 0 then ' (raises the chance)'
                                    else ' (lowers the chance)' end
-                    order by reason_rank) as reasons
+                    order by top_reason_rank) as reasons
         from ranking_reason
-        where list = ? and reason_rank <= 3
+        where list = ? and top_reason_rank is not null
         group by family_key
     )
 """
