@@ -201,6 +201,9 @@ def test_the_claim_shape_follows_the_plans_routes(synthetic_model: Path):
     assert reason_text(features[0], 1.0, False) == (
         "met the plan's eligibility when attached (at least 2 of its problems)"
     )
+    assert reason_text(features[0], 1.0, False, never_attached=True) == (
+        "meets the plan's eligibility today (at least 2 of its problems)"
+    )
 
 
 def test_a_district_too_small_trains_nothing_and_says_why(synthetic_model: Path):

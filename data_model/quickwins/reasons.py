@@ -21,8 +21,11 @@ def _unit(unit: str, value: float) -> str:
     return unit
 
 
-def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
-    """What the family's value of the feature is, in words."""
+def reason_text(
+    feature: Feature, value: float, was_missing: bool, never_attached: bool = False
+) -> str:
+    """What the family's value of the feature is, in words (`never_attached`: a family on the
+    referrals list, scored as it is today)."""
     if was_missing or value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{feature.label}: not applicable"
     name = feature.name
@@ -37,6 +40,9 @@ def reason_text(feature: Feature, value: float, was_missing: bool) -> str:
         title = feature.label.removeprefix("has the problem: ")
         return f"{title}: a problem for this family" if value else f"{title}: not a problem"
     if name == "eligible_when_attached":
+        if never_attached:  # on the referrals list because it is eligible today
+            rule = feature.label.split(" (", 1)[1]
+            return f"meets the plan's eligibility today ({rule}"
         return feature.label if value else "did not meet " + feature.label.removeprefix("met ")
     if name.startswith("progress_only__"):
         title = feature.label.split(": ", 1)[1]

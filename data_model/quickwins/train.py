@@ -455,8 +455,8 @@ def _scored_lists(
             "reason_rank": reason_rank.ravel(),
             "subject": np.tile([f.subject or f.name for f in features], n),
             "reason": [
-                reason_text(feature, float(matrix[i, j]), bool(missing[i, j]))
-                for i in range(n)
+                reason_text(feature, float(matrix[i, j]), bool(missing[i, j]), never_attached)
+                for i, never_attached in enumerate(frame["list"].to_numpy() == "unreferred")
                 for j, feature in enumerate(features)
             ],
         }
