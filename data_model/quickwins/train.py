@@ -370,22 +370,24 @@ def adoption(metrics: dict, rules: dict) -> tuple[bool, str]:
     model, rule = metrics["model"]["precision_at_k"], metrics["rule"]["precision_at_k"]
     error = metrics["model"]["calibration_error"].value
     most = float(rules.get("max_calibration_error", 1.0))
+    # said without brackets inside brackets: the figures follow a colon
     compared = (
         f"precision in the top k {model.value:.1%} against the rule's {rule.value:.1%}, a "
-        f"difference of {100 * difference.value:+.1f} points (95% interval "
-        f"{100 * difference.lower:+.1f} to {100 * difference.upper:+.1f})"
+        f"difference of {100 * difference.value:+.1f} points, 95% interval "
+        f"{100 * difference.lower:+.1f} to {100 * difference.upper:+.1f}"
     )
+    calibration = f"expected calibration error {error:.3f}, the limit {most:.3f}"
     failed = []
     if rules.get("require_beating_rule", True) and not difference.lower > 0:
-        failed.append(f"it did not beat the simple rule on the later cohort ({compared})")
+        failed.append(f"it did not beat the simple rule on the later cohort: {compared}")
     if not error <= most:
-        failed.append(
-            f"its probabilities were not calibrated on the later cohort (expected calibration "
-            f"error {error:.3f}, above {most:.3f})"
-        )
+        failed.append(f"its probabilities were not calibrated on the later cohort: {calibration}")
     if failed:
         return False, "; and ".join(failed)
-    return True, f"it beat the simple rule on the later cohort ({compared}) and was calibrated"
+    return True, (
+        f"it beat the simple rule on the later cohort: {compared}; and it was calibrated: "
+        f"{calibration}"
+    )
 
 
 def _challenger_verdict(metrics: dict, margin: float) -> str:
