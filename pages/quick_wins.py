@@ -53,8 +53,7 @@ ranking = model.query(quickwins_rank.ranking_state)
 ranked = model.query(quickwins_rank.is_ranked)
 as_at = fmt_date(plan.get("as_at_date"))
 pays = bool(plan.get("results_payment"))
-# The outcome in words: a results claim only where the plan pays (no money on a plan without).
-outcome = "a results claim" if pays else "the plan's sustained outcome"
+outcome = quickwins_lists.outcome_words(pays)  # no money on a plan without payments
 k = int(ranking.get("team_capacity") or 0)
 
 st.title(HEADING)

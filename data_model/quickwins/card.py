@@ -199,6 +199,13 @@ def _status_paragraph(run: _Run) -> list:
     ]
 
 
+def outcome_words(pays_results: bool) -> str:
+    """The outcome in words: a results claim only where the plan pays for results (a plan
+    without payments speaks of its sustained outcome, and of no money). The label's words
+    (cohorts.label_words) and the pages' start from it."""
+    return "a results claim" if pays_results else "the plan's sustained outcome"
+
+
 def _regularisation(version: dict) -> str:
     """The logistic regression's C, from the run's own settings."""
     try:

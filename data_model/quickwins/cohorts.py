@@ -16,6 +16,8 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from data_model.quickwins.card import outcome_words
+
 
 def _months_before(day: date, months: int) -> date:
     return (pd.Timestamp(day) - pd.DateOffset(months=months)).date()
@@ -73,9 +75,9 @@ def plan_pays_results(con: duckdb.DuckDBPyConnection) -> bool:
 def label_words(pays_results: bool, horizon_months: int) -> str:
     """The label in words, for the model card and the pages."""
     if pays_results:
-        return f"a results claim within {horizon_months} months of attachment"
+        return f"{outcome_words(True)} within {horizon_months} months of attachment"
     return (
-        f"the plan's sustained outcome (significant and sustained progress on every problem) "
+        f"{outcome_words(False)} (significant and sustained progress on every problem) "
         f"within {horizon_months} months of attachment"
     )
 

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from data_model.quickwins.card import follow_up_section
+from data_model.quickwins.card import outcome_words as outcome_words  # for the pages
 from data_model.read.connection import query_frame
 from data_model.read.quickwins_rank import (
     TOP_REASONS,
