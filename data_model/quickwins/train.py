@@ -16,6 +16,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 import duckdb
 import fairlearn
@@ -443,6 +444,10 @@ def _scored_lists(
     frame["rule_in_top_k"] = frame["rule_rank"] <= k
     missing = np.isnan(matrix)
     n, m = matrix.shape
+    # the same few values recur (flags, counts, ages): each worded once (300,000 reasons at
+    # 70,000 households)
+    words = lru_cache(maxsize=None)(reason_text)
+    matrix = np.where(missing, 0.0, matrix)  # a missing value is worded "not applicable" anyway
     order_in_family = np.argsort(-np.abs(scored.contributions), axis=1, kind="stable")
     reason_rank = np.empty((n, m), dtype=int)
     np.put_along_axis(reason_rank, order_in_family, np.arange(1, m + 1)[None, :].repeat(n, 0), 1)
@@ -457,7 +462,7 @@ def _scored_lists(
             "reason_rank": reason_rank.ravel(),
             "subject": np.tile([f.subject or f.name for f in features], n),
             "reason": [
-                reason_text(feature, float(matrix[i, j]), bool(missing[i, j]), never_attached)
+                words(feature, float(matrix[i, j]), bool(missing[i, j]), never_attached)
                 for i, never_attached in enumerate(frame["list"].to_numpy() == "unreferred")
                 for j, feature in enumerate(features)
             ],
