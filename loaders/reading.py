@@ -450,9 +450,9 @@ def _parse_csv(
     body: pa.Buffer, names: list[str], delimiter: str, newlines_in_values: bool
 ) -> tuple[pa.Table | None, int]:
     """pyarrow's parse of the records after the header, every column as text, and how many it
-    found malformed (None when it cannot parse them). `newlines_in_values` False is several
-    times faster, and only right when no quoted value runs over a line end: each line is then
-    one record, and the file can be split into blocks at any line end."""
+    found malformed (None when it cannot parse them). `newlines_in_values` False is about twice
+    as fast, and only right when no quoted value runs over a line end: each line is then one
+    record, and the file can be split into blocks at any line end."""
     invalid = 0
 
     def skip_invalid(row: object) -> str:
