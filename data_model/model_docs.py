@@ -47,6 +47,8 @@ def _section(name: str, entry: dict | None, model: Model) -> str:
     lines.append(f"Grain: {meta.get('grain', '?')}.")
     made_by = f" (made by `{model.name}`)" if name != model.name else ""
     kind = "Python model" if model.is_python else "SQL model"
+    if model.materialized == "view":
+        kind += " (a view)"
     relative = model.path.relative_to(MODELS_DIR).as_posix()
     lines.append(f"{kind} `{relative}`{made_by}; reads {_inputs(model)}.")
     lines += ["", "| column | description | tests |", "|---|---|---|"]

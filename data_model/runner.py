@@ -1,7 +1,9 @@
 """Runs the layered models in dependency order.
 
 Each model is one file under `models/<layer>/<domain>/`, named for its layer (`stg_`, `int_`,
-`mart_`). The runner materialises it as a table of that name.
+`mart_`). The runner materialises it as a table of that name, or, for a SQL model that says
+`{{ config(materialized='view') }}` as dbt's do, a view: for a model that is cheap to compute
+and costly to write (a union of staging tables, millions of rows), read where it is used.
 
 Inputs are declared, never guessed:
 - a SQL model names every table it reads as dbt does: `{{ ref('stg_ehm_referrals') }}` for another
@@ -43,6 +45,8 @@ SOURCES_FILE = "sources.yml"
 _PREFIX_OF_LAYER = {"staging": "stg_", "intermediate": "int_", "marts": "mart_"}
 REF_CALL = re.compile(r"\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
 SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'([a-z0-9_]+)'\s*,\s*'([a-z0-9_]+)'\s*\)\s*\}\}")
+CONFIG_CALL = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*'([a-z_]+)'\s*\)\s*\}\}")
+MATERIALIZATIONS = ("table", "view")
 
 
 class ModelDefinitionError(ValueError):
@@ -58,6 +62,7 @@ class Model:
     refs: frozenset[str]  # the models and model outputs it reads, as declared
     sources: frozenset[str]  # the source tables it reads, as declared
     outputs: tuple[str, ...] = ()  # tables a Python model makes besides <name>
+    materialized: str = "table"  # or "view" ({{ config(materialized='view') }})
 
     @property
     def is_python(self) -> bool:
@@ -99,6 +104,7 @@ def _jinja(models_dir: Path) -> jinja2.Environment:
     )
     environment.globals["ref"] = lambda name: name
     environment.globals["source"] = lambda group, table: table
+    environment.globals["config"] = lambda **settings: ""  # read by discover_models
     for path in sorted((models_dir / MACROS_DIR).glob("*.sql")):
         if _is_jinja_macro_file(path):
             module = environment.from_string(path.read_text(encoding="utf-8")).module
@@ -135,6 +141,7 @@ def discover_models(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
         if name in models:
             raise ModelDefinitionError(f"{path}: a second model called {name}")
         text = path.read_text(encoding="utf-8")
+        materialized = "table"
         if path.suffix == ".py":
             inputs, outputs = _python_declarations(path)
             refs = frozenset(i for i in inputs if i not in sources)
@@ -152,7 +159,14 @@ def discover_models(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
                 render(text, models_dir)
             except jinja2.TemplateError as error:
                 raise ModelDefinitionError(f"{path}: cannot render: {error}") from error
-        models[name] = Model(name, layer, path, text, refs, used_sources, outputs)
+            configured = CONFIG_CALL.findall(text)
+            if "config(" in text and not configured:
+                raise ModelDefinitionError(f"{path}: config() takes only materialized='...'")
+            materialized = configured[-1] if configured else "table"
+            if materialized not in MATERIALIZATIONS:
+                allowed = " or ".join(f"'{m}'" for m in MATERIALIZATIONS)
+                raise ModelDefinitionError(f"{path}: materialized='{materialized}': {allowed}?")
+        models[name] = Model(name, layer, path, text, refs, used_sources, outputs, materialized)
 
     made_by = {out: model.name for model in models.values() for out in (model.name, *model.outputs)}
     for model in models.values():
@@ -197,7 +211,8 @@ def run_models(
     models_dir: Path = MODELS_DIR,
     context: dict | None = None,
 ) -> list[str]:
-    """Create the macros, then every model as a table. Returns the model names in run order.
+    """Create the macros, then every model as a table (or a view, where the model says so).
+    Returns the model names in run order.
 
     `context` is handed to Python models (e.g. where the clerical decisions file is).
     """
@@ -212,7 +227,10 @@ def run_models(
             if model.is_python:
                 _run_python_model(con, model, context or {})
             else:
-                con.execute(f"create or replace table {name} as\n{render(model.sql, models_dir)}")
+                con.execute(
+                    f"create or replace {model.materialized} {name} as\n"
+                    f"{render(model.sql, models_dir)}"
+                )
         except duckdb.Error as error:
             raise RuntimeError(
                 f"model {model.path.relative_to(models_dir)} failed: {error}"

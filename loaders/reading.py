@@ -205,8 +205,10 @@ def decode(raw: bytes, name: str) -> tuple[bytes, str]:
             ) from None
     else:
         encoding = "utf-8"
+    if _is_utf8(raw):
+        return raw, encoding
     try:
-        raw.decode("utf-8")
+        raw.decode("utf-8")  # not UTF-8: for where it fails
         return raw, encoding
     except UnicodeDecodeError as error:
         if encoding == "utf-8-sig":
@@ -215,6 +217,19 @@ def decode(raw: bytes, name: str) -> tuple[bytes, str]:
         return raw.decode("cp1252").encode("utf-8"), "cp1252"
     except UnicodeDecodeError as error:
         raise _undecodable(raw, error, name, "UTF-8 or Windows-1252 (cp1252)") from None
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether the bytes are valid UTF-8, checked by Arrow in place: the same rules as Python's
+    decoder (no overlong forms, surrogates or code points above U+10FFFF), several times faster
+    than decoding a large file only to find that it decodes."""
+    offsets = pa.py_buffer(np.array([0, len(raw)], dtype=np.int64).tobytes())
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(raw)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -255,6 +270,7 @@ class _Records:
     lines: np.ndarray
     quotes: np.ndarray  # positions of the quotes that open or close quoted values
     newlines: np.ndarray  # positions of every newline
+    single_line: bool = False  # every newline ends a record: no quoted value runs over a line
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -281,6 +297,7 @@ def _scan_records(buf: np.ndarray, delimiter: int) -> _Records:
             | np.isin(after, (delimiter, _NEWLINE, _CR, _QUOTE))
         ]
     ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0] if len(quotes) else newlines
+    single_line = len(ends) == len(newlines)
     if size and (not len(ends) or ends[-1] + 1 < size):
         ends = np.append(ends, size)  # the last record has no newline after it
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
@@ -289,7 +306,7 @@ def _scan_records(buf: np.ndarray, delimiter: int) -> _Records:
     blank = (length == 0) | ((length == 1) & (first == _CR))  # "\n" or "\r\n" alone
     starts, ends = starts[~blank], ends[~blank]
     lines = np.searchsorted(newlines, starts) + 1  # newlines before the record, plus one
-    return _Records(starts, ends, lines, quotes, newlines)
+    return _Records(starts, ends, lines, quotes, newlines, single_line)
 
 
 def _field_counts(buf: np.ndarray, records: _Records, delimiter: int) -> np.ndarray:
@@ -380,7 +397,12 @@ def _read_csv_records(
     headers = _split_record(header_text, delimiter)
     width = len(headers)
     body = _Records(
-        records.starts[1:], records.ends[1:], records.lines[1:], records.quotes, records.newlines
+        records.starts[1:],
+        records.ends[1:],
+        records.lines[1:],
+        records.quotes,
+        records.newlines,
+        records.single_line,
     )
     if not len(body):
         return Extract(headers, _table([], [[] for _ in headers]), "csv", encoding)
@@ -389,29 +411,16 @@ def _read_csv_records(
         # rejects that row and goes on from the next line, rather than merging rows.
         return _read_csv_python(data.decode("utf-8"), name, encoding, delimiter)
 
-    invalid = 0
-
-    def skip_invalid(row: object) -> str:
-        nonlocal invalid
-        invalid += 1
-        return "skip"
-
     names = [stage_column(i) for i in range(width)]
-    try:
-        parsed = pa_csv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)[header_end + 1 :]),
-            read_options=pa_csv.ReadOptions(column_names=names, block_size=_CSV_BLOCK_BYTES),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=skip_invalid
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                check_utf8=False,  # decode() has already made it valid UTF-8
-            ),
-        )
-    except pa.ArrowException:  # e.g. a record longer than a block: the exact reader copes
+    after_header = pa.py_buffer(data)[header_end + 1 :]
+    whole_lines = body.single_line and data.count(b"\r") == data.count(b"\r\n")
+    parsed, invalid = _parse_csv(after_header, names, delimiter, not whole_lines)
+    if whole_lines and (invalid or parsed is None or parsed.num_rows != len(body)):
+        # Read as lines, a quoted value pyarrow sees running over a line end (where the
+        # scanner saw none) can be cut where the file is split into blocks: read again as
+        # before, then decide as before.
+        parsed, invalid = _parse_csv(after_header, names, delimiter, True)
+    if parsed is None:  # e.g. a record longer than a block: the exact reader copes
         return _read_csv_python(data.decode("utf-8"), name, encoding, delimiter)
 
     if invalid == 0 and parsed.num_rows == len(body):
@@ -435,6 +444,41 @@ def _read_csv_records(
         ]
     table = parsed.add_column(0, "line", pa.array(lines, pa.int64()))
     return Extract(headers, table, "csv", encoding, malformed)
+
+
+def _parse_csv(
+    body: pa.Buffer, names: list[str], delimiter: str, newlines_in_values: bool
+) -> tuple[pa.Table | None, int]:
+    """pyarrow's parse of the records after the header, every column as text, and how many it
+    found malformed (None when it cannot parse them). `newlines_in_values` False is about twice
+    as fast, and only right when no quoted value runs over a line end: each line is then one
+    record, and the file can be split into blocks at any line end."""
+    invalid = 0
+
+    def skip_invalid(row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    try:
+        parsed = pa_csv.read_csv(
+            pa.BufferReader(body),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=_CSV_BLOCK_BYTES),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=newlines_in_values,
+                invalid_row_handler=skip_invalid,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,  # decode() has already made it valid UTF-8
+            ),
+        )
+    except pa.ArrowException:
+        return None, invalid
+    return parsed, invalid
 
 
 def _malformed(line: int, text: str, width: int, delimiter: str = ",") -> Malformed:

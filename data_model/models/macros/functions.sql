@@ -80,27 +80,37 @@ create or replace macro street_name_start(words) as (
 -- Street types written out (street_types: word -> type, from cfg_street_type / street_types.yaml),
 -- so "14 Oak Rd" meets "14 OAK ROAD". A street is named before its type, so the name's first word
 -- stays as written ("14 ST MARYS RD" is 14 ST MARYS ROAD).
+-- (A macro's argument is written out wherever the body names it, inside a lambda once per word:
+-- a value used more than once is bound once, as the parameter of a lambda over a one-item list.)
 create or replace macro street_words_std(words, street_types) as (
-    list_transform(words, lambda word, i:
-        case when i > street_name_start(words) then coalesce(street_types[word], word) else word end)
+    list_transform([street_name_start(words)], lambda start:
+        list_transform(words, lambda word, i:
+            case when i > start then coalesce(street_types[word], word) else word end)
+    )[1]
 );
 
 -- A house number and street up to its last street type after the name's first word, where it has
 -- one ("14 OAK ROAD HEATON" is 14 OAK ROAD); other streets as they are. `types`: the street types.
 create or replace macro street_through_type(words, types) as (
-    case
-        when street_name_start(words) = 2 and list_max(list_transform(words, lambda word, i:
-                case when i > 2 and list_contains(types, word) then i end)) is not null
-            then list_slice(words, 1, list_max(list_transform(words, lambda word, i:
-                case when i > 2 and list_contains(types, word) then i end)))
-        else words
-    end
+    list_transform([list_max(list_transform(words, lambda word, i:
+            case when i > 2 and list_contains(types, word) then i end))], lambda last_type:
+        case
+            when street_name_start(words) = 2 and last_type is not null
+                then list_slice(words, 1, last_type)
+            else words
+        end
+    )[1]
 );
 
 -- A street as the dwelling key writes it: types written out, cut after the last.
 create or replace macro street_std(street, street_types) as (
-    array_to_string(street_through_type(
-        street_words_std(street_words(street), street_types), map_values(street_types)), ' ')
+    list_transform([street_words(street)], lambda words:
+        list_transform([street_words_std(words, street_types)], lambda standard:
+            list_transform([map_values(street_types)], lambda types:
+                array_to_string(street_through_type(standard, types), ' ')
+            )[1]
+        )[1]
+    )[1]
 );
 
 -- One key per dwelling (from an address's flat and building): flat, house number and street ("2 14 OAK ROAD"); without a house number,
