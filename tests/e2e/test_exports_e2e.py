@@ -42,6 +42,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages import registry
 from pages.ui.tables import FORMULA_STARTS
+from tests.conftest import model_copy
 from tests.e2e.conftest import (
     ARTIFACTS,
     LOCAL_HOSTS,
@@ -52,7 +53,7 @@ from tests.e2e.conftest import (
     show_tab,
     wait_for_app,
 )
-from tests.export_payloads import PAYLOADS, build_export_model
+from tests.export_payloads import PAYLOADS
 
 pytestmark = pytest.mark.e2e
 
@@ -70,10 +71,10 @@ class Saved:
 
 
 @pytest.fixture(scope="module")
-def export_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def export_server(export_district: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on 127.0.0.1 serving the planted district; stopped at the end of the module."""
     folder = tmp_path_factory.mktemp("exports_e2e")
-    with served(build_export_model(folder), folder / "streamlit.log") as url:
+    with served(model_copy(export_district, folder), folder / "streamlit.log") as url:
         yield url
 
 

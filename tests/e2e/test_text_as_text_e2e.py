@@ -10,6 +10,7 @@ this test watches for the payload's own address instead.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,6 +18,7 @@ from playwright.sync_api import Page, expect
 from data_model.access import needs_reason
 from pages import registry
 from pages.ui.formats import WORD_JOINER
+from tests.conftest import model_copy
 from tests.e2e.conftest import (
     assert_no_exception,
     give_reason,
@@ -24,7 +26,7 @@ from tests.e2e.conftest import (
     show_tab,
     wait_for_app,
 )
-from tests.text_payloads import PAYLOAD, build_planted_model
+from tests.text_payloads import PAYLOAD
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +42,10 @@ EMOJI = "\N{FIRE}"  # what the planted :fire: would become
 
 
 @pytest.fixture(scope="module")
-def planted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def planted_server(text_district: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on 127.0.0.1, serving the planted district; stopped at the end of the module."""
     folder = tmp_path_factory.mktemp("text_payloads_e2e")
-    with served(build_planted_model(folder), folder / "streamlit.log") as url:
+    with served(model_copy(text_district, folder), folder / "streamlit.log") as url:
         yield url
 
 
