@@ -15,9 +15,13 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+
+if TYPE_CHECKING:
+    from data_model.build import BuildReport
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_HOUSEHOLDS = 600
@@ -25,19 +29,26 @@ TEST_SEED = 7
 
 
 @pytest.fixture(scope="session")
-def synthetic_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Path to a built model: FFI_TEST_MODEL if set, else a fresh 600-household synthetic build."""
+def synthetic_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport | None]:
+    """(model, its build report): FFI_TEST_MODEL if set (no report), else a fresh 600-household
+    synthetic build, its extracts (with the generator's truth) in synthetic_extracts beside it."""
     given = os.environ.get("FFI_TEST_MODEL")
     if given:
         path = Path(given).resolve()
         if not path.exists():
             pytest.fail(f"FFI_TEST_MODEL={given} does not exist")
-        return path
+        return path, None
     from data_model.build import build_synthetic
 
     out = tmp_path_factory.mktemp("model") / "model.duckdb"
-    build_synthetic(out, households=TEST_HOUSEHOLDS, seed=TEST_SEED)
-    return out
+    report = build_synthetic(out, households=TEST_HOUSEHOLDS, seed=TEST_SEED)
+    return out, report
+
+
+@pytest.fixture(scope="session")
+def synthetic_model(synthetic_build: tuple[Path, BuildReport | None]) -> Path:
+    """Path to a built model: FFI_TEST_MODEL if set, else a fresh 600-household synthetic build."""
+    return synthetic_build[0]
 
 
 @pytest.fixture(scope="session")
