@@ -90,9 +90,11 @@ def _open_expanders(page: Page) -> None:
 def _download(page: Page, button) -> Download:
     """The file one button gives. The file is made on the server when the button is pressed (after
     its audit record), so a click that lands while the page is rerunning can be lost on two busy
-    cores: wait for the app to settle and click once more before giving up."""
+    cores: wait for the app to settle and click once more before giving up. A download button
+    starts no run (on_click="ignore"), so before the first click the app is only checked idle,
+    without the pause that follows an action."""
     for attempt in range(2):
-        wait_for_app(page)
+        wait_for_app(page, pause_ms=250 if attempt else 0)
         expect(button).to_be_enabled()
         try:
             with page.expect_download(timeout=30_000) as info:
