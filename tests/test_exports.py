@@ -25,7 +25,8 @@ from pages import registry
 from pages.ui import tables
 from pages.ui.tables import FORMULA_STARTS, Col, to_csv, to_excel
 from tests.access_helpers import give_reason
-from tests.export_payloads import PAYLOADS, build_export_model
+from tests.conftest import model_copy
+from tests.export_payloads import PAYLOADS
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -122,8 +123,10 @@ def test_the_helper_is_the_only_way_pages_download() -> None:
 
 
 @pytest.fixture(scope="module")
-def planted_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    model = build_export_model(tmp_path_factory.mktemp("planted"))
+def planted_model(
+    export_district: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    model = model_copy(export_district, tmp_path_factory.mktemp("planted"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FFI_MODEL", str(model))
         yield model

@@ -1,7 +1,7 @@
-"""The same linkage on Spark (data_model/linkage/spark.py): one district built with each engine
-gives the same candidate pairs, scored the same way, and so the same persons and families; Spark
-listens on this machine only and leaves nothing behind; a machine without Java or pyspark gets one
-clear line.
+"""The same linkage on Spark (data_model/linkage/spark.py): one district (the session's test
+model's) built with each engine gives the same candidate pairs, scored the same way, and so the
+same persons and families; Spark listens on this machine only and leaves nothing behind; a machine
+without Java or pyspark gets one clear line.
 
 The parity tests need Java and pyspark (requirements-spark.txt). They are skipped without them,
 unless FFI_REQUIRE_SPARK is set (as .ci/run does), which turns the skip into a failure.
@@ -21,7 +21,7 @@ import duckdb
 import psutil
 import pytest
 
-from data_model.build import BuildReport, build_model
+from data_model.build import BuildReport, SyntheticOrigin, build_model
 from data_model.linkage.spark import (
     SparkUnavailableError,
     remove_leftover_folders,
@@ -30,11 +30,12 @@ from data_model.linkage.spark import (
     spark_work_folder,
 )
 from loaders.synthetic.generate import generate
+from tests.conftest import TEST_HOUSEHOLDS, TEST_SEED
 from tests.test_build_faults import _dead_pid
 
 ROOT = Path(__file__).resolve().parents[1]
-HOUSEHOLDS = 1_000
-SEED = 23
+# Built as the session's test model is (tests/conftest.py), so that one is the DuckDB build.
+ORIGIN = SyntheticOrigin(TEST_HOUSEHOLDS, TEST_SEED)
 
 
 def _require_spark() -> None:
@@ -52,18 +53,23 @@ def _our_spark_folders() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, BuildReport]]:
-    """One district of 1,000 households, built once with each engine."""
+def built(
+    synthetic_build: tuple[Path, BuildReport | None], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, BuildReport]]:
+    """The test district (600 households), built with each engine: the session's test model is
+    the DuckDB build, and its extracts are built again on Spark."""
     _require_spark()
     folder = tmp_path_factory.mktemp("spark_parity")
-    extracts = folder / "extracts"
-    generate(HOUSEHOLDS, SEED, extracts)
-    models = {}
-    for engine in ("duckdb", "spark"):
-        model = folder / engine / "model.duckdb"
-        report = build_model(extracts, model, linkage_engine=engine)
-        models[engine] = (model, report)
-    return models
+    duck_model, duck_report = synthetic_build
+    extracts = duck_model.parent / "synthetic_extracts"
+    if duck_report is None:  # FFI_TEST_MODEL: a given model, no extracts of its own beside it
+        extracts = folder / "extracts"
+        generate(TEST_HOUSEHOLDS, TEST_SEED, extracts)
+        duck_model = folder / "duckdb" / "model.duckdb"
+        duck_report = build_model(extracts, duck_model, linkage_engine="duckdb", synthetic=ORIGIN)
+    spark_model = folder / "spark" / "model.duckdb"
+    spark_report = build_model(extracts, spark_model, linkage_engine="spark", synthetic=ORIGIN)
+    return {"duckdb": (duck_model, duck_report), "spark": (spark_model, spark_report)}
 
 
 def _query(model: Path, sql: str) -> list[tuple]:
@@ -179,7 +185,7 @@ def test_both_engines_score_the_same_candidate_pairs_the_same_way(built):
 def test_both_engines_give_the_same_persons_and_families(built):
     (duck_model, _), (spark_model, _) = built["duckdb"], built["spark"]
     persons = _partition(duck_model, "person")
-    assert len(persons) > 3_000
+    assert len(persons) > 2_000  # 2,347 in the 600-household test district
     assert any(len(records) > 1 for records in persons)  # records were linked, not all alone
     assert persons == _partition(spark_model, "person")
     families = _partition(duck_model, "family")

@@ -29,13 +29,13 @@ from pages import registry
 from pages.ui.charts import label
 from pages.ui.formats import plain
 from tests.access_helpers import give_reason
+from tests.conftest import model_copy
 from tests.text_payloads import (
     HTML,
     MARKDOWN,
     PAYLOAD,
     SHORTCODE,
     as_shown,
-    build_planted_model,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,8 @@ NOT_MARKDOWN = {"dataframe", "code", "plotly_chart", "table"}
 
 
 @pytest.fixture(scope="module")
-def planted_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    model = build_planted_model(tmp_path_factory.mktemp("text_payloads"))
+def planted_model(text_district: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    model = model_copy(text_district, tmp_path_factory.mktemp("text_payloads"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FFI_MODEL", str(model))
         yield model

@@ -193,9 +193,11 @@ def app_page(page: Page, request: pytest.FixtureRequest) -> Iterator[Page]:
     assert not outside, f"requests left this machine: {outside}"
 
 
-def wait_for_app(page: Page) -> None:
-    """Until Streamlit has finished the run the last action started (TESTING.md)."""
-    page.wait_for_timeout(250)
+def wait_for_app(page: Page, pause_ms: int = 250) -> None:
+    """Until Streamlit has finished the run the last action started (TESTING.md): a pause first,
+    since the state flag still shows the previous run just after an action (pause_ms=0 where no
+    action came since the last wait)."""
+    page.wait_for_timeout(pause_ms)
     page.locator(
         "[data-testid=stApp][data-test-connection-state=CONNECTED]"
         "[data-test-script-state=notRunning]"

@@ -42,6 +42,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pages import registry
 from pages.ui.tables import FORMULA_STARTS
+from tests.conftest import model_copy
 from tests.e2e.conftest import (
     ARTIFACTS,
     LOCAL_HOSTS,
@@ -52,7 +53,7 @@ from tests.e2e.conftest import (
     show_tab,
     wait_for_app,
 )
-from tests.export_payloads import PAYLOADS, build_export_model
+from tests.export_payloads import PAYLOADS
 
 pytestmark = pytest.mark.e2e
 
@@ -70,10 +71,10 @@ class Saved:
 
 
 @pytest.fixture(scope="module")
-def export_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def export_server(export_district: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on 127.0.0.1 serving the planted district; stopped at the end of the module."""
     folder = tmp_path_factory.mktemp("exports_e2e")
-    with served(build_export_model(folder), folder / "streamlit.log") as url:
+    with served(model_copy(export_district, folder), folder / "streamlit.log") as url:
         yield url
 
 
@@ -89,9 +90,11 @@ def _open_expanders(page: Page) -> None:
 def _download(page: Page, button) -> Download:
     """The file one button gives. The file is made on the server when the button is pressed (after
     its audit record), so a click that lands while the page is rerunning can be lost on two busy
-    cores: wait for the app to settle and click once more before giving up."""
+    cores: wait for the app to settle and click once more before giving up. A download button
+    starts no run (on_click="ignore"), so before the first click the app is only checked idle,
+    without the pause that follows an action."""
     for attempt in range(2):
-        wait_for_app(page)
+        wait_for_app(page, pause_ms=250 if attempt else 0)
         expect(button).to_be_enabled()
         try:
             with page.expect_download(timeout=30_000) as info:
