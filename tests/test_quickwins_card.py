@@ -37,6 +37,13 @@ ATRS_FIELDS = [
 ]  # fmt: skip
 
 
+# as train._challenger_verdict words it
+VERDICT = (
+    "not adopted: the challenger's precision in the top k (50.0%) did not beat the logistic "
+    "regression's (55.0%) and the rule's (35.0%) by 5%"
+)
+
+
 def _run_tables(settings: dict) -> dict[str, pd.DataFrame]:
     """A trained run's rows, made by hand, with hostile text where data can put text."""
     version = {
@@ -49,7 +56,7 @@ def _run_tables(settings: dict) -> dict[str, pd.DataFrame]:
         "test_to": date(2019, 3, 31), "fit_families": 900, "fit_outcomes": 200,
         "calibration_families": 200, "calibration_outcomes": 50, "test_families": 420,
         "test_outcomes": 100, "team_capacity": 60, "estimator": "logistic regression",
-        "challenger_verdict": "not adopted", "data_hash": "d" * 64,
+        "challenger_verdict": VERDICT, "data_hash": "d" * 64,
         "scikit_learn_version": "1.9.1", "fairlearn_version": "0.15.0",
         "settings_json": json.dumps(settings),
     }  # fmt: skip
@@ -135,6 +142,12 @@ def test_the_transparency_record_has_the_standards_fields():
     assert "Tier 1: summary information" in text
     # the council's own contact, from settings, shown as text and never a link
     assert f"families\\.first{WORD_JOINER}@example\\.gov\\.uk" in text
+    # the run's own regularisation, from its settings, and the challenger's verdict said once
+    plain_text = text.replace("\\", "")  # Markdown's escapes
+    c = quickwins_settings()["ranking"]["regularisation_c"]
+    assert f"L2-regularised with C = {c});" in plain_text
+    assert f"measured the same way: {VERDICT}." in plain_text
+    assert plain_text.count("not adopted") == 1
 
 
 class _Collector(HTMLParser):

@@ -459,8 +459,9 @@ def transparency_record(run: _Run, council: dict) -> Document:
             ("Previous process", "Analysts listed families near a claim by hand or with the "
              "Near threshold page's rule."),
             ("Alternatives considered", "The rule alone (smallest total distance to threshold "
-             "first), measured beside the model on the same cohort; a gradient-boosting model "
-             "(not adopted: " + str(v.get("challenger_verdict") or "not trained") + ")."),
+             "first), measured beside the model on the same cohort; and a gradient-boosting "
+             "model, measured the same way: "
+             + str(v.get("challenger_verdict") or "not trained") + "."),
         ]
     )  # fmt: skip
     adopted = v.get("is_adopted")
