@@ -76,17 +76,7 @@ st.info(
     icon=":material/info:",
 )
 if not ranked:
-    if ranking.get("status") == "off":
-        why = "The ranking is switched off in the settings (data_model/quickwins.yaml)."
-    elif ranking.get("status") == "trained":
-        why = (
-            f"A model was trained but is not used: {plain(ranking.get('adoption_reason') or '')}. "
-            "The model card has its figures."
-        )
-    elif ranking:
-        why = f"No model was trained: {plain(ranking.get('status_reason') or 'no reason given')}."
-    else:
-        why = "This model was built before the ranking existed."
+    why = plain(model.query(quickwins_rank.why_not_ranked))
     st.markdown(
         f"**The lists are not ranked.** {why} Every family is still listed, in the rule's "
         "order: the families to push nearest their threshold first, the referrals to make "

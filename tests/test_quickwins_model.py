@@ -213,6 +213,7 @@ def test_a_district_too_small_trains_nothing_and_says_why(synthetic_model: Path)
         assert state["status"] == "not trained"
         assert "too few attached families" in state["status_reason"]
         assert not read.is_ranked(con)
+        assert read.why_not_ranked(con) == f"No model was trained: {state['status_reason']}."
         assert read.ranked_families(con, "attached").empty
         card = read.model_document(con, "model card", "markdown")
         assert "No model is in use (not trained)" in card["text"]

@@ -175,15 +175,18 @@ def test_the_families_to_push_are_the_attached_without_a_claim_with_the_top_thre
     every = sql(served, "select family_key, subject, reason, contribution, reason_rank "
                         "from ranking_reason where list = 'attached'")  # fmt: skip
     every["size"] = every["contribution"].abs()
-    for row in shown.head(10).itertuples():
+    repeated = 0  # families whose three largest parts name a subject twice: one per subject shown
+    for row in shown.itertuples():
         mine = every[every["family_key"] == row.family_key].sort_values(
             ["size", "reason_rank"], ascending=[False, True]
         )
+        repeated += mine["subject"].head(3).nunique() < 3
         own = [
             f"{r.reason} ({'raises' if r.contribution >= 0 else 'lowers'} the chance)"
             for r in mine.drop_duplicates("subject").head(3).itertuples()
         ]
         assert [row.reason_1, row.reason_2, row.reason_3] == own
+    assert repeated, "no family here had a subject twice in its three largest parts"
     # what each needs is the Near threshold engine's
     needs = sql(served, "select family_key, blocked_by from mart_plan_family_status "
                         "where is_current").set_index("family_key")["blocked_by"]  # fmt: skip

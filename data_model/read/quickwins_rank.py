@@ -71,6 +71,24 @@ def is_ranked(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
+def why_not_ranked(con: duckdb.DuckDBPyConnection) -> str:
+    """Why the lists are shown in the rule's order, in a sentence ("" when they are ranked)."""
+    if is_ranked(con):
+        return ""
+    state = ranking_state(con)
+    status = state.get("status")
+    if status == "off":
+        return "The ranking is switched off in the settings (data_model/quickwins.yaml)."
+    if status == "trained":
+        return (
+            f"A model was trained but is not used: {state.get('adoption_reason') or ''}. "
+            "The model card has its figures."
+        )
+    if state:
+        return f"No model was trained: {state.get('status_reason') or 'no reason given'}."
+    return "This model was built before the ranking existed."
+
+
 def model_versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every run kept in the model file, newest first: version, status, time, data hash."""
     if not _has_table(con, "model_version"):
