@@ -21,15 +21,29 @@ spells as (
     where event.record_date <= as_at.as_at_date
 ),
 
+-- Each spell's place in its person's order, numbered once so that both windows below order
+-- spells the same way: two spells on the same days (one recorded by two sources) tie on their
+-- dates, and ties put in one order by the first window and in another by the second could put a
+-- spell in the run before its own.
+positioned as (
+    select
+        *,
+        row_number() over (
+            partition by family_key, measure_id, person_key
+            order by record_date, end_date, source, source_record_id
+        ) as spell_position
+    from spells
+),
+
 ordered as (
     select
         *,
         max(coalesce(end_date, date '2999-12-31')) over (
             partition by family_key, measure_id, person_key
-            order by record_date, end_date
+            order by spell_position
             rows between unbounded preceding and 1 preceding
         ) as covered_until
-    from spells
+    from positioned
 ),
 
 numbered as (
@@ -39,7 +53,7 @@ numbered as (
         sum(case when covered_until is null or record_date > covered_until + 1 then 1 else 0 end)
             over (
                 partition by family_key, measure_id, person_key
-                order by record_date, end_date
+                order by spell_position
                 rows unbounded preceding
             ) as spell_number
     from ordered
