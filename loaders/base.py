@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -1322,6 +1323,29 @@ def _with_allowed_values(con: duckdb.DuckDBPyConnection, contract: Contract) -> 
     return replace(contract, columns=tuple(columns))
 
 
+def _largest_extract(contracts: Sequence[Contract], sources_dir: Path) -> Contract | None:
+    """The contract whose file is largest (None when none has a file)."""
+    sized = [
+        (path.stat().st_size, position, contract)
+        for position, contract in enumerate(contracts)
+        if (path := find_extract(sources_dir, contract)) is not None
+    ]
+    return max(sized, key=lambda item: (item[0], -item[1]))[2] if sized else None
+
+
+def _load_on_own_connection(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    sources_dir: Path,
+    manifest: dict[str, Declared],
+    build_day: date,
+) -> LoadResult | None:
+    """load_source on a connection of its own to the same database (DuckDB runs the two
+    connections' statements side by side; each has its own registered stage and temp tables)."""
+    with con.cursor() as own:
+        return load_source(own, contract, sources_dir, manifest, build_day)
+
+
 def load_all(
     con: duckdb.DuckDBPyConnection,
     sources_dir: Path,
@@ -1329,7 +1353,8 @@ def load_all(
     progress: Callable[[str, LoadResult | None], None] | None = None,
 ) -> list[LoadResult]:
     """Load every contract's file; progress(source, result) after each (None: no file, as an
-    optional source may have none and extracts.yaml may declare of any but the reference files).
+    optional source may have none and extracts.yaml may declare of any but the reference files),
+    the largest file's last: it loads alongside the others. Results are in load order.
 
     Every required file is looked for before anything is loaded, so a missing one stops the build
     at once, naming all that are missing (a source declared `available: false` is not required).
@@ -1350,18 +1375,54 @@ def load_all(
         if path is not None:
             raise _declared_absent_but_present(path, sources_dir, contract)
     _ensure_load_tables(con)
-    results = []
     # a file whose values others are checked against (the wards reference's clusters) first
     providers = {
         c.allowed_from.split(".")[0] for k in contracts for c in k.columns if c.allowed_from
     }
     ordered = sorted(contracts, key=lambda c: c.source not in providers)
-    for contract in ordered:
-        result = load_source(con, contract, sources_dir, manifest, build_day)
+    first = [c for c in ordered if c.source in providers]
+    alongside = _largest_extract(
+        [c for c in ordered if c.source not in providers and c.source not in absent], sources_dir
+    )
+    loaded: dict[str, LoadResult | None] = {}
+    failures: dict[str, BaseException] = {}
+
+    def load_here(contract: Contract) -> None:
+        try:
+            loaded[contract.source] = load_source(con, contract, sources_dir, manifest, build_day)
+        except BaseException as error:  # raised below in load order, as loading one by one would
+            failures[contract.source] = error
+            return
         if progress is not None:
-            progress(contract.source, result)
-        if result is not None:
-            results.append(result)
+            progress(contract.source, loaded[contract.source])
+
+    for contract in first:
+        load_here(contract)
+    if not failures:
+        # The largest file (the school census at district scale) loads on a second connection
+        # while the rest load here: reading and typing it leave part of a core idle, and the
+        # others are small. progress is called from this thread only (the app's progress bar
+        # must be), the largest file last.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(_load_on_own_connection, con, alongside, sources_dir, manifest,
+                                  build_day) if alongside else None  # fmt: skip
+            for contract in ordered:
+                if contract in first or contract is alongside:
+                    continue
+                load_here(contract)
+                if failures:
+                    break
+            if running is not None:
+                try:
+                    loaded[alongside.source] = running.result()
+                except BaseException as error:
+                    failures[alongside.source] = error
+                else:
+                    if progress is not None and not failures:
+                        progress(alongside.source, loaded[alongside.source])
+    if failures:
+        raise next(failures[c.source] for c in ordered if c.source in failures)
+    results = [loaded[c.source] for c in ordered if loaded.get(c.source) is not None]
     moved = _set_aside_dob_after_own_referral(con)
     if moved:
         for result in results:

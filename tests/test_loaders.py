@@ -23,6 +23,7 @@ from loaders.base import (
 )
 from loaders.contracts import BY_SOURCE, CONTRACTS
 from tests.fixtures_extracts import (
+    VALID,
     as_cells,
     csv_text,
     headers,
@@ -942,10 +943,77 @@ def test_load_all_reports_progress_and_skips_an_absent_optional_source(con, tmp_
     results = load_all(con, tmp_path, progress=lambda source, result: seen.append((source, result)))
     # the wards reference first: referrals' and episodes' clusters are checked against its own
     in_order = ["ref_wards", *(c.source for c in CONTRACTS if c.source != "ref_wards")]
-    assert [source for source, _ in seen] == in_order
+    # the largest file loads alongside the others and is reported last
+    largest = max(
+        (c for c in CONTRACTS if find_extract(tmp_path, c) is not None),
+        key=lambda c: find_extract(tmp_path, c).stat().st_size,
+    ).source
+    assert [source for source, _ in seen] == [s for s in in_order if s != largest] + [largest]
     assert dict(seen)["ref_programme"] is None
     assert [r.source for r in results] == [s for s in in_order if not BY_SOURCE[s].optional]
     assert con.execute("select sum(rows_loaded) from load_manifest").fetchone()[0] == 1
+
+
+def _every_required_file(folder: Path, census_rows: int) -> None:
+    """Every required file with one valid row, and a school census of `census_rows` pupils (the
+    largest file, which loads on a connection of its own alongside the others)."""
+    for contract in CONTRACTS:
+        if not contract.optional:
+            write_csv(
+                folder,
+                contract.source,
+                [valid(contract.source)] if contract.source in VALID else [],
+            )
+    write_csv(
+        folder,
+        "school_census",
+        [valid("school_census", upn=f"A{n:012d}") for n in range(census_rows)],
+    )
+
+
+def test_the_largest_file_loads_alongside_the_others_with_the_same_rows(
+    con, tmp_path: Path
+) -> None:
+    _every_required_file(tmp_path, 2_000)
+    results = {r.source: r for r in load_all(con, tmp_path)}
+    assert results["school_census"].rows_read == 2_000
+    # the same rows and counts as the census loaded on its own, on this connection
+    together = con.execute("select * from raw_school_census order by line").fetchall()
+    manifest = con.execute(
+        "select source, rows_read, rows_loaded, rows_rejected from load_manifest"
+        " where absent is null order by source"
+    ).fetchall()
+    alone = duckdb.connect()
+    try:
+        load_source(alone, BY_SOURCE["school_census"], tmp_path)
+        assert alone.execute("select * from raw_school_census order by line").fetchall() == together
+    finally:
+        alone.close()
+    assert {source for source, *_ in manifest} == set(results)
+    read = {source: rows_read for source, rows_read, _, _ in manifest}
+    assert read["school_census"] == 2_000 and read["police_incidents"] == 1
+    assert all(rows_read == loaded + rejected for _, rows_read, loaded, rejected in manifest)
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        # both broken: the error is the one loading file by file would meet first
+        (("ehm_people", "school_census"), "ehm_people.csv"),
+        (("school_census", "health_events"), "school_census.csv"),
+        (("school_census",), "school_census.csv"),
+        (("health_events",), "health_events.csv"),
+    ],
+)
+def test_a_broken_file_stops_the_load_naming_the_first_in_load_order(
+    con, tmp_path: Path, broken: tuple[str, ...], named: str
+) -> None:
+    _every_required_file(tmp_path, 500)
+    for source in broken:
+        # its header without its first column: a missing required column
+        write_csv(tmp_path, source, [], header=headers(source)[1:])
+    with pytest.raises(ExtractError, match=rf"{named}: missing required column"):
+        load_all(con, tmp_path)
 
 
 def test_loading_a_source_again_replaces_its_rows(con, tmp_path: Path) -> None:
