@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from data_model.linkage.spark import linkage_engine as chosen_linkage_engine
 from data_model.lookup import create_lookup_tables
 from data_model.model_tests import ModelTestDefinitionError, run_tests
 from data_model.plan import Plan, create_plan_tables, load_plan
-from data_model.quickwins.train import train_ranking
+from data_model.quickwins.train import RankingRun, train_ranking
 from data_model.runner import create_macros, run_models
 from data_model.settings import settings
 from data_model.state.decisions import read_for_build
@@ -367,6 +368,13 @@ def _write_model_info(con: duckdb.DuckDBPyConnection, synthetic: SyntheticOrigin
     )
 
 
+def _train_ranking_on_own_connection(con: duckdb.DuckDBPyConnection) -> tuple[RankingRun, float]:
+    """train_ranking on a second connection to the model being built, and its seconds."""
+    started = time.perf_counter()
+    with con.cursor() as own:
+        return train_ranking(own), time.perf_counter() - started
+
+
 def build_model(
     sources_dir: Path,
     out_path: Path,
@@ -512,33 +520,43 @@ def _build_into(
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}
             report.stage_seconds["linkage"] = sum(run.seconds.values())
 
-        # The family lookup's search keys, from the persons linkage found (data_model/lookup).
-        started = time.perf_counter()
-        say(0.96, "Search keys for the family lookup")
-        create_lookup_tables(con)
-        report.stage_seconds["lookup"] = time.perf_counter() - started
-
-        started = time.perf_counter()
-        say(0.97, "Checking the model")
-        _run_model_tests(con)
-        report.stage_seconds["tests"] = time.perf_counter() - started
-
         started = time.perf_counter()
         _create_contract_views(con)
         _write_model_info(con, synthetic)
         checks = time.perf_counter() - started
 
-        # after the model info, so the model card can say whether the data were synthetic
-        started = time.perf_counter()
-        say(0.98, "Training the quick-wins ranking")
-        run = train_ranking(con)
+        # The quick-wins ranking trains on a connection of its own while the lookup's search keys
+        # are made and the model is checked here: it reads only the marts and the model info
+        # (after them, so its model card can say whether the data were synthetic), and its
+        # training holds one core (train.py) where the two steps here leave one idle.
+        say(0.96, "Training the quick-wins ranking; search keys for the family lookup")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            training = pool.submit(_train_ranking_on_own_connection, con)
+            try:
+                # The family lookup's search keys, from the persons linkage found
+                # (data_model/lookup).
+                started = time.perf_counter()
+                create_lookup_tables(con)
+                report.stage_seconds["lookup"] = time.perf_counter() - started
+
+                started = time.perf_counter()
+                say(0.97, "Checking the model")
+                _run_model_tests(con)
+                report.stage_seconds["tests"] = time.perf_counter() - started
+            except BaseException:
+                wait([training])  # the build stops with this step's error, not the training's
+                raise
+            waited = time.perf_counter()
+            say(0.98, "Training the quick-wins ranking")
+            run, ranking_seconds = training.result()
+            report.stage_seconds["ranking_wait"] = time.perf_counter() - waited
         report.ranking = {
             "status": run.status,
             "status_reason": run.status_reason,
             "model_version": run.model_version,
             "seconds": dict(run.seconds),
         }
-        report.stage_seconds["ranking"] = time.perf_counter() - started
+        report.stage_seconds["ranking"] = ranking_seconds
 
         started = time.perf_counter()
         con.execute("checkpoint")
