@@ -492,11 +492,9 @@ def _build_into(
         create_linkage_reference_tables(con)
         create_plan_tables(con, active_plan)
         share = _STAGE_SHARE["models"] / 60
-        model_starts: list[tuple[str, float]] = []
 
         def model_started(model) -> None:
             nonlocal done
-            model_starts.append((model.name, time.perf_counter()))
             done = min(done + share, _STAGE_SHARE["load"] + _STAGE_SHARE["models"])
             say(done, f"model {model.name}")
 
@@ -507,14 +505,20 @@ def _build_into(
             # the model being replaced: its record key secret is kept (int_family_record_key)
             "model_path": out_path,
         }
-        report.models = run_models(con, on_model=model_started, context=context)
-        report.stage_seconds["models"] = time.perf_counter() - started
-        ends = [at for _, at in model_starts[1:]] + [time.perf_counter()]
-        report.stage_seconds["plan"] = sum(
-            end - begun
-            for (name, begun), end in zip(model_starts, ends, strict=True)
-            if name.startswith(PLAN_MODEL_PREFIXES)
+        model_seconds: dict[str, float] = {}
+        report.models = run_models(
+            con,
+            on_model=model_started,
+            context=context,
+            workers=settings()["build"]["model_workers"],
+            seconds=model_seconds,
         )
+        report.stage_seconds["models"] = time.perf_counter() - started
+        # the seconds its models ran (side by side with others, at times)
+        report.stage_seconds["plan"] = sum(
+            seconds for name, seconds in model_seconds.items()
+            if name.startswith(PLAN_MODEL_PREFIXES)
+        )  # fmt: skip
         run = context.get("linkage_run")
         if run is not None:
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}

@@ -20,7 +20,8 @@ DuckDB macros (`create macro`), created in the model before the models run, so t
 layer calls the same functions.
 
 The run order follows from the declarations (graphlib raises on a cycle), and a reference to a
-model or source that does not exist stops the build before anything runs.
+model or source that does not exist stops the build before anything runs. The build runs models
+whose inputs are made side by side, on two connections (settings.yaml build.model_workers).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
 from graphlib import TopologicalSorter
@@ -210,29 +213,110 @@ def run_models(
     on_model: Callable[[Model], None] | None = None,
     models_dir: Path = MODELS_DIR,
     context: dict | None = None,
+    workers: int = 1,
+    seconds: dict[str, float] | None = None,
 ) -> list[str]:
     """Create the macros, then every model as a table (or a view, where the model says so).
     Returns the model names in run order.
 
     `context` is handed to Python models (e.g. where the clerical decisions file is).
+    `workers` > 1 runs models whose inputs are ready side by side, each on a connection of its
+    own to the same database (on_model is still called from this thread, as each starts).
+    `seconds`, when given, gets each model's seconds.
     """
     create_macros(con, models_dir)
     models = discover_models(models_dir)
     order = run_order(models)
-    for name in order:
-        model = models[name]
-        if on_model:
-            on_model(model)
-        try:
-            if model.is_python:
-                _run_python_model(con, model, context or {})
-            else:
-                con.execute(
-                    f"create or replace {model.materialized} {name} as\n"
-                    f"{render(model.sql, models_dir)}"
-                )
-        except duckdb.Error as error:
-            raise RuntimeError(
-                f"model {model.path.relative_to(models_dir)} failed: {error}"
-            ) from error
+    timings = {} if seconds is None else seconds
+    if workers <= 1:
+        for name in order:
+            if on_model:
+                on_model(models[name])
+            timings[name] = _run_model(con, models[name], models_dir, context or {})
+        return order
+    _run_side_by_side(con, models, order, on_model, models_dir, context or {}, workers, timings)
     return order
+
+
+def _run_model(
+    con: duckdb.DuckDBPyConnection, model: Model, models_dir: Path, context: dict
+) -> float:
+    """Materialise one model; its seconds."""
+    started = time.perf_counter()
+    try:
+        if model.is_python:
+            _run_python_model(con, model, context)
+        else:
+            con.execute(
+                f"create or replace {model.materialized} {model.name} as\n"
+                f"{render(model.sql, models_dir)}"
+            )
+    except duckdb.Error as error:
+        raise RuntimeError(f"model {model.path.relative_to(models_dir)} failed: {error}") from error
+    return time.perf_counter() - started
+
+
+def _run_side_by_side(
+    con: duckdb.DuckDBPyConnection,
+    models: dict[str, Model],
+    order: list[str],
+    on_model: Callable[[Model], None] | None,
+    models_dir: Path,
+    context: dict,
+    workers: int,
+    timings: dict[str, float],
+) -> None:
+    """Run the models on `workers` connections, a model as soon as the models it reads are
+    made: of those ready, the one with the longest chain of models after it first (then run
+    order), so the longest chain never waits. A Python step (person linkage's clustering, say)
+    holds one core; a SQL model uses the other meanwhile. After a failure nothing more starts,
+    and the failure of the model first in run order is raised (as running them one by one
+    would)."""
+    inputs = dependencies(models)
+    readers: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for upstream in inputs[name]:
+            readers[upstream].append(name)
+    chain: dict[str, int] = {}
+    for name in reversed(order):
+        chain[name] = 1 + max((chain[reader] for reader in readers[name]), default=0)
+    position = {name: index for index, name in enumerate(order)}
+    waiting, made = list(order), set()
+    failures: dict[str, BaseException] = {}
+    connections = [con.cursor() for _ in range(workers)]
+    free = list(connections)
+    running: dict[Future, tuple[str, duckdb.DuckDBPyConnection]] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while waiting or running:
+                ready = sorted(
+                    (name for name in waiting if inputs[name] <= made),
+                    key=lambda name: (-chain[name], position[name]),
+                )
+                while ready and free and not failures:
+                    name = ready.pop(0)
+                    waiting.remove(name)
+                    if on_model:
+                        on_model(models[name])
+                    connection = free.pop()
+                    running[pool.submit(_run_model, connection, models[name], models_dir,
+                                        context)] = (name, connection)  # fmt: skip
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name, connection = running.pop(future)
+                    free.append(connection)
+                    try:
+                        timings[name] = future.result()
+                    except BaseException as error:
+                        failures[name] = error
+                    else:
+                        made.add(name)
+    finally:
+        for connection in connections:
+            connection.close()
+    if failures:
+        raise failures[min(failures, key=position.__getitem__)]
+    if waiting:  # cannot happen with run_order's graph; never leave a model silently unmade
+        raise RuntimeError(f"models not run: {', '.join(waiting)}")
