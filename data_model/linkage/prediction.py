@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +111,28 @@ def floor_m_probabilities(model: dict[str, Any], floor: float) -> dict[str, Any]
     return model
 
 
+# An in-memory database Splink's working tables go to (candidate pairs, samples, predictions):
+# written into the model file they would be compressed and written only to be dropped.
+SPLINK_WORK = "linkage_work"
+
+
+@contextmanager
+def splink_working_database(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within it, tables made without a database go to SPLINK_WORK (in memory), and names are
+    looked up there and then in the model being built."""
+    (home,) = con.execute("select current_database()").fetchone()
+    quoted_home = '"' + home.replace('"', '""') + '"'
+    con.execute(f"attach if not exists ':memory:' as {SPLINK_WORK}")
+    con.execute(f"use {SPLINK_WORK}")
+    search_path = f"{SPLINK_WORK}.main,{quoted_home}.main".replace("'", "''")
+    con.execute(f"set search_path = '{search_path}'")
+    try:
+        yield
+    finally:
+        con.execute(f"use {quoted_home}")
+        con.execute("reset search_path")
+
+
 def train_and_predict(
     con: duckdb.DuckDBPyConnection,
     person: dict,
@@ -119,7 +143,22 @@ def train_and_predict(
     """Train by EM without labels and score candidate pairs; returns the predictions table and
     the model (Splink's settings dictionary, with each level's m and u probabilities). Training
     runs on DuckDB; with `engine` "spark" the candidate pairs are made and scored on Spark with
-    the model trained here (spark.py), so both engines score the same pairs the same way."""
+    the model trained here (spark.py), so both engines score the same pairs the same way.
+    Splink's tables, the predictions among them, are in SPLINK_WORK until drop_splink_tables."""
+    with splink_working_database(con):
+        predictions, model = _train_and_predict(con, person, rules, run, engine)
+    if predictions.startswith("__splink__"):
+        predictions = f"{SPLINK_WORK}.main.{predictions}"
+    return predictions, model
+
+
+def _train_and_predict(
+    con: duckdb.DuckDBPyConnection,
+    person: dict,
+    rules: list[list[str] | str],
+    run: LinkageRun,
+    engine: str,
+) -> tuple[str, dict[str, Any]]:
     from splink import DuckDBAPI, Linker, block_on
 
     db_api = DuckDBAPI(connection=con)
@@ -208,7 +247,9 @@ def parameter_rows(model: dict[str, Any] | None) -> list[tuple]:
 
 
 def drop_splink_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Splink's working tables must not be saved into the model file."""
+    """Splink's working tables must not be saved into the model file: SPLINK_WORK let go of,
+    and any made in the model itself dropped."""
+    con.execute(f"detach database if exists {SPLINK_WORK}")
     for (name,) in con.execute(
         "select table_name from information_schema.tables where table_name like '__splink__%'"
     ).fetchall():
