@@ -368,11 +368,13 @@ def _write_model_info(con: duckdb.DuckDBPyConnection, synthetic: SyntheticOrigin
     )
 
 
-def _train_ranking_on_own_connection(con: duckdb.DuckDBPyConnection) -> tuple[RankingRun, float]:
+def _train_ranking_on_own_connection(
+    con: duckdb.DuckDBPyConnection, is_synthetic: bool
+) -> tuple[RankingRun, float]:
     """train_ranking on a second connection to the model being built, and its seconds."""
     started = time.perf_counter()
     with con.cursor() as own:
-        return train_ranking(own), time.perf_counter() - started
+        return train_ranking(own, is_synthetic=is_synthetic), time.perf_counter() - started
 
 
 def build_model(
@@ -524,19 +526,20 @@ def _build_into(
             report.linkage = {**vars(run), "seconds": dict(run.seconds)}
             report.stage_seconds["linkage"] = sum(run.seconds.values())
 
-        started = time.perf_counter()
-        _create_contract_views(con)
-        _write_model_info(con, synthetic)
-        checks = time.perf_counter() - started
-
-        # The quick-wins ranking trains on a connection of its own while the lookup's search keys
-        # are made and the model is checked here: it reads only the marts and the model info
-        # (after them, so its model card can say whether the data were synthetic), and its
-        # training holds one core (train.py) where the two steps here leave one idle.
+        # The quick-wins ranking trains on a connection of its own while the contract views,
+        # the model info, the lookup's search keys and the data tests are made here: it reads only
+        # the marts (told whether the data are synthetic, for its model card), and its training
+        # holds one core (train.py) where the steps here leave one idle; the first of them also
+        # writes what the models left in the write-ahead log.
         say(0.96, "Training the quick-wins ranking; search keys for the family lookup")
         with ThreadPoolExecutor(max_workers=1) as pool:
-            training = pool.submit(_train_ranking_on_own_connection, con)
+            training = pool.submit(_train_ranking_on_own_connection, con, synthetic is not None)
             try:
+                started = time.perf_counter()
+                _create_contract_views(con)
+                _write_model_info(con, synthetic)
+                checks = time.perf_counter() - started
+
                 # The family lookup's search keys, from the persons linkage found
                 # (data_model/lookup).
                 started = time.perf_counter()

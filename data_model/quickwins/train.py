@@ -97,20 +97,25 @@ def _estimates_frame(version: str, metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_ranking(con: duckdb.DuckDBPyConnection, seed: int | None = None) -> RankingRun:
+def train_ranking(
+    con: duckdb.DuckDBPyConnection, seed: int | None = None, is_synthetic: bool | None = None
+) -> RankingRun:
     """Train and store the ranking in the model open on `con` (read-write); returns the run.
 
     Nothing is trained when the settings switch the ranking off, or when too few families have
     complete follow-up (the model_version row and the model card say why); the lists then stay
-    unranked.
+    unranked. `is_synthetic`: whether the extracts were the generator's (the model card says
+    so); by default as mart_model_info says (the build, which writes it, passes it instead).
     """
     # One thread: the data are small, and OpenMP's threads on a busy two-core machine made the
     # challenger's fit 25 times slower (6 s against 0.2 s at 10,000 households).
     with threadpool_limits(limits=1):
-        return _train(con, seed)
+        return _train(con, seed, is_synthetic)
 
 
-def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
+def _train(
+    con: duckdb.DuckDBPyConnection, seed: int | None, is_synthetic: bool | None = None
+) -> RankingRun:
     settings = quickwins_settings()
     ranking = settings["ranking"]
     seed = int(ranking["seed"] if seed is None else seed)
@@ -145,7 +150,7 @@ def _train(con: duckdb.DuckDBPyConnection, seed: int | None) -> RankingRun:
         "scikit_learn_version": sklearn.__version__,
         "fairlearn_version": fairlearn.__version__,
         "settings_json": json.dumps(settings, sort_keys=True, default=str),
-        "is_synthetic": _is_synthetic(con),
+        "is_synthetic": _is_synthetic(con) if is_synthetic is None else is_synthetic,
     }
     if no_date:
         for field_name in ("as_at_date", "fit_to", "calibration_from", "calibration_to",
