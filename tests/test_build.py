@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,9 @@ def test_cli_shows_progress_per_stage(district: Path, tmp_path: Path) -> None:
     assert "model mart_referral" in out
     assert "Checking the model" in out
     assert "Built" in out.splitlines()[-1]
+    # the bar never goes back (models run side by side; the stages after them overlap)
+    shown = [int(m) for m in re.findall(r"^\[\s*[\d.]+s\s+(\d+)%\]", out, flags=re.M)]
+    assert len(shown) > 20 and shown == sorted(shown) and shown[-1] == 100
 
 
 def episode(episode_id: str) -> dict[str, str]:
