@@ -267,8 +267,9 @@ def _run_side_by_side(
     timings: dict[str, float],
 ) -> None:
     """Run the models on `workers` connections, a model as soon as the models it reads are
-    made: of those ready, the one with the longest chain of models after it first (then run
-    order), so the longest chain never waits. A Python step (person linkage's clustering, say)
+    made: of those ready, the one with the longest chain of models after it first, so the
+    longest chain never waits (among equals, the one reading the most rows, likely the longest
+    to run; then run order). A Python step (person linkage's clustering, say)
     holds one core; a SQL model uses the other meanwhile. After a failure nothing more starts,
     and the failure of the model first in run order is raised (as running them one by one
     would)."""
@@ -281,6 +282,20 @@ def _run_side_by_side(
     for name in reversed(order):
         chain[name] = 1 + max((chain[reader] for reader in readers[name]), default=0)
     position = {name: index for index, name in enumerate(order)}
+    rows_read: dict[str, int] = {}
+
+    def input_rows(name: str) -> int:
+        """Rows in the tables a ready model reads (DuckDB's estimate; a view counts none)."""
+        if name not in rows_read:
+            tables = sorted(models[name].refs | models[name].sources)
+            (rows_read[name],) = con.execute(
+                "select coalesce(sum(estimated_size), 0)::bigint from duckdb_tables()"
+                " where database_name = current_database()"
+                " and table_name in (select unnest(?::varchar[]))",
+                [tables],
+            ).fetchone()
+        return rows_read[name]
+
     waiting, made = list(order), set()
     failures: dict[str, BaseException] = {}
     connections = [con.cursor() for _ in range(workers)]
@@ -291,7 +306,7 @@ def _run_side_by_side(
             while waiting or running:
                 ready = sorted(
                     (name for name in waiting if inputs[name] <= made),
-                    key=lambda name: (-chain[name], position[name]),
+                    key=lambda name: (-chain[name], -input_rows(name), position[name]),
                 )
                 while ready and free and not failures:
                     name = ready.pop(0)
