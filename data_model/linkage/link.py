@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import duckdb
@@ -46,7 +47,9 @@ from data_model.linkage.decisions import (
     DecisionsFile,
 )
 from data_model.linkage.prediction import (
+    SPLINK_WORK,
     LinkageRun,
+    attach_splink_work,
     blocking_rules,
     drop_splink_tables,
     no_predictions,
@@ -86,7 +89,23 @@ def link_persons(
     ).fetchall()[0]
 
     say("scoring candidate pairs")
-    predictions, model = score_pairs(con, person, run)
+    # What the guards and the clustering need from the records alone (the twin guard's pairs,
+    # each record's date of birth and identifiers, the certain links) is worked out on a second
+    # connection while the pairs are scored: DuckDB work, where the scoring's Python leaves a
+    # core idle.
+    attach_splink_work(con)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        from_records = pool.submit(_facts_on_own_connection, con, person)
+        try:
+            predictions, model = score_pairs(con, person, run)
+        except BaseException:
+            wait([from_records])
+            raise
+        facts = from_records.result()
+    con.execute(
+        "create or replace temp table linkage_twin_pair as"
+        f" select * from {SPLINK_WORK}.main.linkage_twin_pair"
+    )
 
     started = time.perf_counter()
     link_threshold = person["link_threshold"]
@@ -98,7 +117,9 @@ def link_persons(
     rejected = [(a, b) for a, b, decision in usable if decision.decision == REJECT]
     run.decisions_accepted, run.decisions_rejected = len(accepted), len(rejected)
     contradicted: list[tuple[int, int]] = []
-    roots, joined_by = cluster_persons(con, person, accepted, rejected, contradicted, run)
+    roots, joined_by = cluster_persons(
+        con, person, accepted, rejected, contradicted, run, facts=facts
+    )
     by_nodes = {(a, b): decision for a, b, decision in usable}
     problems = [
         *decisions_file.problems,
@@ -141,24 +162,25 @@ def cluster_persons(
     rejected: list[tuple[int, int]],
     contradicted: list[tuple[int, int]],
     run: LinkageRun,
+    facts: RecordFacts | None = None,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Records into persons (cluster_strongest_first's result) from the scored pairs in
     linkage_scored: certain links, the analysts' decisions (record pairs), the twin and namesake
-    guards, and without the pairs of records that could be either of two people kept apart."""
+    guards, and without the pairs of records that could be either of two people kept apart.
+    `facts`: what the records alone give (_facts_from_records), when already worked out."""
     link_threshold = person["link_threshold"]
     similarity_below = person["twin_guard"]["first_name_similarity_below"]
-    twins, siblings = twin_guard_pairs(
-        con, similarity_below, person["twin_guard"]["postcode_and_surname_is_home"]
-    )
+    if facts is None:
+        facts = _facts_from_records(con, person)
+    (twins, siblings), records, must_link = facts
     run.twin_guard_pairs = len(twins) + len(siblings)
     twins, siblings = (
         lift_accepted_names(con, pairs, accepted, similarity_below) for pairs in (twins, siblings)
     )
-    records = cluster_records(con, person["one_person_identifiers"])
     return cluster_strongest_first(
         records,
         person["max_dob_span_days"],
-        certain_links(con),
+        must_link,
         accepted,
         without_ambiguous_records(
             con,
@@ -174,6 +196,33 @@ def cluster_persons(
         apart=twins,
         namesake_span_days=namesake_span_days(person),
     )
+
+
+# The twin guard's pairs (twins, siblings), each record's facts for clustering, certain links.
+RecordFacts = tuple[tuple[np.ndarray, np.ndarray], ClusterRecords, np.ndarray]
+
+
+def _facts_from_records(con: duckdb.DuckDBPyConnection, person: dict) -> RecordFacts:
+    """What the guards and the clustering need from int_linkage_record alone (and the twin
+    guard's linkage_twin_pair, a temp table on `con`)."""
+    pairs = twin_guard_pairs(
+        con,
+        person["twin_guard"]["first_name_similarity_below"],
+        person["twin_guard"]["postcode_and_surname_is_home"],
+    )
+    return pairs, cluster_records(con, person["one_person_identifiers"]), certain_links(con)
+
+
+def _facts_on_own_connection(con: duckdb.DuckDBPyConnection, person: dict) -> RecordFacts:
+    """_facts_from_records on a connection of its own; its linkage_twin_pair is left in
+    SPLINK_WORK (attach_splink_work), where `con` can read it."""
+    with con.cursor() as own:
+        facts = _facts_from_records(own, person)
+        own.execute(
+            f"create or replace table {SPLINK_WORK}.main.linkage_twin_pair as"
+            " select * from linkage_twin_pair"
+        )
+    return facts
 
 
 def score_pairs(

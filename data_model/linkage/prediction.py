@@ -116,13 +116,19 @@ def floor_m_probabilities(model: dict[str, Any], floor: float) -> dict[str, Any]
 SPLINK_WORK = "linkage_work"
 
 
+def attach_splink_work(con: duckdb.DuckDBPyConnection) -> None:
+    """SPLINK_WORK attached (to the database instance: every connection to it sees it), until
+    drop_splink_tables."""
+    con.execute(f"attach if not exists ':memory:' as {SPLINK_WORK}")
+
+
 @contextmanager
 def splink_working_database(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Within it, tables made without a database go to SPLINK_WORK (in memory), and names are
     looked up there and then in the model being built."""
     (home,) = con.execute("select current_database()").fetchone()
     quoted_home = '"' + home.replace('"', '""') + '"'
-    con.execute(f"attach if not exists ':memory:' as {SPLINK_WORK}")
+    attach_splink_work(con)
     con.execute(f"use {SPLINK_WORK}")
     search_path = f"{SPLINK_WORK}.main,{quoted_home}.main".replace("'", "''")
     con.execute(f"set search_path = '{search_path}'")
