@@ -9,24 +9,18 @@ import duckdb
 import pytest
 
 from data_model.runner import ModelDefinitionError, discover_models, run_models
+from tests.runner_fixtures import STAGING, write_models
 
 
 def _models(tmp_path: Path, union_sql: str) -> Path:
-    models_dir = tmp_path / "models"
-    for folder in ("staging", "intermediate", "marts", "macros"):
-        (models_dir / folder).mkdir(parents=True)
-    (models_dir / "sources.yml").write_text(
-        "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: raw_numbers\n",
-        encoding="utf-8",
+    return write_models(
+        tmp_path,
+        {
+            **STAGING,
+            "intermediate/int_numbers.sql": union_sql,
+            "marts/mart_total.sql": "select sum(n) as total from {{ ref('int_numbers') }}",
+        },
     )
-    (models_dir / "staging" / "stg_numbers.sql").write_text(
-        "select n from {{ source('raw', 'raw_numbers') }}", encoding="utf-8"
-    )
-    (models_dir / "intermediate" / "int_numbers.sql").write_text(union_sql, encoding="utf-8")
-    (models_dir / "marts" / "mart_total.sql").write_text(
-        "select sum(n) as total from {{ ref('int_numbers') }}", encoding="utf-8"
-    )
-    return models_dir
 
 
 def test_a_model_configured_as_a_view_is_a_view_with_the_same_rows(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from data_model.runner import discover_models, run_models, run_order
+from tests.runner_fixtures import STAGING, numbers_connection, write_models
 
 # Two branches from one staging model; the slow branch is a Python model that sleeps (a step
 # holding no core), so the other branch runs meanwhile.
@@ -29,15 +30,7 @@ def build(con, context):
 
 
 def _models(tmp_path: Path, broken: tuple[str, ...] = ()) -> Path:
-    models_dir = tmp_path / "models"
-    for folder in ("staging", "intermediate", "marts", "macros"):
-        (models_dir / folder).mkdir(parents=True)
-    (models_dir / "sources.yml").write_text(
-        "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: raw_numbers\n",
-        encoding="utf-8",
-    )
     sql = {
-        "staging/stg_numbers.sql": "select n from {{ source('raw', 'raw_numbers') }}",
         "intermediate/int_fast.sql": "select n + 1 as n from {{ ref('stg_numbers') }}",
         "intermediate/int_fast_total.sql": "select sum(n) as total from {{ ref('int_fast') }}",
         "marts/mart_both.sql": (
@@ -45,22 +38,17 @@ def _models(tmp_path: Path, broken: tuple[str, ...] = ()) -> Path:
             " (select total from {{ ref('int_fast_total') }}) as fast"
         ),
     }
-    for name, text in sql.items():
+    for name in sql:
         if Path(name).stem in broken:
-            text = "select no_such_column from {{ ref('stg_numbers') }}"
-        (models_dir / name).write_text(text, encoding="utf-8")
-    (models_dir / "intermediate" / "int_slow.py").write_text(
-        SLOW_PY.replace("time.sleep(0.6)", "raise ValueError('slow failed')")
-        if "int_slow" in broken
-        else SLOW_PY,
-        encoding="utf-8",
-    )
-    return models_dir
+            sql[name] = "select no_such_column from {{ ref('stg_numbers') }}"
+    slow = SLOW_PY
+    if "int_slow" in broken:
+        slow = SLOW_PY.replace("time.sleep(0.6)", "raise ValueError('slow failed')")
+    return write_models(tmp_path, {**STAGING, **sql, "intermediate/int_slow.py": slow})
 
 
 def _run(models_dir: Path, workers: int) -> tuple[duckdb.DuckDBPyConnection, dict, list]:
-    con = duckdb.connect()
-    con.execute("create table raw_numbers as select * from range(1, 5) as t(n)")
+    con = numbers_connection()
     seconds: dict[str, float] = {}
     started: list[tuple[str, str, float]] = []
 
@@ -105,13 +93,11 @@ def test_a_failing_model_stops_the_run_naming_the_first_in_run_order(
 ) -> None:
     models_dir = _models(tmp_path, broken)
     first = next(name for name in run_order(discover_models(models_dir)) if name in broken)
-    con = duckdb.connect()
-    con.execute("create table raw_numbers as select * from range(1, 5) as t(n)")
+    con = numbers_connection()
     with pytest.raises((RuntimeError, ValueError)) as raised:
         run_models(con, models_dir=models_dir, workers=2)
     # as one by one: the same error
-    alone = duckdb.connect()
-    alone.execute("create table raw_numbers as select * from range(1, 5) as t(n)")
+    alone = numbers_connection()
     with pytest.raises(type(raised.value)) as one_by_one:
         run_models(alone, models_dir=models_dir, workers=1)
     assert str(raised.value) == str(one_by_one.value)
